@@ -1,0 +1,100 @@
+"""``picamera2`` camera: a Raspberry Pi camera module through libcamera.
+
+``picamera2`` is imported when the camera opens, not when this module is imported, so the
+package imports (and every test runs) on machines without libcamera. On Raspberry Pi OS it
+comes from apt (``python3-picamera2``) and the venv needs ``--system-site-packages``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from ..clock import Clock, SystemClock
+from ..errors import CameraError
+from .base import CameraBase
+from .frame import Frame
+
+__all__ = ["Picamera2Camera"]
+
+logger = logging.getLogger(__name__)
+
+
+class Picamera2Camera(CameraBase):
+    """Reads frames from a Pi camera module as RGB arrays."""
+
+    name = "picamera2"
+
+    def __init__(
+        self,
+        *,
+        camera_num: int = 0,
+        width: int = 640,
+        height: int = 480,
+        fps: float = 15.0,
+        hflip: bool = False,
+        vflip: bool = False,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__()
+        self.camera_num = camera_num
+        self.width, self.height, self.fps = width, height, fps
+        self.hflip, self.vflip = hflip, vflip
+        self.clock = clock or SystemClock()
+        self._cam: Any = None
+
+    def open(self) -> None:
+        try:
+            from picamera2 import Picamera2  # noqa: PLC0415 - vendor import stays lazy
+        except ImportError as exc:
+            raise CameraError(
+                "picamera2 is not installed: on Raspberry Pi OS run "
+                "`sudo apt install python3-picamera2` and create the venv with "
+                "--system-site-packages"
+            ) from exc
+        try:
+            cam = Picamera2(self.camera_num)
+            # "RGB888" in libcamera is BGR byte order in memory; ask for XBGR8888, which is
+            # R, G, B, X in memory, and drop the padding channel.
+            controls: dict[str, Any] = {"FrameRate": float(self.fps)}
+            config = cam.create_video_configuration(
+                main={"size": (self.width, self.height), "format": "XBGR8888"},
+                controls=controls,
+                buffer_count=2,
+            )
+            try:
+                from libcamera import Transform  # noqa: PLC0415
+
+                config["transform"] = Transform(hflip=int(self.hflip), vflip=int(self.vflip))
+            except ImportError:
+                if self.hflip or self.vflip:
+                    logger.warning("libcamera Transform unavailable; flip settings ignored")
+            cam.configure(config)
+            cam.start()
+        except Exception as exc:  # libcamera raises plain RuntimeError/IndexError
+            raise CameraError(f"picamera2: cannot start camera {self.camera_num}: {exc}") from exc
+        self._cam = cam
+        self._opened = True
+        logger.info("pi camera %d started at %dx%d", self.camera_num, self.width, self.height)
+
+    def read(self) -> Frame | None:
+        if self._cam is None:
+            raise CameraError("picamera2: read() before open()")
+        try:
+            array = self._cam.capture_array("main")
+        except Exception as exc:
+            raise CameraError(f"picamera2: capture failed: {exc}") from exc
+        rgb = np.ascontiguousarray(array[:, :, :3])
+        return Frame(image=rgb, index=self._next_index(), timestamp=self.clock.monotonic())
+
+    def close(self) -> None:
+        if self._cam is not None:
+            try:
+                self._cam.stop()
+                self._cam.close()
+            except Exception:  # closing a failed camera must not mask the original error
+                logger.debug("picamera2: error while closing", exc_info=True)
+            self._cam = None
+        super().close()

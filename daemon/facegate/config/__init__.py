@@ -1,0 +1,30 @@
+"""Configuration: pydantic models, one module per YAML section, and a line-aware loader."""
+
+from .camera import OpenCVCameraConfig, Picamera2CameraConfig, ReplayCameraConfig
+from .doors import DoorConfig, RelayConfig
+from .loader import load_config, load_config_text
+from .root import FacegateConfig
+from .service import ServiceConfig
+from .site import PRIVATE_SPACE_KINDS, SiteConfig, SiteKind
+from .store import StoreConfig
+from .vision import DetectorConfig, EmbedderConfig, MatcherConfig, ModelsConfig
+
+__all__ = [
+    "PRIVATE_SPACE_KINDS",
+    "DetectorConfig",
+    "DoorConfig",
+    "EmbedderConfig",
+    "FacegateConfig",
+    "MatcherConfig",
+    "ModelsConfig",
+    "OpenCVCameraConfig",
+    "Picamera2CameraConfig",
+    "RelayConfig",
+    "ReplayCameraConfig",
+    "ServiceConfig",
+    "SiteConfig",
+    "SiteKind",
+    "StoreConfig",
+    "load_config",
+    "load_config_text",
+]

@@ -1,0 +1,48 @@
+"""The whole configuration file: one field per YAML section."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from .base import Section
+from .camera import CameraConfig
+from .doors import DoorConfig
+from .service import ServiceConfig
+from .site import SiteConfig
+from .store import StoreConfig
+from .vision import DetectorConfig, EmbedderConfig, MatcherConfig, ModelsConfig
+
+__all__ = ["FacegateConfig"]
+
+
+class FacegateConfig(Section):
+    """``/etc/facegate/facegate.yaml``: see ``config/example.yaml`` for every option."""
+
+    site: SiteConfig = Field(description="Where this gate is and why it uses faces.")
+    camera: CameraConfig = Field(description="The camera watching the gate zone.")
+    models: ModelsConfig = Field(default_factory=ModelsConfig, description="Model files.")
+    detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Face detection.")
+    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig, description="Face templates.")
+    matcher: MatcherConfig = Field(default_factory=MatcherConfig, description="1:N matching.")
+    doors: list[DoorConfig] = Field(
+        min_length=1, max_length=4, description="The doors this device drives (1 to 4)."
+    )
+    store: StoreConfig = Field(default_factory=StoreConfig, description="Encrypted state.")
+    service: ServiceConfig = Field(default_factory=ServiceConfig, description="Main loop.")
+
+    @field_validator("doors")
+    @classmethod
+    def _doors_are_distinct(cls, doors: list[DoorConfig]) -> list[DoorConfig]:
+        seen_ids: set[str] = set()
+        seen_pins: dict[int, str] = {}
+        for door in doors:
+            if door.id in seen_ids:
+                raise ValueError(f"two doors have the id {door.id!r}")
+            seen_ids.add(door.id)
+            if door.relay.pin in seen_pins:
+                raise ValueError(
+                    f"doors {seen_pins[door.relay.pin]!r} and {door.id!r} "
+                    f"both use GPIO {door.relay.pin} for their relay"
+                )
+            seen_pins[door.relay.pin] = door.id
+        return doors

@@ -1,0 +1,27 @@
+"""``store:`` — the encrypted state on this device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from .base import Section
+
+__all__ = ["StoreConfig"]
+
+
+class StoreConfig(Section):
+    """Where templates, consents and events live, and the key that seals them."""
+
+    state_dir: Path = Field(
+        default=Path("/var/lib/facegate"),
+        description="State folder (systemd StateDirectory=, mode 0700). Holds facegate.db.",
+    )
+    key_file: Path | None = Field(
+        default=None,
+        description=(
+            "Master key file (32 random bytes, mode 0600). Empty: $CREDENTIALS_DIRECTORY/"
+            "facegate-master-key when systemd passes it in, else <state_dir>/master.key."
+        ),
+    )

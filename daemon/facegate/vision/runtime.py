@@ -1,0 +1,110 @@
+"""Loading TFLite models on LiteRT, with a ``tflite_runtime`` fallback and a sha256 pin.
+
+Every model facegate runs goes through :func:`load_interpreter`, so the failure modes an
+installer meets are the same for all of them and always end in a :class:`ModelError` whose
+message names the file: the file is missing, its hash differs from the pinned one, no TFLite
+runtime is installed, or the runtime refuses the bytes. The runtime is imported lazily so
+that the package (config checks, the admin client, tests of pure code) imports without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from facegate.errors import ModelError
+
+__all__ = ["load_interpreter", "sha256_file"]
+
+logger = logging.getLogger(__name__)
+
+_CHUNK = 1 << 20  # 1 MiB: large enough to be fast, small enough to stream any model
+_HASH_PREFIX = 12  # hex digits of a hash shown in messages; enough to tell files apart
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hash a file without reading it into memory at once.
+
+    Args:
+        path: The file to hash.
+
+    Returns:
+        The SHA-256 digest as 64 lowercase hex digits.
+
+    Raises:
+        OSError: The file cannot be read.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _interpreter_class() -> type[Any]:
+    """Return the TFLite ``Interpreter`` class of whichever runtime is installed."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError:
+            raise ModelError(
+                "no TFLite runtime is installed: install 'ai-edge-litert' "
+                "(or 'tflite-runtime' where ai-edge-litert is unavailable)"
+            ) from None
+        logger.info("ai-edge-litert not found; using tflite_runtime")
+    return Interpreter
+
+
+def load_interpreter(
+    path: str | Path,
+    *,
+    sha256: str | None = None,
+    num_threads: int = 2,
+) -> Any:
+    """Load a ``.tflite`` model and allocate its tensors.
+
+    Args:
+        path: The model file.
+        sha256: The expected SHA-256 of the file (hex, any case). When given, a file with
+            another hash is refused before the runtime ever parses it.
+        num_threads: CPU threads the runtime may use for one invocation.
+
+    Returns:
+        A ready ``Interpreter`` (from ``ai_edge_litert`` or ``tflite_runtime``) on which
+        ``allocate_tensors()`` has been called.
+
+    Raises:
+        ModelError: The file is missing or unreadable, its hash differs from ``sha256``, no
+            TFLite runtime is installed, or the runtime cannot load the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path} (run `facegate models install`)")
+
+    if sha256 is not None:
+        expected = sha256.strip().lower()
+        try:
+            actual = sha256_file(path)
+        except OSError as exc:
+            raise ModelError(f"cannot read model file {path}: {exc.strerror or exc}") from exc
+        if actual != expected:
+            raise ModelError(
+                f"model file {path} has the wrong sha256: expected "
+                f"{expected[:_HASH_PREFIX]}…, got {actual[:_HASH_PREFIX]}… "
+                "(re-run `facegate models install` or fix the pinned hash)"
+            )
+
+    interpreter_cls = _interpreter_class()
+    try:
+        interpreter = interpreter_cls(model_path=str(path), num_threads=num_threads)
+        interpreter.allocate_tensors()
+    except Exception as exc:  # the runtimes raise ValueError/RuntimeError with C++ text
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"cannot load model file {path}: {reason}") from exc
+
+    logger.info("loaded model %s (%s threads)", path, num_threads)
+    return interpreter

