@@ -12,12 +12,12 @@ __all__ = [
     "CameraError",
     "ConfigError",
     "FacegateError",
+    "GateError",
     "ImageError",
+    "MasterKeyError",
     "ModelError",
     "ModelInstallError",
     "StoreError",
-    "MasterKeyError",
-    "GateError",
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from types import TracebackType
+from typing import Self
 
 import cv2
 import numpy as np
@@ -56,7 +57,7 @@ class CameraBase(ABC):
         self._index += 1
         return index
 
-    def __enter__(self) -> CameraBase:
+    def __enter__(self) -> Self:
         self.open()
         return self
 

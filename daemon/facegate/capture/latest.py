@@ -57,8 +57,7 @@ class LatestFrame:
     def get(self, timeout: float) -> Frame | None:
         """Take the newest frame, waiting up to ``timeout`` seconds; ``None`` if none came."""
         with self._cond:
-            if self._frame is None and not self._closed:
-                self._cond.wait(timeout)
+            self._cond.wait_for(lambda: self._frame is not None or self._closed, timeout)
             frame, self._frame = self._frame, None
             return frame
 

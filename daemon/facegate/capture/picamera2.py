@@ -47,7 +47,7 @@ class Picamera2Camera(CameraBase):
 
     def open(self) -> None:
         try:
-            from picamera2 import Picamera2  # noqa: PLC0415 - vendor import stays lazy
+            from picamera2 import Picamera2
         except ImportError as exc:
             raise CameraError(
                 "picamera2 is not installed: on Raspberry Pi OS run "
@@ -65,7 +65,7 @@ class Picamera2Camera(CameraBase):
                 buffer_count=2,
             )
             try:
-                from libcamera import Transform  # noqa: PLC0415
+                from libcamera import Transform
 
                 config["transform"] = Transform(hflip=int(self.hflip), vflip=int(self.vflip))
             except ImportError:

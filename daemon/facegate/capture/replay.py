@@ -58,7 +58,9 @@ class ReplayCamera(CameraBase):
     def open(self) -> None:
         if not self.path.exists():
             raise CameraError(f"replay: {self.path} does not exist")
-        if self.path.is_dir():
+        if self.path.is_file() and self.path.suffix.lower() in IMAGE_SUFFIXES:
+            self._images = [self.path]  # one still image, shown at fps
+        elif self.path.is_dir():
             self._images = sorted(
                 p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
             )
@@ -98,8 +100,8 @@ class ReplayCamera(CameraBase):
         delay = self._next_due - now
         if delay > 0:
             self.clock.sleep(delay)
-        # If we fell behind by more than a frame, resynchronise instead of bursting.
-        self._next_due = max(self._next_due, now - 1.0 / self.fps) + 1.0 / self.fps
+        # If the reader fell behind, resynchronise instead of bursting to catch up.
+        self._next_due = max(self._next_due, now) + 1.0 / self.fps
 
     def _read_raw(self) -> np.ndarray | None:
         if self._video is not None:
@@ -124,9 +126,9 @@ class ReplayCamera(CameraBase):
                 self._pos = 0
             path = self._images[self._pos]
             self._pos += 1
-            image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-            if image is None:
+            raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if raw is None:
                 logger.warning("replay: skipping unreadable image %s", path.name)
                 continue
-            return to_rgb(image, source=f"replay {path.name}")
+            return to_rgb(raw, source=f"replay {path.name}")
         raise CameraError(f"replay: none of the images in {self.path} can be read")

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from ..errors import ConfigError
 from .root import FacegateConfig
 
-__all__ = ["load_config", "load_config_text", "format_problems"]
+__all__ = ["format_problems", "load_config", "load_config_text"]
 
 MAX_CONFIG_BYTES = 1_000_000
 
@@ -148,17 +148,18 @@ def _mapping_child(node: yaml.MappingNode, key: Any) -> tuple[yaml.Node, yaml.No
 
 def _is_union_tag(node: yaml.MappingNode, part: Any) -> bool:
     type_child = _mapping_child(node, "type")
-    if type_child is not None and isinstance(type_child[1], yaml.ScalarNode):
-        if type_child[1].value == str(part):
-            return True
+    if (
+        type_child is not None
+        and isinstance(type_child[1], yaml.ScalarNode)
+        and type_child[1].value == str(part)
+    ):
+        return True
     return _looks_like_branch(part)
 
 
 def _looks_like_branch(part: Any) -> bool:
     # pydantic names union branches like "int" or "function-after[...]" in locations.
     return isinstance(part, str) and (part in {"int", "str", "float", "bool"} or "[" in part)
-
-
 
 
 def _resolve_relative_paths(data: dict[str, Any], base_dir: Path) -> None:

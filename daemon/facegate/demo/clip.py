@@ -8,7 +8,7 @@ scene, moving, scaling and changing brightness like a person walking up to a cam
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +44,7 @@ class Scene:
 
 def _astronaut() -> np.ndarray:
     try:
-        from skimage import data  # noqa: PLC0415
+        from skimage import data
     except ImportError as exc:
         raise FacegateError(
             "the demo needs scikit-image for its public-domain portrait: "
@@ -55,7 +55,7 @@ def _astronaut() -> np.ndarray:
 
 def _hopper() -> np.ndarray:
     try:
-        from matplotlib import cbook  # noqa: PLC0415
+        from matplotlib import cbook
     except ImportError as exc:
         raise FacegateError(
             "the demo needs matplotlib for its second public-domain portrait: "
@@ -86,7 +86,7 @@ def _sprite(label: str, image: np.ndarray, box: tuple[float, float, float, float
 
 
 def load_portraits(
-    find_face: callable,  # type: ignore[valid-type]
+    find_face: Callable[[np.ndarray], tuple[float, float, float, float] | None],
 ) -> dict[str, Portrait]:
     """Load both portraits; ``find_face(image)`` returns the face box (x1, y1, x2, y2)."""
     portraits = {}
@@ -119,7 +119,7 @@ def _composite(
     sprite = np.clip(sprite.astype(np.float32) * gain, 0, 255)
     out = base.astype(np.float32)
     sh, sw = sprite.shape[:2]
-    x0, y0 = int(round(cx - sw / 2)), int(round(cy - sh / 2))
+    x0, y0 = round(cx - sw / 2), round(cy - sh / 2)
     fx0, fy0 = max(0, x0), max(0, y0)
     fx1, fy1 = min(WIDTH, x0 + sw), min(HEIGHT, y0 + sh)
     if fx1 <= fx0 or fy1 <= fy0:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 
 from ..clock import FakeClock
@@ -61,7 +62,9 @@ def run_demo(console: Console, *, models_dir: Path | None = None) -> DemoResult:
         tmp = Path(tmp_name)
         cfg = load_config_text(text, source="demo.yaml", base_dir=tmp)
         if models_dir is not None:
-            cfg = cfg.model_copy(update={"models": cfg.models.model_copy(update={"dir": models_dir})})
+            cfg = cfg.model_copy(
+                update={"models": cfg.models.model_copy(update={"dir": models_dir})}
+            )
         key_path = tmp / "master.key"
         create_master_key(key_path)
         clock = FakeClock()
@@ -84,8 +87,10 @@ def run_demo(console: Console, *, models_dir: Path | None = None) -> DemoResult:
 def _run(
     app: App, clip_dir: Path, console: Console, printer: _Timeline, result: DemoResult
 ) -> None:
-    console.print("[bold]facegate demo[/]: a replayed gate camera, mock GPIO, a throwaway "
-                  "encrypted store, a simulated clock")
+    console.print(
+        "[bold]facegate demo[/]: a replayed gate camera, mock GPIO, a throwaway "
+        "encrypted store, a simulated clock"
+    )
     app.check_rules()
     app.init_gate()
     app.init_store()
@@ -95,7 +100,7 @@ def _run(
     assert app.pipeline is not None and app.store is not None
     pipeline, store = app.pipeline, app.store
 
-    def find_face(image):  # type: ignore[no-untyped-def]
+    def find_face(image: np.ndarray) -> tuple[float, float, float, float] | None:
         faces = pipeline.detector.detect(image)
         return max(faces, key=lambda d: d.area).box if faces else None
 
@@ -142,9 +147,7 @@ def _run(
         app.tick()
         result.frames += 1
         if decision is not None:
-            outcomes.setdefault(scene_no, []).append(
-                "granted" if decision.granted else "denied"
-            )
+            outcomes.setdefault(scene_no, []).append("granted" if decision.granted else "denied")
     app.tick()
     for number, (scene, _) in enumerate(starts):
         got = outcomes.get(number, [])
@@ -152,7 +155,8 @@ def _run(
             result.problems.append(f"scene {number + 1} ({scene.label}): unexpected {got}")
         elif scene.expect is not None and got != [scene.expect]:
             result.problems.append(
-                f"scene {number + 1} ({scene.label}): expected one {scene.expect}, got {got or 'none'}"
+                f"scene {number + 1} ({scene.label}): expected one {scene.expect}, "
+                f"got {got or 'none'}"
             )
     medians = {k: statistics.median(v) for k, v in result.timings_ms.items() if v}
     console.print()
@@ -193,11 +197,15 @@ class _Timeline:
                 summary = f"face detected, {size}: {obs.skipped}"
             elif obs.match.matched:
                 who = self.names.get(obs.match.subject or "", "enrolled")
-                summary = (f"face {size}: matches {_short(obs.match.subject)} ({who}), "
-                           f"score {obs.match.score:.3f} ≥ {obs.match.threshold:.3f}")
+                summary = (
+                    f"face {size}: matches {_short(obs.match.subject)} ({who}), "
+                    f"score {obs.match.score:.3f} ≥ {obs.match.threshold:.3f}"
+                )
             else:
-                summary = (f"face {size}: no match (best score {obs.match.score:.3f} < "
-                           f"{obs.match.threshold:.3f})")
+                summary = (
+                    f"face {size}: no match (best score {obs.match.score:.3f} < "
+                    f"{obs.match.threshold:.3f})"
+                )
             key = summary.split(",")[0] if obs.match is None else summary.split(":")[1][:12]
             if key != self._last_face:
                 self._line(event.at, summary)
@@ -206,8 +214,10 @@ class _Timeline:
             d = event.decision
             if d.granted:
                 self.result.granted += 1
-                self._line(event.at, f"[bold green]GRANTED[/] door {d.door} by {d.method} "
-                                     f"({_short(d.subject)})")
+                self._line(
+                    event.at,
+                    f"[bold green]GRANTED[/] door {d.door} by {d.method} ({_short(d.subject)})",
+                )
             else:
                 self.result.denied += 1
                 self._line(event.at, f"[bold red]DENIED[/]  door {d.door} ({d.reason})")

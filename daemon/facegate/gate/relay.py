@@ -31,12 +31,12 @@ def make_pin_factory(name: str | None) -> Any:
     if name is None:
         return None
     if name == "mock":
-        from gpiozero.pins.mock import MockFactory  # noqa: PLC0415
+        from gpiozero.pins.mock import MockFactory
 
         return MockFactory()
     if name == "lgpio":
         try:
-            from gpiozero.pins.lgpio import LGPIOFactory  # noqa: PLC0415
+            from gpiozero.pins.lgpio import LGPIOFactory
 
             return LGPIOFactory()
         except (ImportError, GPIOZeroError, OSError) as exc:

@@ -137,9 +137,7 @@ class App:
         gallery: Gallery = self.pipeline.gallery
         for subject, templates in self.store.iter_templates(TEMPLATE_SPACE):
             gallery.add(subject, templates)
-        logger.info(
-            "gallery loaded: %d people, %d templates", len(gallery), gallery.template_count
-        )
+        logger.info("gallery loaded: %d people, %d templates", len(gallery), gallery.template_count)
 
     def init_camera(self) -> None:
         camera = self._camera_override or make_camera(self.cfg.camera, clock=self.clock)
@@ -175,8 +173,7 @@ class App:
             relay.pulse()
             if not was_active:
                 self._emit(
-                    AppEvent("relay_on", decision.at, decision.door,
-                             detail={"until": relay.off_at})
+                    AppEvent("relay_on", decision.at, decision.door, detail={"until": relay.off_at})
                 )
         logger.info(
             "door %s: %s by %s (%s) subject=%s score=%s",

@@ -15,7 +15,7 @@ from ..vision.embed import DlibAligner, DlibEmbedder, Embedder
 from ..vision.match import Gallery, MatchResult
 from ..vision.types import Detection
 
-__all__ = ["FaceObservation", "FacePipeline", "TEMPLATE_SPACE", "model_path"]
+__all__ = ["TEMPLATE_SPACE", "FaceObservation", "FacePipeline", "model_path"]
 
 # Templates are comparable only within one embedding space; dlib's ResNet on any runtime is
 # one space, so a faster runtime for it can reuse every stored template.
@@ -94,7 +94,9 @@ class FacePipeline:
             return None
         face = max(detections, key=lambda d: d.area)
         if face.width < self.min_face_px:
-            return FaceObservation(face, None, skipped="too small (step closer)", timings_ms=timings)
+            return FaceObservation(
+                face, None, skipped="too small (step closer)", timings_ms=timings
+            )
         aligned = self.aligner.align(image, face)
         t2 = time.perf_counter()
         template = self.embedder.embed_chips([aligned.chip])[0]

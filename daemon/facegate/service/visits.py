@@ -63,7 +63,9 @@ class VisitTracker:
             if last is not None and now - last < self.cfg.grant_cooldown_s:
                 return None
             st.granted_at[match.subject] = now
-            return Decision(self.door, True, "face", "face matched", match.subject, match.score, now)
+            return Decision(
+                self.door, True, "face", "face matched", match.subject, match.score, now
+            )
         st.unknown_streak += 1
         if st.denied or st.unknown_streak < self.cfg.deny_after_frames:
             return None

@@ -86,9 +86,9 @@ def load_master_key(path: Path, *, check_mode: bool = True) -> bytes:
         raise MasterKeyError(f"master key {path}: permission denied") from None
     if not stat.S_ISREG(st.st_mode):
         raise MasterKeyError(f"master key {path} is not a regular file")
-    # A systemd credential is exposed read-only (0400/0440) to the service only; a plain
-    # file must not be readable by group or others.
-    if check_mode and st.st_mode & 0o077 and "CREDENTIALS_DIRECTORY" not in os.environ:
+    # A systemd credential is exposed read-only (0400/0440) to the service only, in a
+    # private directory; any other key file must not be readable by group or others.
+    if check_mode and st.st_mode & 0o077 and not _is_systemd_credential(path):
         raise MasterKeyError(
             f"master key {path} has mode {stat.S_IMODE(st.st_mode):04o}; it must be 0600 "
             f"(run `chmod 600 {path}`)"
@@ -97,6 +97,13 @@ def load_master_key(path: Path, *, check_mode: bool = True) -> bytes:
     if len(data) != KEY_BYTES:
         raise MasterKeyError(f"master key {path} is {len(data)} bytes, expected {KEY_BYTES}")
     return data
+
+
+def _is_systemd_credential(path: Path) -> bool:
+    cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not cred_dir:
+        return False
+    return path.resolve().parent == Path(cred_dir).resolve()
 
 
 def new_data_key() -> bytes:

