@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from ..errors import ImageError, ModelError
-from .runtime import sha256_file
+from .runtime import verify_model_file
 from .types import Detection
 
 __all__ = ["AlignedFace", "DlibAligner", "DlibEmbedder", "Embedder", "l2_normalize"]
@@ -75,18 +75,6 @@ def _load_dlib() -> Any:
     return dlib
 
 
-def _check_model(path: Path, sha256: str | None) -> None:
-    if not path.is_file():
-        raise ModelError(f"model file not found: {path} (run `facegate models install`)")
-    if sha256 is not None:
-        actual = sha256_file(path)
-        if actual != sha256:
-            raise ModelError(
-                f"{path.name} has sha256 {actual[:12]}… but {sha256[:12]}… is pinned; "
-                "reinstall it with `facegate models install`"
-            )
-
-
 class DlibAligner:
     """Finds 5 landmarks inside a detection box and cuts dlib's 150×150 face chip."""
 
@@ -99,8 +87,7 @@ class DlibAligner:
         padding: float = 0.25,
     ) -> None:
         self._dlib = _load_dlib()
-        path = Path(shape_predictor)
-        _check_model(path, sha256)
+        path = verify_model_file(shape_predictor, sha256)
         try:
             self._predictor = self._dlib.shape_predictor(str(path))
         except RuntimeError as exc:
@@ -181,8 +168,7 @@ class DlibEmbedder(Embedder):
         self, model: str | Path, *, sha256: str | None = None, num_jitters: int = 0
     ) -> None:
         self._dlib = _load_dlib()
-        path = Path(model)
-        _check_model(path, sha256)
+        path = verify_model_file(model, sha256)
         try:
             self._net = self._dlib.face_recognition_model_v1(str(path))
         except RuntimeError as exc:

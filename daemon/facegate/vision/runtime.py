@@ -16,7 +16,7 @@ from typing import Any
 
 from facegate.errors import ModelError
 
-__all__ = ["load_interpreter", "sha256_file"]
+__all__ = ["load_interpreter", "sha256_file", "verify_model_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,32 @@ def _interpreter_class() -> type[Any]:
     return Interpreter
 
 
+def verify_model_file(path: str | Path, sha256: str | None = None) -> Path:
+    """Check a model file exists and, when ``sha256`` is given, has that hash.
+
+    Every model facegate loads (TFLite or dlib) goes through this before a parser sees it.
+
+    Raises:
+        ModelError: missing, unreadable, or a different hash than pinned.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path} (run `facegate models install`)")
+    if sha256 is not None:
+        expected = sha256.strip().lower()
+        try:
+            actual = sha256_file(path)
+        except OSError as exc:
+            raise ModelError(f"cannot read model file {path}: {exc.strerror or exc}") from exc
+        if actual != expected:
+            raise ModelError(
+                f"model file {path} has the wrong sha256: expected "
+                f"{expected[:_HASH_PREFIX]}…, got {actual[:_HASH_PREFIX]}… "
+                "(re-run `facegate models install` or fix the pinned hash)"
+            )
+    return path
+
+
 def load_interpreter(
     path: str | Path,
     *,
@@ -81,22 +107,7 @@ def load_interpreter(
         ModelError: The file is missing or unreadable, its hash differs from ``sha256``, no
             TFLite runtime is installed, or the runtime cannot load the file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"model file not found: {path} (run `facegate models install`)")
-
-    if sha256 is not None:
-        expected = sha256.strip().lower()
-        try:
-            actual = sha256_file(path)
-        except OSError as exc:
-            raise ModelError(f"cannot read model file {path}: {exc.strerror or exc}") from exc
-        if actual != expected:
-            raise ModelError(
-                f"model file {path} has the wrong sha256: expected "
-                f"{expected[:_HASH_PREFIX]}…, got {actual[:_HASH_PREFIX]}… "
-                "(re-run `facegate models install` or fix the pinned hash)"
-            )
+    path = verify_model_file(path, sha256)
 
     interpreter_cls = _interpreter_class()
     try:
