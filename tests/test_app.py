@@ -14,7 +14,6 @@ from facegate.clock import FakeClock
 from facegate.config import SiteKind
 from facegate.errors import CameraError, MasterKeyError
 from facegate.service.app import App, AppEvent, RefusedToStart
-from facegate.service.pipeline import TEMPLATE_SPACE
 from facegate.store import Store, create_master_key, load_master_key
 from helpers import load_rgb, make_config
 
@@ -54,13 +53,13 @@ def gate(tmp_path: Path, models_dir: Path, testdata: Path):  # type: ignore[no-u
 
 def enroll(app: App, photo: np.ndarray) -> str:
     assert app.pipeline is not None and app.store is not None
-    found = app.pipeline.templates_for(photo)
-    assert found is not None
+    found = app.pipeline.template_for_photo(photo)
+    assert found.template is not None
     pseudonym = app.store.add_person()
     consent = app.store.record_consent(
         pseudonym, method="test form", notice_version="v1", taken_by="test", scope="main"
     )
-    app.store.add_templates(pseudonym, consent.consent_id, found[0], space=TEMPLATE_SPACE)
+    app.store.add_templates(pseudonym, consent.consent_id, found.template, space=app.pipeline.space)
     return pseudonym
 
 
@@ -126,7 +125,7 @@ def test_threaded_run_loop_grants_and_ends_safe(gate) -> None:  # type: ignore[n
     app.start()
     enroll(app, load_rgb(faces / "barack_obama" / "obama.jpg"))
     app.pipeline.gallery.add(  # type: ignore[union-attr]
-        *next(iter(app.store.iter_templates(TEMPLATE_SPACE)))  # type: ignore[union-attr]
+        *next(iter(app.store.iter_templates(app.pipeline.space)))  # type: ignore[union-attr]
     )
     try:
         app.run()  # the configured replay camera at 10 fps, real time: ~5 s of clip
@@ -145,18 +144,18 @@ def test_relay_released_when_the_loop_crashes(gate, monkeypatch) -> None:  # typ
     app.start()
     enroll(app, load_rgb(faces / "barack_obama" / "obama.jpg"))
     app.pipeline.gallery.add(  # type: ignore[union-attr]
-        *next(iter(app.store.iter_templates(TEMPLATE_SPACE)))  # type: ignore[union-attr]
+        *next(iter(app.store.iter_templates(app.pipeline.space)))  # type: ignore[union-attr]
     )
-    real_analyze = app.pipeline.analyze  # type: ignore[union-attr]
+    real_embed = app.pipeline.embed  # type: ignore[union-attr]
     calls = {"n": 0}
 
-    def flaky(image: np.ndarray):  # type: ignore[no-untyped-def]
+    def flaky(image: np.ndarray, detection):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if app.relays["main"].is_active:
             raise RuntimeError("simulated bug in the pipeline while the lock is open")
-        return real_analyze(image)
+        return real_embed(image, detection)
 
-    monkeypatch.setattr(app.pipeline, "analyze", flaky)
+    monkeypatch.setattr(app.pipeline, "embed", flaky)
     with pytest.raises(RuntimeError, match="simulated bug"):
         try:
             app.run()

@@ -26,9 +26,9 @@ def embeddings(pipeline: FacePipeline, testdata: Path) -> dict[str, list[np.ndar
     out: dict[str, list[np.ndarray]] = {}
     for person in sorted((testdata / "faces").iterdir()):
         for photo in sorted(person.iterdir()):
-            found = pipeline.templates_for(load_rgb(photo))
-            if found is not None:
-                out.setdefault(person.name, []).append(found[0][0])
+            result = pipeline.template_for_photo(load_rgb(photo))
+            if result.template is not None:
+                out.setdefault(person.name, []).append(result.template)
     return out
 
 
@@ -50,7 +50,8 @@ def test_same_person_above_threshold_different_people_below(
         for b in e2
     ]
     assert len(genuine) >= 20 and len(impostor) >= 400
-    threshold = pipeline.threshold
+    # The threshold the policy derives for a gallery of one photo per person.
+    threshold = pipeline.policy.derived(len(embeddings))
     assert min(genuine) >= threshold, f"a genuine pair scored {min(genuine):.3f} < {threshold}"
     assert max(impostor) < threshold, f"an impostor pair scored {max(impostor):.3f}"
 
@@ -62,27 +63,29 @@ def test_identification_through_the_gallery(
     for person, es in embeddings.items():
         if len(es) >= 2:
             gallery.add(person, es[0])
+    threshold = pipeline.policy.derived(gallery.template_count)
     for person, es in embeddings.items():
         for probe in es[1:]:
-            r = gallery.search(probe, pipeline.threshold)
+            r = gallery.search(probe, threshold)
             assert r.matched and r.subject == person
-    stranger = pipeline.templates_for(load_rgb(testdata / "probes_unenrolled" / "009_C.jpg"))
-    assert stranger is not None
-    assert not gallery.search(stranger[0][0], pipeline.threshold).matched
+    stranger = pipeline.template_for_photo(load_rgb(testdata / "probes_unenrolled" / "009_C.jpg"))
+    assert stranger.template is not None
+    assert not gallery.search(stranger.template, threshold).matched
 
 
-def test_analyze_reports_stage_timings_and_skips_small_faces(
+def test_photo_pipeline_reports_stage_timings_and_reasons(
     pipeline: FacePipeline, testdata: Path
 ) -> None:
     image = load_rgb(testdata / "faces" / "barack_obama" / "obama.jpg")
-    obs = pipeline.analyze(image)
-    assert obs is not None and obs.match is not None
-    assert set(obs.timings_ms) == {"detect", "landmarks", "embed", "match"}
+    result = pipeline.template_for_photo(image)
+    assert result.template is not None and result.reason is None
+    assert set(result.timings_ms) == {"detect", "landmarks", "embed"}
     small = load_rgb(testdata / "edge_cases" / "obama-240p.jpg")
-    tiny = np.ascontiguousarray(small[::4, ::4])  # 60 px wide frame: face far too small
-    obs = pipeline.analyze(tiny)
-    assert obs is None or (obs.match is None and "too small" in (obs.skipped or ""))
-    assert pipeline.analyze(np.zeros((240, 320, 3), np.uint8)) is None
+    result = pipeline.template_for_photo(small)
+    assert result.template is None and result.reason is not None
+    assert result.reason.startswith("too far away")
+    blank = pipeline.template_for_photo(np.zeros((240, 320, 3), np.uint8))
+    assert blank.template is None and blank.reason == "no face found"
 
 
 def test_aligner_and_embedder_reject_bad_input(pipeline: FacePipeline) -> None:

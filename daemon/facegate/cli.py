@@ -134,7 +134,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     import cv2
     import numpy as np
 
-    from .service.pipeline import TEMPLATE_SPACE, FacePipeline
+    from .service.pipeline import FacePipeline
     from .store import Store, load_master_key, resolve_key_path
 
     cfg = _load(args.config)
@@ -146,11 +146,11 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         if image is None:
             out.print(f"[red]skipped[/] {photo}: not a readable JPEG/PNG image")
             continue
-        found = pipeline.templates_for(np.ascontiguousarray(image[:, :, ::-1]))
-        if found is None:
-            out.print(f"[red]skipped[/] {photo}: no face found")
+        result = pipeline.template_for_photo(np.ascontiguousarray(image[:, :, ::-1]))
+        if result.template is None:
+            out.print(f"[red]skipped[/] {photo}: {result.reason}")
             continue
-        templates.append(found[0])
+        templates.append(result.template)
     if not templates:
         out.print("error: no usable face in the photos given; nothing was stored")
         return EXIT_ERROR
@@ -165,7 +165,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             scope=args.scope or ",".join(d.id for d in cfg.doors),
         )
         count = store.add_templates(
-            pseudonym, consent.consent_id, np.vstack(templates), space=TEMPLATE_SPACE
+            pseudonym, consent.consent_id, np.vstack(templates), space=pipeline.space
         )
     out.print(
         f"enrolled {pseudonym} with consent {consent.consent_id}: {count} template(s) sealed. "

@@ -7,24 +7,33 @@ from .root import FacegateConfig
 from .service import ServiceConfig
 from .site import PRIVATE_SPACE_KINDS, SiteConfig, SiteKind
 from .store import StoreConfig
-from .vision import DetectorConfig, EmbedderConfig, MatcherConfig, ModelsConfig
+from .vision import (
+    DetectorConfig,
+    DlibEmbedderConfig,
+    MatcherConfig,
+    ModelsConfig,
+    QualityConfig,
+    TFLiteEmbedderConfig,
+)
 
 __all__ = [
     "PRIVATE_SPACE_KINDS",
     "DetectorConfig",
+    "DlibEmbedderConfig",
     "DoorConfig",
-    "EmbedderConfig",
     "FacegateConfig",
     "MatcherConfig",
     "ModelsConfig",
     "OpenCVCameraConfig",
     "Picamera2CameraConfig",
+    "QualityConfig",
     "RelayConfig",
     "ReplayCameraConfig",
     "ServiceConfig",
     "SiteConfig",
     "SiteKind",
     "StoreConfig",
+    "TFLiteEmbedderConfig",
     "load_config",
     "load_config_text",
 ]

@@ -166,6 +166,7 @@ def _resolve_relative_paths(data: dict[str, Any], base_dir: Path) -> None:
     """Make relative file paths in the config relative to the config file, not the cwd."""
     for section, keys in (
         ("camera", ("path",)),
+        ("embedder", ("model",)),
         ("models", ("dir",)),
         ("store", ("state_dir", "key_file")),
     ):

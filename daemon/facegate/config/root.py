@@ -10,7 +10,15 @@ from .doors import DoorConfig
 from .service import ServiceConfig
 from .site import SiteConfig
 from .store import StoreConfig
-from .vision import DetectorConfig, EmbedderConfig, MatcherConfig, ModelsConfig
+from .vision import (
+    DetectorConfig,
+    DlibEmbedderConfig,
+    EmbedderConfig,
+    MatcherConfig,
+    ModelsConfig,
+    QualityConfig,
+    embedder_with_default_type,
+)
 
 __all__ = ["FacegateConfig"]
 
@@ -22,13 +30,21 @@ class FacegateConfig(Section):
     camera: CameraConfig = Field(description="The camera watching the gate zone.")
     models: ModelsConfig = Field(default_factory=ModelsConfig, description="Model files.")
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Face detection.")
-    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig, description="Face templates.")
+    quality: QualityConfig = Field(default_factory=QualityConfig, description="Face quality gate.")
+    embedder: EmbedderConfig = Field(
+        default_factory=DlibEmbedderConfig, description="Face templates."
+    )
     matcher: MatcherConfig = Field(default_factory=MatcherConfig, description="1:N matching.")
     doors: list[DoorConfig] = Field(
         min_length=1, max_length=4, description="The doors this device drives (1 to 4)."
     )
     store: StoreConfig = Field(default_factory=StoreConfig, description="Encrypted state.")
     service: ServiceConfig = Field(default_factory=ServiceConfig, description="Main loop.")
+
+    @field_validator("embedder", mode="before")
+    @classmethod
+    def _embedder_type_defaults_to_dlib(cls, value: object) -> object:
+        return embedder_with_default_type(value)
 
     @field_validator("doors")
     @classmethod

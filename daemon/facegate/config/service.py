@@ -14,26 +14,26 @@ __all__ = ["ServiceConfig"]
 class ServiceConfig(Section):
     """How the loop turns frames into decisions."""
 
-    grant_cooldown_s: float = Field(
-        default=10.0,
-        ge=0.0,
-        le=600.0,
-        description=(
-            "After a grant, the same person at the same door is not granted again for this long "
-            "unless they left the camera's view first."
-        ),
+    track_iou: float = Field(
+        default=0.3,
+        ge=0.05,
+        le=0.95,
+        description="Box overlap that makes a face in this frame the same person as in the last.",
     )
-    absence_reset_s: float = Field(
-        default=1.5,
+    track_lost_s: float = Field(
+        default=1.0,
         ge=0.1,
         le=60.0,
-        description="No face for this long ends a visit: the next face is a new attempt.",
+        description="A face not seen for this long has left; its next appearance is a new attempt.",
     )
-    deny_after_frames: int = Field(
-        default=3,
-        ge=1,
-        le=30,
-        description="Consecutive unrecognised frames before an attempt is recorded as DENIED.",
+    redecide_after_s: float = Field(
+        default=10.0,
+        ge=1.0,
+        le=600.0,
+        description=(
+            "A person still standing in view this long after their decision gets a new attempt "
+            "(one decision per approach, not one per frame)."
+        ),
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Journal verbosity. Never includes names or biometrics."

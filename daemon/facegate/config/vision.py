@@ -7,13 +7,21 @@ own YAML section with its own class.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import Section
 
-__all__ = ["DetectorConfig", "EmbedderConfig", "MatcherConfig", "ModelsConfig"]
+__all__ = [
+    "DetectorConfig",
+    "DlibEmbedderConfig",
+    "EmbedderConfig",
+    "MatcherConfig",
+    "ModelsConfig",
+    "QualityConfig",
+    "TFLiteEmbedderConfig",
+]
 
 
 class ModelsConfig(Section):
@@ -43,22 +51,54 @@ class DetectorConfig(Section):
         default=0.3, ge=0.05, le=0.95, description="Overlap above which two boxes are one face."
     )
     max_faces: int = Field(default=5, ge=1, le=50, description="Most faces handled per frame.")
+    num_threads: int = Field(default=2, ge=1, le=8, description="CPU threads for the detector.")
+
+
+class QualityConfig(Section):
+    """Which faces are good enough to embed; every skipped face says why."""
+
     min_face_px: int = Field(
         default=60,
         ge=20,
         le=1000,
-        description="Faces narrower than this (pixels) are too far away to recognise; skipped.",
+        description="Narrower faces (pixels) are too far away; the person is asked to come closer.",
     )
-    num_threads: int = Field(default=2, ge=1, le=8, description="CPU threads for the detector.")
-
-
-class EmbedderConfig(Section):
-    """Turns an aligned face into a 128-d template."""
-
-    type: Literal["dlib"] = Field(
-        default="dlib",
-        description="Embedder backend. `dlib`: dlib's public-domain ResNet (128-d).",
+    max_yaw: float = Field(
+        default=0.45,
+        ge=0.05,
+        le=1.0,
+        description=(
+            "How far the nose may sit from the eyes' midpoint, as a fraction of the eye "
+            "distance (0 = looking straight at the camera)."
+        ),
     )
+    max_roll_deg: float = Field(
+        default=25.0, ge=5.0, le=90.0, description="Largest head tilt (eyes' angle), degrees."
+    )
+    min_sharpness: float = Field(
+        default=30.0,
+        ge=0.0,
+        le=5000.0,
+        description="Least variance of the Laplacian on the face scaled to 112 px (blur gate).",
+    )
+    min_brightness: float = Field(
+        default=40.0, ge=0.0, le=255.0, description="Darkest acceptable mean face brightness."
+    )
+    max_brightness: float = Field(
+        default=220.0, ge=0.0, le=255.0, description="Brightest acceptable mean face brightness."
+    )
+
+    @model_validator(mode="after")
+    def _brightness_range(self) -> QualityConfig:
+        if self.min_brightness >= self.max_brightness:
+            raise ValueError("min_brightness must be below max_brightness")
+        return self
+
+
+class DlibEmbedderConfig(Section):
+    """dlib's public-domain ResNet (128-d, LFW 99.38 %), run by dlib itself."""
+
+    type: Literal["dlib"] = Field(default="dlib", description="dlib's ResNet via dlib-bin.")
     model: str = Field(
         default="dlib_face_recognition_resnet_model_v1.dat",
         min_length=1,
@@ -77,15 +117,91 @@ class EmbedderConfig(Section):
     )
 
 
-class MatcherConfig(Section):
-    """1:N search of a face template against the enrolled gallery."""
+class TFLiteEmbedderConfig(Section):
+    """Any TFLite face-embedding model, aligned with FaceMesh to the ArcFace 5-point template."""
 
-    threshold: float = Field(
-        default=0.925,
-        ge=0.5,
-        le=0.999,
+    type: Literal["tflite"] = Field(description="A TFLite embedding model you supply.")
+    model: Path = Field(description="Path to the .tflite file (absolute, or relative to config).")
+    sha256: str = Field(
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description="The model file's SHA-256; a different file is refused.",
+    )
+    name: str = Field(
+        default="tflite",
+        pattern=r"^[a-z0-9][a-z0-9_.-]{0,40}$",
+        description="Short name shown in reports, e.g. `mobilefacenet`.",
+    )
+    normalization: Literal["raw", "minus_one_one", "zero_one"] = Field(
+        default="raw",
         description=(
-            "Cosine similarity at or above which a face matches an enrolled person. Higher is "
-            "stricter (fewer strangers let in, more residents asked to retry)."
+            "Input scaling: raw 0-255 (models that normalise inside the graph), "
+            "(x-127.5)/127.5, or x/255."
+        ),
+    )
+    color: Literal["rgb", "bgr"] = Field(
+        default="rgb", description="Channel order the model expects."
+    )
+    landmarks_model: str = Field(
+        default="face_landmark.tflite",
+        min_length=1,
+        description="FaceMesh model for 5-point alignment (name in the models folder, or a path).",
+    )
+    impostor_mean: float = Field(
+        ge=-1.0,
+        le=1.0,
+        description=(
+            "Mean cosine similarity between different people for this model; `facegate eval` "
+            "reports it. Sets the threshold policy."
+        ),
+    )
+    impostor_std: float = Field(
+        gt=0.0,
+        le=1.0,
+        description="Standard deviation of that impostor similarity; `facegate eval` reports it.",
+    )
+
+
+EmbedderConfig = Annotated[
+    DlibEmbedderConfig | TFLiteEmbedderConfig,
+    Field(discriminator="type", description="The embedder backend; `type` selects it."),
+]
+
+
+def embedder_with_default_type(value: Any) -> Any:
+    """Let ``embedder:`` omit ``type`` for the default dlib backend."""
+    if isinstance(value, dict) and "type" not in value:
+        return {"type": "dlib", **value}
+    return value
+
+
+class MatcherConfig(Section):
+    """1:N search, and the threshold that keeps strangers out as the gallery grows."""
+
+    target_fpir: float = Field(
+        default=0.01,
+        ge=1e-6,
+        le=0.2,
+        description=(
+            "Target share of strangers (people not enrolled) who would match someone: the "
+            "threshold is derived from this, the embedder's impostor statistics and the number "
+            "of enrolled templates, and rises as the gallery grows."
+        ),
+    )
+    threshold: float | None = Field(
+        default=None,
+        ge=-1.0,
+        le=0.9999,
+        description=(
+            "A fixed cosine threshold instead of the derived one. The daemon warns when the "
+            "gallery grows past the size this threshold keeps within target_fpir."
+        ),
+    )
+    fuse_frames: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description=(
+            "Good frames of one approach whose templates are averaged before a stranger is "
+            "turned away (a resident is let in as soon as the running average matches)."
         ),
     )

@@ -23,7 +23,6 @@ from ..config import load_config_text
 from ..errors import FacegateError
 from ..gate import make_pin_factory
 from ..service.app import App, AppEvent
-from ..service.pipeline import TEMPLATE_SPACE
 from ..store import create_master_key, load_master_key
 from .clip import Scene, load_portraits, write_clip
 
@@ -106,10 +105,10 @@ def _run(
 
     portraits = load_portraits(find_face)
     # Enrol the resident: person → separate consent record → sealed templates.
-    found = pipeline.templates_for(portraits["resident"].image)
-    if found is None:
-        raise FacegateError("the demo resident's portrait has no detectable face")
-    templates, _ = found
+    found = pipeline.template_for_photo(portraits["resident"].image)
+    if found.template is None:
+        raise FacegateError(f"the demo resident's portrait cannot be enrolled: {found.reason}")
+    templates = found.template[None, :]
     notice_version = hashlib.sha256(DEMO_NOTICE.encode()).hexdigest()[:16]
     pseudonym = store.add_person()
     consent = store.record_consent(
@@ -119,8 +118,8 @@ def _run(
         taken_by="demo",
         scope="door main",
     )
-    store.add_templates(pseudonym, consent.consent_id, templates, space=TEMPLATE_SPACE)
-    pipeline.gallery.add(pseudonym, templates)
+    store.add_templates(pseudonym, consent.consent_id, templates, space=pipeline.space)
+    pipeline.enroll(pseudonym, templates)
     printer.names[pseudonym] = "the demo resident"
     console.print(
         f"enrolled [bold]the demo resident[/] as {_short(pseudonym)} with consent "
@@ -193,20 +192,25 @@ class _Timeline:
             for stage, ms in obs.timings_ms.items():
                 self.result.timings_ms.setdefault(stage, []).append(ms)
             size = f"{obs.detection.width:.0f} px"
-            if obs.match is None:
-                summary = f"face detected, {size}: {obs.skipped}"
+            if obs.quality is None:
+                key, summary = "decided", f"face {size}: decided; followed until it leaves"
+            elif not obs.quality.ok:
+                key, summary = f"q:{obs.quality.reason}", f"face {size}: {obs.quality.reason}"
+            elif obs.match is None:
+                return
             elif obs.match.matched:
                 who = self.names.get(obs.match.subject or "", "enrolled")
+                key = f"m:{obs.match.subject}"
                 summary = (
-                    f"face {size}: matches {_short(obs.match.subject)} ({who}), "
-                    f"score {obs.match.score:.3f} ≥ {obs.match.threshold:.3f}"
+                    f"face {size} (track {obs.track}): matches {_short(obs.match.subject)} "
+                    f"({who}), score {obs.match.score:.3f} ≥ {obs.match.threshold:.3f}"
                 )
             else:
+                key = f"n:{obs.track}"
                 summary = (
-                    f"face {size}: no match (best score {obs.match.score:.3f} < "
-                    f"{obs.match.threshold:.3f})"
+                    f"face {size} (track {obs.track}): no match yet (best score "
+                    f"{obs.match.score:.3f} < {obs.match.threshold:.3f})"
                 )
-            key = summary.split(",")[0] if obs.match is None else summary.split(":")[1][:12]
             if key != self._last_face:
                 self._line(event.at, summary)
                 self._last_face = key

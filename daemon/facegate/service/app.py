@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,9 @@ from ..errors import FacegateError
 from ..gate import Relay
 from ..store import Event, Store, load_master_key, resolve_key_path
 from ..vision.match import Gallery
-from .pipeline import TEMPLATE_SPACE, FaceObservation, FacePipeline
-from .visits import Decision, VisitTracker
+from .attempts import Decision, Judge
+from .pipeline import FaceObservation, FacePipeline
+from .tracking import Tracker
 
 __all__ = ["App", "AppEvent", "RefusedToStart"]
 
@@ -82,7 +84,12 @@ class App:
         self.store: Store | None = None
         self.pipeline: FacePipeline | None = None
         self.relays: dict[str, Relay] = {}
-        self.trackers: dict[str, VisitTracker] = {}
+        self.tracker = Tracker(cfg.service.track_iou, cfg.service.track_lost_s)
+        self.judge = Judge(
+            cfg.doors[0].id,
+            fuse_frames=cfg.matcher.fuse_frames,
+            redecide_after_s=cfg.service.redecide_after_s,
+        )
         self._stop = threading.Event()
         self.frames_processed = 0
 
@@ -120,7 +127,6 @@ class App:
                 clock=self.clock,
                 name=door.id,
             )
-            self.trackers[door.id] = VisitTracker(door.id, self.cfg.service)
 
     def init_store(self) -> None:
         key = self._master_key
@@ -135,9 +141,16 @@ class App:
     def init_gallery(self) -> None:
         assert self.store is not None and self.pipeline is not None
         gallery: Gallery = self.pipeline.gallery
-        for subject, templates in self.store.iter_templates(TEMPLATE_SPACE):
+        for subject, templates in self.store.iter_templates(self.pipeline.space):
             gallery.add(subject, templates)
-        logger.info("gallery loaded: %d people, %d templates", len(gallery), gallery.template_count)
+        logger.info(
+            "gallery loaded: %d people, %d templates; match threshold %.4f (target FPIR %.2g)",
+            len(gallery),
+            gallery.template_count,
+            self.pipeline.threshold,
+            self.cfg.matcher.target_fpir,
+        )
+        self.pipeline.check_threshold()
 
     def init_camera(self) -> None:
         camera = self._camera_override or make_camera(self.cfg.camera, clock=self.clock)
@@ -152,15 +165,33 @@ class App:
         return self.cfg.doors[0].id
 
     def handle_frame(self, frame: Frame) -> Decision | None:
-        """Run one frame through the pipeline and act on the decision, if any."""
+        """Run one frame through the pipeline and act on the decision, if any.
+
+        Only the largest face (the person at the gate) is assessed and embedded; other faces
+        are tracked so that they keep their identity when they step forward.
+        """
         assert self.pipeline is not None
-        door = self.camera_door
-        observation = self.pipeline.analyze(frame.image)
-        self.frames_processed += 1
+        pipeline, door = self.pipeline, self.camera_door
         now = self.clock.monotonic()
-        if observation is not None:
-            self._emit(AppEvent("face", now, door, observation=observation))
-        decision = self.trackers[door].observe(now, observation)
+        t0 = time.perf_counter()
+        detections = pipeline.detect(frame.image)
+        timings = {"detect": (time.perf_counter() - t0) * 1000.0}
+        self.frames_processed += 1
+        associated = self.tracker.update(now, detections)
+        if not associated:
+            return None
+        track, face = max(associated, key=lambda pair: pair[1].area)
+        quality, match, decision = None, None, None
+        if self.judge.wants_template(track, now):
+            quality = pipeline.assess(frame.image, face)
+        if quality is not None and quality.ok:
+            template, more = pipeline.embed(frame.image, face)
+            timings.update(more)
+            t1 = time.perf_counter()
+            match, decision = self.judge.add(track, template, now, pipeline.search)
+            timings["match"] = (time.perf_counter() - t1) * 1000.0
+        observation = FaceObservation(face, track.id, quality, match, timings)
+        self._emit(AppEvent("face", now, door, observation=observation))
         if decision is not None:
             self.act(decision)
         return decision

@@ -1,62 +1,125 @@
-"""detect → pick the face at the gate → align → embed → match, for one frame."""
+"""The recognition stages, built from configuration: detect, assess, align + embed, match.
+
+The loop (``App``) calls them one by one so it can track faces between detection and
+embedding; enrolment and ``facegate eval`` use ``template_for_photo``, which runs the same
+stages on one photo.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from ..config import FacegateConfig
+from ..config import DlibEmbedderConfig, FacegateConfig, TFLiteEmbedderConfig
 from ..models.manifest import MODEL_FILES, default_models_dir
 from ..vision.detect import BlazeFaceDetector
-from ..vision.embed import DlibAligner, DlibEmbedder, Embedder
+from ..vision.embed import AlignedFace, DlibAligner, DlibEmbedder, Embedder
 from ..vision.match import Gallery, MatchResult
+from ..vision.quality import QualityReport, assess
+from ..vision.threshold import DLIB_IMPOSTORS, ImpostorModel, ThresholdPolicy
 from ..vision.types import Detection
 
-__all__ = ["TEMPLATE_SPACE", "FaceObservation", "FacePipeline", "model_path"]
+__all__ = [
+    "DLIB_SPACE",
+    "FaceObservation",
+    "FacePipeline",
+    "TemplateResult",
+    "model_path",
+]
 
-# Templates are comparable only within one embedding space; dlib's ResNet on any runtime is
-# one space, so a faster runtime for it can reuse every stored template.
-TEMPLATE_SPACE = "dlib_resnet_v1"
+logger = logging.getLogger(__name__)
+
+# Templates are comparable only within one embedding space. dlib's ResNet on any runtime is
+# one space, so a faster runtime for the same network can reuse every stored template.
+DLIB_SPACE = "dlib_resnet_v1"
 
 
-def model_path(name: str, models_dir: Path | None) -> tuple[Path, str | None]:
+class Aligner(Protocol):
+    def align(self, image: np.ndarray, detection: Detection) -> AlignedFace: ...
+
+
+def model_path(name: str | Path, models_dir: Path | None) -> tuple[Path, str | None]:
     """Resolve a configured model name to a path and its pinned SHA-256 (if it is ours)."""
     p = Path(name).expanduser()
+    pinned = MODEL_FILES.get(p.name)
+    sha = pinned.sha256 if pinned is not None else None
     if p.is_absolute():
-        pinned = MODEL_FILES.get(p.name)
-        return p, pinned.sha256 if pinned is not None else None
+        return p, sha
     base = models_dir if models_dir is not None else default_models_dir()
-    pinned = MODEL_FILES.get(name)
-    return base / name, pinned.sha256 if pinned is not None else None
+    return base / p, sha
 
 
 @dataclass(slots=True, frozen=True)
 class FaceObservation:
-    """What the pipeline saw of the face nearest the camera in one frame.
+    """What the loop saw of the face nearest the camera in one frame.
 
-    ``match`` is ``None`` when the face was skipped; ``skipped`` then says why.
+    ``quality`` is measured only while the track's attempt is open; ``match`` is set only
+    when the frame was good enough to embed.
     """
 
     detection: Detection
-    match: MatchResult | None
-    skipped: str | None = None
+    track: int
+    quality: QualityReport | None
+    match: MatchResult | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(slots=True, frozen=True)
+class TemplateResult:
+    """One photo's template, or why there is none (``reason``)."""
+
+    template: np.ndarray | None
+    detection: Detection | None
+    quality: QualityReport | None
+    reason: str | None
+    timings_ms: dict[str, float]
+
+
+def _build_embedder(
+    cfg: FacegateConfig,
+) -> tuple[Aligner, Embedder, str, ImpostorModel]:
+    models_dir = cfg.models.dir
+    emb = cfg.embedder
+    if isinstance(emb, DlibEmbedderConfig):
+        sp_path, sp_sha = model_path(emb.shape_predictor, models_dir)
+        net_path, net_sha = model_path(emb.model, models_dir)
+        aligner = DlibAligner(sp_path, sha256=sp_sha)
+        embedder = DlibEmbedder(net_path, sha256=net_sha, num_jitters=emb.num_jitters)
+        return aligner, embedder, DLIB_SPACE, DLIB_IMPOSTORS
+    assert isinstance(emb, TFLiteEmbedderConfig)
+    from ..vision.align import FaceMeshAligner
+    from ..vision.landmarks import FaceMesh
+    from ..vision.tflite_embed import TFLiteEmbedder
+
+    mesh_path, mesh_sha = model_path(emb.landmarks_model, models_dir)
+    aligner_t = FaceMeshAligner(FaceMesh(mesh_path, sha256=mesh_sha))
+    embedder_t = TFLiteEmbedder(
+        emb.model,
+        sha256=emb.sha256.lower(),
+        name=emb.name,
+        normalization=emb.normalization,
+        color=emb.color,
+    )
+    space = f"tflite-{emb.sha256.lower()[:16]}"
+    impostors = ImpostorModel(emb.impostor_mean, emb.impostor_std, source="config")
+    return aligner_t, embedder_t, space, impostors
+
+
 class FacePipeline:
-    """The recognition pipeline, built from configuration.
+    """The recognition stages for one configuration.
 
     Args:
         cfg: the validated configuration.
-        gallery: the enrolled templates to search.
+        gallery: the enrolled templates to search (a new empty one by default).
     """
 
     def __init__(self, cfg: FacegateConfig, gallery: Gallery | None = None) -> None:
-        models_dir = cfg.models.dir
-        det_path, det_sha = model_path(cfg.detector.model, models_dir)
+        det_path, det_sha = model_path(cfg.detector.model, cfg.models.dir)
         self.detector = BlazeFaceDetector(
             det_path,
             sha256=det_sha,
@@ -65,45 +128,61 @@ class FacePipeline:
             max_faces=cfg.detector.max_faces,
             num_threads=cfg.detector.num_threads,
         )
-        sp_path, sp_sha = model_path(cfg.embedder.shape_predictor, models_dir)
-        self.aligner = DlibAligner(sp_path, sha256=sp_sha)
-        emb_path, emb_sha = model_path(cfg.embedder.model, models_dir)
-        self.embedder: Embedder = DlibEmbedder(
-            emb_path, sha256=emb_sha, num_jitters=cfg.embedder.num_jitters
-        )
+        self.aligner, self.embedder, self.space, impostors = _build_embedder(cfg)
+        self.policy = ThresholdPolicy(cfg.matcher, impostors)
+        self.quality_cfg = cfg.quality
         self.gallery = gallery if gallery is not None else Gallery(self.embedder.dim)
-        self.threshold = cfg.matcher.threshold
-        self.min_face_px = cfg.detector.min_face_px
+        self._warned_at: int | None = None
 
-    def templates_for(self, image: np.ndarray) -> tuple[np.ndarray, Detection] | None:
-        """Templates of the largest face in an enrolment photo, or ``None`` without a face."""
-        detections = self.detector.detect(image)
-        if not detections:
-            return None
-        face = max(detections, key=lambda d: d.area)
-        aligned = self.aligner.align(image, face)
-        return self.embedder.embed_chips([aligned.chip]), face
+    @property
+    def threshold(self) -> float:
+        """The threshold in force for the current gallery size."""
+        return self.policy.threshold(self.gallery.template_count)
 
-    def analyze(self, image: np.ndarray) -> FaceObservation | None:
-        """Observe the largest face in ``image``; ``None`` when no face is in view."""
+    def enroll(self, subject: str, templates: np.ndarray) -> None:
+        """Add templates to the live gallery and warn if the threshold is no longer safe."""
+        self.gallery.add(subject, templates)
+        self.check_threshold()
+
+    def check_threshold(self) -> None:
+        """Log once per gallery size when a fixed threshold lets too many strangers in."""
+        n = self.gallery.template_count
+        warning = self.policy.warning(n)
+        if warning is not None and self._warned_at != n:
+            logger.warning("%s", warning)
+            self._warned_at = n
+
+    # -- stages --------------------------------------------------------------------------
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return self.detector.detect(image)
+
+    def assess(self, image: np.ndarray, detection: Detection) -> QualityReport:
+        return assess(image, detection, self.quality_cfg)
+
+    def embed(self, image: np.ndarray, detection: Detection) -> tuple[np.ndarray, dict[str, float]]:
+        """Align and embed one face; returns the unit-length template and stage timings."""
         t0 = time.perf_counter()
-        detections = self.detector.detect(image)
+        aligned = self.aligner.align(image, detection)
         t1 = time.perf_counter()
-        timings = {"detect": (t1 - t0) * 1000.0}
-        if not detections:
-            return None
-        face = max(detections, key=lambda d: d.area)
-        if face.width < self.min_face_px:
-            return FaceObservation(
-                face, None, skipped="too small (step closer)", timings_ms=timings
-            )
-        aligned = self.aligner.align(image, face)
-        t2 = time.perf_counter()
         template = self.embedder.embed_chips([aligned.chip])[0]
-        t3 = time.perf_counter()
-        result = self.gallery.search(template, self.threshold)
-        t4 = time.perf_counter()
-        timings.update(
-            landmarks=(t2 - t1) * 1000.0, embed=(t3 - t2) * 1000.0, match=(t4 - t3) * 1000.0
-        )
-        return FaceObservation(face, result, timings_ms=timings)
+        t2 = time.perf_counter()
+        return template, {"landmarks": (t1 - t0) * 1000.0, "embed": (t2 - t1) * 1000.0}
+
+    def search(self, template: np.ndarray) -> MatchResult:
+        return self.gallery.search(template, self.threshold)
+
+    def template_for_photo(self, image: np.ndarray) -> TemplateResult:
+        """Detect → largest face → quality → align → embed, for an enrolment or probe photo."""
+        t0 = time.perf_counter()
+        detections = self.detect(image)
+        timings = {"detect": (time.perf_counter() - t0) * 1000.0}
+        if not detections:
+            return TemplateResult(None, None, None, "no face found", timings)
+        face = max(detections, key=lambda d: d.area)
+        quality = self.assess(image, face)
+        if not quality.ok:
+            return TemplateResult(None, face, quality, quality.reason, timings)
+        template, more = self.embed(image, face)
+        timings.update(more)
+        return TemplateResult(template, face, quality, None, timings)
