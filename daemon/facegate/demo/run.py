@@ -19,14 +19,14 @@ import numpy as np
 from rich.console import Console
 
 from ..clock import FakeClock
-from ..config import load_config_text
+from ..config import FacegateConfig, load_config_text
 from ..errors import FacegateError
 from ..gate import make_pin_factory
 from ..service.app import App, AppEvent
 from ..store import create_master_key, load_master_key
 from .clip import Scene, load_portraits, write_clip
 
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["DemoResult", "builtin_config", "run_demo"]
 
 DEMO_NOTICE = (
     "facegate demo notice: faces are matched on this device only, stored as encrypted "
@@ -50,16 +50,24 @@ class DemoResult:
         return not self.problems
 
 
+def _demo_yaml() -> str:
+    return resources.files("facegate.demo").joinpath("demo.yaml").read_text(encoding="utf-8")
+
+
+def builtin_config(base_dir: Path | None = None) -> FacegateConfig:
+    """The demo's configuration (for eval and bench without ``-c``; its camera is unused)."""
+    return load_config_text(_demo_yaml(), source="demo.yaml", base_dir=base_dir or Path.cwd())
+
+
 def _short(pseudonym: str | None) -> str:
     return "-" if pseudonym is None else pseudonym[:8] + "…"
 
 
 def run_demo(console: Console, *, models_dir: Path | None = None) -> DemoResult:
     """Run the demo, printing its timeline to ``console``."""
-    text = resources.files("facegate.demo").joinpath("demo.yaml").read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="facegate-demo-") as tmp_name:
         tmp = Path(tmp_name)
-        cfg = load_config_text(text, source="demo.yaml", base_dir=tmp)
+        cfg = builtin_config(tmp)
         if models_dir is not None:
             cfg = cfg.model_copy(
                 update={"models": cfg.models.model_copy(update={"dir": models_dir})}

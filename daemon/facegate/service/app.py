@@ -141,8 +141,7 @@ class App:
     def init_gallery(self) -> None:
         assert self.store is not None and self.pipeline is not None
         gallery: Gallery = self.pipeline.gallery
-        for subject, templates in self.store.iter_templates(self.pipeline.space):
-            gallery.add(subject, templates)
+        gallery.add_many(self.store.iter_templates(self.pipeline.space))
         logger.info(
             "gallery loaded: %d people, %d templates; match threshold %.4f (target FPIR %.2g)",
             len(gallery),

@@ -9,6 +9,7 @@ is reloaded.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +80,35 @@ class Gallery:
             self._reserve(self._count + len(rows))
             self._matrix[self._count : self._count + len(rows)] = rows
             self._owner[self._count : self._count + len(rows)] = sid
+            self._count += len(rows)
+
+    def add_many(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
+        """Add many people at once (loading the store): one copy into the matrix."""
+        subjects: list[str] = []
+        blocks: list[np.ndarray] = []
+        for subject, templates in items:
+            subjects.append(subject)
+            blocks.append(np.atleast_2d(np.asarray(templates, dtype=np.float32)))
+        if not blocks:
+            return
+        counts = np.fromiter((len(b) for b in blocks), dtype=np.int64, count=len(blocks))
+        rows = l2_normalize(np.concatenate(blocks))
+        if rows.shape[1] != self.dim:
+            raise ValueError(f"template dimension {rows.shape[1]} != gallery dimension {self.dim}")
+        with self._lock:
+            sids = []
+            for subject in subjects:
+                sid = self._index.get(subject)
+                if sid is None:
+                    sid = len(self._subjects)
+                    self._subjects.append(subject)
+                    self._index[subject] = sid
+                sids.append(sid)
+            self._reserve(self._count + len(rows))
+            self._matrix[self._count : self._count + len(rows)] = rows
+            self._owner[self._count : self._count + len(rows)] = np.repeat(
+                np.asarray(sids, dtype=np.int64), counts
+            )
             self._count += len(rows)
 
     def remove(self, subject: str) -> int:
