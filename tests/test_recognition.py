@@ -105,3 +105,17 @@ def test_model_files_checked(tmp_path: Path, models_dir: Path) -> None:
         DlibAligner(garbage)
     with pytest.raises(ModelError, match="pinned"):
         DlibEmbedder(models_dir / "dlib_face_recognition_resnet_model_v1.dat", sha256="0" * 64)
+
+
+def test_full_body_photo_found_by_the_tiled_second_look(
+    pipeline: FacePipeline, testdata: Path
+) -> None:
+    photo = load_rgb(testdata / "faces" / "compreface_person_a" / "001_A.jpg")
+    assert pipeline.detect(photo) == []  # the face is too small for one look at 128×128
+    result = pipeline.template_for_photo(photo)
+    assert result.template is not None, result.reason
+    other = pipeline.template_for_photo(
+        load_rgb(testdata / "faces" / "compreface_person_a" / "002_A.jpg")
+    )
+    assert other.template is not None
+    assert float(result.template @ other.template) >= pipeline.policy.derived(12)

@@ -172,10 +172,41 @@ class FacePipeline:
     def search(self, template: np.ndarray) -> MatchResult:
         return self.gallery.search(template, self.threshold)
 
+    def detect_photo(self, image: np.ndarray) -> list[Detection]:
+        """Detect in a still photo, with a tiled second look when the whole image has no face.
+
+        BlazeFace short-range is made for a face filling a good part of a gate camera's view;
+        in a full-body photo the face can be under a tenth of the width and is missed at
+        128×128. Overlapping square tiles half the short side wide give it a closer look.
+        Only photos pay for this (enrolment, eval), never the live loop.
+        """
+        found = self.detect(image)
+        if found:
+            return found
+        h, w = image.shape[:2]
+        side = min(h, w) // 2
+        if side < 64:
+            return []
+        step = side // 2
+        tiles: list[Detection] = []
+        for top in range(0, max(1, h - side + 1), step):
+            for left in range(0, max(1, w - side + 1), step):
+                crop = np.ascontiguousarray(image[top : top + side, left : left + side])
+                for d in self.detect(crop):
+                    x1, y1, x2, y2 = d.box
+                    tiles.append(
+                        Detection(
+                            box=(x1 + left, y1 + top, x2 + left, y2 + top),
+                            score=d.score,
+                            keypoints=tuple((x + left, y + top) for x, y in d.keypoints),
+                        )
+                    )
+        return tiles
+
     def template_for_photo(self, image: np.ndarray) -> TemplateResult:
         """Detect → largest face → quality → align → embed, for an enrolment or probe photo."""
         t0 = time.perf_counter()
-        detections = self.detect(image)
+        detections = self.detect_photo(image)
         timings = {"detect": (time.perf_counter() - t0) * 1000.0}
         if not detections:
             return TemplateResult(None, None, None, "no face found", timings)
