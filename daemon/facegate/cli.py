@@ -368,6 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scope", default=None, help="doors the consent covers (default: all)")
     p.set_defaults(func=cmd_enroll)
 
+    from .measure.eval_cli import add_eval_parser
+
+    add_eval_parser(sub)
+
     p = sub.add_parser(
         "bench",
         help="measure stage times, decision latency, gallery load time and memory at size N",
