@@ -578,22 +578,32 @@ def test_delete_person_leaves_nothing_behind(store: Store, state_dir: Path) -> N
 # --- failures: wrong key, newer schema, garbage, corrupt rows ---------------------------------
 
 
-def test_wrong_master_key(state_dir: Path, master_key: bytes) -> None:
+def test_wrong_master_key_is_refused_at_open(state_dir: Path, master_key: bytes) -> None:
     rng = np.random.default_rng(13)
     with Store(state_dir, master_key) as store:
-        pseudonym, consent = enroll(store, random_templates(rng, 2))
+        pseudonym, _ = enroll(store, random_templates(rng, 2))
+    before = (state_dir / "facegate.db").read_bytes()
     wrong = os.urandom(32)
-    with Store(state_dir, wrong) as store:  # opening does not decrypt anything
-        assert store.count_people_with_face() == 1
-        with pytest.raises(StoreError, match=f"data key of {pseudonym} does not decrypt") as info:
-            list(store.iter_templates(SPACE))
-        assert info.value.__cause__ is None and info.value.__suppress_context__
-        assert "wrong master key" in str(info.value)
-        with pytest.raises(StoreError, match=f"data key of {pseudonym}"):
-            store.add_templates(pseudonym, consent, random_templates(rng, 1), space=SPACE)
+    with pytest.raises(MasterKeyError, match="was sealed with master key") as info:
+        Store(state_dir, wrong)
+    assert wrong.hex() not in str(info.value) and master_key.hex() not in str(info.value)
+    assert (state_dir / "facegate.db").read_bytes() == before  # nothing was written
     with Store(state_dir, master_key) as store:  # nothing was damaged
         assert store.count_people_with_face() == 1
         assert gallery(store)[pseudonym].shape == (2, DIM)
+
+
+def test_a_wrapped_key_that_does_not_decrypt_names_the_row(
+    state_dir: Path, master_key: bytes
+) -> None:
+    rng = np.random.default_rng(13)
+    with Store(state_dir, master_key) as store:
+        pseudonym, _ = enroll(store, random_templates(rng, 2))
+    sql(state_dir / "facegate.db", "UPDATE people SET wrapped_key = randomblob(72)")
+    with Store(state_dir, master_key) as store:
+        with pytest.raises(StoreError, match=f"data key of {pseudonym} does not decrypt") as info:
+            list(store.iter_templates(SPACE))
+        assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
 def test_newer_schema_is_refused_and_left_untouched(state_dir: Path, master_key: bytes) -> None:

@@ -107,72 +107,11 @@ def cmd_models_verify(args: argparse.Namespace) -> int:
     return EXIT_ERROR
 
 
-def cmd_keys_init(args: argparse.Namespace) -> int:
-    from .store import create_master_key, resolve_key_path
-
-    if args.key_file is not None:
-        path = args.key_file
-    else:
-        cfg = _load(args.config)
-        path = resolve_key_path(cfg.store.key_file, cfg.store.state_dir)
-    create_master_key(path)
-    _console().print(
-        f"created master key {path} (mode 0600). Back it up offline: without it the stored "
-        "face templates cannot be read."
-    )
-    return EXIT_OK
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     result = run_demo(_console(), models_dir=args.models_dir)
     return EXIT_OK if result.ok else EXIT_ERROR
-
-
-def cmd_enroll(args: argparse.Namespace) -> int:
-    import cv2
-    import numpy as np
-
-    from .service.pipeline import FacePipeline
-    from .store import Store, load_master_key, resolve_key_path
-
-    cfg = _load(args.config)
-    out = _console()
-    pipeline = FacePipeline(cfg)
-    templates = []
-    for photo in args.photo:
-        image = cv2.imread(str(photo), cv2.IMREAD_COLOR)
-        if image is None:
-            out.print(f"[red]skipped[/] {photo}: not a readable JPEG/PNG image")
-            continue
-        result = pipeline.template_for_photo(np.ascontiguousarray(image[:, :, ::-1]))
-        if result.template is None:
-            out.print(f"[red]skipped[/] {photo}: {result.reason}")
-            continue
-        templates.append(result.template)
-    if not templates:
-        out.print("error: no usable face in the photos given; nothing was stored")
-        return EXIT_ERROR
-    key = load_master_key(resolve_key_path(cfg.store.key_file, cfg.store.state_dir))
-    with Store(cfg.store.state_dir, key) as store:
-        pseudonym = store.add_person()
-        consent = store.record_consent(
-            pseudonym,
-            method=args.consent_method,
-            notice_version=args.notice_version,
-            taken_by=args.taken_by,
-            scope=args.scope or ",".join(d.id for d in cfg.doors),
-        )
-        count = store.add_templates(
-            pseudonym, consent.consent_id, np.vstack(templates), space=pipeline.space
-        )
-    out.print(
-        f"enrolled {pseudonym} with consent {consent.consent_id}: {count} template(s) sealed. "
-        "The photo files were only read, not stored; they are still where you left them."
-    )
-    out.print("Restart the daemon (systemctl restart facegate) to load the new person.")
-    return EXIT_OK
 
 
 def cmd_events(args: argparse.Namespace) -> int:
@@ -333,40 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--dir", type=Path, default=None, help="models folder")
     q.set_defaults(func=cmd_models_verify)
 
-    p = sub.add_parser("keys", help="manage the master key")
-    ksub = p.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
-    q = ksub.add_parser(
-        "init",
-        help="create the master key (mode 0600; refuses to overwrite)",
-    )
-    _config_arg(q)
-    q.add_argument("--key-file", type=Path, default=None, help="create this file instead")
-    q.set_defaults(func=cmd_keys_init)
+    from .commands.keys import add_keys_parsers
+    from .commands.people import add_people_parsers
 
-    p = sub.add_parser(
-        "enroll",
-        help="enrol a person's face from photos, with their separate consent",
-        description="Creates a pseudonymous person, records their separate consent, and "
-        "stores sealed templates of the largest face in each photo. The photos are read, "
-        "never copied. Run it while the daemon is stopped, then restart the daemon.",
-    )
-    _config_arg(p)
-    p.add_argument(
-        "--photo",
-        type=Path,
-        action="append",
-        required=True,
-        help="a photo of the person (repeat for several)",
-    )
-    p.add_argument(
-        "--consent-method", required=True, help="how consent was given, e.g. 'paper form 2026-0142'"
-    )
-    p.add_argument(
-        "--notice-version", required=True, help="version (hash) of the notice the person was shown"
-    )
-    p.add_argument("--taken-by", required=True, help="who took the consent")
-    p.add_argument("--scope", default=None, help="doors the consent covers (default: all)")
-    p.set_defaults(func=cmd_enroll)
+    add_keys_parsers(sub)
+    add_people_parsers(sub)
 
     from .measure.eval_cli import add_eval_parser
 

@@ -7,6 +7,8 @@ from pydantic import Field, field_validator
 from .base import Section
 from .camera import CameraConfig
 from .doors import DoorConfig
+from .enrollment import EnrollmentConfig
+from .retention import RetentionConfig
 from .service import ServiceConfig
 from .site import SiteConfig
 from .store import StoreConfig
@@ -40,6 +42,12 @@ class FacegateConfig(Section):
     )
     store: StoreConfig = Field(default_factory=StoreConfig, description="Encrypted state.")
     service: ServiceConfig = Field(default_factory=ServiceConfig, description="Main loop.")
+    retention: RetentionConfig = Field(
+        default_factory=RetentionConfig, description="How long data is kept."
+    )
+    enrollment: EnrollmentConfig = Field(
+        default_factory=EnrollmentConfig, description="Camera enrolment."
+    )
 
     @field_validator("embedder", mode="before")
     @classmethod

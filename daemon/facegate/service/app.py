@@ -21,13 +21,15 @@ from ..clock import Clock, SystemClock
 from ..config import PRIVATE_SPACE_KINDS, FacegateConfig
 from ..errors import FacegateError
 from ..gate import Relay
-from ..store import Event, Store, load_master_key, resolve_key_path
+from ..store import Event, Store, open_store, purge_expired, resolve_key_path
 from ..vision.match import Gallery
 from .attempts import Decision, Judge
 from .pipeline import FaceObservation, FacePipeline
 from .tracking import Tracker
 
 __all__ = ["App", "AppEvent", "RefusedToStart"]
+
+PURGE_EVERY_S = 86_400.0  # retention runs at start and then daily (an internal schedule)
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +93,7 @@ class App:
             redecide_after_s=cfg.service.redecide_after_s,
         )
         self._stop = threading.Event()
+        self._next_purge = float("inf")
         self.frames_processed = 0
 
     # -- start-up ------------------------------------------------------------------------
@@ -129,11 +132,36 @@ class App:
             )
 
     def init_store(self) -> None:
-        key = self._master_key
-        if key is None:
+        if self._master_key is not None:
+            self.store = Store(self.cfg.store.state_dir, self._master_key, clock=self.clock)
+        else:
             key_path = resolve_key_path(self.cfg.store.key_file, self.cfg.store.state_dir)
-            key = load_master_key(key_path)
-        self.store = Store(self.cfg.store.state_dir, key, clock=self.clock)
+            self.store = open_store(key_path, self.cfg.store.state_dir, clock=self.clock)
+        self.purge()
+
+    def purge(self) -> None:
+        """Apply the retention periods now, and schedule the next run a day later."""
+        assert self.store is not None
+        retention = self.cfg.retention
+        report = purge_expired(
+            self.store, event_days=retention.event_days, record_years=retention.record_years
+        )
+        self._next_purge = self.clock.monotonic() + PURGE_EVERY_S
+        if report.templates or report.events or report.records:
+            logger.info(
+                "retention: deleted %d expired templates, %d old events, %d old records",
+                report.templates,
+                report.events,
+                report.records,
+            )
+        if report.templates and self.pipeline is not None:
+            self.reload_gallery()
+
+    def reload_gallery(self) -> None:
+        """Rebuild the in-memory gallery from the store (after a purge or an admin change)."""
+        assert self.pipeline is not None
+        self.pipeline.gallery = Gallery(self.pipeline.embedder.dim)
+        self.init_gallery()
 
     def init_pipeline(self) -> None:
         self.pipeline = FacePipeline(self.cfg)
@@ -229,7 +257,9 @@ class App:
         self._emit(AppEvent("decision", decision.at, decision.door, decision=decision))
 
     def tick(self) -> None:
-        """Housekeeping between frames: end relay pulses that are due."""
+        """Housekeeping between frames: end relay pulses that are due, daily retention."""
+        if self.store is not None and self.clock.monotonic() >= self._next_purge:
+            self.purge()
         for door_id, relay in self.relays.items():
             was_active = relay.is_active
             if was_active and not relay.poll():

@@ -2,13 +2,48 @@
 
 from .crypto import create_master_key, load_master_key, resolve_key_path
 from .db import ConsentRecord, Event, Store, new_pseudonym
+from .keys import RotationResult, open_store, resolve_pending_rotation, rotate_master_key
+from .lifecycle import (
+    ConsentInput,
+    CredentialInput,
+    Enrolled,
+    GuardianConsent,
+    Identity,
+    PersonSummary,
+    PurgeReport,
+    Receipt,
+    delete_person,
+    enroll_person,
+    is_minor,
+    list_people,
+    purge_expired,
+    withdraw,
+)
 
 __all__ = [
+    "ConsentInput",
     "ConsentRecord",
+    "CredentialInput",
+    "Enrolled",
     "Event",
+    "GuardianConsent",
+    "Identity",
+    "PersonSummary",
+    "PurgeReport",
+    "Receipt",
+    "RotationResult",
     "Store",
     "create_master_key",
+    "delete_person",
+    "enroll_person",
+    "is_minor",
+    "list_people",
     "load_master_key",
     "new_pseudonym",
+    "open_store",
+    "purge_expired",
     "resolve_key_path",
+    "resolve_pending_rotation",
+    "rotate_master_key",
+    "withdraw",
 ]

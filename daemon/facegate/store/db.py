@@ -7,6 +7,7 @@ the database never sees a plaintext embedding.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..clock import Clock, SystemClock
-from ..errors import StoreError
+from ..errors import MasterKeyError, StoreError
 from . import crypto
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -109,6 +110,7 @@ class Store:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA secure_delete = ON")
             self._migrate()
+            self._check_key()
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise StoreError(
@@ -117,6 +119,26 @@ class Store:
         except StoreError:
             self._db.close()
             raise
+
+    def _check_key(self) -> None:
+        """Bind the database to its master key by fingerprint; refuse any other key."""
+        fingerprint = crypto.key_fingerprint(self._master)
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'master_key_id'").fetchone()
+        if row is None:
+            with self.transaction() as db:
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('master_key_id', ?)", (fingerprint,)
+                )
+        elif row[0] != fingerprint:
+            raise MasterKeyError(
+                f"{self.path} was sealed with master key {row[0]}, not with the key given "
+                f"({fingerprint}); the daemon will not start with the wrong key"
+            )
+
+    @property
+    def key_id(self) -> str:
+        """Fingerprint of the master key this database is sealed with."""
+        return crypto.key_fingerprint(self._master)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -234,6 +256,19 @@ class Store:
         with self.transaction() as db:
             if not db.execute("SELECT 1 FROM people WHERE pseudonym = ?", (pseudonym,)).fetchone():
                 raise StoreError(f"no person {pseudonym}")
+            self._record(
+                db,
+                "consent_given",
+                pseudonym,
+                record.consent_id,
+                {
+                    "method": method,
+                    "notice_version": notice_version,
+                    "taken_by": taken_by,
+                    "scope": scope,
+                    "guardian": False,
+                },
+            )
             db.execute(
                 "INSERT INTO consents (consent_id, pseudonym, given_at, method, notice_version,"
                 " taken_by, scope, separate) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
@@ -267,6 +302,8 @@ class Store:
         if not np.all(np.isfinite(rows)):
             raise StoreError("templates contain NaN or infinite values; nothing was stored")
         with self.transaction() as db:
+            if not db.execute("SELECT 1 FROM people WHERE pseudonym = ?", (pseudonym,)).fetchone():
+                raise StoreError(f"no person {pseudonym}")
             consent = db.execute(
                 "SELECT pseudonym, withdrawn_at FROM consents WHERE consent_id = ?", (consent_id,)
             ).fetchone()
@@ -376,15 +413,14 @@ class Store:
             yield current, np.stack(batch)
 
     def delete_person(self, pseudonym: str) -> bool:
-        """Erase a person's data key and templates in one transaction, then checkpoint.
+        """Erase everything of a person in one transaction, then checkpoint the WAL.
 
-        Consent records stay (they are processing records the law asks to keep).
+        See ``lifecycle.delete_person`` for the receipt; consent records stay (without the
+        guardian's name) because the law keeps processing records.
         """
-        with self.transaction() as db:
-            cur = db.execute("DELETE FROM people WHERE pseudonym = ?", (pseudonym,))
-            deleted = cur.rowcount > 0
-        self.checkpoint()
-        return deleted
+        from .lifecycle import delete_person
+
+        return delete_person(self, pseudonym) is not None
 
     def count_people_with_face(self) -> int:
         """Distinct people who currently have at least one stored face template."""
@@ -418,7 +454,71 @@ class Store:
         ).fetchall()
         return [Event(*row) for row in reversed(rows)]
 
+    # -- keys --------------------------------------------------------------------------
+
+    def device_key(self, name: str) -> bytes:
+        """A random device key (card hashing, audit pseudonyms), created on first use.
+
+        Stored wrapped by the master key, so it survives master-key rotation unchanged and
+        card hashes stay valid.
+        """
+        row = self._db.execute("SELECT wrapped FROM device_keys WHERE name = ?", (name,)).fetchone()
+        if row is not None:
+            return crypto.open_sealed(self._master, row[0], what=f"device key {name}")
+        key = crypto.new_data_key()
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO device_keys (name, wrapped) VALUES (?, ?)",
+                (name, crypto.seal(self._master, key)),
+            )
+        return self.device_key(name)
+
+    def rotate_master_key(self, new_key: bytes) -> int:
+        """Re-wrap every data key and device key under ``new_key`` in one transaction.
+
+        No template or identity ciphertext is decrypted or rewritten. Returns how many keys
+        were re-wrapped. The caller swaps the key file (see ``keys.rotate``).
+        """
+        if len(new_key) != crypto.KEY_BYTES:
+            raise StoreError("the new master key must be 32 bytes")
+        count = 0
+        with self.transaction() as db:
+            for table, column, key_col in (
+                ("people", "wrapped_key", "pseudonym"),
+                ("device_keys", "wrapped", "name"),
+            ):
+                rows = db.execute(f"SELECT {key_col}, {column} FROM {table}").fetchall()
+                for ident, wrapped in rows:
+                    plain = crypto.open_sealed(self._master, wrapped, what=f"{table} {ident}")
+                    db.execute(
+                        f"UPDATE {table} SET {column} = ? WHERE {key_col} = ?",
+                        (crypto.seal(new_key, plain), ident),
+                    )
+                    count += 1
+            db.execute(
+                "UPDATE meta SET value = ? WHERE key = 'master_key_id'",
+                (crypto.key_fingerprint(new_key),),
+            )
+        self._master = new_key
+        self.checkpoint()
+        return count
+
     # -- internals -----------------------------------------------------------------------
+
+    def _record(
+        self,
+        db: sqlite3.Connection,
+        kind: str,
+        pseudonym: str | None,
+        consent_id: str | None,
+        detail: dict[str, object],
+    ) -> None:
+        """Append a processing record (kept for years; never a name or biometric)."""
+        db.execute(
+            "INSERT INTO processing_records (ts, kind, pseudonym, consent_id, detail)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (self.clock.time(), kind, pseudonym, consent_id, json.dumps(detail, sort_keys=True)),
+        )
 
     def _data_key(self, db: sqlite3.Connection, pseudonym: str) -> bytes:
         row = db.execute(

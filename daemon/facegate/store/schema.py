@@ -54,4 +54,45 @@ MIGRATIONS: list[list[str]] = [
     ],
 ]
 
+MIGRATIONS.append(
+    # v2: identity apart from biometrics, guardian consent, PIN/card credentials, device keys,
+    # processing records (kept >= 3 years), and the master key's fingerprint.
+    [
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        # Display name, unit, phone, birth year: one sealed JSON per person, with their key.
+        """CREATE TABLE identities (
+            pseudonym TEXT PRIMARY KEY REFERENCES people(pseudonym) ON DELETE CASCADE,
+            sealed    BLOB NOT NULL
+        )""",
+        "ALTER TABLE people ADD COLUMN minor INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE people ADD COLUMN valid_from REAL",
+        "ALTER TABLE people ADD COLUMN valid_until REAL",
+        "ALTER TABLE consents ADD COLUMN guardian_sealed BLOB",
+        "ALTER TABLE consents ADD COLUMN guardian_relation TEXT",
+        "ALTER TABLE consents ADD COLUMN guardian_method TEXT",
+        """CREATE TABLE credentials (
+            id          INTEGER PRIMARY KEY,
+            pseudonym   TEXT NOT NULL REFERENCES people(pseudonym) ON DELETE CASCADE,
+            kind        TEXT NOT NULL CHECK (kind IN ('pin', 'card')),
+            lookup      TEXT NOT NULL,
+            verifier    TEXT,
+            created_at  REAL NOT NULL,
+            valid_until REAL
+        )""",
+        "CREATE UNIQUE INDEX credentials_by_lookup ON credentials(kind, lookup)",
+        "CREATE INDEX credentials_by_person ON credentials(pseudonym)",
+        "CREATE TABLE device_keys (name TEXT PRIMARY KEY, wrapped BLOB NOT NULL)",
+        """CREATE TABLE processing_records (
+            id         INTEGER PRIMARY KEY,
+            ts         REAL NOT NULL,
+            kind       TEXT NOT NULL,
+            pseudonym  TEXT,
+            consent_id TEXT,
+            detail     TEXT NOT NULL
+        )""",
+        "CREATE INDEX records_by_time ON processing_records(ts)",
+        "CREATE INDEX templates_by_expiry ON templates(expires_at)",
+    ]
+)
+
 SCHEMA_VERSION = len(MIGRATIONS)

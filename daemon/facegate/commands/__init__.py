@@ -1,0 +1,1 @@
+"""Subcommands of `facegate` that manage people and keys (each module registers its parsers)."""

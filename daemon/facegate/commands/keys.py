@@ -1,0 +1,98 @@
+"""``facegate keys init|rotate``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import MasterKeyError
+from .common import add_config_arg, console, load
+
+__all__ = ["add_keys_parsers"]
+
+
+def _new_passphrase() -> bytes:
+    from ..store.crypto import passphrase_from_environment
+
+    value = passphrase_from_environment()
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise MasterKeyError("--passphrase needs a terminal to ask for it, or $FACEGATE_PASSPHRASE")
+    first = getpass.getpass("new admin passphrase: ")
+    if len(first) < 12:
+        raise MasterKeyError("the passphrase must be at least 12 characters")
+    if getpass.getpass("again: ") != first:
+        raise MasterKeyError("the two passphrases differ; nothing was created")
+    return first.encode()
+
+
+def _key_path(args: argparse.Namespace) -> tuple[Path, Path]:
+    from ..store import resolve_key_path
+
+    if args.key_file is not None:
+        cfg_state = None
+        try:
+            cfg_state = load(args.config).store.state_dir
+        except Exception:  # --key-file alone is enough for `init`
+            cfg_state = args.key_file.parent
+        return args.key_file, cfg_state
+    cfg = load(args.config)
+    return resolve_key_path(cfg.store.key_file, cfg.store.state_dir), cfg.store.state_dir
+
+
+def cmd_keys_init(args: argparse.Namespace) -> int:
+    from ..store import create_master_key
+    from ..store.crypto import key_fingerprint
+
+    path, _ = _key_path(args)
+    passphrase = _new_passphrase() if args.passphrase else None
+    key = create_master_key(path, passphrase=passphrase)
+    protection = "wrapped with your passphrase (Argon2id)" if passphrase else "mode 0600"
+    console().print(
+        f"created master key {path} ({protection}), id {key_fingerprint(key)}. Back it up "
+        "offline: without it the stored face templates cannot be read."
+    )
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from ..store import rotate_master_key
+
+    path, state_dir = _key_path(args)
+    result = rotate_master_key(path, state_dir)
+    console().print(
+        f"master key rotated: {result.old_key_id} → {result.new_key_id}; {result.rewrapped} "
+        "data keys re-wrapped, no template decrypted. Restart the daemon; back up the new key."
+    )
+    return 0
+
+
+def add_keys_parsers(sub: Any) -> None:
+    p = sub.add_parser("keys", help="manage the master key")
+    ksub = p.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    q = ksub.add_parser(
+        "init",
+        help="create the master key (mode 0600; refuses to overwrite)",
+        description="Creates 32 random bytes as the master key that wraps every person's data "
+        "key. With --passphrase it is stored wrapped with an admin passphrase (Argon2id); the "
+        "daemon then reads the passphrase from the systemd credential facegate-passphrase.",
+    )
+    add_config_arg(q)
+    q.add_argument("--key-file", type=Path, default=None, help="create this file instead")
+    q.add_argument("--passphrase", action="store_true", help="protect it with a passphrase")
+    q.set_defaults(func=cmd_keys_init)
+    q = ksub.add_parser(
+        "rotate",
+        help="replace the master key, re-wrapping every data key (crash-safe)",
+        description="Writes a new key beside the old one, re-wraps every person's data key "
+        "under it in one transaction (no template is decrypted), then swaps the files. After a "
+        "crash at any point the next start finishes or undoes the rotation. Stop the daemon "
+        "first.",
+    )
+    add_config_arg(q)
+    q.add_argument("--key-file", type=Path, default=None, help="the key file to rotate")
+    q.set_defaults(func=cmd_keys_rotate)

@@ -1,0 +1,310 @@
+"""``facegate enroll`` and ``facegate person list|withdraw|delete``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from ..errors import ConfigError
+from .common import add_config_arg, console, load, open_configured_store
+
+__all__ = ["add_people_parsers"]
+
+DAY_S = 86_400.0
+
+
+def _date(value: str) -> float:
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2027-06-30") from None
+    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC).timestamp()
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    from ..clock import SystemClock
+    from ..service.enrollment import capture_templates, shred, templates_from_photos
+    from ..service.pipeline import FacePipeline
+    from ..store import (
+        ConsentInput,
+        GuardianConsent,
+        Identity,
+        enroll_person,
+        is_minor,
+    )
+
+    cfg = load(args.config)
+    out = console()
+    clock = SystemClock()
+    identity = Identity(args.name, args.unit, args.phone, args.birth_year)
+    has_identity = any(v is not None for v in (args.name, args.unit, args.phone, args.birth_year))
+    minor = is_minor(identity, args.minor, clock.time(), cfg.enrollment.minor_age)
+    face_wanted = bool(args.photo) or args.camera
+    if not face_wanted:
+        raise ConfigError(
+            "give --photo or --camera to enrol a face (PIN/card-only enrolment comes with "
+            "the reader support)"
+        )
+    missing = [
+        flag
+        for flag, value in (
+            ("--consent-method", args.consent_method),
+            ("--notice-version", args.notice_version),
+            ("--taken-by", args.taken_by),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigError(f"a face needs the person's separate consent: give {', '.join(missing)}")
+    guardian = None
+    if minor:
+        if not (args.guardian_name and args.guardian_relation and args.guardian_consent_method):
+            out.print(
+                "refused: this person may be under 14, so their face needs a guardian's "
+                "consent (Art. 7): give --guardian-name, --guardian-relation and "
+                "--guardian-consent-method. Nothing was stored."
+            )
+            return 3
+        guardian = GuardianConsent(
+            args.guardian_name, args.guardian_relation, args.guardian_consent_method
+        )
+
+    pipeline = FacePipeline(cfg)
+    if args.camera:
+        from ..capture import make_camera
+
+        camera = make_camera(cfg.camera)
+        camera.open()
+        try:
+            with out.status("look at the camera…") as status:
+
+                def guide(message: str, frames: int) -> None:
+                    status.update(f"{message}  ({frames}/{cfg.enrollment.frames} frames)")
+
+                templates = capture_templates(
+                    pipeline, camera, cfg.enrollment, clock=clock, on_status=guide
+                )
+        finally:
+            camera.close()
+        out.print(f"captured {len(templates)} good frames (held in memory only)")
+    else:
+        found, outcomes = templates_from_photos(pipeline, args.photo)
+        for outcome in outcomes:
+            mark = "[green]used[/]" if outcome.ok else f"[red]skipped[/] ({outcome.reason})"
+            out.print(f"  {outcome.path}: {mark}")
+        if found is None:
+            out.print("error: no usable face in the photos given; nothing was stored")
+            return 1
+        templates = found
+
+    expires = (
+        args.expires
+        if args.expires is not None
+        else (clock.time() + cfg.retention.template_days * DAY_S)
+    )
+    with open_configured_store(cfg) as store:
+        enrolled = enroll_person(
+            store,
+            identity=identity if has_identity else None,
+            minor=minor,
+            consent=ConsentInput(
+                args.consent_method,
+                args.notice_version,
+                args.taken_by,
+                args.scope or ",".join(d.id for d in cfg.doors),
+            ),
+            guardian=guardian,
+            templates=templates,
+            space=pipeline.space,
+            expires_at=expires,
+            valid_until=args.valid_until,
+        )
+    until = dt.datetime.fromtimestamp(expires, dt.UTC).date().isoformat()
+    out.print(
+        f"enrolled {enrolled.pseudonym}: consent {enrolled.consent_id}, "
+        f"{enrolled.templates} template(s) sealed, face kept until {until}"
+        + (" (guardian consent recorded)" if guardian else "")
+    )
+    if args.photo:
+        if args.shred_photos:
+            for path in args.photo:
+                if path.exists():
+                    shred(path)
+            out.print(
+                "the photo files were overwritten and deleted (on SD cards and SSDs the "
+                "storage may still hold old copies of their blocks)"
+            )
+        else:
+            out.print(
+                "facegate did not copy the photos; the files are still where you left them "
+                "(use --shred-photos to overwrite and delete them)"
+            )
+    out.print("Restart the daemon (systemctl restart facegate) to load the new person.")
+    return 0
+
+
+def cmd_person_list(args: argparse.Namespace) -> int:
+    from ..store import list_people
+
+    cfg = load(args.config)
+    table = Table(title="people (pseudonymous)")
+    columns = ["person", "face", "PIN/card", "consent", "minor", "face expires"]
+    if args.show_names:
+        columns += ["name", "unit", "phone"]
+    for col in columns:
+        if col == "person":  # ids are typed back into commands: never truncate them
+            table.add_column(col, no_wrap=True, min_width=18)
+        else:
+            table.add_column(col, overflow="fold")
+    with open_configured_store(cfg) as store:
+        people = list_people(store, show_names=args.show_names)
+    for p in people:
+        expiry = (
+            "-"
+            if p.face_expires_at is None
+            else dt.datetime.fromtimestamp(p.face_expires_at, dt.UTC).date().isoformat()
+        )
+        row = [
+            p.pseudonym,
+            f"{p.templates} template(s)" if p.templates else "-",
+            ", ".join(p.credentials) or "-",
+            p.consent,
+            "yes" if p.minor else "",
+            expiry,
+        ]
+        if args.show_names:
+            ident = p.identity
+            row += [
+                (ident.name or "") if ident else "",
+                (ident.unit or "") if ident else "",
+                (ident.phone or "") if ident else "",
+            ]
+        table.add_row(*row)
+    console().print(table)
+    with_face = sum(1 for p in people if p.templates)
+    console().print(f"{len(people)} people, {with_face} with a stored face")
+    return 0
+
+
+def _print_receipt(lines: list[str], receipt_json: str, path: Path | None) -> None:
+    out = console()
+    for line in lines:
+        out.print(line, markup=False)
+    if path is not None:
+        path.write_text(receipt_json + "\n", encoding="utf-8")
+        out.print(f"receipt written to {path}")
+
+
+def cmd_person_withdraw(args: argparse.Namespace) -> int:
+    from ..store import withdraw
+
+    cfg = load(args.config)
+    with open_configured_store(cfg) as store:
+        receipt = withdraw(store, args.person, remove_credentials=args.remove_credentials)
+    _print_receipt(receipt.lines(), receipt.to_json(), args.receipt)
+    return 0
+
+
+def cmd_person_delete(args: argparse.Namespace) -> int:
+    from ..store import delete_person
+
+    cfg = load(args.config)
+    with open_configured_store(cfg) as store:
+        receipt = delete_person(store, args.person)
+    if receipt is None:
+        console(stderr=True).print(f"error: no person {args.person}")
+        return 1
+    _print_receipt(receipt.lines(), receipt.to_json(), args.receipt)
+    return 0
+
+
+def add_people_parsers(sub: Any) -> None:
+    p = sub.add_parser(
+        "enroll",
+        help="enrol a person's face (photos or camera) with their separate consent",
+        description="Creates a pseudonymous person, records their separate consent (a "
+        "guardian's for anyone who may be under 14), and stores sealed templates of several "
+        "good images. Camera frames live in memory only; photo files are read, never copied. "
+        "Name, unit and phone are optional and stored encrypted, apart from the templates.",
+    )
+    add_config_arg(p)
+    src = p.add_argument_group("face source (one of)")
+    src.add_argument(
+        "--photo",
+        type=Path,
+        action="append",
+        default=[],
+        help="a photo of the person (repeat for several)",
+    )
+    src.add_argument(
+        "--camera",
+        action="store_true",
+        help="take enrollment.frames good frames from the configured camera",
+    )
+    who = p.add_argument_group("identity (optional, encrypted)")
+    who.add_argument("--name", help="display name")
+    who.add_argument("--unit", help="unit / apartment")
+    who.add_argument("--phone", help="phone number")
+    who.add_argument("--birth-year", type=int, help="birth year (decides guardian consent)")
+    who.add_argument("--minor", action="store_true", help="the person is under 14")
+    con = p.add_argument_group("consent (required for a face)")
+    con.add_argument("--consent-method", help="e.g. 'paper form 2026-0142' or 'signed tablet'")
+    con.add_argument("--notice-version", help="version (hash) of the notice shown")
+    con.add_argument("--taken-by", help="who took the consent")
+    con.add_argument("--scope", help="doors covered (default: all doors)")
+    gua = p.add_argument_group("guardian consent (required under 14)")
+    gua.add_argument("--guardian-name", help="guardian's name (stored encrypted)")
+    gua.add_argument("--guardian-relation", help="e.g. mother, father, legal guardian")
+    gua.add_argument("--guardian-consent-method", help="how the guardian consented")
+    p.add_argument(
+        "--expires",
+        type=_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="delete the face on this date (default: retention.template_days)",
+    )
+    p.add_argument(
+        "--valid-until",
+        type=_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="the person's access ends on this date (visitors, tenants)",
+    )
+    p.add_argument(
+        "--shred-photos",
+        action="store_true",
+        help="overwrite and delete the photo files after enrolment",
+    )
+    p.set_defaults(func=cmd_enroll)
+
+    p = sub.add_parser("person", help="list people, withdraw consent, delete a person")
+    psub = p.add_subparsers(dest="person_command", metavar="ACTION", required=True)
+    q = psub.add_parser("list", help="pseudonyms, credentials, consent state and expiry")
+    add_config_arg(q)
+    q.add_argument(
+        "--show-names",
+        action="store_true",
+        help="decrypt and show names, units and phones (admin's terminal only)",
+    )
+    q.set_defaults(func=cmd_person_list)
+    q = psub.add_parser(
+        "withdraw",
+        help="withdraw face consent: delete the face now, keep PIN/card",
+        description="Deletes every face template of the person at once (one transaction, then "
+        "the WAL is checkpointed so no copy remains), marks the consent withdrawn, and prints "
+        "a deletion receipt. PIN and card entry keep working unless --remove-credentials.",
+    )
+    add_config_arg(q)
+    q.add_argument("person", help="the person's pseudonym (p-…)")
+    q.add_argument("--remove-credentials", action="store_true", help="also delete PIN/card")
+    q.add_argument("--receipt", type=Path, default=None, help="also write the receipt (JSON)")
+    q.set_defaults(func=cmd_person_withdraw)
+    q = psub.add_parser("delete", help="delete everything of a person (receipt printed)")
+    add_config_arg(q)
+    q.add_argument("person", help="the person's pseudonym (p-…)")
+    q.add_argument("--receipt", type=Path, default=None, help="also write the receipt (JSON)")
+    q.set_defaults(func=cmd_person_delete)

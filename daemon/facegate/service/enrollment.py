@@ -1,0 +1,136 @@
+"""Taking a face for enrolment: several good, different frames, with guidance.
+
+Frames stay in memory and are dropped as soon as they are embedded; nothing is written to
+disk. Photos given as files are only read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..capture import Camera
+from ..clock import Clock, SystemClock
+from ..config.enrollment import EnrollmentConfig
+from ..errors import FacegateError
+from .pipeline import FacePipeline
+
+__all__ = [
+    "EnrollmentError",
+    "PhotoOutcome",
+    "capture_templates",
+    "shred",
+    "templates_from_photos",
+]
+
+
+class EnrollmentError(FacegateError, RuntimeError):
+    """Not enough usable face images; nothing was stored."""
+
+
+@dataclass(slots=True, frozen=True)
+class PhotoOutcome:
+    path: Path
+    ok: bool
+    reason: str | None
+
+
+def templates_from_photos(
+    pipeline: FacePipeline, photos: list[Path]
+) -> tuple[np.ndarray | None, list[PhotoOutcome]]:
+    """One template per usable photo (largest face, quality-gated)."""
+    rows: list[np.ndarray] = []
+    outcomes: list[PhotoOutcome] = []
+    for path in photos:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            outcomes.append(PhotoOutcome(path, False, "not a readable JPEG/PNG image"))
+            continue
+        scale = 1600 / max(image.shape[:2])
+        if scale < 1:
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        result = pipeline.template_for_photo(np.ascontiguousarray(image[:, :, ::-1]))
+        del image  # the pixels are not kept
+        if result.template is None:
+            outcomes.append(PhotoOutcome(path, False, result.reason))
+            continue
+        rows.append(result.template)
+        outcomes.append(PhotoOutcome(path, True, None))
+    return (np.stack(rows) if rows else None), outcomes
+
+
+def capture_templates(
+    pipeline: FacePipeline,
+    camera: Camera,
+    cfg: EnrollmentConfig,
+    *,
+    clock: Clock | None = None,
+    on_status: Callable[[str, int], None] | None = None,
+) -> np.ndarray:
+    """Embed ``cfg.frames`` good frames of the largest face from an opened camera.
+
+    ``on_status(message, frames_so_far)`` receives guidance ("come closer", "hold still", …).
+
+    Raises:
+        EnrollmentError: the camera ended or ``cfg.timeout_s`` passed first.
+    """
+    clock = clock or SystemClock()
+    start = clock.monotonic()
+    last_kept = -float("inf")
+    rows: list[np.ndarray] = []
+
+    def say(message: str) -> None:
+        if on_status is not None:
+            on_status(message, len(rows))
+
+    while len(rows) < cfg.frames:
+        if clock.monotonic() - start > cfg.timeout_s:
+            raise EnrollmentError(
+                f"only {len(rows)} of {cfg.frames} good frames in {cfg.timeout_s:.0f} s; "
+                "nothing was stored"
+            )
+        frame = camera.read()
+        if frame is None:
+            raise EnrollmentError("the camera stopped before enough good frames; nothing stored")
+        faces = pipeline.detect(frame.image)
+        if not faces:
+            say("step in front of the camera and look at it")
+            continue
+        face = max(faces, key=lambda d: d.area)
+        if len(faces) > 1 and sorted(d.area for d in faces)[-2] > 0.5 * face.area:
+            say("only the person enrolling, please")
+            continue
+        quality = pipeline.assess(frame.image, face)
+        if not quality.ok:
+            say(quality.reason or "adjust your position")
+            continue
+        if frame.timestamp - last_kept < cfg.min_interval_s:
+            continue
+        template, _ = pipeline.embed(frame.image, face)
+        rows.append(template)
+        last_kept = frame.timestamp
+        say("good — hold still" if len(rows) < cfg.frames else "done")
+    return np.stack(rows)
+
+
+def shred(path: Path) -> None:
+    """Overwrite a file with random bytes, flush it to the device, and delete it.
+
+    On SD cards and SSDs the controller may keep old copies of the blocks elsewhere; shredding
+    is best effort there (say so to the admin).
+    """
+    size = path.stat().st_size
+    with path.open("r+b") as handle:
+        remaining = size
+        while remaining > 0:
+            chunk = min(remaining, 1 << 20)
+            handle.write(np.random.default_rng().bytes(chunk))
+            remaining -= chunk
+        handle.flush()
+        os.fsync(handle.fileno())
+    path.unlink()

@@ -1,0 +1,510 @@
+"""A person's life in the store: enrol with consent, withdraw, delete, expire.
+
+The law's core promise to a resident (2025 Measures Art. 6-8): a face is taken only with their
+separate consent (a guardian's under 14), it stays encrypted on this device, and when they
+withdraw it is gone. Each function here is one transaction: a crash leaves the person either
+fully enrolled or not at all, fully withdrawn or not at all. Every change leaves a processing
+record (no name, no biometric) that is kept for years.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ..errors import StoreError
+from . import crypto
+from .db import new_pseudonym
+
+if TYPE_CHECKING:
+    from .db import Store
+
+__all__ = [
+    "ConsentInput",
+    "CredentialInput",
+    "Enrolled",
+    "GuardianConsent",
+    "Identity",
+    "PersonSummary",
+    "PurgeReport",
+    "Receipt",
+    "delete_person",
+    "enroll_person",
+    "is_minor",
+    "list_people",
+    "purge_expired",
+    "withdraw",
+]
+
+logger = logging.getLogger(__name__)
+
+DAY_S = 86_400.0
+
+
+@dataclass(slots=True, frozen=True)
+class Identity:
+    """Who the person is, for the admin only. Every field optional; sealed at rest."""
+
+    name: str | None = None
+    unit: str | None = None
+    phone: str | None = None
+    birth_year: int | None = None
+
+    def __repr__(self) -> str:  # never print personal data by accident
+        return "Identity(<sealed>)"
+
+
+@dataclass(slots=True, frozen=True)
+class ConsentInput:
+    """Separate consent to face processing (Art. 6)."""
+
+    method: str
+    notice_version: str
+    taken_by: str
+    scope: str
+
+
+@dataclass(slots=True, frozen=True)
+class GuardianConsent:
+    """A guardian's consent for a person under 14 (Art. 7)."""
+
+    name: str
+    relation: str
+    method: str
+
+    def __repr__(self) -> str:
+        return f"GuardianConsent(relation={self.relation!r}, <name sealed>)"
+
+
+@dataclass(slots=True, frozen=True)
+class CredentialInput:
+    """A PIN or card, already hashed by the caller (the raw value never reaches the store)."""
+
+    kind: Literal["pin", "card"]
+    lookup: str
+    verifier: str | None = None
+    valid_until: float | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class Enrolled:
+    pseudonym: str
+    consent_id: str | None
+    templates: int
+    credentials: int
+
+
+@dataclass(slots=True, frozen=True)
+class Receipt:
+    """What was deleted, when, under which consent: handed to the resident on request."""
+
+    kind: Literal["withdrawal", "deletion"]
+    pseudonym: str
+    consent_ids: tuple[str, ...]
+    deleted: dict[str, int]
+    at: float
+    kept: tuple[str, ...] = ()
+
+    def lines(self) -> list[str]:
+        when = datetime.fromtimestamp(self.at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        title = "consent withdrawal" if self.kind == "withdrawal" else "deletion"
+        out = [
+            f"facegate {title} receipt",
+            f"  person:    {self.pseudonym}",
+            f"  consent:   {', '.join(self.consent_ids) or '-'}",
+            f"  time:      {when}",
+        ]
+        out += [f"  deleted:   {n} {what}" for what, n in self.deleted.items()]
+        out += [f"  kept:      {what}" for what in self.kept]
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+@dataclass(slots=True, frozen=True)
+class PersonSummary:
+    pseudonym: str
+    created_at: float
+    templates: int
+    face_expires_at: float | None
+    credentials: tuple[str, ...]
+    consent: Literal["given", "withdrawn", "none"]
+    minor: bool
+    identity: Identity | None = None
+
+
+@dataclass(slots=True)
+class PurgeReport:
+    templates: int = 0
+    events: int = 0
+    records: int = 0
+    people_without_face: list[str] = field(default_factory=list)
+
+
+def is_minor(identity: Identity | None, flagged: bool, now: float, minor_age: int = 14) -> bool:
+    """Whether the person may be under ``minor_age``.
+
+    With only a birth year the exact age is unknown: anyone who may not yet have had their
+    ``minor_age``-th birthday this year counts as a minor (the safe side of Art. 7).
+    """
+    if flagged:
+        return True
+    if identity is None or identity.birth_year is None:
+        return False
+    year = datetime.fromtimestamp(now, UTC).year
+    return year - identity.birth_year <= minor_age
+
+
+def _seal_json(key: bytes, value: dict[str, object]) -> bytes:
+    return crypto.seal(key, json.dumps(value, sort_keys=True).encode("utf-8"))
+
+
+def enroll_person(
+    store: Store,
+    *,
+    identity: Identity | None = None,
+    minor: bool = False,
+    consent: ConsentInput | None = None,
+    guardian: GuardianConsent | None = None,
+    templates: np.ndarray | None = None,
+    space: str | None = None,
+    expires_at: float | None = None,
+    credentials: tuple[CredentialInput, ...] = (),
+    valid_from: float | None = None,
+    valid_until: float | None = None,
+) -> Enrolled:
+    """Create a person with any of: face templates, PIN, card — in one transaction.
+
+    A face needs a separate consent record; a minor's face also needs a guardian's consent.
+    PIN or card alone needs no biometric consent: face is never required.
+
+    Raises:
+        StoreError: a rule is broken (nothing is stored) or a credential is already in use.
+    """
+    rows = None
+    if templates is not None:
+        rows = np.atleast_2d(np.asarray(templates, dtype=np.float32))
+        if rows.ndim != 2 or rows.size == 0 or not np.all(np.isfinite(rows)):
+            raise StoreError("templates must be a finite, non-empty (k, dim) array")
+        if consent is None:
+            raise StoreError(
+                "a face template can only be stored with the person's separate consent "
+                "(2025 Measures Art. 6); record it or enrol PIN/card only"
+            )
+        if minor and guardian is None:
+            raise StoreError(
+                "this person may be under 14: their face can only be enrolled with a "
+                "guardian's consent (Art. 7); give the guardian's name, relation and how they "
+                "consented, or enrol PIN/card only"
+            )
+        if space is None:
+            raise StoreError("templates need their embedding space")
+    if rows is None and not credentials:
+        raise StoreError("nothing to enrol: give a face (with consent), a PIN or a card")
+    for label, value in (
+        ("consent method", consent.method if consent else "x"),
+        ("notice version", consent.notice_version if consent else "x"),
+        ("consent taker", consent.taken_by if consent else "x"),
+        ("consent scope", consent.scope if consent else "x"),
+        ("guardian name", guardian.name if guardian else "x"),
+        ("guardian relation", guardian.relation if guardian else "x"),
+        ("guardian consent method", guardian.method if guardian else "x"),
+    ):
+        if not value or not value.strip():
+            raise StoreError(f"the {label} must not be empty")
+
+    pseudonym = new_pseudonym()
+    data_key = crypto.new_data_key()
+    now = store.clock.time()
+    consent_id: str | None = None
+    with store.transaction() as db:
+        db.execute(
+            "INSERT INTO people (pseudonym, wrapped_key, created_at, minor, valid_from,"
+            " valid_until) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                pseudonym,
+                crypto.seal(store._master, data_key),
+                now,
+                int(minor),
+                valid_from,
+                valid_until,
+            ),
+        )
+        if identity is not None:
+            db.execute(
+                "INSERT INTO identities (pseudonym, sealed) VALUES (?, ?)",
+                (
+                    pseudonym,
+                    _seal_json(
+                        data_key,
+                        {
+                            "name": identity.name,
+                            "unit": identity.unit,
+                            "phone": identity.phone,
+                            "birth_year": identity.birth_year,
+                        },
+                    ),
+                ),
+            )
+        if rows is not None and consent is not None:
+            consent_id = "c-" + uuid.uuid4().hex[:16]
+            db.execute(
+                "INSERT INTO consents (consent_id, pseudonym, given_at, method, notice_version,"
+                " taken_by, scope, separate, guardian_sealed, guardian_relation,"
+                " guardian_method) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                (
+                    consent_id,
+                    pseudonym,
+                    now,
+                    consent.method,
+                    consent.notice_version,
+                    consent.taken_by,
+                    consent.scope,
+                    crypto.seal(data_key, guardian.name.encode()) if guardian else None,
+                    guardian.relation if guardian else None,
+                    guardian.method if guardian else None,
+                ),
+            )
+            db.executemany(
+                "INSERT INTO templates (pseudonym, consent_id, space, dim, sealed, created_at,"
+                " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        pseudonym,
+                        consent_id,
+                        space,
+                        int(row.shape[0]),
+                        crypto.seal(data_key, row.astype("<f4").tobytes()),
+                        now,
+                        expires_at,
+                    )
+                    for row in rows
+                ],
+            )
+            store._record(
+                db,
+                "consent_given",
+                pseudonym,
+                consent_id,
+                {
+                    "method": consent.method,
+                    "notice_version": consent.notice_version,
+                    "taken_by": consent.taken_by,
+                    "scope": consent.scope,
+                    "guardian": guardian is not None,
+                    "templates": len(rows),
+                },
+            )
+        for cred in credentials:
+            try:
+                db.execute(
+                    "INSERT INTO credentials (pseudonym, kind, lookup, verifier, created_at,"
+                    " valid_until) VALUES (?, ?, ?, ?, ?, ?)",
+                    (pseudonym, cred.kind, cred.lookup, cred.verifier, now, cred.valid_until),
+                )
+            except Exception as exc:  # sqlite3.IntegrityError on the unique lookup index
+                raise StoreError(f"this {cred.kind} is already assigned to someone") from exc
+        store._record(
+            db,
+            "person_enrolled",
+            pseudonym,
+            consent_id,
+            {
+                "face": rows is not None,
+                "credentials": sorted(c.kind for c in credentials),
+                "minor": minor,
+            },
+        )
+    return Enrolled(pseudonym, consent_id, 0 if rows is None else len(rows), len(credentials))
+
+
+def withdraw(store: Store, pseudonym: str, *, remove_credentials: bool = False) -> Receipt:
+    """Withdraw face consent: delete every template of the person now, keep PIN/card.
+
+    Raises:
+        StoreError: no such person.
+    """
+    now = store.clock.time()
+    with store.transaction() as db:
+        if not db.execute("SELECT 1 FROM people WHERE pseudonym = ?", (pseudonym,)).fetchone():
+            raise StoreError(f"no person {pseudonym}")
+        consent_ids = tuple(
+            r[0]
+            for r in db.execute(
+                "SELECT consent_id FROM consents WHERE pseudonym = ? AND withdrawn_at IS NULL",
+                (pseudonym,),
+            )
+        )
+        templates = db.execute("DELETE FROM templates WHERE pseudonym = ?", (pseudonym,)).rowcount
+        db.execute(
+            "UPDATE consents SET withdrawn_at = ? WHERE pseudonym = ? AND withdrawn_at IS NULL",
+            (now, pseudonym),
+        )
+        deleted = {"face templates": templates}
+        kept: tuple[str, ...] = ()
+        if remove_credentials:
+            deleted["PIN/card credentials"] = db.execute(
+                "DELETE FROM credentials WHERE pseudonym = ?", (pseudonym,)
+            ).rowcount
+        else:
+            kinds = sorted(
+                {
+                    r[0]
+                    for r in db.execute(
+                        "SELECT kind FROM credentials WHERE pseudonym = ?", (pseudonym,)
+                    )
+                }
+            )
+            kept = tuple(f"{k.upper()} entry" for k in kinds)
+        store._record(
+            db,
+            "consent_withdrawn",
+            pseudonym,
+            ",".join(consent_ids) or None,
+            {"deleted": deleted, "kept": list(kept)},
+        )
+    store.checkpoint()
+    return Receipt("withdrawal", pseudonym, consent_ids, deleted, now, kept)
+
+
+def delete_person(store: Store, pseudonym: str) -> Receipt | None:
+    """Remove everything of a person: data key, identity, templates, credentials.
+
+    The consent records stay as processing records, with the guardian's name erased.
+    Returns ``None`` when there is no such person.
+    """
+    now = store.clock.time()
+    with store.transaction() as db:
+        row = db.execute("SELECT 1 FROM people WHERE pseudonym = ?", (pseudonym,)).fetchone()
+        if row is None:
+            return None
+        counts = {
+            "face templates": db.execute(
+                "SELECT COUNT(*) FROM templates WHERE pseudonym = ?", (pseudonym,)
+            ).fetchone()[0],
+            "PIN/card credentials": db.execute(
+                "SELECT COUNT(*) FROM credentials WHERE pseudonym = ?", (pseudonym,)
+            ).fetchone()[0],
+            "identity records": db.execute(
+                "SELECT COUNT(*) FROM identities WHERE pseudonym = ?", (pseudonym,)
+            ).fetchone()[0],
+        }
+        consent_ids = tuple(
+            r[0]
+            for r in db.execute("SELECT consent_id FROM consents WHERE pseudonym = ?", (pseudonym,))
+        )
+        db.execute(
+            "UPDATE consents SET guardian_sealed = NULL, withdrawn_at = COALESCE(withdrawn_at, ?)"
+            " WHERE pseudonym = ?",
+            (now, pseudonym),
+        )
+        db.execute("DELETE FROM people WHERE pseudonym = ?", (pseudonym,))  # cascades
+        store._record(
+            db, "person_deleted", pseudonym, ",".join(consent_ids) or None, {"deleted": counts}
+        )
+    store.checkpoint()
+    return Receipt("deletion", pseudonym, consent_ids, counts, now)
+
+
+def list_people(store: Store, *, show_names: bool = False) -> list[PersonSummary]:
+    """Everyone enrolled, with credential types, consent state and face expiry."""
+    db = store._db
+    out: list[PersonSummary] = []
+    people = db.execute(
+        "SELECT pseudonym, created_at, minor, wrapped_key FROM people ORDER BY created_at"
+    ).fetchall()
+    for pseudonym, created_at, minor, wrapped in people:
+        n, expiry = db.execute(
+            "SELECT COUNT(*), MIN(expires_at) FROM templates WHERE pseudonym = ?", (pseudonym,)
+        ).fetchone()
+        kinds = tuple(
+            sorted(
+                {
+                    r[0]
+                    for r in db.execute(
+                        "SELECT kind FROM credentials WHERE pseudonym = ?", (pseudonym,)
+                    )
+                }
+            )
+        )
+        states = [
+            r[0]
+            for r in db.execute(
+                "SELECT withdrawn_at FROM consents WHERE pseudonym = ?", (pseudonym,)
+            )
+        ]
+        consent: Literal["given", "withdrawn", "none"] = (
+            "none" if not states else "given" if any(s is None for s in states) else "withdrawn"
+        )
+        identity = None
+        if show_names:
+            sealed = db.execute(
+                "SELECT sealed FROM identities WHERE pseudonym = ?", (pseudonym,)
+            ).fetchone()
+            if sealed is not None:
+                key = crypto.open_sealed(store._master, wrapped, what=f"data key of {pseudonym}")
+                fields = json.loads(crypto.open_sealed(key, sealed[0], what="identity record"))
+                identity = Identity(**fields)
+        out.append(
+            PersonSummary(
+                pseudonym, created_at, int(n), expiry, kinds, consent, bool(minor), identity
+            )
+        )
+    return out
+
+
+def purge_expired(
+    store: Store, *, event_days: int, record_years: int, now: float | None = None
+) -> PurgeReport:
+    """Delete expired templates, old events and processing records past their period."""
+    now = store.clock.time() if now is None else now
+    report = PurgeReport()
+    with store.transaction() as db:
+        expired = db.execute(
+            "SELECT DISTINCT pseudonym FROM templates WHERE expires_at IS NOT NULL"
+            " AND expires_at <= ?",
+            (now,),
+        ).fetchall()
+        report.templates = db.execute(
+            "DELETE FROM templates WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
+        ).rowcount
+        for (pseudonym,) in expired:
+            left = db.execute(
+                "SELECT COUNT(*) FROM templates WHERE pseudonym = ?", (pseudonym,)
+            ).fetchone()[0]
+            if left == 0:
+                report.people_without_face.append(pseudonym)
+                db.execute(
+                    "UPDATE consents SET withdrawn_at = COALESCE(withdrawn_at, ?)"
+                    " WHERE pseudonym = ?",
+                    (now, pseudonym),
+                )
+        report.events = db.execute(
+            "DELETE FROM events WHERE ts < ?", (now - event_days * DAY_S,)
+        ).rowcount
+        report.records = db.execute(
+            "DELETE FROM processing_records WHERE ts < ?", (now - record_years * 365.25 * DAY_S,)
+        ).rowcount
+        if report.templates or report.events or report.records:
+            store._record(
+                db,
+                "retention_purge",
+                None,
+                None,
+                {
+                    "templates": report.templates,
+                    "events": report.events,
+                    "records": report.records,
+                    "people": len(report.people_without_face),
+                },
+            )
+    if report.templates or report.events:
+        store.checkpoint()
+    return report
