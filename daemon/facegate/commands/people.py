@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,7 @@ def cmd_person_list(args: argparse.Namespace) -> int:
             table.add_column(col, overflow="fold")
     with open_configured_store(cfg) as store:
         people = list_people(store, show_names=args.show_names)
+    rows: list[list[str]] = []
     for p in people:
         expiry = (
             "-"
@@ -183,8 +185,15 @@ def cmd_person_list(args: argparse.Namespace) -> int:
                 (ident.unit or "") if ident else "",
                 (ident.phone or "") if ident else "",
             ]
-        table.add_row(*row)
-    console().print(table)
+        rows.append(row)
+    if sys.stdout.isatty():
+        for row in rows:
+            table.add_row(*row)
+        console().print(table)
+    else:  # piped: one tab-separated line per person, nothing folded or cut
+        print("\t".join(columns))
+        for row in rows:
+            print("\t".join(row))
     with_face = sum(1 for p in people if p.templates)
     console().print(f"{len(people)} people, {with_face} with a stored face")
     return 0

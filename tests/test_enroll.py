@@ -1,0 +1,122 @@
+"""Enrolment from the camera (guidance, several frames, timeout) and from photos via the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from facegate.capture import ReplayCamera
+from facegate.cli import main
+from facegate.clock import FakeClock
+from facegate.config.enrollment import EnrollmentConfig
+from facegate.service.enrollment import EnrollmentError, capture_templates, shred
+from facegate.service.pipeline import FacePipeline
+from helpers import load_rgb, make_config
+
+
+@pytest.fixture(scope="module")
+def pipeline(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> FacePipeline:
+    return FacePipeline(make_config(tmp_path_factory.mktemp("cfg"), models_dir))
+
+
+def clip(folder: Path, frames: list[np.ndarray]) -> Path:
+    folder.mkdir()
+    for i, rgb in enumerate(frames):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), rgb[:, :, ::-1])
+    return folder
+
+
+def framed(face: np.ndarray, width: int) -> np.ndarray:
+    frame = np.full((480, 640, 3), 100, np.uint8)
+    scale = width / face.shape[1]
+    small = cv2.resize(face, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)[:480]
+    frame[: small.shape[0], 150 : 150 + small.shape[1]] = small
+    return frame
+
+
+def test_camera_enrolment_guides_then_takes_good_frames(
+    pipeline: FacePipeline, testdata: Path, tmp_path: Path
+) -> None:
+    face = load_rgb(testdata / "faces" / "barack_obama" / "obama.jpg")
+    near = framed(face, 330)
+    moving = cv2.GaussianBlur(near, (0, 0), 4)  # motion blur: "hold still"
+    frames = [np.full((480, 640, 3), 100, np.uint8)] * 2 + [moving] * 3 + [near] * 12
+    clock = FakeClock()
+    camera = ReplayCamera(clip(tmp_path / "c", frames), fps=10, loop=False, clock=clock)
+    messages: list[tuple[str, int]] = []
+    with camera:
+        rows = capture_templates(
+            pipeline,
+            camera,
+            EnrollmentConfig(frames=3, min_interval_s=0.25),
+            clock=clock,
+            on_status=lambda m, n: messages.append((m, n)),
+        )
+    assert rows.shape == (3, 128)
+    texts = [m for m, _ in messages]
+    assert texts[0].startswith("step in front")
+    assert any(t.startswith("blurred: hold still") for t in texts)
+    assert texts[-1] == "done" and messages[-1][1] == 3
+    # frames were taken at least min_interval_s apart (3 kept out of 12 good frames)
+    assert float(rows[0] @ rows[1]) > 0.9
+
+
+def test_camera_enrolment_gives_up_and_stores_nothing(
+    pipeline: FacePipeline, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+    blank = [np.full((120, 160, 3), 100, np.uint8)] * 3
+    camera = ReplayCamera(clip(tmp_path / "c", blank), fps=1, loop=True, clock=clock)
+    with camera, pytest.raises(EnrollmentError, match="nothing was stored"):
+        capture_templates(pipeline, camera, EnrollmentConfig(frames=2, timeout_s=5), clock=clock)
+
+
+def test_shred_overwrites_and_removes(tmp_path: Path) -> None:
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(b"secret pixels" * 1000)
+    shred(path)
+    assert not path.exists()
+
+
+def write_config(tmp_path: Path, models_dir: Path) -> Path:
+    cfg = tmp_path / "gate.yaml"
+    cfg.write_text(
+        "site: {name: T, kind: residential_compound, purpose: Open the gate for residents.}\n"
+        f"camera: {{type: replay, path: {tmp_path}}}\n"
+        "doors: [{id: main, relay: {pin: 17}}]\n"
+        f"models: {{dir: {models_dir}}}\n"
+        f"store: {{state_dir: {tmp_path / 'state'}}}\n"
+    )
+    return cfg
+
+
+def test_enroll_cli_consent_guardian_and_person_commands(
+    models_dir: Path, testdata: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = str(write_config(tmp_path, models_dir))
+    photo = str(testdata / "faces" / "jeff_bezos" / "img20.jpg")
+    consent = ["--consent-method", "paper form 9", "--notice-version", "v1", "--taken-by", "admin"]
+    assert main(["keys", "init", "-c", cfg]) == 0
+    assert main(["enroll", "-c", cfg, "--photo", photo]) == 2  # no consent
+    assert "separate consent" in capsys.readouterr().err
+    assert main(["enroll", "-c", cfg, "--photo", photo, "--birth-year", "2020", *consent]) == 3
+    assert "guardian" in capsys.readouterr().out
+    assert main(["enroll", "-c", cfg, "--photo", photo, "--name", "Jeff Test", *consent]) == 0
+    out = capsys.readouterr().out
+    assert "1 template(s) sealed" in out and "still where you left them" in out
+    assert main(["person", "list", "-c", cfg]) == 0
+    listing = capsys.readouterr().out
+    assert "Jeff Test" not in listing and "1 people, 1 with a stored face" in listing
+    pseudonym = next(w for w in listing.split() if w.startswith("p-"))
+    assert main(["person", "list", "-c", cfg, "--show-names"]) == 0
+    assert "Jeff Test" in capsys.readouterr().out
+    receipt = tmp_path / "receipt.json"
+    assert main(["person", "withdraw", "-c", cfg, pseudonym, "--receipt", str(receipt)]) == 0
+    assert "1 face templates" in capsys.readouterr().out and receipt.exists()
+    assert main(["person", "delete", "-c", cfg, pseudonym]) == 0
+    assert main(["person", "delete", "-c", cfg, pseudonym]) == 1
+    assert main(["keys", "rotate", "-c", cfg]) == 0
+    assert "re-wrapped" in capsys.readouterr().out
