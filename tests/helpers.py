@@ -25,6 +25,8 @@ camera:
 doors:
   - id: main
     relay: {{pin: 17, pulse_s: 3.0}}
+readers:
+  - {{id: gate-reader, type: wiegand, door: main, d0: 22, d1: 23}}
 store:
   state_dir: {state}
 """

@@ -60,6 +60,7 @@ def enroll(app: App, photo: np.ndarray) -> str:
         pseudonym, method="test form", notice_version="v1", taken_by="test", scope="main"
     )
     app.store.add_templates(pseudonym, consent.consent_id, found.template, space=app.pipeline.space)
+    app.refresh_people()
     return pseudonym
 
 
@@ -124,9 +125,6 @@ def test_threaded_run_loop_grants_and_ends_safe(gate) -> None:  # type: ignore[n
     )
     app.start()
     enroll(app, load_rgb(faces / "barack_obama" / "obama.jpg"))
-    app.pipeline.gallery.add(  # type: ignore[union-attr]
-        *next(iter(app.store.iter_templates(app.pipeline.space)))  # type: ignore[union-attr]
-    )
     try:
         app.run()  # the configured replay camera at 10 fps, real time: ~5 s of clip
     finally:
@@ -143,15 +141,12 @@ def test_relay_released_when_the_loop_crashes(gate, monkeypatch) -> None:  # typ
     app = App(cfg, pin_factory=factory, clock=clock, master_key=key, camera=camera)
     app.start()
     enroll(app, load_rgb(faces / "barack_obama" / "obama.jpg"))
-    app.pipeline.gallery.add(  # type: ignore[union-attr]
-        *next(iter(app.store.iter_templates(app.pipeline.space)))  # type: ignore[union-attr]
-    )
     real_embed = app.pipeline.embed  # type: ignore[union-attr]
     calls = {"n": 0}
 
     def flaky(image: np.ndarray, detection):  # type: ignore[no-untyped-def]
         calls["n"] += 1
-        if app.relays["main"].is_active:
+        if not app.doors["main"].lock.locked:
             raise RuntimeError("simulated bug in the pipeline while the lock is open")
         return real_embed(image, detection)
 
@@ -177,7 +172,7 @@ def test_camera_failure_stops_the_loop_with_the_relay_safe(gate) -> None:  # typ
     camera = DyingCamera(cfg.camera.path, realtime=False)
     app = App(cfg, pin_factory=factory, master_key=key, camera=camera)
     app.start()
-    app.relays["main"].pulse()
+    app.doors["main"].grant()
     with pytest.raises(CameraError, match="unplugged"):
         try:
             app.run()
@@ -220,6 +215,13 @@ def test_cli_run_exit_codes(tmp_path: Path) -> None:
     typo = tmp_path / "typo.yaml"
     typo.write_text(private.read_text().replace("kind:", "knd:"))
     assert main(["run", "-c", str(typo), "--pin-factory", "mock"]) == 2
+    face_only = tmp_path / "face_only.yaml"
+    face_only.write_text(private.read_text().replace("hotel_room", "office_building"))
+    assert main(["run", "-c", str(face_only), "--pin-factory", "mock"]) == 3  # Art. 10
+    assert not (tmp_path / "state").exists()
     ok = tmp_path / "ok.yaml"
-    ok.write_text(private.read_text().replace("hotel_room", "office_building"))
+    ok.write_text(
+        face_only.read_text()
+        + "readers: [{id: r1, type: wiegand, door: room, d0: 22, d1: 23}]\n"
+    )
     assert main(["run", "-c", str(ok), "--pin-factory", "mock"]) == 1  # no master key yet

@@ -15,8 +15,14 @@ def test_demo_timeline_and_summary(models_dir: Path, capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     assert "enrolled the demo resident" in out
     assert out.count("GRANTED door main by face") == 2
-    assert out.count("DENIED  door main (unknown face)") == 1
-    assert out.count("relay ON") == 2 and out.count("relay OFF") == 2
+    assert out.count("GRANTED door main by pin") == 1
+    assert out.count("GRANTED door main by card") == 1
+    assert out.count("DENIED  door main by face (unknown_face)") == 1
+    assert out.count("DENIED  door main by pin (wrong_pin)") == 3
+    assert out.count("DENIED  door main by pin (locked_out)") == 1
+    assert "ALARM   door main: door_held" in out and "ALARM   door main: lockout" in out
+    assert "alarm cleared door main: door_held" in out
+    assert out.count("relay ON") == 4 and out.count("relay OFF") == 4
     assert "too small" in out or "matches" in out
     summary = re.search(
         r"summary: (\d+) granted, (\d+) denied, (\d+) relay pulses, (\d+) frames; "
@@ -24,6 +30,6 @@ def test_demo_timeline_and_summary(models_dir: Path, capsys: pytest.CaptureFixtu
         out,
     )
     assert summary, out
-    assert summary.groups() == ("2", "1", "2", "152")
+    assert summary.groups() == ("4", "5", "4", "152")
     # The anonymized timeline never prints an embedding or a raw score vector.
     assert "[" not in out.split("clip:")[1].split("summary")[0].replace("[", "", 0) or True

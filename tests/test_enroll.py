@@ -120,3 +120,56 @@ def test_enroll_cli_consent_guardian_and_person_commands(
     assert main(["person", "delete", "-c", cfg, pseudonym]) == 1
     assert main(["keys", "rotate", "-c", cfg]) == 0
     assert "re-wrapped" in capsys.readouterr().out
+
+
+def test_pin_and_card_only_enrolment_opens_through_the_policy(
+    models_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from facegate.commands.people import card_raw
+    from facegate.config import load_config
+    from facegate.readers.events import CardNumber
+    from facegate.readers.events import CardRead as ReaderCard
+    from facegate.readers.events import PinEntered as ReaderPin
+    from facegate.service.access import AccessService
+    from facegate.store import list_people, open_store
+
+    cfg_path = write_config(tmp_path, models_dir)
+    cfg_path.write_text(
+        cfg_path.read_text() + "readers: [{id: r1, type: wiegand, door: main, d0: 22, d1: 23}]\n"
+    )
+    cfg = str(cfg_path)
+    assert main(["keys", "init", "-c", cfg]) == 0
+    assert main(["enroll", "-c", cfg, "--pin"]) == 2  # not a terminal: refused, nothing stored
+    assert "terminal" in capsys.readouterr().err
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    answers = iter(["12:3456"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert (
+        main(["enroll", "-c", cfg, "--generate-pin", "--card", "--valid-until", "2099-01-01"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "with CARD and PIN only" in out and "12:3456" not in out
+    pin = out.split("generated PIN (tell the person; it is not shown again): ")[1].split()[0]
+    assert pin.isdigit() and len(pin) >= 6
+
+    loaded = load_config(cfg_path)
+    from facegate.clock import FakeClock
+
+    with open_store(loaded.store.state_dir / "master.key", loaded.store.state_dir) as store:
+        (person,) = list_people(store)
+        assert person.credentials == ("card", "pin") and person.templates == 0
+        blob = b"".join(p.read_bytes() for p in loaded.store.state_dir.iterdir() if p.is_file())
+        assert pin.encode() not in blob and b"3456" not in blob
+        access = AccessService(loaded, store, FakeClock(wall=1_800_000_000.0))
+        card = ReaderCard("r1", CardNumber(12, 3456, 26), 0.0, "H10301")
+        assert card_raw("12:3456") == card.card.raw()
+        assert access.card("main", card).granted
+        assert access.pin("main", ReaderPin("r1", pin, 0.0)).granted
+        wrong = ReaderPin("r1", "0" * len(pin) if pin != "0" * len(pin) else "1" * len(pin), 0.0)
+        denied = access.pin("main", wrong)
+        assert not denied.granted and denied.reason == "wrong_pin"

@@ -110,6 +110,8 @@ def cmd_models_verify(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
+    # The timeline shows every event; library log lines would only repeat it on stderr.
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR)
     result = run_demo(_console(), models_dir=args.models_dir)
     return EXIT_OK if result.ok else EXIT_ERROR
 

@@ -26,6 +26,78 @@ def _date(value: str) -> float:
     return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC).timestamp()
 
 
+def _ask_secret(prompt: str, *, twice: bool) -> str:
+    import getpass
+
+    if not sys.stdin.isatty():
+        raise ConfigError(f"{prompt} must be typed at a terminal (never on the command line)")
+    first = getpass.getpass(f"{prompt}: ")
+    if twice and getpass.getpass("again: ") != first:
+        raise ConfigError("the two entries differ; nothing was stored")
+    return first
+
+
+def card_raw(text: str) -> bytes:
+    """What a reader reports for a card, as the store hashes it.
+
+    ``FACILITY:NUMBER`` is a 26-bit Wiegand (H10301) card, ``w34:FACILITY:NUMBER`` a 34-bit
+    one, and plain digits what a USB or OSDP reader types (leading zeros kept).
+    """
+    from ..readers.events import CardNumber
+
+    parts = text.strip().split(":")
+    try:
+        if len(parts) == 2:
+            return CardNumber(int(parts[0]), int(parts[1]), 26).raw()
+        if len(parts) == 3 and parts[0].lower() == "w34":
+            return CardNumber(int(parts[1]), int(parts[2]), 34).raw()
+        if len(parts) == 1 and parts[0].isdigit():
+            return CardNumber(None, int(parts[0]), 0, digits=len(parts[0])).raw()
+    except ValueError:
+        pass
+    raise ConfigError(
+        "a card is FACILITY:NUMBER, w34:FACILITY:NUMBER, or the digits a reader types"
+    )
+
+
+def _credentials(args: argparse.Namespace, store: Any, cfg: Any) -> tuple[list[Any], str | None]:
+    """Hash the PIN and card given interactively; returns them and a generated PIN to show."""
+    from ..policy.credentials import (
+        CardNumber,
+        Pin,
+        generate_pin,
+        hash_card,
+        hash_pin,
+        pin_tag,
+    )
+    from ..service.access import credential_keys
+    from ..store import CredentialInput
+
+    keys = credential_keys(store)
+    creds: list[Any] = []
+    shown: str | None = None
+    taken_tags = {lookup for _p, kind, lookup, _v in store.access_rows()[1] if kind == "pin"}
+    if args.pin or args.generate_pin:
+        if args.generate_pin:
+            length = max(6, min(12, cfg.readers[0].pin.max_length)) if cfg.readers else 6
+            pin = generate_pin(length, lambda p: pin_tag(p, keys.pin_key) in taken_tags)
+            shown = pin.reveal().decode()
+        else:
+            pin = Pin(_ask_secret("PIN (digits)", twice=True))
+        tag = pin_tag(pin, keys.pin_key)
+        if tag in taken_tags:
+            raise ConfigError("choose another PIN (use --generate-pin for a unique one)")
+        creds.append(CredentialInput("pin", tag, hash_pin(pin), args.valid_until))
+    if args.card:
+        raw = card_raw(_ask_secret("card (FACILITY:NUMBER, or its digits)", twice=False))
+        creds.append(
+            CredentialInput(
+                "card", hash_card(CardNumber(raw), keys.card_key), None, args.valid_until
+            )
+        )
+    return creds, shown
+
+
 def cmd_enroll(args: argparse.Namespace) -> int:
     from ..clock import SystemClock
     from ..service.enrollment import capture_templates, shred, templates_from_photos
@@ -46,10 +118,9 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     minor = is_minor(identity, args.minor, clock.time(), cfg.enrollment.minor_age)
     face_wanted = bool(args.photo) or args.camera
     if not face_wanted:
-        raise ConfigError(
-            "give --photo or --camera to enrol a face (PIN/card-only enrolment comes with "
-            "the reader support)"
-        )
+        if not (args.pin or args.generate_pin or args.card):
+            raise ConfigError("give --photo/--camera for a face, or --pin/--generate-pin/--card")
+        return _enroll_without_face(args, cfg, identity if has_identity else None, minor)
     missing = [
         flag
         for flag, value in (
@@ -108,8 +179,10 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         else (clock.time() + cfg.retention.template_days * DAY_S)
     )
     with open_configured_store(cfg) as store:
+        credentials, shown_pin = _credentials(args, store, cfg)
         enrolled = enroll_person(
             store,
+            credentials=tuple(credentials),
             identity=identity if has_identity else None,
             minor=minor,
             consent=ConsentInput(
@@ -125,6 +198,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             valid_until=args.valid_until,
         )
     until = dt.datetime.fromtimestamp(expires, dt.UTC).date().isoformat()
+    if shown_pin is not None:
+        out.print(f"generated PIN (tell the person; it is not shown again): {shown_pin}")
     out.print(
         f"enrolled {enrolled.pseudonym}: consent {enrolled.consent_id}, "
         f"{enrolled.templates} template(s) sealed, face kept until {until}"
@@ -144,6 +219,31 @@ def cmd_enroll(args: argparse.Namespace) -> int:
                 "facegate did not copy the photos; the files are still where you left them "
                 "(use --shred-photos to overwrite and delete them)"
             )
+    out.print("Restart the daemon (systemctl restart facegate) to load the new person.")
+    return 0
+
+
+def _enroll_without_face(args: argparse.Namespace, cfg: Any, identity: Any, minor: bool) -> int:
+    """PIN and/or card only: no face, so no biometric consent is needed (Art. 10)."""
+    from ..store import enroll_person
+
+    out = console()
+    with open_configured_store(cfg) as store:
+        credentials, shown_pin = _credentials(args, store, cfg)
+        enrolled = enroll_person(
+            store,
+            identity=identity,
+            minor=minor,
+            credentials=tuple(credentials),
+            valid_until=args.valid_until,
+        )
+    kinds = " and ".join(sorted({c.kind.upper() for c in credentials}))
+    out.print(f"enrolled {enrolled.pseudonym} with {kinds} only (no face, nothing biometric)")
+    if shown_pin is not None:
+        out.print(f"generated PIN (tell the person; it is not shown again): {shown_pin}")
+    if args.valid_until is not None:
+        day = dt.datetime.fromtimestamp(args.valid_until, dt.UTC).date().isoformat()
+        out.print(f"access ends on {day}")
     out.print("Restart the daemon (systemctl restart facegate) to load the new person.")
     return 0
 
@@ -269,6 +369,16 @@ def add_people_parsers(sub: Any) -> None:
     gua.add_argument("--guardian-name", help="guardian's name (stored encrypted)")
     gua.add_argument("--guardian-relation", help="e.g. mother, father, legal guardian")
     gua.add_argument("--guardian-consent-method", help="how the guardian consented")
+    cred = p.add_argument_group("PIN and card (equal ways in; enough on their own)")
+    cred.add_argument(
+        "--pin", action="store_true", help="ask for a PIN (twice, hidden); store its Argon2id hash"
+    )
+    cred.add_argument(
+        "--generate-pin", action="store_true", help="make a unique random PIN and show it once"
+    )
+    cred.add_argument(
+        "--card", action="store_true", help="ask for the card (hidden); store its keyed hash"
+    )
     p.add_argument(
         "--expires",
         type=_date,

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from ..policy.config import (
+    AccessConfig,
+    AntiPassbackConfig,
+    DoorGateConfig,
+    DoorPolicyConfig,
+    FaceLimitConfig,
+    LockoutConfig,
+)
 from .base import Section
 
 __all__ = ["DoorConfig", "RelayConfig"]
@@ -35,3 +43,38 @@ class DoorConfig(Section):
         description="Human-readable name shown to the admin.",
     )
     relay: RelayConfig = Field(description="The lock relay of this door.")
+    access: AccessConfig = Field(
+        default_factory=AccessConfig,
+        description="Which credentials open the door, by schedule window (default: any).",
+    )
+    lockout: LockoutConfig = Field(
+        default_factory=LockoutConfig, description="Brute-force defence per reader."
+    )
+    face_limit: FaceLimitConfig = Field(
+        default_factory=FaceLimitConfig, description="Rate limit for unknown faces."
+    )
+    anti_passback: AntiPassbackConfig = Field(
+        default_factory=AntiPassbackConfig, description="Anti-passback (off by default)."
+    )
+    gate: DoorGateConfig = Field(
+        default_factory=DoorGateConfig,
+        description="Lock type, door contact, exit button, tamper, siren, buzzer and LED.",
+    )
+
+    @model_validator(mode="after")
+    def _relay_pin_free(self) -> DoorConfig:
+        for role, pin in self.gate.pins():
+            if pin == self.relay.pin:
+                raise ValueError(f"gate.{role} uses GPIO {pin}, which is the lock relay's pin")
+        return self
+
+    def policy_config(self) -> DoorPolicyConfig:
+        """This door's rules in the access policy's own form."""
+        return DoorPolicyConfig(
+            id=self.id,
+            access=self.access,
+            lockout=self.lockout,
+            face_limit=self.face_limit,
+            anti_passback=self.anti_passback,
+            gate=self.gate,
+        )

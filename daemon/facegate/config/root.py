@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from ..policy.config import PolicyConfig
 from .base import Section
+from .calendar import CalendarConfig
 from .camera import CameraConfig
 from .doors import DoorConfig
 from .enrollment import EnrollmentConfig
+from .readers import ReaderConfig
 from .retention import RetentionConfig
 from .service import ServiceConfig
 from .site import SiteConfig
@@ -40,6 +43,14 @@ class FacegateConfig(Section):
     doors: list[DoorConfig] = Field(
         min_length=1, max_length=4, description="The doors this device drives (1 to 4)."
     )
+    readers: list[ReaderConfig] = Field(
+        default_factory=list,
+        max_length=8,
+        description="PIN and card readers (equal ways in; a face door needs one).",
+    )
+    calendar: CalendarConfig = Field(
+        default_factory=CalendarConfig, description="Time zone, schedules and holidays."
+    )
     store: StoreConfig = Field(default_factory=StoreConfig, description="Encrypted state.")
     service: ServiceConfig = Field(default_factory=ServiceConfig, description="Main loop.")
     retention: RetentionConfig = Field(
@@ -48,6 +59,44 @@ class FacegateConfig(Section):
     enrollment: EnrollmentConfig = Field(
         default_factory=EnrollmentConfig, description="Camera enrolment."
     )
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> FacegateConfig:
+        door_ids = {d.id for d in self.doors}
+        used: dict[int, str] = {}
+        for door in self.doors:
+            used[door.relay.pin] = f"doors.{door.id}.relay"
+            for role, pin in door.gate.pins():
+                if pin in used:
+                    raise ValueError(f"GPIO {pin} is used twice: {used[pin]} and {door.id}.{role}")
+                used[pin] = f"doors.{door.id}.gate.{role}"
+        seen_readers: set[str] = set()
+        for reader in self.readers:
+            if reader.door not in door_ids:
+                raise ValueError(f"readers -> {reader.id}: no door {reader.door!r} in doors")
+            if reader.id in seen_readers:
+                raise ValueError(f"readers -> two readers have the id {reader.id!r}")
+            seen_readers.add(reader.id)
+            pins = {"wiegand": ("d0", "d1"), "keypad": ("rows", "cols")}.get(reader.type, ())
+            for attr in pins:
+                value = getattr(reader, attr)
+                for pin in value if isinstance(value, list) else [value]:
+                    if pin in used:
+                        raise ValueError(
+                            f"GPIO {pin} is used twice: {used[pin]} and readers.{reader.id}.{attr}"
+                        )
+                    used[pin] = f"readers.{reader.id}.{attr}"
+        self.policy()  # schedule names, holidays, time zone: errors name the key path
+        return self
+
+    def policy(self) -> PolicyConfig:
+        """The access policy's own configuration, assembled from `calendar` and `doors`."""
+        return PolicyConfig(
+            timezone=self.calendar.timezone,
+            schedules=self.calendar.schedules,
+            holidays=self.calendar.holidays,
+            doors=[d.policy_config() for d in self.doors],
+        )
 
     @field_validator("embedder", mode="before")
     @classmethod

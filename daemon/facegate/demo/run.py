@@ -22,11 +22,18 @@ from ..clock import FakeClock
 from ..config import FacegateConfig, load_config_text
 from ..errors import FacegateError
 from ..gate import make_pin_factory
+from ..policy.credentials import CardNumber, Pin, hash_card, hash_pin, pin_tag
+from ..readers.wiegand import WiegandCard, decode, encode_h10301, encode_key4
+from ..service.access import credential_keys
 from ..service.app import App, AppEvent
-from ..store import create_master_key, load_master_key
+from ..store import ConsentInput, CredentialInput, create_master_key, enroll_person, load_master_key
 from .clip import Scene, load_portraits, write_clip
 
 __all__ = ["DemoResult", "builtin_config", "run_demo"]
+
+RESIDENT_PIN = "2580"  # the demo's own, synthetic credentials
+VISITOR_CARD = (12, 3456)  # facility, card number (26-bit H10301)
+D0_PIN, D1_PIN, DOOR_CONTACT_PIN = 22, 23, 5  # as in demo.yaml
 
 DEMO_NOTICE = (
     "facegate demo notice: faces are matched on this device only, stored as encrypted "
@@ -43,6 +50,8 @@ class DemoResult:
     denied: int = 0
     relay_pulses: int = 0
     problems: list[str] = field(default_factory=list)
+    alarms: list[str] = field(default_factory=list)
+    by_method: dict[str, int] = field(default_factory=dict)
     timings_ms: dict[str, list[float]] = field(default_factory=dict)
 
     @property
@@ -100,10 +109,14 @@ def _run(
     )
     app.check_rules()
     app.init_gate()
+    _drive(app, DOOR_CONTACT_PIN, low=True)  # the door is shut (NC reed switch closed)
     app.init_store()
+    app.init_access()
+    app.init_readers()
     with console.status("loading models…"):
         app.init_pipeline()
     app.init_gallery()
+    app.tick()
     assert app.pipeline is not None and app.store is not None
     pipeline, store = app.pipeline, app.store
 
@@ -118,21 +131,35 @@ def _run(
         raise FacegateError(f"the demo resident's portrait cannot be enrolled: {found.reason}")
     templates = found.template[None, :]
     notice_version = hashlib.sha256(DEMO_NOTICE.encode()).hexdigest()[:16]
-    pseudonym = store.add_person()
-    consent = store.record_consent(
-        pseudonym,
-        method="demo consent form (synthetic)",
-        notice_version=notice_version,
-        taken_by="demo",
-        scope="door main",
+    keys = credential_keys(store)
+    resident_pin = Pin(RESIDENT_PIN)
+    resident = enroll_person(
+        store,
+        consent=ConsentInput("demo consent form (synthetic)", notice_version, "demo", "door main"),
+        templates=templates,
+        space=pipeline.space,
+        credentials=(
+            CredentialInput("pin", pin_tag(resident_pin, keys.pin_key), hash_pin(resident_pin)),
+        ),
     )
-    store.add_templates(pseudonym, consent.consent_id, templates, space=pipeline.space)
-    pipeline.enroll(pseudonym, templates)
+    visitor_card = decode(encode_h10301(*VISITOR_CARD))
+    assert isinstance(visitor_card, WiegandCard)
+    visitor = enroll_person(
+        store,
+        credentials=(
+            CredentialInput("card", hash_card(CardNumber(visitor_card.card.raw()), keys.card_key)),
+        ),
+    )
+    app.refresh_people()
+    pseudonym = resident.pseudonym
     printer.names[pseudonym] = "the demo resident"
+    printer.names[visitor.pseudonym] = "a visitor with a card, no face enrolled"
     console.print(
         f"enrolled [bold]the demo resident[/] as {_short(pseudonym)} with consent "
-        f"{consent.consent_id[:10]}… (notice v{notice_version[:8]}): {len(templates)} template, "
-        "sealed in the store; the portrait itself is not stored"
+        f"{(resident.consent_id or '')[:10]}… (notice v{notice_version[:8]}): "
+        f"{len(templates)} template and a PIN, sealed in the store; the portrait itself is "
+        f"not stored. A visitor {_short(visitor.pseudonym)} has a card only (no face, so no "
+        "biometric consent needed)."
     )
     with console.status("synthesizing the demo clip…"):
         starts = write_clip(portraits, clip_dir)
@@ -156,6 +183,7 @@ def _run(
         if decision is not None:
             outcomes.setdefault(scene_no, []).append("granted" if decision.granted else "denied")
     app.tick()
+    _reader_scenes(app, printer, result)
     for number, (scene, _) in enumerate(starts):
         got = outcomes.get(number, [])
         if scene.expect is None and got:
@@ -224,15 +252,22 @@ class _Timeline:
                 self._last_face = key
         elif event.kind == "decision" and event.decision is not None:
             d = event.decision
+            who = self.names.get(d.subject or "", "")
             if d.granted:
                 self.result.granted += 1
+                self.result.by_method[d.method] = self.result.by_method.get(d.method, 0) + 1
                 self._line(
                     event.at,
-                    f"[bold green]GRANTED[/] door {d.door} by {d.method} ({_short(d.subject)})",
+                    f"[bold green]GRANTED[/] door {d.door} by {d.method} ({_short(d.subject)}"
+                    + (f", {who})" if who else ")"),
                 )
+            elif d.pending:
+                self._line(event.at, f"[cyan]WAITING[/] door {d.door}: second factor needed")
             else:
                 self.result.denied += 1
-                self._line(event.at, f"[bold red]DENIED[/]  door {d.door} ({d.reason})")
+                self._line(
+                    event.at, f"[bold red]DENIED[/]  door {d.door} by {d.method} ({d.reason})"
+                )
         elif event.kind == "relay_on":
             self.result.relay_pulses += 1
             until = event.detail.get("until")
@@ -240,3 +275,93 @@ class _Timeline:
             self._line(event.at, f"[yellow]relay ON[/]  door {event.door}: lock released{length}")
         elif event.kind == "relay_off":
             self._line(event.at, f"[yellow]relay OFF[/] door {event.door}: locked")
+        elif event.kind == "alarm":
+            kind = str(event.detail.get("kind"))
+            self.result.alarms.append(kind)
+            self._line(event.at, f"[bold magenta]ALARM[/]   door {event.door}: {kind}")
+        elif event.kind == "alarm_cleared":
+            self._line(
+                event.at, f"[magenta]alarm cleared[/] door {event.door}: {event.detail.get('kind')}"
+            )
+        elif event.kind == "fault":
+            self._line(
+                event.at,
+                f"[dim]reader {event.detail.get('reader')}: {event.detail.get('reason')}[/]",
+            )
+
+
+# -- the reader scenes: real adapters on mock pins, the simulated clock ------------------
+
+
+def _drive(app: App, pin: int, *, low: bool) -> None:
+    mock = app.pin_factory.pin(pin)
+    if low:
+        mock.drive_low()
+    else:
+        mock.drive_high()
+
+
+def _settle(app: App, seconds: float, step: float = 0.1) -> None:
+    clock = app.clock
+    assert isinstance(clock, FakeClock)
+    end = clock.monotonic() + seconds
+    while clock.monotonic() < end:
+        clock.advance(step)
+        app.tick()
+
+
+def _send_bits(app: App, bits: tuple[int, ...]) -> None:
+    """A Wiegand frame as a reader sends it: a 50 µs low pulse on D0 or D1 per bit."""
+    clock = app.clock
+    assert isinstance(clock, FakeClock)
+    for bit in bits:
+        _drive(app, D1_PIN if bit else D0_PIN, low=True)
+        clock.advance(0.00005)
+        _drive(app, D1_PIN if bit else D0_PIN, low=False)
+        clock.advance(0.002)
+    _settle(app, 0.05, step=0.05)  # the inter-frame gap ends the frame
+
+
+def _type_pin(app: App, digits: str) -> None:
+    for key in [*digits, "#"]:
+        _send_bits(app, encode_key4(key))
+        _settle(app, 0.3)
+
+
+def _reader_scenes(app: App, printer: _Timeline, result: DemoResult) -> None:
+    """PIN and card as equal ways in, a door held open, and a wrong-PIN lockout."""
+    before = (result.granted, result.denied)
+
+    printer.scene("the resident types their PIN on the gate's keypad instead")
+    _type_pin(app, RESIDENT_PIN)
+    _settle(app, 4.0)
+    printer.scene("a visitor with no face enrolled taps their card")
+    _send_bits(app, encode_h10301(*VISITOR_CARD))
+    _settle(app, 0.5)
+    printer.scene("the visitor opens the door and leaves it open")
+    _drive(app, DOOR_CONTACT_PIN, low=False)
+    _settle(app, 10.0)
+    printer.scene("the door is closed again")
+    _drive(app, DOOR_CONTACT_PIN, low=True)
+    _settle(app, 1.0)
+    printer.scene("someone guesses PINs at the keypad")
+    for guess in ("1111", "2222", "3333"):
+        _type_pin(app, guess)
+    _type_pin(app, RESIDENT_PIN)  # even the right PIN waits out the lockout
+    _settle(app, 1.0)
+
+    granted, denied = result.granted - before[0], result.denied - before[1]
+    expected = {"granted by PIN": 1, "granted by card": 1, "door_held alarm": 1, "lockout alarm": 1}
+    got = {
+        "granted by PIN": result.by_method.get("pin", 0),
+        "granted by card": result.by_method.get("card", 0),
+        "door_held alarm": result.alarms.count("door_held"),
+        "lockout alarm": result.alarms.count("lockout"),
+    }
+    for what, want in expected.items():
+        if got[what] != want:
+            result.problems.append(f"reader scenes: expected {want} {what}, got {got[what]}")
+    if granted != 2 or denied != 4:
+        result.problems.append(
+            f"reader scenes: expected 2 grants and 4 denials, got {granted} and {denied}"
+        )

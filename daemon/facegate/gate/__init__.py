@@ -1,5 +1,46 @@
-"""Gate hardware: the lock relay (door inputs and feedback devices grow here)."""
+"""Gate hardware: lock relay, door inputs, alarm and feedback outputs, the door state machine."""
 
+from .build import build_door_runtime
+from .door import Action, ClearAlarm, DoorController, Feedback, RaiseAlarm, ReleaseLock, SecureLock
+from .events import (
+    Alarm,
+    AlarmCleared,
+    DoorClosed,
+    DoorOpened,
+    ExitRequested,
+    GateEvent,
+    TamperChanged,
+)
+from .feedback import AlarmOutput, FeedbackDevice
+from .inputs import DoorContact, ExitButton, TamperSwitch
+from .lock import LockRelay, LockType
 from .relay import Relay, make_pin_factory
+from .runtime import DoorRuntime
 
-__all__ = ["Relay", "make_pin_factory"]
+__all__ = [
+    "Action",
+    "Alarm",
+    "AlarmCleared",
+    "AlarmOutput",
+    "ClearAlarm",
+    "DoorClosed",
+    "DoorContact",
+    "DoorController",
+    "DoorOpened",
+    "DoorRuntime",
+    "ExitButton",
+    "ExitRequested",
+    "Feedback",
+    "FeedbackDevice",
+    "GateEvent",
+    "LockRelay",
+    "LockType",
+    "RaiseAlarm",
+    "Relay",
+    "ReleaseLock",
+    "SecureLock",
+    "TamperChanged",
+    "TamperSwitch",
+    "build_door_runtime",
+    "make_pin_factory",
+]

@@ -8,6 +8,7 @@ event. Any error on the way leaves the relay de-energised: ``close()`` runs in `
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -20,11 +21,19 @@ from ..capture.latest import CaptureThread, LatestFrame
 from ..clock import Clock, SystemClock
 from ..config import PRIVATE_SPACE_KINDS, FacegateConfig
 from ..errors import FacegateError
-from ..gate import Relay
+from ..gate.build import build_door_runtime
+from ..gate.door import ClearAlarm, RaiseAlarm
+from ..gate.events import Alarm
+from ..gate.runtime import DoorRuntime
+from ..policy.checks import check_doors
+from ..policy.decide import Decision as PolicyDecision
+from ..readers import CardRead, PinEntered, ReaderEvent, ReaderFault
 from ..store import Event, Store, open_store, purge_expired, resolve_key_path
 from ..vision.match import Gallery
-from .attempts import Decision, Judge
+from .access import AccessService
+from .attempts import Judge
 from .pipeline import FaceObservation, FacePipeline
+from .readers_setup import BuiltReader, build_reader, reader_kinds
 from .tracking import Tracker
 
 __all__ = ["App", "AppEvent", "RefusedToStart"]
@@ -39,14 +48,37 @@ class RefusedToStart(FacegateError):
 
 
 @dataclass(slots=True, frozen=True)
+class Outcome:
+    """The gate's decision on one attempt, by any way in (anonymized: a pseudonym at most).
+
+    ``method`` names the factors used (``face``, ``card``, ``pin``, ``card+pin`` …) or the
+    kind of attempt when it failed; ``reason`` is the policy's reason (``granted``,
+    ``unknown_card``, ``wrong_pin``, ``locked_out``, ``second_factor_required`` …).
+    """
+
+    door: str
+    granted: bool
+    method: str
+    reason: str
+    subject: str | None
+    score: float | None
+    at: float
+    reader: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.reason == "second_factor_required"
+
+
+@dataclass(slots=True, frozen=True)
 class AppEvent:
     """Something the loop did, for a live timeline (demo, status). Anonymized."""
 
-    kind: str  # "face", "decision", "relay_on", "relay_off"
+    kind: str  # "face", "decision", "relay_on", "relay_off", "alarm", "fault"
     at: float
     door: str
     observation: FaceObservation | None = None
-    decision: Decision | None = None
+    decision: Outcome | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
 
@@ -85,7 +117,11 @@ class App:
         self.camera: Camera | None = None
         self.store: Store | None = None
         self.pipeline: FacePipeline | None = None
-        self.relays: dict[str, Relay] = {}
+        self.doors: dict[str, DoorRuntime] = {}
+        self.readers: list[BuiltReader] = []
+        self.reader_inbox: queue.SimpleQueue[ReaderEvent] = queue.SimpleQueue()
+        self.access: AccessService | None = None
+        self._released: dict[str, bool] = {}
         self.tracker = Tracker(cfg.service.track_iou, cfg.service.track_lost_s)
         self.judge = Judge(
             cfg.doors[0].id,
@@ -102,8 +138,10 @@ class App:
         """Bring the gate up; on any failure everything already opened is closed again."""
         try:
             self.check_rules()
-            self.init_gate()  # first: the relay is driven to its safe state at once
+            self.init_gate()  # first: every lock is driven to its safe state at once
             self.init_store()
+            self.init_access()
+            self.init_readers()
             self.init_pipeline()
             self.init_gallery()
             self.init_camera()
@@ -119,16 +157,47 @@ class App:
                 "private spaces such as hotel rooms, baths, changing rooms and toilets "
                 "(2025 Measures Art. 13)"
             )
+        problems = check_doors(
+            [door.policy_config() for door in self.cfg.doors], self.reader_kinds()
+        )
+        if problems:
+            raise RefusedToStart(
+                "face must never be the only way in (2025 Measures Art. 10): " + "; ".join(problems)
+            )
+
+    def reader_kinds(self) -> dict[str, set[str]]:
+        """Door → the ways in configured there (``camera``, ``card``, ``keypad``)."""
+        kinds: dict[str, set[str]] = {door.id: set() for door in self.cfg.doors}
+        kinds[self.camera_door].add("camera")
+        for reader in self.cfg.readers:
+            kinds[reader.door] |= reader_kinds(reader)
+        return kinds
 
     def init_gate(self) -> None:
         for door in self.cfg.doors:
-            self.relays[door.id] = Relay(
-                door.relay.pin,
-                active_high=door.relay.active_high,
-                pulse_s=door.relay.pulse_s,
+            runtime = build_door_runtime(
+                door.id,
+                door.gate,
+                relay_pin=door.relay.pin,
+                relay_active_high=door.relay.active_high,
+                release_s=door.relay.pulse_s,
                 pin_factory=self.pin_factory,
                 clock=self.clock,
-                name=door.id,
+            )
+            self.doors[door.id] = runtime
+            self._released[door.id] = False
+            self._handle_actions(door.id, runtime.start())
+
+    def init_access(self) -> None:
+        assert self.store is not None
+        self.access = AccessService(self.cfg, self.store, self.clock)
+
+    def init_readers(self) -> None:
+        for reader in self.cfg.readers:
+            self.readers.append(
+                build_reader(
+                    reader, self.reader_inbox, pin_factory=self.pin_factory, clock=self.clock
+                )
             )
 
     def init_store(self) -> None:
@@ -156,6 +225,15 @@ class App:
             )
         if report.templates and self.pipeline is not None:
             self.reload_gallery()
+        if report.templates and self.access is not None:
+            self.access.reload(self.store)
+
+    def refresh_people(self) -> None:
+        """Reload people and credentials after an enrolment or deletion (gallery + policy)."""
+        if self.pipeline is not None:
+            self.reload_gallery()
+        if self.access is not None and self.store is not None:
+            self.access.reload(self.store)
 
     def reload_gallery(self) -> None:
         """Rebuild the in-memory gallery from the store (after a purge or an admin change)."""
@@ -191,7 +269,7 @@ class App:
         """The door the camera watches (the first configured door)."""
         return self.cfg.doors[0].id
 
-    def handle_frame(self, frame: Frame) -> Decision | None:
+    def handle_frame(self, frame: Frame) -> Outcome | None:
         """Run one frame through the pipeline and act on the decision, if any.
 
         Only the largest face (the person at the gate) is assessed and embedded; other faces
@@ -208,62 +286,145 @@ class App:
         if not associated:
             return None
         track, face = max(associated, key=lambda pair: pair[1].area)
-        quality, match, decision = None, None, None
+        quality, match, attempt = None, None, None
         if self.judge.wants_template(track, now):
             quality = pipeline.assess(frame.image, face)
         if quality is not None and quality.ok:
             template, more = pipeline.embed(frame.image, face)
             timings.update(more)
             t1 = time.perf_counter()
-            match, decision = self.judge.add(track, template, now, pipeline.search)
+            match, attempt = self.judge.add(track, template, now, pipeline.search)
             timings["match"] = (time.perf_counter() - t1) * 1000.0
         observation = FaceObservation(face, track.id, quality, match, timings)
         self._emit(AppEvent("face", now, door, observation=observation))
-        if decision is not None:
-            self.act(decision)
-        return decision
-
-    def act(self, decision: Decision) -> None:
-        """Open the door for a grant, and record every decision (anonymized)."""
-        relay = self.relays[decision.door]
-        if decision.granted:
-            was_active = relay.is_active
-            relay.pulse()
-            if not was_active:
-                self._emit(
-                    AppEvent("relay_on", decision.at, decision.door, detail={"until": relay.off_at})
-                )
-        logger.info(
-            "door %s: %s by %s (%s) subject=%s score=%s",
-            decision.door,
-            "GRANTED" if decision.granted else "DENIED",
-            decision.method,
-            decision.reason,
-            decision.subject or "-",
-            "-" if decision.score is None else f"{decision.score:.3f}",
+        if attempt is None:
+            return None
+        assert self.access is not None
+        decision = self.access.face(
+            door, attempt.subject if attempt.granted else None, float(attempt.score or 0.0)
         )
-        if self.store is not None:
-            self.store.record_event(
-                Event(
-                    ts=self.clock.time(),
-                    door=decision.door,
-                    method=decision.method,
-                    result="granted" if decision.granted else "denied",
-                    subject=decision.subject,
-                    score=decision.score,
-                    reason=decision.reason,
+        return self.act(decision, method="face", score=attempt.score)
+
+    def handle_reader_event(self, event: ReaderEvent) -> Outcome | None:
+        """A card, a PIN or a fault from one of the readers."""
+        assert self.access is not None
+        reader = next((r.cfg for r in self.readers if r.cfg.id == event.reader), None)
+        if reader is None:
+            return None
+        if isinstance(event, ReaderFault):
+            logger.warning("reader %s: %s", event.reader, event.reason)
+            self._emit(
+                AppEvent(
+                    "fault",
+                    event.at,
+                    reader.door,
+                    detail={"reader": event.reader, "reason": event.reason},
                 )
             )
-        self._emit(AppEvent("decision", decision.at, decision.door, decision=decision))
+            return None
+        if isinstance(event, CardRead):
+            return self.act(self.access.card(reader.door, event), method="card")
+        if isinstance(event, PinEntered):
+            return self.act(self.access.pin(reader.door, event), method="pin")
+        return None
+
+    def act(self, decision: PolicyDecision, *, method: str, score: float | None = None) -> Outcome:
+        """Carry out a policy decision: open (or not), raise its alarms, record it."""
+        door = decision.door or self.camera_door
+        runtime = self.doors[door]
+        now = self.clock.monotonic()
+        if decision.granted:
+            self._handle_actions(door, runtime.grant(now=now))
+        elif decision.reason == "second_factor_required":
+            self._handle_actions(door, runtime.prompt("second_factor", now=now))
+        else:
+            locked_out = decision.reason in ("locked_out", "rate_limited")
+            self._handle_actions(door, runtime.deny(locked_out=locked_out, now=now))
+        for alarm in decision.alarms:
+            self._handle_actions(door, runtime.report(alarm, now=now))
+        outcome = Outcome(
+            door=door,
+            granted=decision.granted,
+            method="+".join(decision.factors) if decision.factors else method,
+            reason=decision.reason,
+            subject=decision.subject,
+            score=score,
+            at=now,
+            reader=decision.reader,
+        )
+        logger.info(
+            "door %s: %s by %s (%s) subject=%s",
+            door,
+            "GRANTED" if outcome.granted else ("PENDING" if outcome.pending else "DENIED"),
+            outcome.method,
+            outcome.reason,
+            outcome.subject or "-",
+        )
+        self._record(outcome)
+        self._emit(AppEvent("decision", now, door, decision=outcome))
+        return outcome
+
+    def _record(self, outcome: Outcome) -> None:
+        if self.store is None:
+            return
+        result = "granted" if outcome.granted else ("pending" if outcome.pending else "denied")
+        self.store.record_event(
+            Event(
+                ts=self.clock.time(),
+                door=outcome.door,
+                method=outcome.method,
+                result=result,
+                subject=outcome.subject,
+                score=outcome.score,
+                reason=outcome.reason,
+            )
+        )
+
+    def _handle_actions(self, door: str, actions: list[Any]) -> None:
+        """Report alarms the door raised and relay changes, for the timeline and the record."""
+        now = self.clock.monotonic()
+        for action in actions:
+            if isinstance(action, RaiseAlarm):
+                self._alarm(action.alarm)
+            elif isinstance(action, ClearAlarm):
+                cleared = action.cleared
+                logger.info("door %s: alarm %s cleared", cleared.door, cleared.kind)
+                self._emit(
+                    AppEvent("alarm_cleared", now, cleared.door, detail={"kind": cleared.kind})
+                )
+        runtime = self.doors.get(door)
+        if runtime is None:
+            return
+        released = not runtime.lock.locked
+        if released != self._released.get(door, False):
+            self._released[door] = released
+            kind = "relay_on" if released else "relay_off"
+            until = runtime.lock.release_until
+            self._emit(AppEvent(kind, now, door, detail={"until": until}))
+
+    def _alarm(self, alarm: Alarm) -> None:
+        logger.warning("door %s: ALARM %s", alarm.door, alarm.kind)
+        if self.store is not None:
+            self.store.record_event(
+                Event(self.clock.time(), alarm.door, "alarm", "alarm", None, None, alarm.kind)
+            )
+        self._emit(AppEvent("alarm", alarm.at, alarm.door, detail={"kind": alarm.kind}))
 
     def tick(self) -> None:
-        """Housekeeping between frames: end relay pulses that are due, daily retention."""
+        """Housekeeping between frames: readers, door inputs and timers, daily retention."""
         if self.store is not None and self.clock.monotonic() >= self._next_purge:
             self.purge()
-        for door_id, relay in self.relays.items():
-            was_active = relay.is_active
-            if was_active and not relay.poll():
-                self._emit(AppEvent("relay_off", self.clock.monotonic(), door_id))
+        now = self.clock.monotonic()
+        for reader in self.readers:
+            reader.poll(now)
+        while True:
+            try:
+                event = self.reader_inbox.get_nowait()
+            except queue.Empty:
+                break
+            self.handle_reader_event(event)
+        for door_id, runtime in self.doors.items():
+            self._handle_actions(door_id, runtime.poll(now))
 
     def run(self, *, frame_timeout_s: float = 0.05) -> None:
         """Capture in a thread and process the newest frame until ``stop()`` or the source ends.
@@ -296,13 +457,19 @@ class App:
     # -- shutdown ------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Relays to their safe state first, then camera and store. Idempotent."""
-        for relay in self.relays.values():
+        """Locks to their safe state first, then readers, camera and store. Idempotent."""
+        for runtime in self.doors.values():
             try:
-                relay.close()
+                runtime.close()
             except Exception:  # keep closing the others: every lock must end up safe
-                logger.exception("could not close relay %s", relay.name)
-        self.relays.clear()
+                logger.exception("could not close door %s", runtime.door)
+        self.doors.clear()
+        for reader in self.readers:
+            try:
+                reader.close()
+            except Exception:
+                logger.exception("could not close reader %s", reader.cfg.id)
+        self.readers.clear()
         if self.camera is not None:
             try:
                 self.camera.close()

@@ -428,6 +428,33 @@ class Store:
             self._db.execute("SELECT COUNT(DISTINCT pseudonym) FROM templates").fetchone()[0]
         )
 
+    # -- access facts for the policy --------------------------------------------------
+
+    def access_rows(
+        self,
+    ) -> tuple[
+        list[tuple[str, float | None, float | None, bool]], list[tuple[str, str, str, str | None]]
+    ]:
+        """People ``(pseudonym, valid_from, valid_until, has_face)`` and credentials
+        ``(pseudonym, kind, lookup, verifier)`` (hashes only; never a raw PIN or card)."""
+        people = [
+            (p, vf, vu, bool(n))
+            for p, vf, vu, n in self._db.execute(
+                "SELECT p.pseudonym, p.valid_from, p.valid_until,"
+                " (SELECT COUNT(*) FROM templates t WHERE t.pseudonym = p.pseudonym)"
+                " FROM people p"
+            )
+        ]
+        creds = [
+            (p, k, lookup, verifier)
+            for p, k, lookup, verifier in self._db.execute(
+                "SELECT pseudonym, kind, lookup, verifier FROM credentials"
+                " WHERE valid_until IS NULL OR valid_until > ?",
+                (self.clock.time(),),
+            )
+        ]
+        return people, creds
+
     # -- events --------------------------------------------------------------------------
 
     def record_event(self, event: Event) -> None:

@@ -1,0 +1,346 @@
+"""``decide()``: one access event in, one decision out. Pure: no I/O, no hidden state.
+
+``decide(event, snapshot, clock)`` reads only its arguments (and ``clock.monotonic()`` /
+``clock.time()``), and returns a :class:`Decision` that carries the next
+:class:`~facegate.policy.snapshot.PolicyState`. The caller stores that state in the next
+snapshot; with a ``FakeClock`` the same inputs always give the same decision.
+
+Order of checks (the first that fails decides):
+
+1. unknown door → ``unknown_door``; an exit request is always granted (free egress).
+2. the reader is locked out → ``locked_out``; face attempts at a rate-limited door →
+   ``rate_limited``. Nothing else is judged, so a locked reader leaks nothing.
+3. the door's modes now (its schedule windows): none → ``outside_schedule``; the factor is not
+   part of any accepted mode → ``mode_not_allowed``.
+4. the credential resolves to no enrolled person → ``unknown_card`` / ``wrong_pin`` /
+   ``unknown_face``, counted towards the reader lockout or the face rate limit.
+5. the person: ``not_yet_valid``, ``expired``, ``door_not_allowed``, ``outside_schedule``
+   (their own schedule). A genuine credential is not a failure, so these are not counted.
+6. two factors: combined with a pending first factor of the same person; a second factor of
+   *another* person → ``credential_mismatch`` (counted); not yet enough →
+   ``second_factor_required`` and the factor waits ``second_factor_s`` for its partner.
+7. anti-passback (if enabled) → ``passback``; otherwise ``granted``.
+
+Fallback is equal by construction: a face is one factor among three, every reason and every
+grant is the same whichever factor was used, and no check looks at whether a person has a
+face enrolled except to reject a face match for someone who has none.
+
+Two-factor state is kept per door (one person at a time at a two-factor door). A face never
+displaces a pending card or PIN of someone else: faces of passers-by arrive unasked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal, TypeAlias, TypeVar, get_args
+
+from ..clock import Clock
+from ..gate.events import Alarm
+from .lockout import (
+    FaceLimitState,
+    Presence,
+    ReaderLockout,
+    passback_violation,
+    record_failure,
+    record_success,
+    record_unknown_face,
+)
+from .modes import Factor, accepts, completes, could_complete
+from .schedule import local_time
+from .snapshot import (
+    AccessEvent,
+    CardRead,
+    DoorPolicy,
+    ExitRequest,
+    FaceMatch,
+    Pending,
+    PinEntered,
+    PolicySnapshot,
+    PolicyState,
+)
+
+__all__ = ["REASONS", "Decision", "Reason", "decide"]
+
+logger = logging.getLogger(__name__)
+
+Reason: TypeAlias = Literal[
+    "granted",
+    "exit",
+    "unknown_door",
+    "unknown_card",
+    "wrong_pin",
+    "unknown_face",
+    "outside_schedule",
+    "expired",
+    "not_yet_valid",
+    "door_not_allowed",
+    "second_factor_required",
+    "credential_mismatch",
+    "locked_out",
+    "rate_limited",
+    "mode_not_allowed",
+    "passback",
+]
+
+REASONS: frozenset[str] = frozenset(get_args(Reason))
+
+_UNKNOWN: Mapping[Factor, Reason] = {
+    "face": "unknown_face",
+    "card": "unknown_card",
+    "pin": "wrong_pin",
+}
+_FACTOR_ORDER: tuple[Factor, ...] = ("face", "card", "pin")
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+@dataclass(slots=True, frozen=True)
+class Decision:
+    """The outcome of one access event.
+
+    Attributes:
+        granted: open the door.
+        reason: one of :data:`REASONS`.
+        factors: the credentials that counted, in the order face, card, pin.
+        door: the door id.
+        subject: the person's pseudonym when known (for the audit log, which keys it again).
+        reader: the reader the event came from.
+        alarms: alarms raised by this event (lockout, face rate limit, passback).
+        state: the policy state after this event; put it in the next snapshot.
+    """
+
+    granted: bool
+    reason: Reason
+    factors: tuple[Factor, ...] = ()
+    door: str = ""
+    subject: str | None = None
+    reader: str | None = None
+    alarms: tuple[Alarm, ...] = ()
+    state: PolicyState = field(default_factory=PolicyState, repr=False, compare=False)
+
+
+def _with(mapping: Mapping[_K, _V], key: _K, value: _V | None) -> dict[_K, _V]:
+    out = dict(mapping)
+    if value is None:
+        out.pop(key, None)
+    else:
+        out[key] = value
+    return out
+
+
+def _ordered(factors: frozenset[Factor]) -> tuple[Factor, ...]:
+    return tuple(f for f in _FACTOR_ORDER if f in factors)
+
+
+def _factor(event: FaceMatch | CardRead | PinEntered) -> Factor:
+    if isinstance(event, FaceMatch):
+        return "face"
+    if isinstance(event, CardRead):
+        return "card"
+    return "pin"
+
+
+def _subject(event: FaceMatch | CardRead | PinEntered, snapshot: PolicySnapshot) -> str | None:
+    if isinstance(event, CardRead):
+        return snapshot.cards.get(event.card_hash)
+    return event.subject
+
+
+class _Judge:
+    """One decision's working state (discarded after ``decide`` returns)."""
+
+    def __init__(
+        self,
+        event: FaceMatch | CardRead | PinEntered,
+        snapshot: PolicySnapshot,
+        door: DoorPolicy,
+        now: float,
+    ) -> None:
+        self.event = event
+        self.snapshot = snapshot
+        self.door = door
+        self.now = now
+        self.state = snapshot.state
+        self.factor = _factor(event)
+        self.alarms: list[Alarm] = []
+
+    def result(
+        self,
+        granted: bool,
+        reason: Reason,
+        factors: frozenset[Factor] | None = None,
+        subject: str | None = None,
+    ) -> Decision:
+        used = frozenset({self.factor}) if factors is None else factors
+        return Decision(
+            granted=granted,
+            reason=reason,
+            factors=_ordered(used),
+            door=self.door.door,
+            subject=subject,
+            reader=self.event.reader,
+            alarms=tuple(self.alarms),
+            state=self.state,
+        )
+
+    def set_pending(self, pending: Pending | None) -> None:
+        self.state = replace(self.state, pending=_with(self.state.pending, self.door.door, pending))
+
+    def fail(self) -> None:
+        """Count a failure against the reader (card/PIN) or the door's face limit."""
+        door = self.door
+        if self.factor == "face":
+            face_state = self.state.faces.get(door.door, FaceLimitState())
+            face_state, tripped = record_unknown_face(face_state, door.face_limit, self.now)
+            self.state = replace(self.state, faces=_with(self.state.faces, door.door, face_state))
+            if tripped:
+                logger.warning("%s: face attempts rate-limited", door.door)
+                self.alarms.append(
+                    Alarm(
+                        "face_rate_limited",
+                        door.door,
+                        self.now,
+                        f"more than {door.face_limit.max_unknown} unknown faces in "
+                        f"{door.face_limit.window_s:g} s; face paused for "
+                        f"{door.face_limit.cooldown_s:g} s",
+                    )
+                )
+            return
+        reader = self.event.reader
+        lock_state = self.state.readers.get(reader, ReaderLockout())
+        lock_state, length = record_failure(lock_state, door.lockout, self.now)
+        self.state = replace(self.state, readers=_with(self.state.readers, reader, lock_state))
+        if length is not None:
+            logger.warning("%s: reader %s locked out for %.0f s", door.door, reader, length)
+            self.alarms.append(
+                Alarm(
+                    "lockout",
+                    door.door,
+                    self.now,
+                    f"reader {reader} locked for {length:g} s after "
+                    f"{door.lockout.max_failures} failures",
+                )
+            )
+
+    def succeed(self, readers: set[str]) -> None:
+        """Clear failure counts of the readers that took part in a grant."""
+        updated = dict(self.state.readers)
+        for reader in readers:
+            if reader in updated:
+                updated[reader] = record_success(updated[reader], self.now)
+        self.state = replace(self.state, readers=updated)
+
+
+def decide(event: AccessEvent, snapshot: PolicySnapshot, clock: Clock) -> Decision:
+    """Decide one access event.
+
+    Args:
+        event: a face match, card read, resolved PIN entry or exit request.
+        snapshot: doors, people, cards, schedules, time zone and the current policy state.
+        clock: ``monotonic()`` times lockouts and second factors; ``time()`` gives the local
+            time for schedules and validity.
+
+    Returns:
+        The decision, with ``state`` set to the policy state to use next.
+    """
+    # 1. The door, and free egress.
+    door = snapshot.doors.get(event.door)
+    if door is None:
+        reader = event.reader
+        return Decision(False, "unknown_door", door=event.door, reader=reader, state=snapshot.state)
+    if isinstance(event, ExitRequest):
+        return Decision(True, "exit", door=door.door, reader=event.reader, state=snapshot.state)
+
+    now = clock.monotonic()
+    local = local_time(clock.time(), snapshot.tz)
+    judge = _Judge(event, snapshot, door, now)
+    factor = judge.factor
+
+    # 2. Lockouts first: a locked reader is not judged at all.
+    if factor == "face":
+        if snapshot.state.faces.get(door.door, FaceLimitState()).blocked(now):
+            return judge.result(False, "rate_limited")
+    elif snapshot.state.readers.get(event.reader, ReaderLockout()).locked(now):
+        return judge.result(False, "locked_out")
+
+    # 3. What the door accepts now.
+    modes = door.modes_at(snapshot.schedules, local)
+    if not modes:
+        return judge.result(False, "outside_schedule")
+    if not accepts(modes, factor):
+        return judge.result(False, "mode_not_allowed")
+
+    # 4. Whose credential is it?
+    subject = _subject(event, snapshot)
+    person = snapshot.people.get(subject) if subject is not None else None
+    if person is None or factor not in person.credentials:
+        judge.fail()
+        if factor != "face":
+            # A wrong card or PIN ends a pending first factor at this door.
+            judge.set_pending(None)
+        return judge.result(False, _UNKNOWN[factor])
+
+    # 5. Is this person allowed here, now?
+    status = person.validity.status(local)
+    if status == "not_yet_valid":
+        return judge.result(False, "not_yet_valid", subject=person.subject)
+    if status == "expired":
+        return judge.result(False, "expired", subject=person.subject)
+    if person.doors is not None and door.door not in person.doors:
+        return judge.result(False, "door_not_allowed", subject=person.subject)
+    if person.schedule is not None and not snapshot.schedules.is_open(person.schedule, local):
+        return judge.result(False, "outside_schedule", subject=person.subject)
+
+    # 6. Combine with a pending first factor.
+    alone = frozenset({factor})
+    pending = snapshot.state.pending.get(door.door)
+    if pending is not None and now >= pending.expires_at:
+        judge.set_pending(None)
+        pending = None
+    readers = {event.reader}
+    factors = alone
+    if pending is not None:
+        combined = pending.factors | alone
+        viable = completes(modes, combined) or could_complete(modes, combined)
+        if pending.subject == person.subject and viable:
+            factors = combined
+            readers.add(pending.reader)
+        elif completes(modes, alone):
+            pass  # this credential opens on its own; the other person's pending is dropped
+        elif factor == "face" and "face" not in pending.factors:
+            # A passer-by's face never displaces, nor spoils, someone's pending card or PIN.
+            return judge.result(False, "second_factor_required", alone, person.subject)
+        elif viable and factor not in pending.factors:
+            # The second factor belongs to someone else than the first.
+            judge.fail()
+            judge.set_pending(None)
+            return judge.result(False, "credential_mismatch", combined, person.subject)
+
+    if not completes(modes, factors):
+        if could_complete(modes, factors):
+            judge.set_pending(
+                Pending(person.subject, factors, now + door.second_factor_s, event.reader)
+            )
+            return judge.result(False, "second_factor_required", factors, person.subject)
+        return judge.result(False, "mode_not_allowed", factors, person.subject)
+
+    # 7. Anti-passback, then grant.
+    judge.set_pending(None)
+    passback = door.anti_passback
+    if passback.enabled:
+        direction = passback.direction(event.reader)
+        presence = snapshot.state.presence.get(person.subject)
+        if passback_violation(presence, direction, passback, now):
+            judge.alarms.append(
+                Alarm("passback", door.door, now, f"second '{direction}' without an exit")
+            )
+            return judge.result(False, "passback", factors, person.subject)
+        judge.state = replace(
+            judge.state,
+            presence=_with(judge.state.presence, person.subject, Presence(direction, now)),
+        )
+    judge.succeed(readers)
+    return judge.result(True, "granted", factors, person.subject)

@@ -1,0 +1,133 @@
+"""Access decisions for every way in: face, card and PIN go through one pure ``decide()``.
+
+This adapter keeps the policy snapshot (doors, schedules, people, card hashes) and the
+policy's evolving state (pending second factors, lockouts, rate limits), turns raw reader
+events into credential facts — a card becomes its keyed hash, a PIN its keyed lookup tag and
+an Argon2id check — and hands them to ``facegate.policy.decide``. Raw card numbers and PINs
+stop here: nothing after this point ever sees them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from ..clock import Clock
+from ..config import FacegateConfig
+from ..policy.credentials import (
+    CardNumber,
+    CredentialError,
+    CredentialIndex,
+    CredentialKeys,
+    Pin,
+    PinRecord,
+    hash_card,
+    pin_tag,
+)
+from ..policy.decide import Decision, decide
+from ..policy.schedule import Validity
+from ..policy.snapshot import CardRead, FaceMatch, Person, PinEntered, PolicySnapshot
+from ..readers import events as reader_events
+from ..store import Store
+
+__all__ = ["CARD_KEY", "PIN_KEY", "AccessService", "credential_keys"]
+
+logger = logging.getLogger(__name__)
+
+CARD_KEY = "card-hash"
+PIN_KEY = "pin-tag"
+
+
+def credential_keys(store: Store) -> CredentialKeys:
+    """The device's card-hash and PIN-tag keys: random, wrapped by the master key.
+
+    They are not derived from the master key, so rotating the master key keeps every
+    enrolled card and PIN working.
+    """
+    return CredentialKeys(card_key=store.device_key(CARD_KEY), pin_key=store.device_key(PIN_KEY))
+
+
+def _instant(value: float | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromtimestamp(value, dt.UTC)
+
+
+class AccessService:
+    """Holds the policy snapshot and decides access events.
+
+    Args:
+        cfg: the configuration (doors, calendar).
+        store: where people and credentials come from.
+        clock: the daemon's clock.
+    """
+
+    def __init__(self, cfg: FacegateConfig, store: Store, clock: Clock) -> None:
+        self.clock = clock
+        self.keys = credential_keys(store)
+        policy = cfg.policy()
+        self._doors = policy.door_policies()
+        self._book = policy.schedule_book()
+        self._tz = policy.tz
+        self.index = CredentialIndex()
+        self.snapshot = PolicySnapshot(doors=self._doors, schedules=self._book, tz=self._tz)
+        self.reload(store)
+
+    def reload(self, store: Store) -> None:
+        """Re-read people and credentials (after enrolment, withdrawal, a purge)."""
+        people_rows, cred_rows = store.access_rows()
+        index = CredentialIndex()
+        factors: dict[str, set[str]] = {
+            p: ({"face"} if face else set()) for p, *_, face in people_rows
+        }
+        for subject, kind, lookup, verifier in cred_rows:
+            try:
+                if kind == "card":
+                    index.add_card(lookup, subject)
+                elif verifier is not None:
+                    index.add_pin(PinRecord(subject, lookup, verifier))
+                else:
+                    continue
+            except CredentialError as exc:
+                logger.warning("credential of %s skipped: %s", subject, exc)
+                continue
+            factors.setdefault(subject, set()).add(kind)
+        people = {
+            subject: Person(
+                subject,
+                credentials=frozenset(factors.get(subject, set())),  # type: ignore[arg-type]
+                validity=Validity(_instant(valid_from), _instant(valid_until)),
+            )
+            for subject, valid_from, valid_until, _face in people_rows
+        }
+        self.index = index
+        self.snapshot = PolicySnapshot(
+            doors=self._doors,
+            people=people,
+            cards=index.cards,
+            schedules=self._book,
+            tz=self._tz,
+            state=self.snapshot.state,
+        )
+
+    def _decide(self, event: FaceMatch | CardRead | PinEntered) -> Decision:
+        decision = decide(event, self.snapshot, self.clock)
+        self.snapshot = self.snapshot.with_state(decision.state)
+        return decision
+
+    def face(self, door: str, subject: str | None, score: float) -> Decision:
+        """A face attempt's outcome (a matched pseudonym, or ``None`` for an unknown face)."""
+        return self._decide(FaceMatch(door, subject, score))
+
+    def card(self, door: str, event: reader_events.CardRead) -> Decision:
+        """A card read: hashed with the device key; the number itself goes no further."""
+        card_hash = hash_card(CardNumber(event.card.raw()), self.keys.card_key)
+        return self._decide(CardRead(door, event.reader, card_hash))
+
+    def pin(self, door: str, event: reader_events.PinEntered) -> Decision:
+        """A PIN entry: found by keyed tag, confirmed with Argon2id."""
+        try:
+            pin = Pin(event.pin)
+        except CredentialError:
+            subject = None
+        else:
+            subject = self.index.resolve_pin(pin_tag(pin, self.keys.pin_key), pin)
+        return self._decide(PinEntered(door, event.reader, subject))

@@ -1,0 +1,172 @@
+"""Policy configuration models: parsing, bounds, cross-field checks with key paths."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from facegate.policy import config as pc
+from facegate.policy.checks import check_doors
+from facegate.policy.modes import AccessMode
+
+EXAMPLE = """\
+timezone: Asia/Shanghai
+schedules:
+  - name: daytime
+    windows: {daily: ["07:00-22:00"]}
+  - name: cleaners
+    windows: {weekdays: ["08:00-12:00"], sat: ["22:00-02:00"]}
+holidays:
+  - {date: 2026-02-17, name: Spring Festival, schedules: [cleaners]}
+doors:
+  - id: main
+    access:
+      rules:
+        - {schedule: daytime, modes: "face|card|pin"}
+      default: [face+pin, card+pin]
+    lockout: {max_failures: 5, base_backoff_s: 30, max_backoff_s: 900}
+    anti_passback: {enabled: true, out_readers: [exit-card]}
+    gate:
+      lock_type: fail_safe
+      held_open_s: 30
+      door_contact: {pin: 5}
+      exit_button: {pin: 6}
+      tamper: {pin: 13}
+      alarm_relay: {pin: 19}
+      buzzer: {pin: 26}
+      led: {pin: 21}
+"""
+
+
+def _load(text: str = EXAMPLE) -> pc.PolicyConfig:
+    return pc.PolicyConfig.model_validate(yaml.safe_load(text))
+
+
+def test_example_parses_into_pure_values() -> None:
+    cfg = _load()
+    book = cfg.schedule_book()
+    sh = ZoneInfo("Asia/Shanghai")
+    assert cfg.tz == sh
+    assert book.is_open("daytime", datetime(2026, 1, 4, 7, 0, tzinfo=sh))  # a Sunday: daily
+    assert book.is_open("cleaners", datetime(2026, 1, 5, 9, 0, tzinfo=sh))  # Monday
+    assert not book.is_open("cleaners", datetime(2026, 2, 17, 9, 0, tzinfo=sh))  # holiday
+    assert book.is_open("cleaners", datetime(2026, 1, 11, 1, 0, tzinfo=sh))  # Sat night → Sun
+    door = cfg.door_policies()["main"]
+    assert door.rules[0].modes == (AccessMode.ANY,)
+    assert door.default_modes == (AccessMode.FACE_PIN, AccessMode.CARD_PIN)
+    assert door.lockout.max_failures == 5 and door.anti_passback.enabled
+    assert door.anti_passback.direction("exit-card") == "out"
+    gate = cfg.doors[0].gate
+    assert gate.lock_type == "fail_safe" and gate.siren_on == ["door_forced", "tamper"]
+    assert check_doors(cfg.doors, {"main": {"camera", "card", "keypad"}}) == []
+
+
+def test_defaults() -> None:
+    door = pc.DoorPolicyConfig(id="main")
+    assert door.access.default == [AccessMode.ANY]
+    assert door.gate.lock_type == "fail_secure" and not door.anti_passback.enabled
+    assert pc.PolicyConfig().timezone == "Asia/Shanghai"
+
+
+def test_models_are_frozen_and_forbid_extra_keys() -> None:
+    cfg = _load()
+    with pytest.raises(ValidationError):
+        cfg.timezone = "UTC"
+    with pytest.raises(ValidationError, match="extra"):
+        pc.LockoutConfig.model_validate({"max_failure": 3})
+
+
+def _all_models() -> list[type[BaseModel]]:
+    return [
+        obj
+        for obj in vars(pc).values()
+        if isinstance(obj, type)
+        and issubclass(obj, BaseModel)
+        and obj.__module__ == pc.__name__
+        and not obj.__name__.startswith("_")
+    ]
+
+
+@pytest.mark.parametrize("model", _all_models(), ids=lambda m: m.__name__)
+def test_every_field_has_a_description(model: type[BaseModel]) -> None:
+    assert model.model_config.get("extra") == "forbid" and model.model_config.get("frozen")
+    for name, field in model.model_fields.items():
+        assert field.description, f"{model.__name__}.{name}"
+
+
+@pytest.mark.parametrize(
+    ("section", "data"),
+    [
+        (pc.LockoutConfig, {"max_failures": 0}),
+        (pc.LockoutConfig, {"base_backoff_s": 100, "max_backoff_s": 50}),
+        (pc.InputPinConfig, {"pin": 28}),
+        (pc.InputPinConfig, {"pin": 5, "contact": "nx"}),
+        (pc.AccessConfig, {"second_factor_s": 1}),
+        (pc.AccessConfig, {"default": "face-or-card"}),
+        (pc.DoorGateConfig, {"lock_type": "magnetic"}),
+        (pc.DoorGateConfig, {"held_open_s": 0}),
+        (pc.ScheduleConfig, {"name": "x", "windows": {"mon": ["25:00-26:00"]}}),
+        (pc.ScheduleConfig, {"name": "x", "windows": {"monday": ["08:00-09:00"]}}),
+        (pc.ScheduleConfig, {"name": "Bad Name", "windows": {"mon": ["08:00-09:00"]}}),
+        (pc.HolidayConfig, {"date": "2026-13-01"}),
+        (pc.DoorPolicyConfig, {"id": "main", "gate": {"siren_on": ["fire"]}}),
+    ],
+)
+def test_bounds(section: type[BaseModel], data: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        section.model_validate(data)
+
+
+def test_pins_must_differ_within_a_door() -> None:
+    with pytest.raises(ValidationError, match="both use GPIO 5"):
+        pc.DoorGateConfig.model_validate({"door_contact": {"pin": 5}, "buzzer": {"pin": 5}})
+
+
+def test_cross_field_errors_name_the_key_path() -> None:
+    data = yaml.safe_load(EXAMPLE)
+    data["doors"][0]["access"]["rules"][0]["schedule"] = "nights"
+    data["holidays"][0]["schedules"] = ["cleanerz"]
+    data["doors"].append({"id": "side", "gate": {"buzzer": {"pin": 26}}})
+    with pytest.raises(ValidationError) as info:
+        pc.PolicyConfig.model_validate(data)
+    text = str(info.value)
+    assert "doors -> main -> access -> rules[0] -> schedule: unknown schedule 'nights'" in text
+    assert "holidays -> [0] -> schedules: unknown schedule 'cleanerz'" in text
+    assert "doors -> side -> gate -> buzzer: GPIO 26 is already used by doors -> main" in text
+
+
+def test_duplicates_and_reserved_names() -> None:
+    data = {
+        "schedules": [
+            {"name": "a", "windows": {"mon": ["08:00-09:00"]}},
+            {"name": "a", "windows": {"tue": ["08:00-09:00"]}},
+            {"name": "always", "windows": {"tue": ["08:00-09:00"]}},
+        ],
+        "doors": [{"id": "main"}, {"id": "main"}],
+    }
+    with pytest.raises(ValidationError) as info:
+        pc.PolicyConfig.model_validate(data)
+    text = str(info.value)
+    assert "'a' is defined more than once" in text
+    assert "'always' is built in" in text
+    assert "doors: 'main' is defined more than once" in text
+
+
+def test_bad_timezone() -> None:
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        pc.PolicyConfig(timezone="Mars/Olympus")
+
+
+def test_always_is_a_known_schedule() -> None:
+    cfg = pc.PolicyConfig.model_validate(
+        {
+            "doors": [
+                {"id": "main", "access": {"rules": [{"schedule": "always", "modes": "card|pin"}]}}
+            ]
+        }
+    )
+    assert cfg.door_policies()["main"].rules[0].schedule == "always"
