@@ -155,7 +155,10 @@ def _fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, object]
 
 def test_every_field_is_documented_and_in_the_example() -> None:
     example = (REPO / "config" / "example.yaml").read_text()
-    keys_in_example = set(re.findall(r"^\s*#?\s*-?\s*([a-z_0-9]+):", example, re.MULTILINE))
+    # Keys in block style ("key:" at a line start) and in flow style ("{key: …, key: …}").
+    keys_in_example = set(
+        re.findall(r"(?:^\s*#?\s*-?\s*|[{,]\s*)([a-z_][a-z_0-9]*):", example, re.MULTILINE)
+    )
     missing_description, missing_in_example = [], []
     for path, field in _fields(FacegateConfig):
         if not field.description:  # type: ignore[attr-defined]
