@@ -280,6 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_keys_parsers(sub)
     add_people_parsers(sub)
 
+    from .admin.cli import add_admin_parsers
+    from .audit.cli import add_audit_parsers
+
+    add_audit_parsers(sub)
+    add_admin_parsers(sub)
+
     from .measure.eval_cli import add_eval_parser
 
     add_eval_parser(sub)

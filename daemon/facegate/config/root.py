@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from ..policy.config import PolicyConfig
+from .appliance import AdminConfig, AuditConfig, WatchdogConfig
 from .base import Section
 from .calendar import CalendarConfig
 from .camera import CameraConfig
@@ -53,6 +54,11 @@ class FacegateConfig(Section):
     )
     store: StoreConfig = Field(default_factory=StoreConfig, description="Encrypted state.")
     service: ServiceConfig = Field(default_factory=ServiceConfig, description="Main loop.")
+    audit: AuditConfig = Field(default_factory=AuditConfig, description="Signed audit trail.")
+    admin: AdminConfig = Field(default_factory=AdminConfig, description="Admin socket and roles.")
+    watchdog: WatchdogConfig = Field(
+        default_factory=WatchdogConfig, description="Liveness, camera and clock alarms."
+    )
     retention: RetentionConfig = Field(
         default_factory=RetentionConfig, description="How long data is kept."
     )

@@ -203,6 +203,8 @@ def _measure(
         app.check_rules()
         app.init_gate()
         app.init_store()
+        app.init_access()
+        app.init_readers()
         app.init_pipeline()
         t0 = time.perf_counter()
         app.init_gallery()

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..admin import AdminServer, Handler, LoopDispatcher
+from ..admin.wiring import audit_handlers, build_admin_server
+from ..audit import AuditLog, open_audit_log
 from ..capture import Camera, Frame, make_camera
 from ..capture.latest import CaptureThread, LatestFrame
 from ..clock import Clock, SystemClock
@@ -32,13 +35,16 @@ from ..store import Event, Store, open_store, purge_expired, resolve_key_path
 from ..vision.match import Gallery
 from .access import AccessService
 from .attempts import Judge
+from .notify import notifier_from_env, watchdog_interval
 from .pipeline import FaceObservation, FacePipeline
 from .readers_setup import BuiltReader, build_reader, reader_kinds
 from .tracking import Tracker
+from .watch import Liveness, LivenessConfig
 
 __all__ = ["App", "AppEvent", "RefusedToStart"]
 
 PURGE_EVERY_S = 86_400.0  # retention runs at start and then daily (an internal schedule)
+STATUS_EVERY_S = 30.0  # a STATUS= line for `systemctl status`
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +136,25 @@ class App:
         )
         self._stop = threading.Event()
         self._next_purge = float("inf")
+        self.audit: AuditLog | None = None
+        self.admin: AdminServer | None = None
+        self.loop_calls = LoopDispatcher()
+        self.admin_handlers: dict[str, Handler] = {}
+        self.notifier = notifier_from_env()
+        interval, w = watchdog_interval(), cfg.watchdog
+        self.liveness = Liveness(
+            LivenessConfig(
+                frame_stale_s=w.frame_stale_s,
+                tick_stale_s=w.tick_stale_s,
+                dark_level=w.dark_level,
+                dark_s=w.dark_s,
+                frozen_s=w.frozen_s,
+                clock_tolerance_s=w.clock_tolerance_s,
+                ping_every_s=interval / 2 if interval else 5.0,
+            ),
+            clock=self.clock,
+        )
+        self._next_status = 0.0
         self.frames_processed = 0
 
     # -- start-up ------------------------------------------------------------------------
@@ -145,9 +170,13 @@ class App:
             self.init_pipeline()
             self.init_gallery()
             self.init_camera()
+            self.start_admin()
         except BaseException:
             self.close()
             raise
+        if self.audit is not None:
+            self.audit.append("service", event="start", doors=len(self.cfg.doors))
+        self.notifier.ready(self.status_line())
 
     def check_rules(self) -> None:
         """Refuse configurations the law forbids before touching any hardware."""
@@ -206,7 +235,56 @@ class App:
         else:
             key_path = resolve_key_path(self.cfg.store.key_file, self.cfg.store.state_dir)
             self.store = open_store(key_path, self.cfg.store.state_dir, clock=self.clock)
+        self.init_audit()
         self.purge()
+
+    def init_audit(self) -> None:
+        """The signed, hash-chained audit trail in ``<state_dir>/audit``."""
+        assert self.store is not None
+        a = self.cfg.audit
+        self.audit = open_audit_log(
+            self.store,
+            self.cfg.store.state_dir,
+            clock=self.clock,
+            max_bytes=a.max_file_bytes,
+            batch=a.sign_every_records,
+            sign_every_s=a.sign_every_s,
+            keep_years=self.cfg.retention.record_years,
+        )
+
+    def start_admin(self) -> None:
+        """The admin socket: commands run on the loop thread, every request audited."""
+        if self.audit is None:
+            return
+        folder = self.cfg.admin.socket.parent
+        if not folder.is_dir():
+            # Outside systemd (no RuntimeDirectory=): run without the management socket.
+            logger.warning("admin socket disabled: %s does not exist", folder)
+            return
+        handlers = {**audit_handlers(self.audit), **self.admin_handlers}
+        self.admin = build_admin_server(self.cfg.admin, handlers, self.audit)
+        self.admin.start()
+
+    def status_line(self) -> str:
+        alarms = ", ".join(sorted(self.liveness.active)) or "none"
+        return f"{len(self.doors)} doors, {self.frames_processed} frames, alarms: {alarms}"
+
+    def watch_alarms(self, alarms: list[Any]) -> None:
+        """Liveness alarms (camera lost, dark or frozen, loop stalled, clock jump)."""
+        for a in alarms:
+            logger.warning("liveness: %s%s", a.kind, " cleared" if a.cleared else "")
+            if self.audit is not None:
+                self.audit.append(
+                    "alarm", door=self.camera_door, alarm=a.kind, cleared=a.cleared, **a.detail
+                )
+            self._emit(
+                AppEvent(
+                    "alarm_cleared" if a.cleared else "alarm",
+                    a.at,
+                    self.camera_door,
+                    detail={"kind": a.kind},
+                )
+            )
 
     def purge(self) -> None:
         """Apply the retention periods now, and schedule the next run a day later."""
@@ -216,6 +294,13 @@ class App:
             self.store, event_days=retention.event_days, record_years=retention.record_years
         )
         self._next_purge = self.clock.monotonic() + PURGE_EVERY_S
+        if self.audit is not None and (report.templates or report.events or report.records):
+            self.audit.append(
+                "retention",
+                templates=report.templates,
+                events=report.events,
+                records=report.records,
+            )
         if report.templates or report.events or report.records:
             logger.info(
                 "retention: deleted %d expired templates, %d old events, %d old records",
@@ -379,6 +464,17 @@ class App:
                 reason=outcome.reason,
             )
         )
+        if self.audit is not None:
+            self.audit.append(
+                "decision",
+                subject=outcome.subject,
+                door=outcome.door,
+                method=outcome.method,
+                result=result,
+                reason=outcome.reason,
+                reader=outcome.reader,
+                score=None if outcome.score is None else round(float(outcome.score), 3),
+            )
 
     def _handle_actions(self, door: str, actions: list[Any]) -> None:
         """Report alarms the door raised and relay changes, for the timeline and the record."""
@@ -389,6 +485,8 @@ class App:
             elif isinstance(action, ClearAlarm):
                 cleared = action.cleared
                 logger.info("door %s: alarm %s cleared", cleared.door, cleared.kind)
+                if self.audit is not None:
+                    self.audit.append("alarm", door=cleared.door, alarm=cleared.kind, cleared=True)
                 self._emit(
                     AppEvent("alarm_cleared", now, cleared.door, detail={"kind": cleared.kind})
                 )
@@ -404,6 +502,8 @@ class App:
 
     def _alarm(self, alarm: Alarm) -> None:
         logger.warning("door %s: ALARM %s", alarm.door, alarm.kind)
+        if self.audit is not None:
+            self.audit.append("alarm", door=alarm.door, alarm=alarm.kind)
         if self.store is not None:
             self.store.record_event(
                 Event(self.clock.time(), alarm.door, "alarm", "alarm", None, None, alarm.kind)
@@ -425,6 +525,15 @@ class App:
             self.handle_reader_event(event)
         for door_id, runtime in self.doors.items():
             self._handle_actions(door_id, runtime.poll(now))
+        self.loop_calls.run_pending()
+        self.watch_alarms(self.liveness.tick())
+        if self.liveness.should_ping():
+            self.notifier.watchdog()
+        if now >= self._next_status:
+            self.notifier.status(self.status_line())
+            self._next_status = now + STATUS_EVERY_S
+        if self.audit is not None:
+            self.audit.maybe_sign()
 
     def run(self, *, frame_timeout_s: float = 0.05) -> None:
         """Capture in a thread and process the newest frame until ``stop()`` or the source ends.
@@ -440,6 +549,7 @@ class App:
             while not self._stop.is_set():
                 frame = slot.get(frame_timeout_s)
                 if frame is not None:
+                    self.watch_alarms(self.liveness.frame(frame.image))
                     self.handle_frame(frame)
                 self.tick()
                 if frame is None and slot.closed:
@@ -458,6 +568,13 @@ class App:
 
     def close(self) -> None:
         """Locks to their safe state first, then readers, camera and store. Idempotent."""
+        self.notifier.stopping()
+        if self.admin is not None:
+            try:
+                self.admin.close()
+            except Exception:
+                logger.exception("could not close the admin socket")
+            self.admin = None
         for runtime in self.doors.values():
             try:
                 runtime.close()
@@ -476,6 +593,13 @@ class App:
             except Exception:
                 logger.exception("could not close the camera")
             self.camera = None
+        if self.audit is not None:
+            try:
+                self.audit.append("service", event="stop")
+                self.audit.close()
+            except Exception:
+                logger.exception("could not close the audit log")
+            self.audit = None
         if self.store is not None:
             self.store.close()
             self.store = None
