@@ -224,4 +224,24 @@ def test_cli_run_exit_codes(tmp_path: Path) -> None:
         face_only.read_text()
         + "readers: [{id: r1, type: wiegand, door: room, d0: 22, d1: 23}]\n"
     )
-    assert main(["run", "-c", str(ok), "--pin-factory", "mock"]) == 1  # no master key yet
+    # A reader, but no notice sign, no stated retention, no master key: the checklist refuses.
+    assert main(["run", "-c", str(ok), "--pin-factory", "mock"]) == 3
+    assert not (tmp_path / "state").exists()
+
+
+def test_face_only_door_refused_before_any_hardware_is_touched(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)
+    cfg = cfg.model_copy(update={"readers": []})
+    factory = MockFactory()
+    with pytest.raises(RefusedToStart, match=r"Art\. 10"):
+        App(cfg, pin_factory=factory, master_key=b"k" * 32).start()
+    assert not factory.pins
+
+
+def test_checklist_fail_refuses_before_any_hardware_is_touched(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)  # no notice section: Art. 5 fails
+    factory = MockFactory()
+    app = App(cfg, pin_factory=factory, master_key=b"k" * 32, run_checklist=True)
+    with pytest.raises(RefusedToStart, match="notice"):
+        app.start()
+    assert not factory.pins and not (tmp_path / "state").exists()

@@ -175,7 +175,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = _load(args.config)
     _setup_logging(cfg.service.log_level if not args.debug else "debug")
-    app = App(cfg, pin_factory=make_pin_factory(args.pin_factory))
+    app = App(cfg, pin_factory=make_pin_factory(args.pin_factory), run_checklist=True)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         logger.info("received %s; stopping with the relay safe", signal.Signals(signum).name)
@@ -285,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_audit_parsers(sub)
     add_admin_parsers(sub)
+
+    from .compliance.cli import add_compliance_parsers
+
+    add_compliance_parsers(sub)
 
     from .measure.eval_cli import add_eval_parser
 

@@ -11,6 +11,8 @@ from .calendar import CalendarConfig
 from .camera import CameraConfig
 from .doors import DoorConfig
 from .enrollment import EnrollmentConfig
+from .filing import FilingConfig
+from .notice import NoticeConfig
 from .readers import ReaderConfig
 from .retention import RetentionConfig
 from .service import ServiceConfig
@@ -64,6 +66,16 @@ class FacegateConfig(Section):
     )
     enrollment: EnrollmentConfig = Field(
         default_factory=EnrollmentConfig, description="Camera enrolment."
+    )
+    notice: NoticeConfig | None = Field(
+        default=None,
+        description=(
+            "The notice sign: who collects faces, how to reach them, how to say no (Art. 5). "
+            "`facegate run` refuses to start without it (the start-up checklist fails)."
+        ),
+    )
+    filing: FilingConfig = Field(
+        default_factory=FilingConfig, description="Filing with the provincial CAC (Art. 15)."
     )
 
     @model_validator(mode="after")

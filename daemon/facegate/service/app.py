@@ -113,8 +113,12 @@ class App:
         clock: Clock | None = None,
         master_key: bytes | None = None,
         listener: Listener | None = None,
+        run_checklist: bool = False,
+        compliance_facts: Any = None,
     ) -> None:
         self.cfg = cfg
+        self.run_checklist = run_checklist
+        self.compliance_facts = compliance_facts
         self.clock = clock or SystemClock()
         self.pin_factory = pin_factory
         self.listener = listener
@@ -193,6 +197,20 @@ class App:
             raise RefusedToStart(
                 "face must never be the only way in (2025 Measures Art. 10): " + "; ".join(problems)
             )
+        if self.run_checklist:
+            self.enforce_checklist()
+
+    def enforce_checklist(self) -> None:
+        """The compliance start-up checklist; any FAIL refuses to start (exit 3)."""
+        from ..compliance import ComplianceRefused, enforce_startup_checklist
+        from ..compliance.device import device_inputs
+
+        try:
+            enforce_startup_checklist(
+                self.cfg, facts=self.compliance_facts, **device_inputs(self.cfg)
+            )
+        except ComplianceRefused as exc:
+            raise RefusedToStart(str(exc)) from None
 
     def reader_kinds(self) -> dict[str, set[str]]:
         """Door → the ways in configured there (``camera``, ``card``, ``keypad``)."""

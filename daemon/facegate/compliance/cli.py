@@ -1,0 +1,234 @@
+"""``facegate compliance check``, ``notice render|hash``, ``pia render``, ``filing report``.
+
+Exit codes: 0 ok; 1 a runtime problem (no CJK font, unreadable store); 2 a configuration or
+usage error; 3 a rule of the checklist FAILs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from ..commands.common import add_config_arg, console
+from ..errors import ConfigError, FacegateError
+
+if TYPE_CHECKING:
+    from ..config import FacegateConfig
+    from ..config.filing import FilingConfig
+    from ..config.notice import Language, NoticeConfig
+
+__all__ = ["add_compliance_parsers"]
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
+FORMATS = ("pdf", "png", "html", "short", "audio")
+
+
+def _load(path: Path) -> tuple[FacegateConfig, NoticeConfig | None, FilingConfig]:
+    from .config_io import load_compliance_config
+
+    return load_compliance_config(path)
+
+
+def _need_notice(notice: NoticeConfig | None) -> NoticeConfig:
+    if notice is None:
+        raise ConfigError(
+            "the configuration has no notice: section (controller_name, controller_contact, "
+            "withdrawal_how, …); see config/example.yaml"
+        )
+    return notice
+
+
+def cmd_compliance_check(args: argparse.Namespace) -> int:
+    from .checks import exit_code, format_table, summary
+    from .device import device_inputs
+    from .facts import gather_facts
+
+    cfg, notice, filing = _load(args.config)
+    facts = gather_facts(cfg, notice=notice, **device_inputs(cfg))
+    from .checks import run_checks
+
+    results = run_checks(cfg, notice, filing, facts)
+    out = console()
+    out.print(format_table(results))
+    code = exit_code(results)
+    out.print(
+        f"{summary(results)}: "
+        + ("`facegate run` would refuse to start (exit 3)" if code else "ready to start")
+    )
+    return code
+
+
+def _format(args: argparse.Namespace) -> str:
+    if args.format:
+        return cast(str, args.format)
+    suffix = args.out.suffix.lower().lstrip(".")
+    if suffix in ("pdf", "png", "html"):
+        return suffix
+    if suffix == "htm":
+        return "html"
+    raise ConfigError(f"give --format ({'|'.join(FORMATS)}); cannot tell it from {args.out.name}")
+
+
+def _record(cfg: FacegateConfig, bundle: object) -> str:
+    from ..clock import SystemClock
+    from .notice_text import NoticeBundle
+    from .records import record_notice
+
+    assert isinstance(bundle, NoticeBundle)
+    try:
+        rec = record_notice(cfg.store.state_dir, bundle, now=SystemClock().time())
+    except FacegateError as exc:
+        return f"not recorded ({exc}); run `facegate notice hash --record` as the service user"
+    return f"recorded in {rec.path}"
+
+
+def cmd_notice_render(args: argparse.Namespace) -> int:
+    from .notice_render import render_notice
+    from .notice_text import audio_text, build_notice, short_text
+
+    cfg, notice, _filing = _load(args.config)
+    bundle = build_notice(cfg.site, cfg.retention, _need_notice(notice))
+    lang = cast("Language", args.lang)
+    if lang not in bundle.languages:
+        raise ConfigError(f"notice.languages does not include {lang}")
+    fmt = _format(args)
+    out: Path = args.out
+    if fmt in ("short", "audio"):
+        text = short_text(bundle, lang) if fmt == "short" else audio_text(bundle, lang)
+        out.write_text(text, encoding="utf-8")
+        written = [out]
+    else:
+        written = render_notice(bundle, lang, fmt, out, page=args.size)  # type: ignore[arg-type]
+    con = console()
+    for path in written:
+        con.print(f"wrote {path}", markup=False)
+    con.print(f"notice version {bundle.version}", markup=False)
+    if not args.no_record:
+        con.print(_record(cfg, bundle), markup=False)
+    return EXIT_OK
+
+
+def cmd_notice_hash(args: argparse.Namespace) -> int:
+    from .notice_text import build_notice
+
+    cfg, notice, _filing = _load(args.config)
+    bundle = build_notice(cfg.site, cfg.retention, _need_notice(notice))
+    # Only the hash on stdout: `--notice-version "$(facegate notice hash)"`.
+    sys.stdout.write(bundle.version + "\n")
+    err = console(stderr=True)
+    err.print(f"short form on the sign: {bundle.short_version}", markup=False)
+    if args.record:
+        err.print(_record(cfg, bundle), markup=False)
+    return EXIT_OK
+
+
+def _write_document(out: Path, md: str, title: str) -> Path:
+    from .md_pdf import markdown_to_pdf
+
+    suffix = out.suffix.lower()
+    if suffix == ".pdf":
+        return markdown_to_pdf(md, out, title=title)
+    if suffix not in (".md", ".markdown", ".txt"):
+        raise ConfigError(f"--out must end in .md or .pdf (got {out.name})")
+    out.write_text(md, encoding="utf-8")
+    return out
+
+
+def cmd_pia_render(args: argparse.Namespace) -> int:
+    from .device import device_inputs
+    from .documents import pia_markdown
+    from .facts import gather_facts
+
+    cfg, notice, filing = _load(args.config)
+    facts = gather_facts(cfg, notice=notice, **device_inputs(cfg))
+    today = dt.date.today()
+    md = pia_markdown(cfg, notice, filing, facts, today=today)
+    path = _write_document(args.out, md, f"PIA draft {today.isoformat()}")
+    console().print(
+        f"wrote {path}: a draft dated {today.isoformat()}; complete every 【待填写 / TO FILL】, "
+        "sign it, and keep it with the processing records for at least three years",
+        markup=False,
+    )
+    return EXIT_OK
+
+
+def cmd_filing_report(args: argparse.Namespace) -> int:
+    from .device import device_inputs
+    from .documents import filing_markdown
+    from .facts import gather_facts
+
+    cfg, notice, filing = _load(args.config)
+    facts = gather_facts(cfg, notice=notice, **device_inputs(cfg))
+    today = dt.date.today()
+    md = filing_markdown(cfg, notice, filing, facts, today=today)
+    path = _write_document(args.out, md, f"Filing draft {today.isoformat()}")
+    console().print(
+        f"wrote {path}: {facts.people_with_face} people with a stored face "
+        f"(threshold {filing.threshold}); complete every 【待填写 / TO FILL】",
+        markup=False,
+    )
+    return EXIT_OK
+
+
+def add_compliance_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``compliance``, ``notice``, ``pia`` and ``filing`` on the top-level parser."""
+    p = sub.add_parser("compliance", help="the 2025 Measures start-up checklist")
+    csub = p.add_subparsers(dest="compliance_command", metavar="ACTION", required=True)
+    q = csub.add_parser(
+        "check",
+        help="run the start-up checklist and print PASS / WARN / FAIL per rule",
+        description="The same checks `facegate run` does before it opens anything. Exit 0 "
+        "when nothing FAILs, 3 when a rule FAILs, 2 on a configuration error.",
+    )
+    add_config_arg(q)
+    q.set_defaults(func=cmd_compliance_check)
+
+    p = sub.add_parser("notice", help="the notice sign at the gate (Art. 5)")
+    nsub = p.add_subparsers(dest="notice_command", metavar="ACTION", required=True)
+    q = nsub.add_parser(
+        "render",
+        help="print the notice as PDF, PNG or HTML, or as short / audio text",
+        description="Renders the sign from the notice:, site: and retention: sections and "
+        "records its version in the state folder (consent records name that version). PDF and "
+        "PNG need a CJK font (Debian: fonts-wqy-microhei or fonts-noto-cjk).",
+    )
+    add_config_arg(q)
+    q.add_argument("--format", choices=FORMATS, default=None, help="default: from the --out suffix")
+    q.add_argument("--lang", choices=["zh-CN", "en"], default="zh-CN", help="default zh-CN")
+    q.add_argument("--size", choices=["A4", "A5"], default="A4", help="paper (default A4)")
+    q.add_argument("--out", type=Path, required=True, help="file to write")
+    q.add_argument("--no-record", action="store_true", help="do not record the version")
+    q.set_defaults(func=cmd_notice_render)
+    q = nsub.add_parser(
+        "hash",
+        help="print the notice version (give it to `facegate enroll --notice-version`)",
+    )
+    add_config_arg(q)
+    q.add_argument("--record", action="store_true", help="record this version as posted")
+    q.set_defaults(func=cmd_notice_hash)
+
+    p = sub.add_parser("pia", help="the personal-information impact assessment (Art. 9)")
+    psub = p.add_subparsers(dest="pia_command", metavar="ACTION", required=True)
+    q = psub.add_parser(
+        "render",
+        help="draft the impact assessment from the config and live state (.md or .pdf)",
+    )
+    add_config_arg(q)
+    q.add_argument("--out", type=Path, required=True, help="FILE.md or FILE.pdf")
+    q.set_defaults(func=cmd_pia_render)
+
+    p = sub.add_parser("filing", help="filing with the provincial CAC (Art. 15)")
+    fsub = p.add_subparsers(dest="filing_command", metavar="ACTION", required=True)
+    q = fsub.add_parser(
+        "report",
+        help="draft the filing materials from the config and live state (.md or .pdf)",
+    )
+    add_config_arg(q)
+    q.add_argument("--out", type=Path, required=True, help="FILE.md or FILE.pdf")
+    q.set_defaults(func=cmd_filing_report)

@@ -1,0 +1,88 @@
+"""Keep every notice version that was shown, so a consent's ``notice_version`` can be read back.
+
+A consent record names the SHA-256 of the notice text the person saw. That hash proves
+nothing unless the text behind it is kept too: ``record_notice`` writes the canonical text of
+each version to ``<state_dir>/notices/<version>.json`` (mode 0600, never overwritten), and
+the start-up checklist asks that the current version is among them (Art. 5).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import StoreError
+from .notice_text import NoticeBundle
+
+__all__ = ["NOTICES_DIR", "RecordedNotice", "record_notice", "recorded_notices"]
+
+logger = logging.getLogger(__name__)
+
+NOTICES_DIR = "notices"
+_VERSION_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(slots=True, frozen=True)
+class RecordedNotice:
+    """A notice version kept in the state folder."""
+
+    version: str
+    recorded_at: float
+    path: Path
+
+
+def record_notice(state_dir: Path, bundle: NoticeBundle, *, now: float) -> RecordedNotice:
+    """Keep the canonical text of ``bundle`` under its version; idempotent.
+
+    Raises:
+        StoreError: the state folder cannot be written.
+    """
+    folder = Path(state_dir) / NOTICES_DIR
+    path = folder / f"{bundle.version}.json"
+    if path.is_file():
+        for rec in recorded_notices(state_dir):
+            if rec.version == bundle.version:
+                return rec
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        payload = {
+            "version": bundle.version,
+            "recorded_at": now,
+            "languages": list(bundle.languages),
+            "canonical": bundle.canonical(),
+        }
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, ensure_ascii=False, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise StoreError(f"cannot record the notice version in {folder}: {exc.strerror}") from None
+    logger.info("notice version %s recorded", bundle.short_version)
+    return RecordedNotice(bundle.version, now, path)
+
+
+def recorded_notices(state_dir: Path) -> list[RecordedNotice]:
+    """Every recorded notice version, oldest first (unreadable files are skipped)."""
+    folder = Path(state_dir) / NOTICES_DIR
+    out: list[RecordedNotice] = []
+    try:
+        files = sorted(folder.glob("*.json"))
+    except OSError:
+        return []
+    for path in files:
+        if not _VERSION_RE.match(path.stem):
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            out.append(RecordedNotice(path.stem, float(data["recorded_at"]), path))
+        except (OSError, ValueError, KeyError, TypeError):
+            logger.warning("skipping unreadable notice record %s", path.name)
+    out.sort(key=lambda r: r.recorded_at)
+    return out
