@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -119,24 +119,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_events(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from .store import Store, load_master_key, resolve_key_path
+    from .commands.common import daemon_client
+    from .store import Event, Store, load_master_key, resolve_key_path
 
     cfg = _load(args.config)
-    key = load_master_key(resolve_key_path(cfg.store.key_file, cfg.store.state_dir))
     table = Table(title="access events (anonymized)")
     for col in ("time (UTC)", "door", "method", "result", "subject", "score", "reason"):
         table.add_column(col)
-    with Store(cfg.store.state_dir, key) as store:
-        for ev in store.events(limit=args.limit):
-            table.add_row(
-                datetime.fromtimestamp(ev.ts, UTC).strftime("%Y-%m-%d %H:%M:%S"),
-                ev.door,
-                ev.method,
-                ev.result.upper(),
-                ev.subject or "-",
-                "-" if ev.score is None else f"{ev.score:.3f}",
-                ev.reason,
-            )
+    client = daemon_client(cfg)
+    if client is not None:
+        events = [Event(**e) for e in client.call("events", limit=args.limit)["events"]]
+    else:
+        key = load_master_key(resolve_key_path(cfg.store.key_file, cfg.store.state_dir))
+        with Store(cfg.store.state_dir, key) as store:
+            events = store.events(limit=args.limit)
+    for ev in events:
+        table.add_row(
+            datetime.fromtimestamp(ev.ts, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            ev.door,
+            ev.method,
+            ev.result.upper(),
+            ev.subject or "-",
+            "-" if ev.score is None else f"{ev.score:.3f}",
+            ev.reason,
+        )
     _console().print(table)
     return EXIT_OK
 
@@ -166,6 +172,35 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json is not None:
         write_json(result, args.json)
         out.print(f"wrote {args.json}")
+    return EXIT_OK
+
+
+def _require_daemon(args: argparse.Namespace) -> Any:
+    from .commands.common import daemon_client
+
+    client = daemon_client(_load(args.config))
+    if client is None:
+        raise FacegateError("the daemon is not running (no admin socket); start it first")
+    return client
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    reply = _require_daemon(args).call("status")
+    out = _console()
+    for door, state in reply["doors"].items():
+        alarms = ", ".join(state["alarms"]) or "none"
+        out.print(f"door {door}: {'locked' if state['locked'] else 'RELEASED'}, alarms: {alarms}")
+    out.print(
+        f"frames {reply['frames']}, people with a face {reply['people_with_face']}, "
+        f"threshold {reply['threshold']:.4f}, liveness alarms: "
+        f"{', '.join(reply['liveness_alarms']) or 'none'}"
+    )
+    return EXIT_OK
+
+
+def cmd_door_open(args: argparse.Namespace) -> int:
+    reply = _require_daemon(args).call("door.open", door=args.door, seconds=args.seconds)
+    _console().print(f"door {reply['door']} released (recorded and audited)")
     return EXIT_OK
 
 
@@ -332,6 +367,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--models-dir", type=Path, default=None, help="models folder to use")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("status", help="the running daemon's doors, alarms and counts")
+    _config_arg(p)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("door", help="remote actions on a door (through the running daemon)")
+    dsub = p.add_subparsers(dest="door_command", metavar="ACTION", required=True)
+    q = dsub.add_parser("open", help="remote unlock: release the lock once (operator role)")
+    _config_arg(q)
+    q.add_argument("door", help="door id")
+    q.add_argument("--seconds", type=float, default=None, help="release time (default: pulse_s)")
+    q.set_defaults(func=cmd_door_open)
 
     p = sub.add_parser("events", help="show recent anonymized access events")
     _config_arg(p)

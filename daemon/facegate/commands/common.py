@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -15,7 +15,14 @@ if TYPE_CHECKING:
     from ..config import FacegateConfig
     from ..store import Store
 
-__all__ = ["DEFAULT_CONFIG", "add_config_arg", "console", "load", "open_configured_store"]
+__all__ = [
+    "DEFAULT_CONFIG",
+    "add_config_arg",
+    "console",
+    "daemon_client",
+    "load",
+    "open_configured_store",
+]
 
 DEFAULT_CONFIG = Path("/etc/facegate/facegate.yaml")
 
@@ -45,3 +52,22 @@ def open_configured_store(cfg: FacegateConfig) -> Store:
 
     key_path = resolve_key_path(cfg.store.key_file, cfg.store.state_dir)
     return open_store(key_path, cfg.store.state_dir)
+
+
+def daemon_client(cfg: FacegateConfig) -> Any:
+    """A client for the running daemon's admin socket, or ``None`` when no daemon listens.
+
+    While the daemon runs, every change goes through it, so two writers never race on the
+    database and the daemon reloads at once.
+    """
+    import stat as stat_mod
+
+    from ..admin import AdminClient
+
+    path = cfg.admin.socket
+    try:
+        if not stat_mod.S_ISSOCK(path.stat().st_mode):
+            return None
+    except OSError:
+        return None
+    return AdminClient(path)

@@ -11,7 +11,7 @@ from typing import Any
 from rich.table import Table
 
 from ..errors import ConfigError
-from .common import add_config_arg, console, load, open_configured_store
+from .common import add_config_arg, console, daemon_client, load, open_configured_store
 
 __all__ = ["add_people_parsers"]
 
@@ -145,6 +145,12 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             args.guardian_name, args.guardian_relation, args.guardian_consent_method
         )
 
+    client = daemon_client(cfg)
+    if client is not None and args.camera:
+        raise ConfigError(
+            "the daemon is running and holds the camera: enrol from photos (--photo), or stop "
+            "the daemon for a camera enrolment"
+        )
     pipeline = FacePipeline(cfg)
     if args.camera:
         from ..capture import make_camera
@@ -178,6 +184,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         if args.expires is not None
         else (clock.time() + cfg.retention.template_days * DAY_S)
     )
+    if client is not None:
+        return _enroll_via_daemon(client, args, templates, pipeline.space, expires)
     with open_configured_store(cfg) as store:
         credentials, shown_pin = _credentials(args, store, cfg)
         enrolled = enroll_person(
@@ -223,10 +231,63 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     return 0
 
 
+def _enroll_via_daemon(
+    client: Any, args: argparse.Namespace, templates: Any, space: str | None, expires: float | None
+) -> int:
+    """Send the enrolment to the running daemon, which writes it and reloads at once."""
+    import base64
+
+    from ..policy.credentials import generate_pin
+
+    out = console()
+    pin: str | None = None
+    shown = None
+    if args.generate_pin:
+        shown = pin = generate_pin(6).reveal().decode()
+    elif args.pin:
+        pin = _ask_secret("PIN (digits)", twice=True)
+    card = _ask_secret("card (FACILITY:NUMBER, or its digits)", twice=False) if args.card else None
+    request: dict[str, Any] = {
+        "templates": [
+            base64.b64encode(row.astype("<f4").tobytes()).decode("ascii") for row in templates
+        ]
+        if templates is not None
+        else [],
+        "space": space,
+        "consent_method": args.consent_method,
+        "notice_version": args.notice_version,
+        "taken_by": args.taken_by,
+        "scope": args.scope,
+        "name": args.name,
+        "unit": args.unit,
+        "phone": args.phone,
+        "birth_year": args.birth_year,
+        "minor": args.minor,
+        "guardian_name": args.guardian_name,
+        "guardian_relation": args.guardian_relation,
+        "guardian_method": args.guardian_consent_method,
+        "pin": pin,
+        "card": card,
+        "expires_at": expires,
+        "valid_until": args.valid_until,
+    }
+    reply = client.call("enroll", **{k: v for k, v in request.items() if v not in (None, [])})
+    out.print(
+        f"enrolled {reply['person']} through the running daemon: {reply['templates']} "
+        f"template(s), {reply['credentials']} credential(s); it is active now"
+    )
+    if shown is not None:
+        out.print(f"generated PIN (tell the person; it is not shown again): {shown}")
+    return 0
+
+
 def _enroll_without_face(args: argparse.Namespace, cfg: Any, identity: Any, minor: bool) -> int:
     """PIN and/or card only: no face, so no biometric consent is needed (Art. 10)."""
     from ..store import enroll_person
 
+    client = daemon_client(cfg)
+    if client is not None:
+        return _enroll_via_daemon(client, args, None, None, None)
     out = console()
     with open_configured_store(cfg) as store:
         credentials, shown_pin = _credentials(args, store, cfg)
@@ -261,8 +322,27 @@ def cmd_person_list(args: argparse.Namespace) -> int:
             table.add_column(col, no_wrap=True, min_width=18)
         else:
             table.add_column(col, overflow="fold")
-    with open_configured_store(cfg) as store:
-        people = list_people(store, show_names=args.show_names)
+    client = daemon_client(cfg)
+    if client is not None:
+        from ..store import Identity, PersonSummary
+
+        reply = client.call("person.list", show_names=args.show_names)
+        people = [
+            PersonSummary(
+                p["person"],
+                0.0,
+                p["templates"],
+                p["face_expires_at"],
+                tuple(p["credentials"]),
+                p["consent"],
+                p["minor"],
+                Identity(p.get("name"), p.get("unit"), p.get("phone")) if args.show_names else None,
+            )
+            for p in reply["people"]
+        ]
+    else:
+        with open_configured_store(cfg) as store:
+            people = list_people(store, show_names=args.show_names)
     rows: list[list[str]] = []
     for p in people:
         expiry = (
@@ -312,6 +392,13 @@ def cmd_person_withdraw(args: argparse.Namespace) -> int:
     from ..store import withdraw
 
     cfg = load(args.config)
+    client = daemon_client(cfg)
+    if client is not None:
+        reply = client.call(
+            "person.withdraw", person=args.person, remove_credentials=args.remove_credentials
+        )
+        _print_receipt(reply["lines"], reply["receipt"], args.receipt)
+        return 0
     with open_configured_store(cfg) as store:
         receipt = withdraw(store, args.person, remove_credentials=args.remove_credentials)
     _print_receipt(receipt.lines(), receipt.to_json(), args.receipt)
@@ -322,6 +409,11 @@ def cmd_person_delete(args: argparse.Namespace) -> int:
     from ..store import delete_person
 
     cfg = load(args.config)
+    client = daemon_client(cfg)
+    if client is not None:
+        reply = client.call("person.delete", person=args.person)
+        _print_receipt(reply["lines"], reply["receipt"], args.receipt)
+        return 0
     with open_configured_store(cfg) as store:
         receipt = delete_person(store, args.person)
     if receipt is None:

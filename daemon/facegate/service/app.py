@@ -279,9 +279,30 @@ class App:
             # Outside systemd (no RuntimeDirectory=): run without the management socket.
             logger.warning("admin socket disabled: %s does not exist", folder)
             return
-        handlers = {**audit_handlers(self.audit), **self.admin_handlers}
+        from .admin_commands import admin_handlers
+
+        handlers = {**audit_handlers(self.audit), **admin_handlers(self), **self.admin_handlers}
         self.admin = build_admin_server(self.cfg.admin, handlers, self.audit)
         self.admin.start()
+
+    def admin_role(self, peer: Any) -> Any:
+        """The role the admin socket gives this peer (None outside the socket)."""
+        return None if self.admin is None else self.admin.roles.role_for(peer)
+
+    def remote_open(self, door: str, seconds: float | None, *, uid: int) -> None:
+        """A remote unlock from the admin socket: recorded and audited like any grant."""
+        runtime = self.doors[door]
+        now = self.clock.monotonic()
+        self._handle_actions(door, runtime.grant(seconds, now=now))
+        outcome = Outcome(door, True, "remote", "remote_unlock", None, None, now, f"uid:{uid}")
+        self._record(outcome)
+        self._emit(AppEvent("decision", now, door, decision=outcome))
+
+    def after_people_change(self, kind: str, pseudonym: str) -> None:
+        """After an admin enrolment, withdrawal or deletion: audit it and reload."""
+        if self.audit is not None:
+            self.audit.append(kind, subject=pseudonym)
+        self.refresh_people()
 
     def status_line(self) -> str:
         alarms = ", ".join(sorted(self.liveness.active)) or "none"

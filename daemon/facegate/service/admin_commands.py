@@ -1,0 +1,267 @@
+"""The admin commands a running daemon serves on its socket (one database writer, always).
+
+Each handler runs on the loop thread (``LoopDispatcher``), so the store's connection, the
+gallery and the access snapshot are only ever touched by the loop. Replies carry pseudonyms,
+counts and receipts — names only to the ``admin`` role, and only when asked.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..admin import AdminCommandError, Handler, PeerCred, Role
+
+if TYPE_CHECKING:
+    from .app import App
+
+__all__ = ["admin_handlers"]
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EventsArgs(_Args):
+    limit: int = Field(default=50, ge=1, le=1000)
+
+
+class DoorOpenArgs(_Args):
+    door: str = Field(min_length=1, max_length=32)
+    seconds: float | None = Field(default=None, gt=0, le=60)
+
+
+class PersonListArgs(_Args):
+    show_names: bool = False
+
+
+class PersonArgs(_Args):
+    person: str = Field(pattern=r"^p-[0-9a-f]{16}$")
+    remove_credentials: bool = False
+
+
+class EnrollArgs(_Args):
+    """Templates are computed by the admin's client; PIN and card arrive raw and are hashed
+    here with the device keys (the socket is local and restricted to the operator role)."""
+
+    templates: list[str] = Field(default_factory=list, max_length=20)  # base64 float32
+    space: str | None = None
+    consent_method: str | None = None
+    notice_version: str | None = None
+    taken_by: str | None = None
+    scope: str | None = None
+    name: str | None = Field(default=None, max_length=200)
+    unit: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=50)
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    minor: bool = False
+    guardian_name: str | None = Field(default=None, max_length=200)
+    guardian_relation: str | None = Field(default=None, max_length=50)
+    guardian_method: str | None = Field(default=None, max_length=200)
+    pin: str | None = Field(default=None, pattern=r"^[0-9]{4,12}$")
+    card: str | None = Field(default=None, max_length=64)
+    expires_at: float | None = None
+    valid_until: float | None = None
+    kind: Literal["face", "credentials"] = "face"
+
+
+def admin_handlers(app: App) -> dict[str, Handler]:
+    """The commands of a running daemon, each run on its loop thread."""
+    on_loop = app.loop_calls.on_loop
+
+    def status(_args: Any, _peer: PeerCred) -> dict[str, Any]:
+        store = app.store
+        return {
+            "doors": {
+                door: {
+                    "locked": runtime.lock.locked,
+                    "alarms": sorted(runtime.controller.active_alarms),
+                }
+                for door, runtime in app.doors.items()
+            },
+            "frames": app.frames_processed,
+            "people_with_face": store.count_people_with_face() if store else None,
+            "threshold": app.pipeline.threshold if app.pipeline else None,
+            "liveness_alarms": sorted(app.liveness.active),
+        }
+
+    def events(args: EventsArgs, _peer: PeerCred) -> dict[str, Any]:
+        assert app.store is not None
+        return {
+            "events": [
+                {
+                    "ts": e.ts,
+                    "door": e.door,
+                    "method": e.method,
+                    "result": e.result,
+                    "subject": e.subject,
+                    "score": e.score,
+                    "reason": e.reason,
+                }
+                for e in app.store.events(limit=args.limit)
+            ]
+        }
+
+    def door_open(args: DoorOpenArgs, peer: PeerCred) -> dict[str, Any]:
+        runtime = app.doors.get(args.door)
+        if runtime is None:
+            raise AdminCommandError("bad_request", f"no door {args.door!r}")
+        app.remote_open(args.door, args.seconds, uid=peer.uid)
+        return {"door": args.door, "released": not runtime.lock.locked}
+
+    def person_list(args: PersonListArgs, peer: PeerCred) -> dict[str, Any]:
+        from ..store import list_people
+
+        assert app.store is not None
+        if args.show_names and app.admin_role(peer) is not Role.ADMIN:
+            raise AdminCommandError("forbidden", "names are shown to the admin role only")
+        people = list_people(app.store, show_names=args.show_names)
+        return {
+            "people": [
+                {
+                    "person": p.pseudonym,
+                    "templates": p.templates,
+                    "face_expires_at": p.face_expires_at,
+                    "credentials": list(p.credentials),
+                    "consent": p.consent,
+                    "minor": p.minor,
+                    **(
+                        {
+                            "name": p.identity.name,
+                            "unit": p.identity.unit,
+                            "phone": p.identity.phone,
+                        }
+                        if p.identity is not None
+                        else {}
+                    ),
+                }
+                for p in people
+            ]
+        }
+
+    def person_withdraw(args: PersonArgs, _peer: PeerCred) -> dict[str, Any]:
+        from ..store import withdraw
+
+        assert app.store is not None
+        receipt = withdraw(app.store, args.person, remove_credentials=args.remove_credentials)
+        app.after_people_change("withdrawal", args.person)
+        return {"receipt": receipt.to_json(), "lines": receipt.lines()}
+
+    def person_delete(args: PersonArgs, _peer: PeerCred) -> dict[str, Any]:
+        from ..store import delete_person
+
+        assert app.store is not None
+        receipt = delete_person(app.store, args.person)
+        if receipt is None:
+            raise AdminCommandError("bad_request", f"no person {args.person}")
+        app.after_people_change("deletion", args.person)
+        return {"receipt": receipt.to_json(), "lines": receipt.lines()}
+
+    def enroll(args: EnrollArgs, _peer: PeerCred) -> dict[str, Any]:
+        from ..commands.people import card_raw
+        from ..policy.credentials import CardNumber, Pin, hash_card, hash_pin, pin_tag
+        from ..store import (
+            ConsentInput,
+            CredentialInput,
+            GuardianConsent,
+            Identity,
+            enroll_person,
+            is_minor,
+        )
+        from .access import credential_keys
+
+        store = app.store
+        assert store is not None and app.pipeline is not None
+        templates = None
+        if args.templates:
+            if args.space != app.pipeline.space:
+                raise AdminCommandError(
+                    "bad_request",
+                    f"templates are from {args.space}, the daemon uses {app.pipeline.space}",
+                )
+            rows = [np.frombuffer(base64.b64decode(t), dtype="<f4") for t in args.templates]
+            if any(r.shape != (app.pipeline.embedder.dim,) for r in rows):
+                raise AdminCommandError("bad_request", "templates have the wrong dimension")
+            templates = np.stack(rows)
+        identity = Identity(args.name, args.unit, args.phone, args.birth_year)
+        minor = is_minor(identity, args.minor, app.clock.time(), app.cfg.enrollment.minor_age)
+        keys = credential_keys(store)
+        creds: list[CredentialInput] = []
+        if args.pin is not None:
+            pin = Pin(args.pin)
+            creds.append(
+                CredentialInput("pin", pin_tag(pin, keys.pin_key), hash_pin(pin), args.valid_until)
+            )
+        if args.card is not None:
+            raw = card_raw(args.card)
+            creds.append(
+                CredentialInput(
+                    "card", hash_card(CardNumber(raw), keys.card_key), None, args.valid_until
+                )
+            )
+        consent = None
+        if templates is not None:
+            if not (args.consent_method and args.notice_version and args.taken_by):
+                raise AdminCommandError("bad_request", "a face needs the person's consent")
+            consent = ConsentInput(
+                args.consent_method,
+                args.notice_version,
+                args.taken_by,
+                args.scope or ",".join(d.id for d in app.cfg.doors),
+            )
+        guardian = None
+        if args.guardian_name and args.guardian_relation and args.guardian_method:
+            guardian = GuardianConsent(
+                args.guardian_name, args.guardian_relation, args.guardian_method
+            )
+        has_identity = any(
+            v is not None for v in (args.name, args.unit, args.phone, args.birth_year)
+        )
+        enrolled = enroll_person(
+            store,
+            identity=identity if has_identity else None,
+            minor=minor,
+            consent=consent,
+            guardian=guardian,
+            templates=templates,
+            space=app.pipeline.space,
+            expires_at=args.expires_at,
+            credentials=tuple(creds),
+            valid_until=args.valid_until,
+        )
+        app.after_people_change(
+            "consent" if templates is not None else "enrolment", enrolled.pseudonym
+        )
+        return {
+            "person": enrolled.pseudonym,
+            "consent": enrolled.consent_id,
+            "templates": enrolled.templates,
+            "credentials": enrolled.credentials,
+        }
+
+    return {
+        "status": Handler(Role.AUDITOR, on_loop(status), None, "doors, alarms and counts"),
+        "events": Handler(Role.AUDITOR, on_loop(events), EventsArgs, "recent access events"),
+        "door.open": Handler(Role.OPERATOR, on_loop(door_open), DoorOpenArgs, "remote unlock"),
+        "person.list": Handler(
+            Role.OPERATOR,
+            on_loop(person_list),
+            PersonListArgs,
+            "people, credentials, consent state",
+        ),
+        "person.withdraw": Handler(
+            Role.OPERATOR, on_loop(person_withdraw), PersonArgs, "delete a face now, keep PIN/card"
+        ),
+        "person.delete": Handler(
+            Role.ADMIN, on_loop(person_delete), PersonArgs, "delete everything of a person"
+        ),
+        "enroll": Handler(
+            Role.OPERATOR,
+            on_loop(enroll),
+            EnrollArgs,
+            "enrol a person (templates computed by the client)",
+        ),
+    }

@@ -1,0 +1,80 @@
+"""Admin commands through a running daemon's socket: one writer, changes active at once."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from facegate.cli import main
+from facegate.config import load_config_text
+from facegate.service.app import App
+from facegate.store import create_master_key
+from helpers import make_config
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, models_dir: Path):  # type: ignore[no-untyped-def]
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    cv2.imwrite(str(clip / "000.png"), np.full((240, 320, 3), 90, np.uint8))
+    base = make_config(tmp_path, models_dir)
+    text = (
+        "site: {name: T, kind: residential_compound, purpose: Open the gate for residents.}\n"
+        f"camera: {{type: replay, path: {clip}, fps: 20, loop: true}}\n"
+        "doors: [{id: main, relay: {pin: 17}}]\n"
+        "readers: [{id: r1, type: wiegand, door: main, d0: 22, d1: 23}]\n"
+        f"models: {{dir: {models_dir}}}\n"
+        f"store: {{state_dir: {tmp_path / 'state'}}}\n"
+        f"admin: {{socket: {tmp_path / 'admin.sock'}, group: null}}\n"
+    )
+    (tmp_path / "gate.yaml").write_text(text)
+    cfg = load_config_text(text)
+    assert cfg.store.state_dir == base.store.state_dir
+    create_master_key(tmp_path / "state" / "master.key")
+    factory = MockFactory()
+    app = App(cfg, pin_factory=factory)
+    app.start()
+    thread = threading.Thread(target=app.run, daemon=True)
+    thread.start()
+    yield tmp_path / "gate.yaml", app, factory
+    app.stop()
+    thread.join(timeout=10)
+    app.close()
+    assert factory.pin(17).state is False
+
+
+def test_cli_goes_through_the_daemon(
+    daemon,
+    testdata: Path,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+) -> None:
+    cfg_path, app, _factory = daemon
+    cfg = str(cfg_path)
+    assert main(["status", "-c", cfg]) == 0
+    assert "door main: locked" in capsys.readouterr().out
+    photo = str(testdata / "faces" / "jeff_bezos" / "img20.jpg")
+    consent = ["--consent-method", "form 1", "--notice-version", "v1", "--taken-by", "admin"]
+    assert main(["enroll", "-c", cfg, "--photo", photo, "--name", "Jeff Test", *consent]) == 0
+    out = capsys.readouterr().out
+    assert "through the running daemon" in out and "active now" in out
+    assert len(app.pipeline.gallery) == 1  # reloaded at once, no restart
+    assert main(["enroll", "-c", cfg, "--camera", *consent]) == 2  # the daemon holds the camera
+    assert "holds the camera" in capsys.readouterr().err
+    assert main(["person", "list", "-c", cfg]) == 0
+    listing = capsys.readouterr().out
+    pseudonym = next(w for w in listing.split() if w.startswith("p-"))
+    assert "Jeff Test" not in listing
+    assert main(["door", "open", "-c", cfg, "main", "--seconds", "2"]) == 0
+    assert "released" in capsys.readouterr().out
+    assert main(["person", "withdraw", "-c", cfg, pseudonym]) == 0
+    assert "1 face templates" in capsys.readouterr().out
+    assert len(app.pipeline.gallery) == 0
+    assert main(["events", "-c", cfg]) == 0
+    events = capsys.readouterr().out
+    assert "remote" in events and "REMOTE" not in events.split("reason")[0]
+    assert main(["audit", "verify", "-c", cfg]) == 0, capsys.readouterr().out
