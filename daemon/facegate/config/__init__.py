@@ -8,8 +8,10 @@ from .service import ServiceConfig
 from .site import PRIVATE_SPACE_KINDS, SiteConfig, SiteKind
 from .store import StoreConfig
 from .vision import (
+    DefaultEmbedderConfig,
     DetectorConfig,
     DlibEmbedderConfig,
+    DlibFastEmbedderConfig,
     MatcherConfig,
     ModelsConfig,
     QualityConfig,
@@ -18,8 +20,10 @@ from .vision import (
 
 __all__ = [
     "PRIVATE_SPACE_KINDS",
+    "DefaultEmbedderConfig",
     "DetectorConfig",
     "DlibEmbedderConfig",
+    "DlibFastEmbedderConfig",
     "DoorConfig",
     "FacegateConfig",
     "MatcherConfig",

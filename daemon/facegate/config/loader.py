@@ -164,18 +164,24 @@ def _looks_like_branch(part: Any) -> bool:
 
 def _resolve_relative_paths(data: dict[str, Any], base_dir: Path) -> None:
     """Make relative file paths in the config relative to the config file, not the cwd."""
+    embedder = data.get("embedder")
+    if isinstance(embedder, dict) and embedder.get("type") == "tflite":
+        # A tflite model is a file you supply; the dlib models are names in the models folder.
+        _resolve_keys(embedder, ("model",), base_dir)
     for section, keys in (
         ("camera", ("path",)),
-        ("embedder", ("model",)),
         ("models", ("dir",)),
         ("store", ("state_dir", "key_file")),
     ):
         sub = data.get(section)
-        if not isinstance(sub, dict):
-            continue
-        for key in keys:
-            value = sub.get(key)
-            if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
-                sub[key] = str((base_dir / value).resolve())
-            elif isinstance(value, str) and value.startswith("~"):
-                sub[key] = str(Path(value).expanduser())
+        if isinstance(sub, dict):
+            _resolve_keys(sub, keys, base_dir)
+
+
+def _resolve_keys(sub: dict[str, Any], keys: tuple[str, ...], base_dir: Path) -> None:
+    for key in keys:
+        value = sub.get(key)
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            sub[key] = str((base_dir / value).resolve())
+        elif isinstance(value, str) and value.startswith("~"):
+            sub[key] = str(Path(value).expanduser())

