@@ -22,6 +22,7 @@ def test_demo_timeline_and_summary(models_dir: Path, capsys: pytest.CaptureFixtu
     assert out.count("DENIED  door main by pin (locked_out)") == 1
     assert "ALARM   door main: door_held" in out and "ALARM   door main: lockout" in out
     assert "alarm cleared door main: door_held" in out
+    assert out.count("ALARM") == 2  # door_held and lockout; no spurious camera alarms
     assert out.count("relay ON") == 4 and out.count("relay OFF") == 4
     assert "too small" in out or "matches" in out
     summary = re.search(

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
+from ..capture import Frame
 from ..clock import FakeClock
 from ..config import FacegateConfig, load_config_text
 from ..errors import FacegateError
@@ -172,7 +173,10 @@ def _run(
     current: Scene | None = None
     outcomes: dict[int, list[str]] = {}
     scene_no = -1
+    _IDLE_FRAMES.clear()
     while (frame := app.camera.read()) is not None:
+        if frame.index >= total - 30:
+            _IDLE_FRAMES.append(frame.image)  # the final empty-gate scene
         if frame.index in scene_at:
             current = scene_at[frame.index]
             scene_no += 1
@@ -301,12 +305,20 @@ def _drive(app: App, pin: int, *, low: bool) -> None:
         mock.drive_high()
 
 
+_IDLE_FRAMES: list[np.ndarray] = []  # the empty gate, as the camera keeps seeing it
+
+
 def _settle(app: App, seconds: float, step: float = 0.1) -> None:
     clock = app.clock
     assert isinstance(clock, FakeClock)
     end = clock.monotonic() + seconds
+    index = 0
     while clock.monotonic() < end:
         clock.advance(step)
+        if _IDLE_FRAMES and step >= 0.1:  # the camera keeps running on the empty gate
+            image = _IDLE_FRAMES[index % len(_IDLE_FRAMES)]
+            index += 1
+            app.handle_frame(Frame(image=image, index=-1, timestamp=clock.monotonic()))
         app.tick()
 
 

@@ -401,6 +401,7 @@ class App:
         """
         assert self.pipeline is not None
         pipeline, door = self.pipeline, self.camera_door
+        self.watch_alarms(self.liveness.frame(frame.image))
         now = self.clock.monotonic()
         t0 = time.perf_counter()
         detections = pipeline.detect(frame.image)
@@ -588,7 +589,6 @@ class App:
             while not self._stop.is_set():
                 frame = slot.get(frame_timeout_s)
                 if frame is not None:
-                    self.watch_alarms(self.liveness.frame(frame.image))
                     self.handle_frame(frame)
                 self.tick()
                 if frame is None and slot.closed:
