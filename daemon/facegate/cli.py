@@ -17,10 +17,10 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .commands.common import add_config_arg, console, load
 from .errors import ConfigError, FacegateError
 
 if TYPE_CHECKING:
@@ -29,29 +29,12 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-DEFAULT_CONFIG = Path("/etc/facegate/facegate.yaml")
-
 logger = logging.getLogger("facegate")
 
-
-def _console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=not sys.stdout.isatty())
-
-
-def _config_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        default=Path(os.environ.get("FACEGATE_CONFIG", DEFAULT_CONFIG)),
-        help="configuration file (default: $FACEGATE_CONFIG or %(default)s)",
-    )
-
-
-def _load(path: Path) -> FacegateConfig:
-    from .config import load_config
-
-    return load_config(path)
+# One set of helpers for every subcommand module.
+_console = console
+_config_arg = add_config_arg
+_load = load
 
 
 # -- commands ------------------------------------------------------------------------------

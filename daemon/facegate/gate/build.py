@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..clock import Clock, SystemClock
 from .door import DoorController
 from .feedback import AlarmOutput, FeedbackDevice
-from .inputs import DoorContact, ExitButton, InputAdapter, TamperSwitch
+from .inputs import ContactType, DoorContact, ExitButton, InputAdapter, TamperSwitch
 from .lock import LockRelay
 from .runtime import DoorRuntime
 
@@ -60,46 +60,30 @@ def build_door_runtime(
         )
         opened.append(lock)
         inputs: list[InputAdapter] = []
-        contact = exit_button = tamper = None
-        if gate.door_contact is not None:
-            c = gate.door_contact
-            contact = DoorContact(
-                c.pin,
+        contact = tamper = None
+        defaults: tuple[tuple[type[InputAdapter], Any, ContactType], ...] = (
+            (DoorContact, gate.door_contact, "nc"),
+            (ExitButton, gate.exit_button, "no"),
+            (TamperSwitch, gate.tamper, "nc"),
+        )
+        for kind, cfg, default_contact in defaults:
+            if cfg is None:
+                continue
+            device = kind(
+                cfg.pin,
                 door=door,
-                pull_up=c.pull_up,
-                contact=c.contact or "nc",
-                bounce_s=c.bounce_s,
+                pull_up=cfg.pull_up,
+                contact=cfg.contact or default_contact,
+                bounce_s=cfg.bounce_s,
                 pin_factory=pin_factory,
                 clock=clock,
             )
-            opened.append(contact)
-            inputs.append(contact)
-        if gate.exit_button is not None:
-            c = gate.exit_button
-            exit_button = ExitButton(
-                c.pin,
-                door=door,
-                pull_up=c.pull_up,
-                contact=c.contact or "no",
-                bounce_s=c.bounce_s,
-                pin_factory=pin_factory,
-                clock=clock,
-            )
-            opened.append(exit_button)
-            inputs.append(exit_button)
-        if gate.tamper is not None:
-            c = gate.tamper
-            tamper = TamperSwitch(
-                c.pin,
-                door=door,
-                pull_up=c.pull_up,
-                contact=c.contact or "nc",
-                bounce_s=c.bounce_s,
-                pin_factory=pin_factory,
-                clock=clock,
-            )
-            opened.append(tamper)
-            inputs.append(tamper)
+            opened.append(device)
+            inputs.append(device)
+            if isinstance(device, DoorContact):
+                contact = device
+            elif isinstance(device, TamperSwitch):
+                tamper = device
         alarm = None
         if gate.alarm_relay is not None:
             a = gate.alarm_relay

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Literal, TypeAlias
@@ -99,7 +100,7 @@ class EdgeFilter:
         return self._stable
 
 
-class InputAdapter:
+class InputAdapter(ABC):
     """A debounced GPIO input that reports changes of its *active* state to a subclass.
 
     Args:
@@ -200,9 +201,9 @@ class InputAdapter:
         if self.on_event is not None:
             self.on_event(event)
 
-    def _event(self, now: float, normal: bool) -> GateEvent | None:  # pragma: no cover
+    @abstractmethod
+    def _event(self, now: float, normal: bool) -> GateEvent | None:
         """The event for a reported change to ``normal`` (resting) or not."""
-        raise NotImplementedError
 
     def __enter__(self) -> InputAdapter:
         return self
