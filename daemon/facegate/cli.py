@@ -10,11 +10,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
@@ -190,28 +188,23 @@ def cmd_door_open(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from .gate import make_pin_factory
     from .service.app import App
+    from .service.supervisor import Supervisor
 
     cfg = _load(args.config)
     _setup_logging(cfg.service.log_level if not args.debug else "debug")
-    app = App(cfg, pin_factory=make_pin_factory(args.pin_factory), run_checklist=True)
 
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        logger.info("received %s; stopping with the relay safe", signal.Signals(signum).name)
-        app.stop()
+    def build(config: FacegateConfig) -> App:
+        return App(config, pin_factory=make_pin_factory(args.pin_factory), run_checklist=True)
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    try:
-        app.start()
-        logger.info(
-            "facegate %s running: site %s, doors %s",
-            __version__,
-            cfg.site.kind.value,
-            ", ".join(d.id for d in cfg.doors),
-        )
-        app.run()
-    finally:
-        app.close()
+    supervisor = Supervisor(args.config, build)
+    supervisor.install_signal_handlers()
+    logger.info(
+        "facegate %s starting: site %s, doors %s",
+        __version__,
+        cfg.site.kind.value,
+        ", ".join(d.id for d in cfg.doors),
+    )
+    supervisor.run()
     logger.info("stopped")
     return EXIT_OK
 

@@ -603,6 +603,10 @@ class App:
         """Ask ``run()`` to return after the current frame (signal-safe)."""
         self._stop.set()
 
+    def resume(self) -> None:
+        """Allow ``run()`` again after a ``stop()`` that was not meant to end the daemon."""
+        self._stop.clear()
+
     # -- shutdown ------------------------------------------------------------------------
 
     def close(self) -> None:

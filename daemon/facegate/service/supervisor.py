@@ -1,0 +1,113 @@
+"""Run the daemon; SIGHUP reloads the configuration, SIGTERM/SIGINT stop it with the locks safe.
+
+A reload validates the new file first. An invalid file is reported (one line per problem) and
+the daemon carries on with the configuration it has; a valid one restarts the App, and if the
+new configuration cannot start (a checklist FAIL, a missing device) the old one is started
+again. Between the two the locks are in their safe state.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ..config import FacegateConfig, load_config
+from ..errors import ConfigError, FacegateError
+from .app import App
+
+__all__ = ["Supervisor"]
+
+logger = logging.getLogger(__name__)
+
+AppFactory = Callable[[FacegateConfig], App]
+
+
+class Supervisor:
+    """Owns the running App across reloads.
+
+    Args:
+        config_path: the configuration file (re-read on reload).
+        app_factory: builds an App for a configuration (not started).
+    """
+
+    def __init__(self, config_path: Path, app_factory: AppFactory) -> None:
+        self.config_path = config_path
+        self.app_factory = app_factory
+        self.cfg: FacegateConfig = load_config(config_path)
+        self.app: App | None = None
+        self.reloads = 0
+        self._reload = threading.Event()
+        self._stopping = threading.Event()
+
+    def install_signal_handlers(self) -> None:
+        """SIGHUP → reload; SIGTERM and SIGINT → stop (call from the main thread)."""
+        signal.signal(signal.SIGHUP, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            logger.info("received SIGHUP; reloading %s", self.config_path)
+            self.request_reload()
+        else:
+            logger.info("received %s; stopping with the locks safe", signal.Signals(signum).name)
+            self.request_stop()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+        if self.app is not None:
+            self.app.stop()
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+        if self.app is not None:
+            self.app.stop()
+
+    def _start(self, cfg: FacegateConfig) -> App:
+        app = self.app_factory(cfg)
+        app.start()  # closes what it opened if it fails
+        return app
+
+    def run(self) -> None:
+        """Start, then serve until stopped; reloads happen in between."""
+        self.app = self._start(self.cfg)
+        try:
+            while True:
+                self.app.run()
+                if self._stopping.is_set() or not self._reload.is_set():
+                    return
+                self._reload.clear()
+                self._reload_once()
+        finally:
+            if self.app is not None:
+                self.app.close()
+
+    def _reload_once(self) -> None:
+        assert self.app is not None
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as exc:
+            logger.error("reload refused, keeping the running configuration: %s", exc)
+            for line in exc.problems:
+                logger.error("  %s", line)
+            self.app.resume()
+            return
+        self.app.close()
+        self.app = None
+        try:
+            self.app = self._start(new)
+        except FacegateError as exc:
+            logger.error("the new configuration cannot start (%s); restarting the old one", exc)
+            self.app = self._start(self.cfg)
+            return
+        self.cfg = new
+        self.reloads += 1
+        logger.info("configuration reloaded")
+
+    def status(self) -> dict[str, Any]:
+        return {"reloads": self.reloads, "running": self.app is not None}

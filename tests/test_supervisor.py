@@ -1,0 +1,124 @@
+"""SIGHUP reloads the configuration (validated first, old kept on error); SIGTERM stops safely."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from gpiozero.pins.mock import MockFactory
+
+from facegate.config import FacegateConfig
+from facegate.service.app import App
+from facegate.service.supervisor import Supervisor
+from facegate.store import create_master_key
+
+CONFIG = """\
+site: {{name: T, kind: residential_compound, purpose: Open the gate for residents.}}
+camera: {{type: replay, path: {clip}, fps: 20, loop: true}}
+doors: [{{id: main, relay: {{pin: 17, pulse_s: {pulse}}}}}]
+readers: [{{id: r1, type: wiegand, door: main, d0: 22, d1: 23}}]
+models: {{dir: {models}}}
+store: {{state_dir: {state}}}
+"""
+
+
+def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
+
+
+def test_reload_keeps_old_config_on_error_and_applies_a_valid_one(
+    tmp_path: Path, models_dir: Path
+) -> None:
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    cv2.imwrite(str(clip / "0.png"), np.full((120, 160, 3), 90, np.uint8))
+    path = tmp_path / "gate.yaml"
+
+    def write(pulse: float, extra: str = "") -> None:
+        path.write_text(
+            CONFIG.format(clip=clip, pulse=pulse, models=models_dir, state=tmp_path / "state")
+            + extra
+        )
+
+    write(3.0)
+    create_master_key(tmp_path / "state" / "master.key")
+    factory = MockFactory()
+    built: list[FacegateConfig] = []
+
+    def build(cfg: FacegateConfig) -> App:
+        built.append(cfg)
+        return App(cfg, pin_factory=factory)
+
+    sup = Supervisor(path, build)
+    sup.install_signal_handlers()
+    thread = threading.Thread(target=sup.run, daemon=True)
+    try:
+        thread.start()
+        wait_for(lambda: sup.app is not None and sup.app.frames_processed > 2)
+        first = sup.app
+        write(3.0, "typo_section: 1\n")  # invalid: reported, old config kept, same App
+        os.kill(os.getpid(), signal.SIGHUP)
+        wait_for(lambda: not sup._reload.is_set())
+        frames = first.frames_processed  # type: ignore[union-attr]
+        wait_for(lambda: first.frames_processed > frames + 2)  # type: ignore[union-attr]
+        assert sup.app is first and sup.reloads == 0 and len(built) == 1
+        write(5.0)  # valid: the App restarts with the new pulse time
+        os.kill(os.getpid(), signal.SIGHUP)
+        wait_for(lambda: sup.reloads == 1 and sup.app is not None and sup.app is not first)
+        assert built[-1].doors[0].relay.pulse_s == 5.0
+        wait_for(lambda: sup.app.frames_processed > 2)  # type: ignore[union-attr]
+        os.kill(os.getpid(), signal.SIGTERM)
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+        assert factory.pin(17).state is False  # the lock is safe after stopping
+    finally:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if thread.is_alive():
+            sup.request_stop()
+            thread.join(timeout=10)
+
+
+def test_a_config_that_cannot_start_falls_back_to_the_old_one(
+    tmp_path: Path, models_dir: Path
+) -> None:
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    cv2.imwrite(str(clip / "0.png"), np.full((120, 160, 3), 90, np.uint8))
+    path = tmp_path / "gate.yaml"
+    path.write_text(
+        CONFIG.format(clip=clip, pulse=3.0, models=models_dir, state=tmp_path / "state")
+    )
+    create_master_key(tmp_path / "state" / "master.key")
+    factory = MockFactory()
+    sup = Supervisor(path, lambda cfg: App(cfg, pin_factory=factory))
+    thread = threading.Thread(target=sup.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: sup.app is not None and sup.app.frames_processed > 1)
+        first = sup.app
+        # Valid YAML, but a private-space site: the new App refuses to start (Art. 13).
+        path.write_text(path.read_text().replace("residential_compound", "bathhouse"))
+        sup.request_reload()
+        wait_for(
+            lambda: (
+                sup.app is not None
+                and sup.app.frames_processed > 1
+                and sup.reloads == 0
+                and sup.cfg.site.kind.value == "residential_compound"
+            )
+        )
+    finally:
+        sup.request_stop()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert factory.pin(17).state is False
