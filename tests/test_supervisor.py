@@ -53,9 +53,9 @@ def test_reload_keeps_old_config_on_error_and_applies_a_valid_one(
     factory = MockFactory()
     built: list[FacegateConfig] = []
 
-    def build(cfg: FacegateConfig) -> App:
+    def build(cfg: FacegateConfig, config_path: Path) -> App:
         built.append(cfg)
-        return App(cfg, pin_factory=factory)
+        return App(cfg, pin_factory=factory, config_path=config_path)
 
     sup = Supervisor(path, build)
     sup.install_signal_handlers()
@@ -100,7 +100,7 @@ def test_a_config_that_cannot_start_falls_back_to_the_old_one(
     )
     create_master_key(tmp_path / "state" / "master.key")
     factory = MockFactory()
-    sup = Supervisor(path, lambda cfg: App(cfg, pin_factory=factory))
+    sup = Supervisor(path, lambda cfg, _path: App(cfg, pin_factory=factory))
     thread = threading.Thread(target=sup.run, daemon=True)
     thread.start()
     try:

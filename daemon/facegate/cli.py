@@ -193,8 +193,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _load(args.config)
     _setup_logging(cfg.service.log_level if not args.debug else "debug")
 
-    def build(config: FacegateConfig) -> App:
-        return App(config, pin_factory=make_pin_factory(args.pin_factory), run_checklist=True)
+    def build(config: FacegateConfig, path: Path) -> App:
+        return App(
+            config,
+            pin_factory=make_pin_factory(args.pin_factory),
+            run_checklist=True,
+            config_path=path,
+        )
 
     supervisor = Supervisor(args.config, build)
     supervisor.install_signal_handlers()

@@ -96,6 +96,15 @@ class WatchdogConfig(Section):
     frozen_s: float = Field(
         default=10.0, ge=1.0, le=600.0, description="Identical frames this long: camera frozen."
     )
+    integrity_every_s: float = Field(
+        default=300.0,
+        ge=10.0,
+        le=86400.0,
+        description=(
+            "How often the config and model files are fingerprinted again and the database is "
+            "checked for changes made outside facegate."
+        ),
+    )
     clock_tolerance_s: float = Field(
         default=2.0, ge=0.1, le=3600.0, description="Wall-clock jump that raises an alarm."
     )

@@ -35,6 +35,7 @@ from ..store import Event, Store, open_store, purge_expired, resolve_key_path
 from ..vision.match import Gallery
 from .access import AccessService
 from .attempts import Judge
+from .integrity import IntegrityMonitor
 from .notify import notifier_from_env, watchdog_interval
 from .pipeline import FaceObservation, FacePipeline
 from .readers_setup import BuiltReader, build_reader, reader_kinds
@@ -115,7 +116,10 @@ class App:
         listener: Listener | None = None,
         run_checklist: bool = False,
         compliance_facts: Any = None,
+        config_path: Path | None = None,
     ) -> None:
+        self.config_path = config_path
+        self.integrity: IntegrityMonitor | None = None
         self.cfg = cfg
         self.run_checklist = run_checklist
         self.compliance_facts = compliance_facts
@@ -174,6 +178,7 @@ class App:
             self.init_pipeline()
             self.init_gallery()
             self.init_camera()
+            self.init_integrity()
             self.start_admin()
         except BaseException:
             self.close()
@@ -269,6 +274,31 @@ class App:
             sign_every_s=a.sign_every_s,
             keep_years=self.cfg.retention.record_years,
         )
+
+    def init_integrity(self) -> None:
+        """Fingerprint the configuration and model files; watch for outside database writes."""
+        from ..models.manifest import default_models_dir
+
+        files: dict[str, Path] = {}
+        if self.config_path is not None:
+            files["config"] = self.config_path
+        models = self.cfg.models.dir or default_models_dir()
+        if models.is_dir():
+            for path in sorted(models.iterdir()):
+                if path.suffix in (".tflite", ".dat", ".onnx"):
+                    files[f"model:{path.name}"] = path
+        self.integrity = IntegrityMonitor(
+            files,
+            self.store.data_version if self.store is not None else None,
+            every_s=self.cfg.watchdog.integrity_every_s,
+        )
+
+    def _intrusion(self, kind: str, what: str) -> None:
+        now = self.clock.monotonic()
+        logger.warning("intrusion: %s (%s)", kind, what)
+        if self.audit is not None:
+            self.audit.append("alarm", door=self.camera_door, alarm=kind, file=what)
+        self._emit(AppEvent("alarm", now, self.camera_door, detail={"kind": kind, "file": what}))
 
     def start_admin(self) -> None:
         """The admin socket: commands run on the loop thread, every request audited."""
@@ -566,6 +596,9 @@ class App:
         for door_id, runtime in self.doors.items():
             self._handle_actions(door_id, runtime.poll(now))
         self.loop_calls.run_pending()
+        if self.integrity is not None:
+            for finding in self.integrity.check(now):
+                self._intrusion(finding.kind, finding.what)
         self.watch_alarms(self.liveness.tick())
         if self.liveness.should_ping():
             self.notifier.watchdog()

@@ -24,7 +24,7 @@ __all__ = ["Supervisor"]
 
 logger = logging.getLogger(__name__)
 
-AppFactory = Callable[[FacegateConfig], App]
+AppFactory = Callable[[FacegateConfig, Path], App]
 
 
 class Supervisor:
@@ -32,7 +32,7 @@ class Supervisor:
 
     Args:
         config_path: the configuration file (re-read on reload).
-        app_factory: builds an App for a configuration (not started).
+        app_factory: builds an App for a configuration and its file (not started).
     """
 
     def __init__(self, config_path: Path, app_factory: AppFactory) -> None:
@@ -69,7 +69,7 @@ class Supervisor:
             self.app.stop()
 
     def _start(self, cfg: FacegateConfig) -> App:
-        app = self.app_factory(cfg)
+        app = self.app_factory(cfg, self.config_path)
         app.start()  # closes what it opened if it fails
         return app
 

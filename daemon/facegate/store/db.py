@@ -188,6 +188,10 @@ class Store:
                 db.execute(f"PRAGMA user_version = {target}")
             logger.info("store migrated to schema v%d", target)
 
+    def data_version(self) -> int:
+        """SQLite's counter that changes when another connection commits (tamper check)."""
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
     def checkpoint(self, *, attempts: int = 20, pause_s: float = 0.1) -> bool:
         """Fold the WAL into the database and truncate it, so deleted pages leave no copy.
 
