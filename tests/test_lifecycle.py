@@ -368,3 +368,18 @@ def test_sigkill_at_random_points_leaves_a_consistent_store(tmp_path: Path, op: 
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
         check_consistent(state)
+
+
+def test_receipts_are_signed_with_the_device_key(store: Store) -> None:
+    from nacl.signing import VerifyKey
+
+    person = enroll_person(store, consent=CONSENT, templates=templates(12), space=SPACE)
+    receipt = withdraw(store, person.pseudonym)
+    signature, public_key = receipt.signed(store)
+    key = VerifyKey(bytes.fromhex(public_key))
+    key.verify(receipt.to_json().encode(), bytes.fromhex(signature))  # raises if forged
+    import nacl.exceptions
+
+    forged = receipt.to_json().replace("withdrawal", "deletion").encode()
+    with pytest.raises(nacl.exceptions.BadSignatureError):
+        key.verify(forged, bytes.fromhex(signature))

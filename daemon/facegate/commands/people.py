@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -379,13 +380,29 @@ def cmd_person_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_receipt(lines: list[str], receipt_json: str, path: Path | None) -> None:
+def _print_receipt(
+    lines: list[str], receipt_json: str, path: Path | None, signature: str, public_key: str
+) -> None:
     out = console()
     for line in lines:
         out.print(line, markup=False)
+    out.print(f"  signature: {signature}", markup=False)
+    out.print(f"  device key: {public_key} (Ed25519, also in the audit's verify.pub)")
     if path is not None:
-        path.write_text(receipt_json + "\n", encoding="utf-8")
+        document = {"receipt": receipt_json, "signature": signature, "public_key": public_key}
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         out.print(f"receipt written to {path}")
+
+
+def _audit_direct(cfg: Any, store: Any, kind: str, pseudonym: str) -> None:
+    """With the daemon stopped, this command is the one writer: record it in the audit log."""
+    from ..audit import open_audit_log
+
+    log = open_audit_log(store, cfg.store.state_dir)
+    try:
+        log.append(kind, subject=pseudonym)
+    finally:
+        log.close()
 
 
 def cmd_person_withdraw(args: argparse.Namespace) -> int:
@@ -397,11 +414,15 @@ def cmd_person_withdraw(args: argparse.Namespace) -> int:
         reply = client.call(
             "person.withdraw", person=args.person, remove_credentials=args.remove_credentials
         )
-        _print_receipt(reply["lines"], reply["receipt"], args.receipt)
+        _print_receipt(
+            reply["lines"], reply["receipt"], args.receipt, reply["signature"], reply["public_key"]
+        )
         return 0
     with open_configured_store(cfg) as store:
         receipt = withdraw(store, args.person, remove_credentials=args.remove_credentials)
-    _print_receipt(receipt.lines(), receipt.to_json(), args.receipt)
+        _audit_direct(cfg, store, "withdrawal", args.person)
+        signature, public_key = receipt.signed(store)
+    _print_receipt(receipt.lines(), receipt.to_json(), args.receipt, signature, public_key)
     return 0
 
 
@@ -412,14 +433,19 @@ def cmd_person_delete(args: argparse.Namespace) -> int:
     client = daemon_client(cfg)
     if client is not None:
         reply = client.call("person.delete", person=args.person)
-        _print_receipt(reply["lines"], reply["receipt"], args.receipt)
+        _print_receipt(
+            reply["lines"], reply["receipt"], args.receipt, reply["signature"], reply["public_key"]
+        )
         return 0
     with open_configured_store(cfg) as store:
         receipt = delete_person(store, args.person)
+        if receipt is not None:
+            _audit_direct(cfg, store, "deletion", args.person)
+            signature, public_key = receipt.signed(store)
     if receipt is None:
         console(stderr=True).print(f"error: no person {args.person}")
         return 1
-    _print_receipt(receipt.lines(), receipt.to_json(), args.receipt)
+    _print_receipt(receipt.lines(), receipt.to_json(), args.receipt, signature, public_key)
     return 0
 
 

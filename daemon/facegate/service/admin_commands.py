@@ -148,7 +148,13 @@ def admin_handlers(app: App) -> dict[str, Handler]:
         assert app.store is not None
         receipt = withdraw(app.store, args.person, remove_credentials=args.remove_credentials)
         app.after_people_change("withdrawal", args.person)
-        return {"receipt": receipt.to_json(), "lines": receipt.lines()}
+        signature, public_key = receipt.signed(app.store)
+        return {
+            "receipt": receipt.to_json(),
+            "lines": receipt.lines(),
+            "signature": signature,
+            "public_key": public_key,
+        }
 
     def person_delete(args: PersonArgs, _peer: PeerCred) -> dict[str, Any]:
         from ..store import delete_person
@@ -158,7 +164,13 @@ def admin_handlers(app: App) -> dict[str, Handler]:
         if receipt is None:
             raise AdminCommandError("bad_request", f"no person {args.person}")
         app.after_people_change("deletion", args.person)
-        return {"receipt": receipt.to_json(), "lines": receipt.lines()}
+        signature, public_key = receipt.signed(app.store)
+        return {
+            "receipt": receipt.to_json(),
+            "lines": receipt.lines(),
+            "signature": signature,
+            "public_key": public_key,
+        }
 
     def enroll(args: EnrollArgs, _peer: PeerCred) -> dict[str, Any]:
         from ..commands.people import card_raw

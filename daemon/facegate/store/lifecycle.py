@@ -127,6 +127,18 @@ class Receipt:
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
+    def signed(self, store: Store) -> tuple[str, str]:
+        """Sign the receipt with the device's Ed25519 audit key: ``(signature, public key)``.
+
+        Anyone holding the public key (``<state_dir>/audit/verify.pub``) can check it.
+        """
+        from nacl.encoding import HexEncoder
+        from nacl.signing import SigningKey
+
+        key = SigningKey(store.device_key("audit-signing"))
+        signature = key.sign(self.to_json().encode("utf-8")).signature
+        return signature.hex(), key.verify_key.encode(encoder=HexEncoder).decode("ascii")
+
 
 @dataclass(slots=True, frozen=True)
 class PersonSummary:
