@@ -100,8 +100,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_events(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from .commands.common import daemon_client
-    from .store import Event, Store, load_master_key, resolve_key_path
+    from .commands.common import daemon_client, open_configured_store
+    from .store import Event
 
     cfg = _load(args.config)
     table = Table(title="access events (anonymized)")
@@ -111,8 +111,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     if client is not None:
         events = [Event(**e) for e in client.call("events", limit=args.limit)["events"]]
     else:
-        key = load_master_key(resolve_key_path(cfg.store.key_file, cfg.store.state_dir))
-        with Store(cfg.store.state_dir, key) as store:
+        with open_configured_store(cfg) as store:
             events = store.events(limit=args.limit)
     for ev in events:
         table.add_row(

@@ -44,7 +44,7 @@ def templates_from_photos(
     pipeline: FacePipeline, photos: list[Path]
 ) -> tuple[np.ndarray | None, list[PhotoOutcome]]:
     """One template per usable photo (largest face, quality-gated)."""
-    rows: list[np.ndarray] = []
+    chips: list[np.ndarray] = []
     outcomes: list[PhotoOutcome] = []
     for path in photos:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -54,14 +54,21 @@ def templates_from_photos(
         scale = 1600 / max(image.shape[:2])
         if scale < 1:
             image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        result = pipeline.template_for_photo(np.ascontiguousarray(image[:, :, ::-1]))
-        del image  # the pixels are not kept
-        if result.template is None:
-            outcomes.append(PhotoOutcome(path, False, result.reason))
+        rgb = np.ascontiguousarray(image[:, :, ::-1])
+        del image
+        detections = pipeline.detect_photo(rgb)
+        if not detections:
+            outcomes.append(PhotoOutcome(path, False, "no face found"))
             continue
-        rows.append(result.template)
+        face = max(detections, key=lambda d: d.area)
+        quality = pipeline.assess(rgb, face)
+        if not quality.ok:
+            outcomes.append(PhotoOutcome(path, False, quality.reason))
+            continue
+        chips.append(pipeline.aligner.align(rgb, face).chip)  # the photo's pixels are dropped
         outcomes.append(PhotoOutcome(path, True, None))
-    return (np.stack(rows) if rows else None), outcomes
+    # One embedder call for all of this person's chips (a batch on the fast runtimes).
+    return (pipeline.embedder.embed_chips(chips) if chips else None), outcomes
 
 
 def capture_templates(
@@ -82,7 +89,7 @@ def capture_templates(
     clock = clock or SystemClock()
     start = clock.monotonic()
     last_kept = -float("inf")
-    rows: list[np.ndarray] = []
+    rows: list[np.ndarray] = []  # aligned chips, embedded together at the end
 
     def say(message: str) -> None:
         if on_status is not None:
@@ -111,11 +118,11 @@ def capture_templates(
             continue
         if frame.timestamp - last_kept < cfg.min_interval_s:
             continue
-        template, _ = pipeline.embed(frame.image, face)
-        rows.append(template)
+        rows.append(pipeline.aligner.align(frame.image, face).chip)
         last_kept = frame.timestamp
         say("good — hold still" if len(rows) < cfg.frames else "done")
-    return np.stack(rows)
+    # One embedder call for the whole track of good frames (batched on the fast runtimes).
+    return pipeline.embedder.embed_chips(rows)
 
 
 def shred(path: Path) -> None:
