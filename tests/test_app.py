@@ -137,7 +137,8 @@ def test_relay_released_when_the_loop_crashes(gate, monkeypatch) -> None:  # typ
     cfg, key, faces = gate
     factory = MockFactory()
     clock = FakeClock()
-    camera = ReplayCamera(cfg.camera.path, fps=10, loop=True, realtime=False, clock=clock)
+    # Paced on the fake clock, so tracks end when the face leaves and the next face is new.
+    camera = ReplayCamera(cfg.camera.path, fps=10, loop=True, realtime=True, clock=clock)
     app = App(cfg, pin_factory=factory, clock=clock, master_key=key, camera=camera)
     app.start()
     enroll(app, load_rgb(faces / "barack_obama" / "obama.jpg"))
