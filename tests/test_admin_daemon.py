@@ -78,3 +78,45 @@ def test_cli_goes_through_the_daemon(
     events = capsys.readouterr().out
     assert "remote" in events and "REMOTE" not in events.split("reason")[0]
     assert main(["audit", "verify", "-c", cfg]) == 0, capsys.readouterr().out
+
+
+def test_refused_admin_request_is_an_alarm(tmp_path: Path, models_dir: Path) -> None:
+    import time
+
+    from facegate.admin import AdminClient, AdminError
+    from facegate.service.app import AppEvent
+
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    cv2.imwrite(str(clip / "000.png"), np.full((240, 320, 3), 90, np.uint8))
+    text = (
+        "site: {name: T, kind: residential_compound, purpose: Open the gate for residents.}\n"
+        f"camera: {{type: replay, path: {clip}, fps: 20, loop: true}}\n"
+        "doors: [{id: main, relay: {pin: 17}}]\n"
+        "readers: [{id: r1, type: wiegand, door: main, d0: 22, d1: 23}]\n"
+        f"models: {{dir: {models_dir}}}\n"
+        f"store: {{state_dir: {tmp_path / 'state'}}}\n"
+        f"admin: {{socket: {tmp_path / 'admin.sock'}, group: null, root_is_admin: false,"
+        " groups: {}}\n"  # nobody has a role: every request is refused
+    )
+    create_master_key(tmp_path / "state" / "master.key")
+    alarms: list[AppEvent] = []
+    app = App(
+        load_config_text(text),
+        pin_factory=MockFactory(),
+        listener=lambda e: alarms.append(e) if e.kind == "alarm" else None,
+    )
+    app.start()
+    thread = threading.Thread(target=app.run, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(AdminError, match="role"):
+            AdminClient(tmp_path / "admin.sock").call("status")
+        end = time.monotonic() + 5
+        while not any(a.detail.get("kind") == "admin_unauthorized" for a in alarms):
+            assert time.monotonic() < end, "no alarm for the refused request"
+            time.sleep(0.02)
+    finally:
+        app.stop()
+        thread.join(timeout=10)
+        app.close()

@@ -46,14 +46,29 @@ def audit_sink(log: AuditLog | None) -> Callable[[AdminAuditEvent], None]:
 
 
 def build_admin_server(
-    cfg: AdminConfig, handlers: Mapping[str, Handler], audit: AuditLog | None
+    cfg: AdminConfig,
+    handlers: Mapping[str, Handler],
+    audit: AuditLog | None,
+    *,
+    on_refused: Callable[[AdminAuditEvent], None] | None = None,
 ) -> AdminServer:
-    """An ``AdminServer`` configured from ``cfg`` that audits into ``audit``."""
+    """An ``AdminServer`` configured from ``cfg`` that audits into ``audit``.
+
+    ``on_refused`` additionally hears every request refused for lack of a role (an
+    intrusion alarm for the daemon); it is called on the admin thread.
+    """
+    sink = audit_sink(audit)
+
+    def on_audit(event: AdminAuditEvent) -> None:
+        sink(event)
+        if on_refused is not None and event.outcome == "forbidden":
+            on_refused(event)
+
     return AdminServer(
         cfg.socket,
         handlers,
         role_map(cfg),
-        on_audit=audit_sink(audit),
+        on_audit=on_audit,
         max_bytes=cfg.max_request_bytes,
         group=cfg.group or None,
         timeout_s=cfg.timeout_s,

@@ -148,6 +148,7 @@ class App:
         self.admin: AdminServer | None = None
         self.loop_calls = LoopDispatcher()
         self.admin_handlers: dict[str, Handler] = {}
+        self._refusals: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.notifier = notifier_from_env()
         interval, w = watchdog_interval(), cfg.watchdog
         self.liveness = Liveness(
@@ -312,7 +313,9 @@ class App:
         from .admin_commands import admin_handlers
 
         handlers = {**audit_handlers(self.audit), **admin_handlers(self), **self.admin_handlers}
-        self.admin = build_admin_server(self.cfg.admin, handlers, self.audit)
+        self.admin = build_admin_server(
+            self.cfg.admin, handlers, self.audit, on_refused=self._refusals.put
+        )
         self.admin.start()
 
     def admin_role(self, peer: Any) -> Any:
@@ -599,6 +602,9 @@ class App:
         if self.integrity is not None:
             for finding in self.integrity.check(now):
                 self._intrusion(finding.kind, finding.what)
+        while not self._refusals.empty():  # refused admin requests (from the admin thread)
+            refused = self._refusals.get_nowait()
+            self._intrusion("admin_unauthorized", f"{refused.command or '-'} by uid {refused.uid}")
         self.watch_alarms(self.liveness.tick())
         if self.liveness.should_ping():
             self.notifier.watchdog()
