@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..commands.common import add_config_arg, console
 from ..errors import ConfigError, FacegateError
@@ -140,14 +140,20 @@ def _write_document(out: Path, md: str, title: str) -> Path:
     return out
 
 
-def cmd_pia_render(args: argparse.Namespace) -> int:
+def _document_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any, dt.date]:
+    """Configuration, notice, filing, live facts and today's date for a drafted document."""
     from .device import device_inputs
-    from .documents import pia_markdown
     from .facts import gather_facts
 
     cfg, notice, filing = _load(args.config)
     facts = gather_facts(cfg, notice=notice, **device_inputs(cfg))
-    today = dt.date.today()
+    return cfg, notice, filing, facts, dt.date.today()
+
+
+def cmd_pia_render(args: argparse.Namespace) -> int:
+    from .documents import pia_markdown
+
+    cfg, notice, filing, facts, today = _document_inputs(args)
     md = pia_markdown(cfg, notice, filing, facts, today=today)
     path = _write_document(args.out, md, f"PIA draft {today.isoformat()}")
     console().print(
@@ -159,13 +165,9 @@ def cmd_pia_render(args: argparse.Namespace) -> int:
 
 
 def cmd_filing_report(args: argparse.Namespace) -> int:
-    from .device import device_inputs
     from .documents import filing_markdown
-    from .facts import gather_facts
 
-    cfg, notice, filing = _load(args.config)
-    facts = gather_facts(cfg, notice=notice, **device_inputs(cfg))
-    today = dt.date.today()
+    cfg, notice, filing, facts, today = _document_inputs(args)
     md = filing_markdown(cfg, notice, filing, facts, today=today)
     path = _write_document(args.out, md, f"Filing draft {today.isoformat()}")
     console().print(

@@ -63,6 +63,16 @@ class DetectorConfig(Section):
     num_threads: int = Field(default=2, ge=1, le=8, description="CPU threads for the detector.")
 
 
+# dlib's 5-point landmark model, shared by both dlib backends (they cut the same chip).
+ShapePredictor = Annotated[
+    str,
+    Field(
+        min_length=1,
+        description="dlib 5-point landmark model used to align the face chip.",
+    ),
+]
+
+
 class QualityConfig(Section):
     """Which faces are good enough to embed; every skipped face says why."""
 
@@ -120,11 +130,7 @@ class DlibEmbedderConfig(Section):
         min_length=1,
         description="Embedding model file name inside the models folder, or an absolute path.",
     )
-    shape_predictor: str = Field(
-        default="shape_predictor_5_face_landmarks.dat",
-        min_length=1,
-        description="dlib 5-point landmark model used to align the face chip.",
-    )
+    shape_predictor: ShapePredictor = "shape_predictor_5_face_landmarks.dat"
     num_jitters: int = Field(
         default=0,
         ge=0,
@@ -209,11 +215,7 @@ class DlibFastEmbedderConfig(Section):
         min_length=1,
         description="Embedding model file name inside the models folder, or an absolute path.",
     )
-    shape_predictor: str = Field(
-        default="shape_predictor_5_face_landmarks.dat",
-        min_length=1,
-        description="dlib 5-point landmark model used to align the face chip.",
-    )
+    shape_predictor: ShapePredictor = "shape_predictor_5_face_landmarks.dat"
     runtime: Literal["auto", "onnxruntime", "opencv"] = Field(
         default="auto",
         description=(
