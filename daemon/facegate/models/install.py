@@ -203,6 +203,11 @@ def _pip_reason(stderr: str, returncode: int) -> str:
 
 
 def _pip_command(artifact: Artifact, requirements: Path, download_dir: Path) -> list[str]:
+    tags: list[str] = []
+    if artifact.platform is not None:
+        python, implementation, abi, platform = artifact.platform
+        tags = ["--python-version", python, "--implementation", implementation]
+        tags += ["--abi", abi, "--platform", platform]
     return [
         sys.executable,
         "-m",
@@ -220,6 +225,7 @@ def _pip_command(artifact: Artifact, requirements: Path, download_dir: Path) -> 
         "--progress-bar",
         "off",
         "--disable-pip-version-check",
+        *tags,
     ]
 
 

