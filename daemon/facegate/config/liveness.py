@@ -1,0 +1,264 @@
+"""Liveness (presentation-attack detection) settings: which signals run, and their thresholds.
+
+``mode`` chooses how much the gate asks of a face before it may open a door (each door may
+override it with its own ``liveness:``):
+
+* ``off``: no liveness check (a photo of a resident opens the door);
+* ``passive``: the passive signals (3-D structure from motion, blinks, the optional model)
+  must vouch for the face within ``decide_within_s``, or the face is refused (PIN or card
+  still work);
+* ``passive+challenge``: as ``passive``, but when the passive signals stay inconclusive the
+  gate asks once for a blink or a small head turn and judges the response.
+
+The defaults were calibrated with ``facegate eval-pad`` on the shared test clips (see the
+README's liveness section for the measured rates).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .base import Section
+
+__all__ = [
+    "BlinkConfig",
+    "ChallengeConfig",
+    "LivenessConfig",
+    "LivenessMode",
+    "PadModelConfig",
+    "StructureConfig",
+]
+
+LivenessMode = Literal["off", "passive", "passive+challenge"]
+
+
+class StructureConfig(Section):
+    """3-D structure from motion: do the landmarks move like a flat picture?
+
+    FaceMesh is a learned model: on a picture seen at a slant it sometimes places the nose as on
+    a turned head, so 3-D structure alone is not taken as proof of life. It counts together with
+    a head turn (``min_turn``); alone it can only prove a *flat* face.
+
+    Each frame is compared with a few earlier frames of the track. ``motion`` is how much the
+    face outline changed shape in 2-D (residual after a similarity fit); ``parallax`` is how far
+    the nose strays from where a homography of the outline puts it. Both are over the
+    inter-ocular distance. A flat picture has parallax of the order of its motion (perspective
+    and landmark noise); a real head has several times more.
+    """
+
+    window_s: float = Field(
+        default=3.0, gt=0.2, le=10.0, description="Seconds of landmarks compared with each other."
+    )
+    min_frames: int = Field(
+        default=8, ge=3, le=300, description="Frames in the window before the signal may conclude."
+    )
+    pair_motion: float = Field(
+        default=0.02,
+        gt=0.0,
+        le=1.0,
+        description="Least outline motion for a pair of frames to count as a moving pair.",
+    )
+    min_pairs: int = Field(
+        default=12,
+        ge=1,
+        le=1000,
+        description="Moving pairs needed before the signal concludes; fewer means the head "
+        "hardly moved (inconclusive).",
+    )
+    solid_parallax: float = Field(
+        default=0.12,
+        gt=0.0,
+        le=5.0,
+        description="90th percentile of the nose parallax at or above which (with solid_ratio) "
+        "the face is 3-D: live evidence.",
+    )
+    solid_ratio: float = Field(
+        default=2.0,
+        gt=0.0,
+        le=50.0,
+        description="Median parallax over motion of the moving pairs at or above which (with "
+        "solid_parallax) the face is 3-D.",
+    )
+    min_turn: float = Field(
+        default=0.25,
+        gt=0.0,
+        le=2.0,
+        description="Least change of a head-pose proxy (where the nose tip falls along the eye "
+        "line, over the inter-ocular distance; or along the line from the eyes to the upper lip) "
+        "that is a head turn or nod. A turn with 3-D structure is live evidence, passively or as "
+        "the answer to a turn challenge; a picture tilted as a whole keeps both proxies (their "
+        "range stayed below 0.17 on 95 % of the synthesized print attempts).",
+    )
+    flat_ratio: float = Field(
+        default=1.5,
+        gt=0.0,
+        le=50.0,
+        description="Median parallax over motion of the moving pairs below which the face is "
+        "flat: a print or a screen moved as a whole (attack evidence).",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StructureConfig:
+        if self.solid_ratio < self.flat_ratio:
+            raise ValueError("solid_ratio must not be below flat_ratio")
+        return self
+
+
+class BlinkConfig(Section):
+    """Blinks: a short dip of the eye aspect ratio below the track's running median."""
+
+    baseline_s: float = Field(
+        default=1.5, gt=0.2, le=10.0, description="Seconds of eye aspect ratios in the median."
+    )
+    dip: float = Field(
+        default=0.2,
+        gt=0.0,
+        lt=1.0,
+        description="Relative dip (1 - EAR / running median) of the mean of both eyes that "
+        "starts a blink. Relative, because faces differ in how open their eyes are.",
+    )
+    each_eye_dip: float = Field(
+        default=0.12, ge=0.0, lt=1.0, description="Relative dip each eye must show in a blink."
+    )
+    recover: float = Field(
+        default=0.08,
+        ge=0.0,
+        lt=1.0,
+        description="Relative dip below which the eyes count as open again.",
+    )
+    max_duration_s: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=2.0,
+        description="Longest dip that is a blink (longer: looking down, or a tilted picture).",
+    )
+    min_frames: int = Field(
+        default=2,
+        ge=1,
+        le=30,
+        description="Frames a blink's dip must last; a one-frame dip is landmark noise.",
+    )
+    max_jitter: float = Field(
+        default=0.04,
+        gt=0.0,
+        le=1.0,
+        description="Most the face outline may jump between frames during a blink (over the "
+        "inter-ocular distance); more means landmark noise from blur, not closing lids.",
+    )
+    min_blinks: int = Field(
+        default=1, ge=1, le=5, description="Blinks that count as live evidence."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BlinkConfig:
+        if self.recover >= self.dip:
+            raise ValueError("recover must be below dip")
+        return self
+
+
+class PadModelConfig(Section):
+    """An optional TFLite anti-spoofing classifier (FaceAntiSpoofing-style outputs).
+
+    It takes a square RGB crop of the face scaled to 0..1 and returns two 8-value outputs
+    (``clss_pred`` and ``leaf_node_mask``); the attack score is their weighted sum.
+    """
+
+    path: Path = Field(description="The .tflite file (absolute, or inside the models folder).")
+    sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="Pinned SHA-256 of the file (64 lowercase hex digits); another file is "
+        "refused at start.",
+    )
+    every_n_frames: int = Field(
+        default=5, ge=1, le=100, description="Run the model on every n-th frame of a track."
+    )
+    min_samples: int = Field(
+        default=3, ge=1, le=100, description="Runs before the model may conclude."
+    )
+    max_samples: int = Field(
+        default=6, ge=1, le=100, description="Stop running the model on a track after this many."
+    )
+    threshold: float = Field(
+        default=0.6,
+        gt=0.0,
+        description="Attack when the median score of a track's runs is above this.",
+    )
+    crop_scale: float = Field(
+        default=0.95,
+        gt=0.3,
+        le=3.0,
+        description="Square crop side over the face landmarks' extent (the model is sensitive "
+        "to the crop; 0.95 was calibrated on the shared clips).",
+    )
+    num_threads: int = Field(default=2, ge=1, le=8, description="Interpreter threads.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PadModelConfig:
+        if self.max_samples < self.min_samples:
+            raise ValueError("max_samples must not be below min_samples")
+        return self
+
+
+class ChallengeConfig(Section):
+    """The one active challenge per attempt when the passive signals stay inconclusive."""
+
+    kinds: tuple[Literal["blink", "turn"], ...] = Field(
+        default=("blink", "turn"), min_length=1, description="Challenges chosen from at random."
+    )
+    timeout_s: float = Field(
+        default=3.0, gt=0.5, le=20.0, description="Seconds the person has to respond."
+    )
+    text_blink: str = Field(
+        default="Please blink", min_length=1, max_length=60, description="Display text (blink)."
+    )
+    text_turn: str = Field(
+        default="Please turn or nod your head",
+        min_length=1,
+        max_length=60,
+        description="Display text (turn).",
+    )
+
+
+class LivenessConfig(Section):
+    """Liveness for face attempts: refuse photos and screens held up to the camera."""
+
+    mode: LivenessMode = Field(
+        default="passive+challenge",
+        description="off, passive or passive+challenge; a door's own `liveness:` overrides it.",
+    )
+    landmarks: str = Field(
+        default="face_mesh_mediapipe.tflite",
+        min_length=1,
+        description="FaceMesh model file name inside the models folder, or an absolute path "
+        "(MediaPipe's own mesh: its eye points follow the lids, which blinks need).",
+    )
+    decide_within_s: float = Field(
+        default=3.0,
+        gt=0.2,
+        le=30.0,
+        description="Seconds of a track the passive signals have before the gate challenges "
+        "(passive+challenge) or refuses (passive).",
+    )
+    structure: StructureConfig = Field(
+        default_factory=StructureConfig, description="3-D structure from motion."
+    )
+    blink: BlinkConfig = Field(default_factory=BlinkConfig, description="Blinks.")
+    model: PadModelConfig | None = Field(
+        default=None, description="Optional anti-spoofing model; none by default."
+    )
+    challenge: ChallengeConfig = Field(
+        default_factory=ChallengeConfig, description="The challenge (passive+challenge only)."
+    )
+    max_failures: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Refused liveness attempts on one door within failure_window_s that raise "
+        "an intrusion alarm.",
+    )
+    failure_window_s: float = Field(
+        default=300.0, gt=0.0, le=86400.0, description="Window in which failures are counted."
+    )
