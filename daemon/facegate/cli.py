@@ -309,6 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_eval_parser(sub)
 
+    from .measure.pad_cli import add_pad_parsers
+
+    add_pad_parsers(sub)
+
     p = sub.add_parser(
         "bench",
         help="measure stage times, decision latency, gallery load time and memory at size N",
