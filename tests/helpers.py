@@ -29,6 +29,8 @@ readers:
   - {{id: gate-reader, type: wiegand, door: main, d0: 22, d1: 23}}
 store:
   state_dir: {state}
+liveness:
+  mode: "off"   # the test clips are still photos: liveness has its own tests
 """
 
 

@@ -2,6 +2,7 @@
 
 from .camera import OpenCVCameraConfig, Picamera2CameraConfig, ReplayCameraConfig
 from .doors import DoorConfig, RelayConfig
+from .liveness import LivenessConfig, LivenessMode
 from .loader import load_config, load_config_text
 from .root import FacegateConfig
 from .service import ServiceConfig
@@ -26,6 +27,8 @@ __all__ = [
     "DlibFastEmbedderConfig",
     "DoorConfig",
     "FacegateConfig",
+    "LivenessConfig",
+    "LivenessMode",
     "MatcherConfig",
     "ModelsConfig",
     "OpenCVCameraConfig",

@@ -13,6 +13,7 @@ from ..policy.config import (
     LockoutConfig,
 )
 from .base import Section
+from .liveness import LivenessMode
 
 __all__ = ["DoorConfig", "RelayConfig"]
 
@@ -59,6 +60,11 @@ class DoorConfig(Section):
     gate: DoorGateConfig = Field(
         default_factory=DoorGateConfig,
         description="Lock type, door contact, exit button, tamper, siren, buzzer and LED.",
+    )
+    liveness: LivenessMode | None = Field(
+        default=None,
+        description="Liveness for faces at this door: off, passive or passive+challenge. "
+        "Empty means the `liveness.mode` of the whole device.",
     )
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ from .camera import CameraConfig
 from .doors import DoorConfig
 from .enrollment import EnrollmentConfig
 from .filing import FilingConfig
+from .liveness import LivenessConfig, LivenessMode
 from .notice import NoticeConfig
 from .readers import ReaderConfig
 from .retention import RetentionConfig
@@ -43,6 +44,10 @@ class FacegateConfig(Section):
         default_factory=DlibEmbedderConfig, description="Face templates."
     )
     matcher: MatcherConfig = Field(default_factory=MatcherConfig, description="1:N matching.")
+    liveness: LivenessConfig = Field(
+        default_factory=LivenessConfig,
+        description="Presentation-attack detection: refuse photos and screens.",
+    )
     doors: list[DoorConfig] = Field(
         min_length=1, max_length=4, description="The doors this device drives (1 to 4)."
     )
@@ -106,6 +111,13 @@ class FacegateConfig(Section):
                     used[pin] = f"readers.{reader.id}.{attr}"
         self.policy()  # schedule names, holidays, time zone: errors name the key path
         return self
+
+    def liveness_mode(self, door_id: str) -> LivenessMode:
+        """The liveness mode of one door: its own ``liveness:``, else ``liveness.mode``."""
+        for door in self.doors:
+            if door.id == door_id and door.liveness is not None:
+                return door.liveness
+        return self.liveness.mode
 
     def policy(self) -> PolicyConfig:
         """The access policy's own configuration, assembled from `calendar` and `doors`."""

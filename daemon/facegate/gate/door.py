@@ -48,7 +48,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FeedbackKind: TypeAlias = Literal["granted", "denied", "locked_out", "second_factor", "alarm"]
+FeedbackKind: TypeAlias = Literal[
+    "granted",
+    "denied",
+    "locked_out",
+    "second_factor",
+    "alarm",
+    "challenge_blink",
+    "challenge_turn",
+]
 
 
 @dataclass(slots=True, frozen=True)

@@ -33,6 +33,7 @@ AlarmKind: TypeAlias = Literal[
     "lockout",
     "face_rate_limited",
     "passback",
+    "presentation_attack",
 ]
 """What an alarm is about.
 
@@ -41,6 +42,8 @@ stayed open longer than ``held_open_s``. ``tamper``: a reader or enclosure tampe
 ``lockout``: a reader locked out after repeated wrong PINs or unknown cards.
 ``face_rate_limited``: too many unknown faces at a door in a short time.
 ``passback``: a credential was used twice in the same direction (anti-passback).
+``presentation_attack``: several faces failed liveness at a door in a short time (photos or
+screens held up to the camera).
 """
 
 ALARM_KINDS: frozenset[str] = frozenset(get_args(AlarmKind))

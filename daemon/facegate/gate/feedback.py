@@ -23,7 +23,7 @@ from ..clock import Clock, SystemClock
 from ..errors import GateError
 from .door import FeedbackKind
 
-__all__ = ["DEFAULT_PATTERNS", "AlarmOutput", "FeedbackDevice", "Step"]
+__all__ = ["DEFAULT_PATTERNS", "AlarmOutput", "FeedbackDevice", "Step", "challenge_feedback"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,26 @@ DEFAULT_PATTERNS: Mapping[FeedbackKind, tuple[Step, ...]] = {
     ),
     # Door forced/held/tamper at the door itself.
     "alarm": _blink(5, 0.5, 0.5),
+    # Liveness challenges: one beep, then the LED shows what to do. Blink: two quick winks.
+    "challenge_blink": (
+        Step(0.1, True, True),
+        Step(0.4, False, False),
+        *_blink(2, 0.15, 0.15, buzzer=False),
+        Step(2.0, False, True),
+    ),
+    # Turn or nod: a slow sweep, on and off twice.
+    "challenge_turn": (
+        Step(0.1, True, True),
+        Step(0.4, False, False),
+        *_blink(2, 0.6, 0.3, buzzer=False),
+        Step(1.0, False, True),
+    ),
 }
+
+
+def challenge_feedback(kind: str) -> FeedbackKind:
+    """The feedback pattern that asks for a liveness challenge (``blink`` or ``turn``)."""
+    return "challenge_blink" if kind == "blink" else "challenge_turn"
 
 
 def _output(cls: type[OutputDevice], pin: int, active_high: bool, factory: Any, what: str) -> Any:

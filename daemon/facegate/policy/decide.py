@@ -82,6 +82,7 @@ Reason: TypeAlias = Literal[
     "rate_limited",
     "mode_not_allowed",
     "passback",
+    "liveness",
 ]
 
 REASONS: frozenset[str] = frozenset(get_args(Reason))

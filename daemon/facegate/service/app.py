@@ -27,15 +27,18 @@ from ..errors import FacegateError
 from ..gate.build import build_door_runtime
 from ..gate.door import ClearAlarm, RaiseAlarm
 from ..gate.events import Alarm
+from ..gate.feedback import challenge_feedback
 from ..gate.runtime import DoorRuntime
 from ..policy.checks import check_doors
 from ..policy.decide import Decision as PolicyDecision
 from ..readers import CardRead, PinEntered, ReaderEvent, ReaderFault
 from ..store import Event, Store, open_store, purge_expired, resolve_key_path
+from ..vision.liveness import LivenessJudge, LivenessVerdict
 from ..vision.match import Gallery
 from .access import AccessService
 from .attempts import Judge
 from .integrity import IntegrityMonitor
+from .liveness import FailureCounter, build_judge
 from .notify import notifier_from_env, watchdog_interval
 from .pipeline import FaceObservation, FacePipeline
 from .readers_setup import BuiltReader, build_reader, reader_kinds
@@ -165,6 +168,8 @@ class App:
         )
         self._next_status = 0.0
         self.frames_processed = 0
+        self.pad: LivenessJudge | None = None
+        self.pad_failures = FailureCounter(cfg.liveness.max_failures, cfg.liveness.failure_window_s)
 
     # -- start-up ------------------------------------------------------------------------
 
@@ -177,6 +182,7 @@ class App:
             self.init_access()
             self.init_readers()
             self.init_pipeline()
+            self.init_liveness()
             self.init_gallery()
             self.init_camera()
             self.init_integrity()
@@ -401,6 +407,18 @@ class App:
     def init_pipeline(self) -> None:
         self.pipeline = FacePipeline(self.cfg)
 
+    def init_liveness(self) -> None:
+        """The liveness judge for the camera's door, unless its mode is ``off``."""
+        mode = self.cfg.liveness_mode(self.camera_door)
+        if mode == "off":
+            logger.warning(
+                "door %s: liveness is off; a photo of a resident held up to the camera opens it",
+                self.camera_door,
+            )
+            return
+        self.pad = build_judge(self.cfg, mode=mode)
+        logger.info("door %s: liveness %s", self.camera_door, mode)
+
     def init_gallery(self) -> None:
         assert self.store is not None and self.pipeline is not None
         gallery: Gallery = self.pipeline.gallery
@@ -445,7 +463,18 @@ class App:
             return None
         track, face = max(associated, key=lambda pair: pair[1].area)
         quality, match, attempt = None, None, None
-        if self.judge.wants_template(track, now):
+        open_attempt = self.judge.wants_template(track, now)
+        live = True
+        if open_attempt and self.pad is not None:
+            t1 = time.perf_counter()
+            verdict = self.pad.observe(track.id, frame.image, face, now)
+            timings["liveness"] = (time.perf_counter() - t1) * 1000.0
+            if verdict.status == "spoof":
+                return self._refuse_spoof(track, face, verdict, timings, now)
+            if verdict.reason == "challenge_started":
+                self._challenge(verdict, now)
+            live = verdict.status == "live"
+        if open_attempt and live:
             quality = pipeline.assess(frame.image, face)
         if quality is not None and quality.ok:
             template, more = pipeline.embed(frame.image, face)
@@ -458,10 +487,64 @@ class App:
         if attempt is None:
             return None
         assert self.access is not None
+        if self.pad is not None:
+            self.pad.forget(track.id)  # a new attempt by this track proves liveness again
         decision = self.access.face(
             door, attempt.subject if attempt.granted else None, float(attempt.score or 0.0)
         )
         return self.act(decision, method="face", score=attempt.score)
+
+    def _refuse_spoof(
+        self,
+        track: Any,
+        face: Any,
+        verdict: LivenessVerdict,
+        timings: dict[str, float],
+        now: float,
+    ) -> Outcome:
+        """A face that failed liveness: refuse it (no template is made), count the failure."""
+        assert self.pad is not None
+        door = self.camera_door
+        track.decided_at = now  # this approach is decided; a new one starts after redecide
+        self.pad.forget(track.id)
+        self._emit(AppEvent("face", now, door, observation=FaceObservation(face, track.id, None)))
+        alarms: tuple[Alarm, ...] = ()
+        if self.pad_failures.add(door, now):
+            alarms = (
+                Alarm(
+                    "presentation_attack",
+                    door,
+                    now,
+                    f"{self.cfg.liveness.max_failures} faces failed liveness within "
+                    f"{self.cfg.liveness.failure_window_s:g} s",
+                ),
+            )
+        logger.info("door %s: face failed liveness (%s)", door, verdict.reason)
+        decision = PolicyDecision(
+            granted=False, reason="liveness", factors=("face",), door=door, alarms=alarms
+        )
+        return self.act(decision, method="face")
+
+    def _challenge(self, verdict: LivenessVerdict, now: float) -> None:
+        """Ask the person at the camera's door for a blink or a head turn (once per attempt)."""
+        prompt = verdict.prompt
+        if prompt is None:
+            return
+        door = self.camera_door
+        logger.info("door %s: liveness challenge (%s)", door, prompt.kind)
+        self._handle_actions(
+            door, self.doors[door].prompt(challenge_feedback(prompt.kind), now=now)
+        )
+        if self.audit is not None:
+            self.audit.append("liveness_challenge", door=door, challenge=prompt.kind)
+        self._emit(
+            AppEvent(
+                "challenge",
+                now,
+                door,
+                detail={"kind": prompt.kind, "text": prompt.text, "until": prompt.deadline},
+            )
+        )
 
     def handle_reader_event(self, event: ReaderEvent) -> Outcome | None:
         """A card, a PIN or a fault from one of the readers."""
