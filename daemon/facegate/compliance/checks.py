@@ -221,6 +221,21 @@ def _walk(value: Any, path: str = "") -> Iterable[tuple[str, str]]:
         yield path, value
 
 
+def _liveness(cfg: FacegateConfig, *_: Any) -> CheckResult:
+    art = "Art. 14"
+    camera_door = cfg.doors[0].id
+    mode = cfg.liveness_mode(camera_door)
+    if mode == "off":
+        return CheckResult(
+            "liveness",
+            art,
+            Status.WARN,
+            f"liveness is off at door {camera_door}: a photo of a resident opens it",
+        )
+    model = " with the anti-spoofing model" if cfg.liveness.model is not None else ""
+    return CheckResult("liveness", art, Status.PASS, f"door {camera_door}: {mode}{model}")
+
+
 def _no_network_sink(cfg: FacegateConfig, notice: NoticeConfig | None, *_: Any) -> CheckResult:
     art = "Art. 8"
     data = cfg.model_dump(mode="json")
@@ -393,6 +408,7 @@ RULES: tuple[Rule, ...] = (
     _notice,
     _site_kind,
     _alternatives,
+    _liveness,
     _no_network_sink,
     _unit_network,
     _store_encrypted,

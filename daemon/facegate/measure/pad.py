@@ -326,7 +326,7 @@ def scan_clips(folder: Path) -> list[Path]:
 def scan_attacks(folder: Path) -> dict[str, list[Path]]:
     """Attack clips by type: each subfolder ``folder/<type>/`` holds that type's clips."""
     out: dict[str, list[Path]] = {}
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         clips = scan_clips(sub)
         if clips:
             out[sub.name] = clips

@@ -37,8 +37,8 @@ an attempt that reaches a challenge runs on over the clip's following frames, pa
 if need be, and passes only if they happen to hold the requested blink or head turn. The rule
 is the same for live and attack clips. An attempt whose clip ends first is refused.
 
-The liveness settings, models folder and detector come from -c CONFIG (default: the built-in
-defaults). --model adds the anti-spoofing model for this run.
+The liveness settings, models folder and detector come from -c CONFIG (default: the product's
+default liveness settings). --model adds the anti-spoofing model for this run.
 """
 
 EVAL_EPILOG = """\
@@ -263,7 +263,10 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
         cfg = _config(args.config)
     except ConfigError as exc:
         return usage(str(exc))
-    live = cfg.liveness
+    from ..config.liveness import LivenessConfig
+
+    # Without -c: the product's defaults (the built-in demo configuration turns liveness off).
+    live = cfg.liveness if args.config is not None else LivenessConfig()
     if args.mode is not None:
         live = live.model_copy(update={"mode": args.mode})
     elif live.mode == "off":
