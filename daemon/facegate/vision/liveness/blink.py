@@ -53,7 +53,8 @@ class BlinkSignal:
 
     def __init__(self, cfg: BlinkConfig) -> None:
         self.cfg = cfg
-        self._history: deque[tuple[float, float]] = deque()
+        self._history: deque[tuple[float, float, float]] = deque()  # (time, right, left)
+        self._base = (0.0, 0.0)  # each eye's usual opening when the current dip began
         self._dip_start: float | None = None
         self._both_eyes = False  # some frame of the current dip closed both eyes enough
         self._noisy = False  # the landmarks jumped during the current dip
@@ -72,20 +73,26 @@ class BlinkSignal:
         if not aspect > 0.0:
             return
         right, left = right / aspect, left / aspect
-        ear = 0.5 * (right + left)
         jumped = self._jitter(current) > self.cfg.max_jitter
         self._previous = current
         history = self._history
         while history and history[0][0] < now - self.cfg.baseline_s:
             history.popleft()
-        if len(history) >= 3:
-            base = float(np.median([e for _, e in history]))
-            if base > 0.0:
-                dip = 1.0 - ear / base
-                each = min(1.0 - right / base, 1.0 - left / base)
-                self._step(dip, each, jumped, now)
+        if self._dip_start is not None:
+            base = self._base  # frozen at the dip's start: the dip must not move its own yardstick
+        elif len(history) >= 3:
+            # Each eye against its own usual opening: eyes that open unequally are common.
+            base = (
+                float(np.median([r for _, r, _ in history])),
+                float(np.median([l_ for _, _, l_ in history])),
+            )
+        else:
+            base = None
+        if base is not None and base[0] > 0.0 and base[1] > 0.0:
+            dip_r, dip_l = 1.0 - right / base[0], 1.0 - left / base[1]
+            self._step(0.5 * (dip_r + dip_l), min(dip_r, dip_l), jumped, now, base)
         if self._dip_start is None:  # keep closed-eye frames out of the baseline
-            history.append((now, ear))
+            history.append((now, right, left))
 
     def _jitter(self, current: npt.NDArray[np.float64]) -> float:
         """How far the outline moved from the previous frame beyond a similarity, over the IOD."""
@@ -100,11 +107,14 @@ class BlinkSignal:
         fitted = src @ sim[:, :2].T + sim[:, 2]
         return float(np.median(np.linalg.norm(fitted - dst, axis=1))) / scale
 
-    def _step(self, dip: float, each: float, jumped: bool, now: float) -> None:
+    def _step(
+        self, dip: float, each: float, jumped: bool, now: float, base: tuple[float, float]
+    ) -> None:
         cfg = self.cfg
         if self._dip_start is None:
             if dip >= cfg.dip:
                 self._dip_start = now
+                self._base = base
                 self._both_eyes = each >= cfg.each_eye_dip
                 self._noisy = jumped
                 self._dip_frames = 1

@@ -7,14 +7,13 @@ pattern, display text), and watches for the response for ``timeout_s``.
 * ``blink``: a blink (from :class:`~.blink.BlinkSignal`) that ends after the prompt.
 * ``turn``: a head turn or nod: one of the two :func:`pose_proxy` values changes by at least
   ``structure.min_turn`` from its value at the prompt, *and* the 3-D-structure signal finds the
-  face solid. Both proxies are ratios along a line of the face, which an affine view of a plane
-  keeps, so a picture tilted as a whole barely changes them (under 0.17 on 95 % of the
-  synthesized print attempts); where perspective does, the structure signal sees a plane.
+  face solid. Both are affine coordinates of the nose in the face's own frame, which an affine
+  view of a plane keeps, so a picture tilted as a whole barely changes them; where perspective
+  does, the structure signal sees a plane.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,31 +32,29 @@ _NOSE_TIP = 1
 _MOUTH = (0, 13)  # the upper lip's outer and inner midpoints: they move little when talking
 
 
-def yaw_proxy(points: npt.ArrayLike) -> float:
-    """The nose tip's offset from the eye midpoint along the eye line, over the eye distance."""
-    p = np.asarray(points, dtype=np.float64)[:, :2]
-    right = p[list(_RIGHT_EYE)].mean(axis=0)
-    left = p[list(_LEFT_EYE)].mean(axis=0)
-    axis = left - right
-    iod = math.hypot(float(axis[0]), float(axis[1]))
-    if iod <= 0.0:
-        return 0.0
-    return float(np.dot(p[_NOSE_TIP] - (right + left) / 2.0, axis / iod)) / iod
-
-
 def pose_proxy(points: npt.ArrayLike) -> tuple[float, float]:
     """``(yaw, pitch)`` proxies of the head pose from 2-D landmarks.
 
-    ``yaw`` is :func:`yaw_proxy`; ``pitch`` is where the nose tip falls along the line from the
-    eye midpoint to the upper lip, as a fraction of that line. Both are ratios along a line,
-    unchanged by any affine view of a flat picture.
+    The nose tip written in the face's own frame: ``nose - eye_midpoint = yaw * eye_line +
+    pitch * eyes_to_lip``, where ``eye_line`` runs from the right eye to the left and
+    ``eyes_to_lip`` from the eye midpoint to the upper lip. Affine coordinates are unchanged by
+    any affine view of a plane (turned, tilted, sheared, scaled, moved), so a picture held up and
+    rocked keeps them; a head that turns or nods moves its nose out of that frame.
     """
     p = np.asarray(points, dtype=np.float64)[:, :2]
-    eyes = (p[list(_RIGHT_EYE)].mean(axis=0) + p[list(_LEFT_EYE)].mean(axis=0)) / 2.0
-    down = p[list(_MOUTH)].mean(axis=0) - eyes
-    length2 = float(np.dot(down, down))
-    pitch = float(np.dot(p[_NOSE_TIP] - eyes, down)) / length2 if length2 > 0.0 else 0.0
-    return yaw_proxy(p), pitch
+    right = p[list(_RIGHT_EYE)].mean(axis=0)
+    left = p[list(_LEFT_EYE)].mean(axis=0)
+    eyes = (right + left) / 2.0
+    basis = np.column_stack([left - right, p[list(_MOUTH)].mean(axis=0) - eyes])
+    if abs(float(np.linalg.det(basis))) < 1e-9:
+        return 0.0, 0.0
+    yaw, pitch = np.linalg.solve(basis, p[_NOSE_TIP] - eyes)
+    return float(yaw), float(pitch)
+
+
+def yaw_proxy(points: npt.ArrayLike) -> float:
+    """The yaw of :func:`pose_proxy`: the nose tip's position along the eye line."""
+    return pose_proxy(points)[0]
 
 
 @dataclass(slots=True, frozen=True)

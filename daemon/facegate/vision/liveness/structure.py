@@ -99,6 +99,7 @@ class StructureSignal:
         horizon = now - self.cfg.window_s
         while self._frames and self._frames[0][0] < horizon:
             self._frames.popleft()
+        # A pair is remembered for window_s after its newer frame.
         while self._pairs and self._pairs[0][0] < horizon:
             self._pairs.popleft()
         n = len(self._frames)
