@@ -18,7 +18,7 @@ UNIT_DIR=/etc/systemd/system
 UDEV_RULES=/etc/udev/rules.d/99-facegate.rules
 SERVICE_USER=facegate
 ADMIN_GROUP=facegate-admin
-DEVICE_GROUPS=(gpio video input dialout)
+DEVICE_GROUPS=(gpio video input dialout i2c)
 APT_PACKAGES=(python3-venv python3-pip python3-picamera2 python3-libcamera python3-lgpio)
 
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

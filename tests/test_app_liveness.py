@@ -20,6 +20,7 @@ from facegate.capture import ReplayCamera
 from facegate.clock import FakeClock
 from facegate.config import FacegateConfig
 from facegate.measure.pad import synth_print_clip, write_frames
+from facegate.policy.config import DisplayConfig
 from facegate.service.app import App, AppEvent
 from facegate.store import create_master_key, load_master_key
 from helpers import load_rgb, make_config
@@ -61,7 +62,9 @@ def still_photo_clip(folder: Path, photo: np.ndarray, count: int) -> None:
 class Gate:
     """One App on mock pins and a fake clock, fed frame by frame (deterministic)."""
 
-    def __init__(self, cfg: FacegateConfig, key: bytes, fps: float) -> None:
+    def __init__(
+        self, cfg: FacegateConfig, key: bytes, fps: float, lcd_factory: Any = None
+    ) -> None:
         self.factory = MockFactory()
         self.clock = FakeClock()
         self.events: list[AppEvent] = []
@@ -76,6 +79,7 @@ class Gate:
             master_key=key,
             camera=self.camera,
             listener=self.events.append,
+            lcd_factory=lcd_factory,
         )
         self.app.start()
 
@@ -180,7 +184,27 @@ def test_passive_plus_challenge_asks_once_then_refuses(
     photo = load_rgb(testdata / "faces" / "barack_obama" / "obama2.jpg")
     still_photo_clip(tmp_path / "clip", photo, 80)  # 8 s: 3 s passive, 3 s challenge, then more
     cfg = with_liveness(make_config(tmp_path, models_dir), mode="passive+challenge")
-    gate = Gate(cfg, key, fps=10.0)
+    door = cfg.doors[0]
+    gate_hw = door.gate.model_copy(update={"display": DisplayConfig(hold_s=2.0)})
+    cfg = cfg.model_copy(update={"doors": [door.model_copy(update={"gate": gate_hw})]})
+    shown: list[str] = []
+
+    class Lcd:  # what RPLCD's CharLCD would show
+        cursor_pos = (0, 0)
+
+        def __init__(self, **_kwargs: Any) -> None:
+            pass
+
+        def clear(self) -> None:
+            shown.append("")
+
+        def write_string(self, text: str) -> None:
+            shown[-1] = f"{shown[-1]} {text}".strip()
+
+        def close(self, clear: bool = False) -> None:
+            pass
+
+    gate = Gate(cfg, key, fps=10.0, lcd_factory=Lcd)
     try:
         gate.enroll(load_rgb(testdata / "faces" / "barack_obama" / "obama.jpg"))
         relay = gate.play()
@@ -193,6 +217,7 @@ def test_passive_plus_challenge_asks_once_then_refuses(
             "turn": cfg.liveness.challenge.text_turn,
         }
         assert asked.detail["text"] == texts[asked.detail["kind"]]
+        assert texts[asked.detail["kind"]] in shown  # on the door's display
         decisions = gate.decisions()
         assert [(d.granted, d.reason) for d in decisions] == [(False, "liveness")]
         refused = decisions[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock, SystemClock
+from .display import LcdFactory, TextDisplay
 from .door import DoorController
 from .feedback import AlarmOutput, FeedbackDevice
 from .inputs import ContactType, DoorContact, ExitButton, InputAdapter, TamperSwitch
@@ -31,6 +32,7 @@ def build_door_runtime(
     release_s: float = 3.0,
     pin_factory: Any = None,
     clock: Clock | None = None,
+    lcd_factory: LcdFactory | None = None,
 ) -> DoorRuntime:
     """Open every device of one door and bind them to a fresh controller.
 
@@ -42,6 +44,7 @@ def build_door_runtime(
         release_s: release time per grant (``doors[].relay.pulse_s``).
         pin_factory: gpiozero pin factory.
         clock: time source shared by every device.
+        lcd_factory: builds the display's LCD (a fake in the demo and tests).
 
     Raises:
         GateError: a device could not be opened (everything opened so far is closed).
@@ -108,6 +111,22 @@ def build_door_runtime(
                 name=door,
             )
             opened.append(feedback)
+        display = None
+        if gate.display is not None:
+            d = gate.display
+            display = TextDisplay(
+                address=d.address,
+                port=d.port,
+                expander=d.expander,
+                cols=d.cols,
+                rows=d.rows,
+                hold_s=d.hold_s,
+                idle_text=d.idle_text,
+                lcd_factory=lcd_factory,
+                clock=clock,
+                name=door,
+            )
+            opened.append(display)
         controller = DoorController(
             door,
             held_open_s=gate.held_open_s,
@@ -121,6 +140,7 @@ def build_door_runtime(
             inputs=inputs,
             alarm_output=alarm,
             feedback=feedback,
+            display=display,
             siren_kinds=gate.siren_on,
             clock=clock,
         )

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 
 from ..clock import Clock, SystemClock
+from .display import TextDisplay
 from .door import (
     Action,
     ClearAlarm,
@@ -49,6 +50,7 @@ class DoorRuntime:
         inputs: door contact, exit button, tamper switch (any subset).
         alarm_output: the siren relay, if any.
         feedback: buzzer/LED, if any.
+        display: a character LCD saying the same in words, if any.
         siren_kinds: latched alarms that sound the siren.
         on_event: called with each input event as it is handled (for the audit log).
         clock: time source (the same one the devices use).
@@ -62,6 +64,7 @@ class DoorRuntime:
         inputs: Sequence[InputAdapter] = (),
         alarm_output: AlarmOutput | None = None,
         feedback: FeedbackDevice | None = None,
+        display: TextDisplay | None = None,
         siren_kinds: Iterable[AlarmKind] = DEFAULT_SIREN_KINDS,
         on_event: Callable[[GateEvent], None] | None = None,
         clock: Clock | None = None,
@@ -71,6 +74,7 @@ class DoorRuntime:
         self.inputs = tuple(inputs)
         self.alarm_output = alarm_output
         self.feedback = feedback
+        self.display = display
         self.siren_kinds = frozenset(siren_kinds)
         self.on_event = on_event
         self.clock: Clock = clock or SystemClock()
@@ -109,6 +113,8 @@ class DoorRuntime:
             self.alarm_output.poll(current)
         if self.feedback is not None:
             self.feedback.poll(current)
+        if self.display is not None:
+            self.display.poll(current)
         return actions
 
     def grant(self, seconds: float | None = None, now: float | None = None) -> list[Action]:
@@ -127,6 +133,11 @@ class DoorRuntime:
         current = self._now(now)
         return self.apply([Feedback(kind)], current)
 
+    def show_text(self, text: str, seconds: float, now: float | None = None) -> None:
+        """Put ``text`` on the door's display for ``seconds`` (nothing without a display)."""
+        if self.display is not None:
+            self.display.show(text, seconds, self._now(now))
+
     def report(self, alarm: Alarm, now: float | None = None) -> list[Action]:
         """Pass on an alarm raised by the access policy (lockout, rate limit, passback)."""
         current = self._now(now)
@@ -143,6 +154,8 @@ class DoorRuntime:
             elif isinstance(action, Feedback):
                 if self.feedback is not None:
                     self.feedback.play(action.kind, now)
+                if self.display is not None:
+                    self.display.play(action.kind, now)
             elif isinstance(action, RaiseAlarm | ClearAlarm):
                 self._update_siren(now)
         return list(actions)
@@ -152,7 +165,7 @@ class DoorRuntime:
         try:
             self.lock.close()
         finally:
-            for device in (*self.inputs, self.alarm_output, self.feedback):
+            for device in (*self.inputs, self.alarm_output, self.feedback, self.display):
                 if device is None:
                     continue
                 try:

@@ -54,6 +54,7 @@ __all__ = [
     "AccessRuleConfig",
     "AlarmRelayConfig",
     "AntiPassbackConfig",
+    "DisplayConfig",
     "DoorGateConfig",
     "DoorPolicyConfig",
     "FaceLimitConfig",
@@ -299,6 +300,29 @@ class AlarmRelayConfig(OutputPinConfig):
     )
 
 
+class DisplayConfig(_Section):
+    """A character LCD at the door (HD44780 on an I2C backpack): the feedback in words."""
+
+    type: Literal["hd44780_i2c"] = Field(
+        default="hd44780_i2c", description="The only kind supported: HD44780 behind I2C."
+    )
+    address: int = Field(
+        default=0x27, ge=0x03, le=0x77, description="I2C address (PCF8574: 0x27 or 0x3F)."
+    )
+    port: int = Field(default=1, ge=0, le=10, description="I2C bus number (1 on a Pi).")
+    expander: Literal["PCF8574", "MCP23008", "MCP23017"] = Field(
+        default="PCF8574", description="The backpack's port-expander chip."
+    )
+    cols: Literal[16, 20] = Field(default=16, description="Characters per line.")
+    rows: Literal[2, 4] = Field(default=2, description="Lines.")
+    hold_s: float = Field(
+        default=3.0, ge=0.5, le=60.0, description="Seconds a message stays before the idle text."
+    )
+    idle_text: str = Field(
+        default="", max_length=80, description="Shown between messages (ASCII; empty: blank)."
+    )
+
+
 class DoorGateConfig(_Section):
     """The hardware around one door's lock."""
 
@@ -323,9 +347,13 @@ class DoorGateConfig(_Section):
     alarm_relay: AlarmRelayConfig | None = Field(default=None, description="Siren relay.")
     buzzer: OutputPinConfig | None = Field(default=None, description="Buzzer at the door.")
     led: OutputPinConfig | None = Field(default=None, description="LED at the door.")
+    display: DisplayConfig | None = Field(
+        default=None,
+        description="Character LCD showing the feedback and liveness challenges in words.",
+    )
     siren_on: list[AlarmKind] = Field(
         default_factory=lambda: sorted(DEFAULT_SIREN_KINDS),
-        max_length=6,
+        max_length=8,
         description="Latched alarms that sound the siren.",
     )
 
@@ -346,6 +374,8 @@ class DoorGateConfig(_Section):
             part = getattr(self, name)
             if part is not None:
                 found.append((name, part.pin))
+        if self.display is not None and self.display.port == 1:
+            found += [("display.sda", 2), ("display.scl", 3)]  # the Pi's I2C bus 1
         return found
 
 

@@ -106,6 +106,7 @@ class App:
         master_key: the key, when the caller already holds it (demo, tests); otherwise it
             is read from the configured key file.
         listener: called for every ``AppEvent``.
+        lcd_factory: builds door displays' LCDs (a fake in tests); RPLCD by default.
     """
 
     def __init__(
@@ -120,6 +121,7 @@ class App:
         run_checklist: bool = False,
         compliance_facts: Any = None,
         config_path: Path | None = None,
+        lcd_factory: Any = None,
     ) -> None:
         self.config_path = config_path
         self.integrity: IntegrityMonitor | None = None
@@ -128,6 +130,7 @@ class App:
         self.compliance_facts = compliance_facts
         self.clock = clock or SystemClock()
         self.pin_factory = pin_factory
+        self.lcd_factory = lcd_factory
         self.listener = listener
         self._camera_override = camera
         self._master_key = master_key
@@ -242,6 +245,7 @@ class App:
                 release_s=door.relay.pulse_s,
                 pin_factory=self.pin_factory,
                 clock=self.clock,
+                lcd_factory=self.lcd_factory,
             )
             self.doors[door.id] = runtime
             self._released[door.id] = False
