@@ -141,3 +141,14 @@ def test_the_display_takes_the_i2c_pins() -> None:
     DoorGateConfig.model_validate({"display": {"port": 0}, "buzzer": {"pin": 2}})
     with pytest.raises(ValueError):
         DoorGateConfig.model_validate({"display": {"cols": 17}})
+
+
+def test_the_logged_stand_in_says_what_it_would_show(caplog: pytest.LogCaptureFixture) -> None:
+    from facegate.gate.display import LoggedLcd
+
+    caplog.set_level("INFO")
+    display = TextDisplay(lcd_factory=LoggedLcd, clock=FakeClock(), hold_s=1.0)
+    display.play("challenge_blink", now=0.0)
+    display.poll(2.0)
+    display.close()
+    assert "display: Please blink" in caplog.text

@@ -192,12 +192,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _load(args.config)
     _setup_logging(cfg.service.log_level if not args.debug else "debug")
 
+    from .gate.display import LoggedLcd
+
+    mock = args.pin_factory == "mock"
+
     def build(config: FacegateConfig, path: Path) -> App:
         return App(
             config,
             pin_factory=make_pin_factory(args.pin_factory),
             run_checklist=True,
             config_path=path,
+            lcd_factory=LoggedLcd if mock else None,  # no I2C bus either on a mock run
         )
 
     supervisor = Supervisor(args.config, build)
@@ -248,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["mock", "lgpio"],
         default=None,
         help="GPIO backend; default: gpiozero's choice ($GPIOZERO_PIN_FACTORY). "
-        "`mock` runs without GPIO hardware.",
+        "`mock` runs without GPIO hardware (a configured door display is then logged).",
     )
     p.set_defaults(func=cmd_run)
 

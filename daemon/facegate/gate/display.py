@@ -22,7 +22,7 @@ from ..clock import Clock, SystemClock
 from ..errors import GateError
 from .door import FeedbackKind
 
-__all__ = ["DEFAULT_TEXTS", "TextDisplay", "wrap_text"]
+__all__ = ["DEFAULT_TEXTS", "LoggedLcd", "TextDisplay", "wrap_text"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,28 @@ def wrap_text(text: str, cols: int, rows: int) -> list[str]:
         lines = lines[:rows]
         lines[-1] = lines[-1][: cols - 3] + "..."
     return lines
+
+
+class LoggedLcd:
+    """A stand-in LCD that logs what it would show (``facegate run --pin-factory mock``).
+
+    The texts are the fixed feedback and challenge texts: nothing personal is ever shown.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.cursor_pos = (0, 0)
+        self._lines: list[str] = []
+
+    def clear(self) -> None:
+        if self._lines:
+            logger.info("display: %s", " / ".join(self._lines))
+        self._lines = []
+
+    def write_string(self, text: str) -> None:
+        self._lines.append(text)
+
+    def close(self, clear: bool = False) -> None:
+        self.clear()
 
 
 def _rplcd(**kwargs: Any) -> Any:
