@@ -353,10 +353,11 @@ def _table(report: PadReport, summary: dict[str, Any], *, model: bool) -> Any:
     )
     table.add_row("challenge rate", f"{summary['challenge_rate']:.2%}", "", "all attempts")
     ms = report.frame_ms_percentiles()
+    runs = " (the model's runs)" if model else ""
     table.add_row(
         "ms per frame",
         f"{summary['ms_per_frame']:.2f}",
         "",
-        f"median; p95 {ms[1]:.1f}, max {ms[2]:.1f} (model runs)",
+        f"median; p95 {ms[1]:.1f}, max {ms[2]:.1f}{runs}",
     )
     return table
