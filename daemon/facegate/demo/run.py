@@ -188,6 +188,7 @@ def _run(
             outcomes.setdefault(scene_no, []).append("granted" if decision.granted else "denied")
     app.tick()
     _reader_scenes(app, printer, result)
+    _liveness_scene(app, portraits["resident"].image, printer, result)
     for number, (scene, _) in enumerate(starts):
         got = outcomes.get(number, [])
         if scene.expect is None and got:
@@ -218,6 +219,7 @@ class _Timeline:
         self.result = result
         self.names: dict[str, str] = {}
         self._last_face: str | None = None
+        self.liveness_denials = 0
 
     def _line(self, at: float, text: str) -> None:
         self.console.print(f"[dim]{at:6.1f} s[/]  {text}")
@@ -232,7 +234,12 @@ class _Timeline:
             for stage, ms in obs.timings_ms.items():
                 self.result.timings_ms.setdefault(stage, []).append(ms)
             size = f"{obs.detection.width:.0f} px"
-            if obs.quality is None:
+            if obs.liveness in ("inconclusive", "challenge"):
+                key = f"l:{obs.track}:{obs.liveness}"
+                summary = f"face {size} (track {obs.track}): liveness check, no template yet"
+            elif obs.liveness == "spoof":
+                key, summary = f"l:{obs.track}:spoof", f"face {size}: failed liveness"
+            elif obs.quality is None:
                 key, summary = "decided", f"face {size}: decided; followed until it leaves"
             elif not obs.quality.ok:
                 key, summary = f"q:{obs.quality.reason}", f"face {size}: {obs.quality.reason}"
@@ -269,9 +276,16 @@ class _Timeline:
                 self._line(event.at, f"[cyan]WAITING[/] door {d.door}: second factor needed")
             else:
                 self.result.denied += 1
+                self.liveness_denials += d.reason == "liveness"
                 self._line(
                     event.at, f"[bold red]DENIED[/]  door {d.door} by {d.method} ({d.reason})"
                 )
+        elif event.kind == "challenge":
+            self._line(
+                event.at,
+                f'[cyan]CHALLENGE[/] door {event.door}: "{event.detail.get("text")}" '
+                "(buzzer/LED pattern, display text; once per approach)",
+            )
         elif event.kind == "relay_on":
             self.result.relay_pulses += 1
             until = event.detail.get("until")
@@ -292,6 +306,57 @@ class _Timeline:
                 event.at,
                 f"[dim]reader {event.detail.get('reader')}: {event.detail.get('reason')}[/]",
             )
+
+
+# -- liveness: the resident's photo held up to the camera ---------------------------------
+
+
+def _liveness_scene(app: App, portrait: np.ndarray, printer: _Timeline, result: DemoResult) -> None:
+    """Turn liveness on (as on a real gate) and hold a printed photo of the resident up."""
+    import random
+
+    from ..measure.pad import PrintPath, synth_print_clip
+    from ..service.liveness import build_judge
+    from ..vision.detect import largest
+
+    printer.scene(
+        "liveness on (the default; the still portraits above needed it off): someone holds a "
+        "printed photo of the resident up to the camera"
+    )
+    cfg = app.cfg
+    live = cfg.model_copy(
+        update={"liveness": cfg.liveness.model_copy(update={"mode": "passive+challenge"})}
+    )
+    app.pad = build_judge(live, rng=random.Random(7))
+    assert app.pipeline is not None
+    face = largest(app.pipeline.detector.detect(portrait))
+    frames = synth_print_clip(
+        portrait,
+        rng=np.random.default_rng(11),
+        face=face,
+        seconds=7.0,
+        fps=10.0,
+        path=PrintPath(fill=(0.9, 1.1)),  # held close, as an attacker would
+    )
+    clock = app.clock
+    assert isinstance(clock, FakeClock)
+    denied, granted = result.denied, result.granted
+    liveness_before = printer.liveness_denials
+    for index, image in enumerate(frames):
+        app.handle_frame(Frame(image, index, clock.monotonic()))
+        app.tick()
+        result.frames += 1
+        clock.advance(0.1)
+    _settle(app, 2.0)
+    app.pad = None
+    if (
+        result.granted != granted
+        or result.denied != denied + 1
+        or printer.liveness_denials != liveness_before + 1
+    ):
+        result.problems.append(
+            "liveness scene: expected the photo to be refused once with reason liveness"
+        )
 
 
 # -- the reader scenes: real adapters on mock pins, the simulated clock ------------------

@@ -468,7 +468,7 @@ class App:
         track, face = max(associated, key=lambda pair: pair[1].area)
         quality, match, attempt = None, None, None
         open_attempt = self.judge.wants_template(track, now)
-        live = True
+        live, liveness = True, None
         if open_attempt and self.pad is not None:
             t1 = time.perf_counter()
             verdict = self.pad.observe(track.id, frame.image, face, now)
@@ -477,7 +477,7 @@ class App:
                 return self._refuse_spoof(track, face, verdict, timings, now)
             if verdict.reason == "challenge_started":
                 self._challenge(verdict, now)
-            live = verdict.status == "live"
+            live, liveness = verdict.status == "live", verdict.status
         if open_attempt and live:
             quality = pipeline.assess(frame.image, face)
         if quality is not None and quality.ok:
@@ -486,7 +486,7 @@ class App:
             t1 = time.perf_counter()
             match, attempt = self.judge.add(track, template, now, pipeline.search)
             timings["match"] = (time.perf_counter() - t1) * 1000.0
-        observation = FaceObservation(face, track.id, quality, match, timings)
+        observation = FaceObservation(face, track.id, quality, match, timings, liveness)
         self._emit(AppEvent("face", now, door, observation=observation))
         if attempt is None:
             return None
@@ -511,7 +511,8 @@ class App:
         door = self.camera_door
         track.decided_at = now  # this approach is decided; a new one starts after redecide
         self.pad.forget(track.id)
-        self._emit(AppEvent("face", now, door, observation=FaceObservation(face, track.id, None)))
+        observation = FaceObservation(face, track.id, None, None, timings, "spoof")
+        self._emit(AppEvent("face", now, door, observation=observation))
         alarms: tuple[Alarm, ...] = ()
         if self.pad_failures.add(door, now):
             alarms = (

@@ -59,7 +59,8 @@ class FaceObservation:
     """What the loop saw of the face nearest the camera in one frame.
 
     ``quality`` is measured only while the track's attempt is open; ``match`` is set only
-    when the frame was good enough to embed.
+    when the frame was good enough to embed. ``liveness`` is the liveness verdict's status
+    (``live``, ``inconclusive``, ``challenge``, ``spoof``) when the door checks liveness.
     """
 
     detection: Detection
@@ -67,6 +68,7 @@ class FaceObservation:
     quality: QualityReport | None
     match: MatchResult | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    liveness: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
