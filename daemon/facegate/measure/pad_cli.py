@@ -45,10 +45,14 @@ EVAL_EPILOG = """\
 Exit status: 0 measured; 1 a runtime problem (a model file missing or wrong, no clip could be
 read); 2 a usage or configuration error (missing folder, no clips, bad option).
 
-Example:
-  facegate pad synth --face ../shared/testdata/faces --out /tmp/pad/attacks/print
-  facegate eval-pad --bona-fide ../shared/testdata/video --attacks /tmp/pad/attacks \\
-      --model FaceAntiSpoofing.tflite --json pad.json
+Example, with the shared test data (scripts/eval-pad-shared does all of this):
+  facegate pad synth --face ../shared/testdata/faces --out pad/attacks/print
+  mkdir -p pad/bona pad/attacks/screen
+  ln -s "$PWD"/../shared/testdata/video/WDA_AlexandriaOcasioCortez_000.mp4 pad/bona/
+  ln -s "$PWD"/../shared/testdata/video/liveness_pair/real.mp4 pad/bona/
+  ln -s "$PWD"/../shared/testdata/video/liveness_pair/fake.mp4 pad/attacks/screen/
+  facegate eval-pad --bona-fide pad/bona --attacks pad/attacks --json pad.json \\
+      --model ../shared/models/face_anti_spoofing/FaceAntiSpoofing.tflite
 """
 
 SYNTH_DESCRIPTION = """\
