@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -222,16 +221,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     pipeline = FacePipeline(cfg)
     total = sum(len(p.photos) for p in people)
     if total > PROGRESS_ABOVE:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+        from .output import transient_progress
 
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=out,
-            transient=True,
-        ) as progress:
+        with transient_progress(out) as progress:
             # Photos of people whose enrolment fails are never read, so the bar may stop
             # short of the total; it is removed when the run ends.
             task = progress.add_task(f"{pipeline.embedder.name}: photos", total=total)
@@ -246,21 +238,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if result.threshold_warning is not None:
         out.print(f"warning: {result.threshold_warning}", markup=False)
 
-    status = EXIT_OK
-    outputs = (
-        (args.json, {key: report[key] for key in EVAL_KEYS}),
-        (args.details, report),
-    )
-    for target, content in outputs:
-        if target is None:
-            continue
-        try:
-            target.write_text(json.dumps(content, indent=2, allow_nan=False) + "\n")
-        except OSError as exc:
-            err.print(f"error: cannot write {target}: {exc.strerror}", markup=False)
-            status = EXIT_ERROR
-        else:
-            out.print(f"wrote {target}", markup=False)
+    from .output import write_reports
+
+    reports = ((args.json, {key: report[key] for key in EVAL_KEYS}), (args.details, report))
+    status = EXIT_OK if write_reports(reports, out=out, err=err) else EXIT_ERROR
     if args.plot is not None:
         from .plot import plot_det
 

@@ -22,7 +22,6 @@ attempt whose clip ends before the challenge is answered or times out is refused
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 import time
@@ -52,7 +51,6 @@ __all__ = [
     "scan_clips",
     "synth_print_clip",
     "synth_print_set",
-    "write_json",
 ]
 
 PAD_KEYS: tuple[str, ...] = (
@@ -537,7 +535,3 @@ def evaluate_pad(
         else:
             report.attacks[kind] = results
     return report
-
-
-def write_json(report: PadReport, path: Path) -> None:
-    path.write_text(json.dumps(report.summary(), indent=2) + "\n", encoding="utf-8")

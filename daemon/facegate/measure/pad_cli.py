@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -165,9 +164,8 @@ def _largest_face(cfg: FacegateConfig) -> Any:
 
 def cmd_pad_synth(args: argparse.Namespace) -> int:
     """Run ``facegate pad synth``; returns the exit status."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
     from ..cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, _console
+    from .output import transient_progress
     from .pad import IMAGE_SUFFIXES, synth_print_set
 
     err, out = _console(stderr=True), _console()
@@ -205,14 +203,7 @@ def cmd_pad_synth(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     written: list[Path] = []
     skipped: list[Path] = []
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=out,
-        transient=True,
-    ) as progress:
+    with transient_progress(out) as progress:
         task = progress.add_task("print attacks: photos", total=len(photos))
         for i, photo in enumerate(photos):
             clips = synth_print_set(
@@ -234,11 +225,10 @@ def cmd_pad_synth(args: argparse.Namespace) -> int:
 
 def cmd_eval_pad(args: argparse.Namespace) -> int:
     """Run ``facegate eval-pad``; returns the exit status."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
     from ..cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, _console
     from ..config.liveness import PadModelConfig
     from ..vision.runtime import sha256_file
+    from .output import transient_progress, write_reports
     from .pad import PAD_KEYS, evaluate_pad, scan_attacks, scan_clips
 
     err, out = _console(stderr=True), _console()
@@ -297,14 +287,7 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
         err.print(f"error: {exc}", markup=False)
         return EXIT_ERROR
     total = len(bona_fide) + sum(len(v) for v in attacks.values())
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=out,
-        transient=True,
-    ) as progress:
+    with transient_progress(out) as progress:
         task = progress.add_task("clips", total=total)
         report = evaluate_pad(
             args.bona_fide,
@@ -319,21 +302,11 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
         err.print(f"skipped {clip}: no frames could be read", markup=False)
     summary = report.summary()
     out.print(_table(report, summary, model=live.model is not None))
-    status = EXIT_OK
-    outputs = (
+    reports = (
         (args.json, {key: summary[key] for key in PAD_KEYS}),
         (args.details, report.details()),
     )
-    for target, content in outputs:
-        if target is None:
-            continue
-        try:
-            target.write_text(json.dumps(content, indent=2, allow_nan=False) + "\n")
-        except OSError as exc:
-            err.print(f"error: cannot write {target}: {exc.strerror}", markup=False)
-            status = EXIT_ERROR
-        else:
-            out.print(f"wrote {target}", markup=False)
+    status = EXIT_OK if write_reports(reports, out=out, err=err) else EXIT_ERROR
     if not report.bona_fide and not any(report.attacks.values()):
         err.print("error: no clip could be read", markup=False)
         status = EXIT_ERROR
