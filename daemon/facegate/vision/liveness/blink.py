@@ -23,7 +23,7 @@ import numpy.typing as npt
 from ...config.liveness import BlinkConfig
 from ..landmarks import eye_aspect_ratios
 from .signal import SignalResult
-from .structure import OUTLINE_POINTS, inter_ocular
+from .structure import LEFT_EYE, OUTLINE_POINTS, RIGHT_EYE, inter_ocular
 
 _UPPER_LIP = (0, 13)
 
@@ -37,7 +37,7 @@ def face_aspect(points: npt.NDArray[np.float64]) -> float:
     iod = inter_ocular(points)
     if not iod > 1.0:
         return 0.0
-    eyes = (points[[33, 133]].mean(axis=0) + points[[362, 263]].mean(axis=0)) / 2.0
+    eyes = (points[list(RIGHT_EYE)].mean(axis=0) + points[list(LEFT_EYE)].mean(axis=0)) / 2.0
     return float(np.linalg.norm(points[list(_UPPER_LIP)].mean(axis=0) - eyes)) / iod
 
 

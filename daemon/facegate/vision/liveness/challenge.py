@@ -21,13 +21,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ...config.liveness import ChallengeConfig
+from .structure import LEFT_EYE, RIGHT_EYE
 
 __all__ = ["ChallengeKind", "ChallengePrompt", "ChallengeState", "pose_proxy", "yaw_proxy"]
 
 ChallengeKind = Literal["blink", "turn"]
 
-_RIGHT_EYE = (33, 133)
-_LEFT_EYE = (362, 263)
 _NOSE_TIP = 1
 _MOUTH = (0, 13)  # the upper lip's outer and inner midpoints: they move little when talking
 
@@ -42,8 +41,8 @@ def pose_proxy(points: npt.ArrayLike) -> tuple[float, float]:
     rocked keeps them; a head that turns or nods moves its nose out of that frame.
     """
     p = np.asarray(points, dtype=np.float64)[:, :2]
-    right = p[list(_RIGHT_EYE)].mean(axis=0)
-    left = p[list(_LEFT_EYE)].mean(axis=0)
+    right = p[list(RIGHT_EYE)].mean(axis=0)
+    left = p[list(LEFT_EYE)].mean(axis=0)
     eyes = (right + left) / 2.0
     basis = np.column_stack([left - right, p[list(_MOUTH)].mean(axis=0) - eyes])
     if abs(float(np.linalg.det(basis))) < 1e-9:

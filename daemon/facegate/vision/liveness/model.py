@@ -67,12 +67,6 @@ class PadModel:
         self._pred_index, self._mask_index = int(eights[0]["index"]), int(eights[1]["index"])
         self._input = np.empty((1, self.size, self.size, 3), dtype=np.float32)
 
-    @classmethod
-    def from_config(cls, cfg: PadModelConfig) -> PadModel:
-        return cls(
-            cfg.path, sha256=cfg.sha256, crop_scale=cfg.crop_scale, num_threads=cfg.num_threads
-        )
-
     def score(self, image_rgb: npt.NDArray[np.uint8], points: npt.ArrayLike) -> float:
         """The attack score of one face (higher: more likely an attack).
 

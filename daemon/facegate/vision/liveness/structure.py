@@ -32,7 +32,15 @@ import numpy.typing as npt
 from ...config.liveness import StructureConfig
 from .signal import SignalResult
 
-__all__ = ["NOSE_POINTS", "OUTLINE_POINTS", "StructureSignal", "inter_ocular", "planar_residuals"]
+__all__ = [
+    "LEFT_EYE",
+    "NOSE_POINTS",
+    "OUTLINE_POINTS",
+    "RIGHT_EYE",
+    "StructureSignal",
+    "inter_ocular",
+    "planar_residuals",
+]
 
 OUTLINE_POINTS: tuple[int, ...] = (
     33, 133, 362, 263,  # eye corners
@@ -44,15 +52,17 @@ OUTLINE_POINTS: tuple[int, ...] = (
 raises the brows (brows and lower cheeks move with expressions and read as head motion)."""
 NOSE_POINTS: tuple[int, ...] = (1, 4, 5, 195, 45, 275)
 """Mesh vertices on the nose (tip, dorsum, alae): well out of the outline's plane."""
-_RIGHT_EYE = (33, 133)
-_LEFT_EYE = (362, 263)
+RIGHT_EYE: tuple[int, int] = (33, 133)
+"""The subject's right eye corners (image left)."""
+LEFT_EYE: tuple[int, int] = (362, 263)
+"""The subject's left eye corners."""
 _REFERENCES = 3  # earlier frames each new frame is compared with
 
 
 def inter_ocular(points: npt.NDArray[np.float64]) -> float:
     """Distance between the two eye centres (mean of each eye's corners), in pixels."""
     return float(
-        np.linalg.norm(points[list(_RIGHT_EYE)].mean(axis=0) - points[list(_LEFT_EYE)].mean(axis=0))
+        np.linalg.norm(points[list(RIGHT_EYE)].mean(axis=0) - points[list(LEFT_EYE)].mean(axis=0))
     )
 
 
