@@ -15,7 +15,8 @@ from facegate.compliance import FontNotFoundError, audio_text, build_notice, sho
 from facegate.compliance import fonts as fonts_mod
 from facegate.compliance.layout import wrap
 from facegate.compliance.notice_render import render_html, render_notice
-from facegate.compliance.notice_text import NoticeBundle, en_number, zh_number
+from facegate.compliance.notice_speech import en_number, zh_number
+from facegate.compliance.notice_text import NoticeBundle
 from test_compliance_helpers import CONTACT, load
 
 

@@ -11,7 +11,8 @@ from .checks import CheckResult, Status, exit_code, format_table, run_checks, su
 from .config_io import compliance_sections, load_compliance_config, load_compliance_config_text
 from .facts import ComplianceFacts, DoorFact, gather_facts
 from .fonts import CJKFont, FontNotFoundError, find_cjk_font
-from .notice_text import NoticeBundle, audio_text, build_notice, short_text
+from .notice_speech import audio_text, short_text
+from .notice_text import NoticeBundle, build_notice
 from .startup import ComplianceRefused, enforce_startup_checklist
 
 __all__ = [

@@ -90,7 +90,8 @@ def _record(cfg: FacegateConfig, bundle: object) -> str:
 
 def cmd_notice_render(args: argparse.Namespace) -> int:
     from .notice_render import render_notice
-    from .notice_text import audio_text, build_notice, short_text
+    from .notice_speech import audio_text, short_text
+    from .notice_text import build_notice
 
     cfg, notice, _filing = _load(args.config)
     bundle = build_notice(cfg.site, cfg.retention, _need_notice(notice))
