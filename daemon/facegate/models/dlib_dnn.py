@@ -41,7 +41,6 @@ the byte offset, never a crash and never a silently different network.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final, Literal
@@ -49,6 +48,8 @@ from typing import Final, Literal
 import numpy as np
 
 from facegate.errors import ModelError
+
+from .dlib_bytes import ByteReader
 
 __all__ = [
     "DlibLayer",
@@ -73,11 +74,6 @@ LayerKind = Literal[
     "input",
 ]
 
-_MAX_STRING: Final = 64  # no record name in the format is longer
-_MAX_TENSOR_FLOATS: Final = 1 << 26  # 256 MB of floats: far above any layer of this network
-_FLOAT_INF: Final = 32000
-_FLOAT_NINF: Final = 32001
-_FLOAT_NAN: Final = 32002
 _CONV_MODE: Final = 0  # dlib's layer_mode: affine_ over channels
 _FC_NO_BIAS: Final = 1  # dlib's fc_bias_mode
 _ADD_LAYER_VERSION: Final = 2
@@ -225,143 +221,15 @@ def expected_layers() -> tuple[DlibLayer, ...]:
 
 
 # --------------------------------------------------------------------------------------------
-# The byte reader
-
-
-class _Reader:
-    """A cursor over the file's bytes that names the file, the layer and the offset on error."""
-
-    def __init__(self, data: bytes, source: str) -> None:
-        self.data = data
-        self.view = memoryview(data)
-        self.pos = 0
-        self.source = source
-        self.context = "file header"
-
-    def error(self, problem: str, at: int | None = None) -> ModelError:
-        offset = self.pos if at is None else at
-        return ModelError(
-            f"{self.source}: {self.context}: {problem} at byte {offset:,}; the file is "
-            "truncated, corrupted or not dlib's face recognition ResNet v1 (run `facegate "
-            "models install` to fetch it again)"
-        )
-
-    def take(self, n: int, what: str) -> memoryview:
-        if n < 0 or self.pos + n > len(self.data):
-            raise self.error(
-                f"the file ends while reading {what} ({n:,} bytes needed, "
-                f"{len(self.data) - self.pos:,} left)"
-            )
-        chunk = self.view[self.pos : self.pos + n]
-        self.pos += n
-        return chunk
-
-    def integer(self, what: str, max_bytes: int = 8, signed: bool = True) -> int:
-        start = self.pos
-        control = self.take(1, what)[0]
-        size = control & 0x0F
-        if control & 0x70:
-            raise self.error(f"invalid integer control byte 0x{control:02x} in {what}", start)
-        if size > max_bytes:
-            raise self.error(f"{what} is {size} bytes long, more than {max_bytes}", start)
-        negative = bool(control & 0x80)
-        if negative and not signed:
-            raise self.error(f"{what} is negative", start)
-        value = int.from_bytes(self.take(size, what), "little") if size else 0
-        return -value if negative else value
-
-    def real(self, what: str) -> float:
-        start = self.pos
-        mantissa = self.integer(f"{what} (mantissa)", 8)
-        exponent = self.integer(f"{what} (exponent)", 2)
-        if exponent == _FLOAT_INF:
-            return math.inf
-        if exponent == _FLOAT_NINF:
-            return -math.inf
-        if exponent == _FLOAT_NAN:
-            return math.nan
-        if exponent > _FLOAT_INF:
-            raise self.error(f"{what} has an invalid exponent {exponent}", start)
-        try:
-            return math.ldexp(float(mantissa), exponent)
-        except OverflowError:
-            return math.inf if mantissa > 0 else -math.inf
-
-    def finite(self, what: str) -> float:
-        start = self.pos
-        value = self.real(what)
-        if not math.isfinite(value):
-            raise self.error(f"{what} is {value}, not a finite number", start)
-        return value
-
-    def flag(self, what: str) -> bool:
-        start = self.pos
-        byte = self.take(1, what)[0]
-        if byte not in (0x30, 0x31):
-            raise self.error(f"{what} is the byte 0x{byte:02x}, not '0' or '1'", start)
-        return byte == 0x31
-
-    def string(self, what: str) -> str:
-        start = self.pos
-        length = self.integer(f"the length of {what}", signed=False)
-        if length > _MAX_STRING:
-            raise self.error(f"{what} claims {length:,} bytes", start)
-        raw = bytes(self.take(length, what))
-        try:
-            return raw.decode("ascii")
-        except UnicodeDecodeError:
-            raise self.error(f"{what} is not ASCII text ({raw[:20]!r})", start) from None
-
-    def record_name(self, allowed: tuple[str, ...]) -> str:
-        start = self.pos
-        name = self.string("the record name")
-        if name not in allowed:
-            wanted = " or ".join(repr(a) for a in allowed)
-            raise self.error(f"expected the record {wanted} but found {name!r}", start)
-        return name
-
-    def version(self, what: str, allowed: tuple[int, ...]) -> int:
-        start = self.pos
-        value = self.integer(f"the {what} version", 4)
-        if value not in allowed:
-            wanted = " or ".join(str(a) for a in allowed)
-            raise self.error(f"the {what} version is {value}, expected {wanted}", start)
-        return value
-
-    def dims(self, what: str) -> tuple[int, int, int, int]:
-        start = self.pos
-        values = tuple(self.integer(f"{what} {name}") for name in ("num_samples", "k", "nr", "nc"))
-        if any(v < 0 for v in values):
-            raise self.error(f"{what} has a negative dimension {values}", start)
-        return values  # type: ignore[return-value]
-
-    def tensor(self, what: str) -> np.ndarray:
-        """A ``resizable_tensor``: float32 of shape ``(num_samples, k, nr, nc)``."""
-        self.version(f"{what} tensor", (2,))
-        start = self.pos
-        shape = self.dims(what)
-        count = math.prod(shape)
-        if count > _MAX_TENSOR_FLOATS:
-            raise self.error(f"{what} claims {count:,} values", start)
-        raw = self.take(4 * count, f"the {count:,} values of {what}")
-        return np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(shape)
-
-    def alias(self, what: str) -> tuple[int, int, int, int]:
-        """An ``alias_tensor``: only its dimensions."""
-        self.version(f"{what} alias_tensor", (1,))
-        return self.dims(what)
-
-
-# --------------------------------------------------------------------------------------------
 # Layer records
 
 
-def _expect(reader: _Reader, what: str, found: object, expected: object, at: int) -> None:
+def _expect(reader: ByteReader, what: str, found: object, expected: object, at: int) -> None:
     if found != expected:
         raise reader.error(f"{what} is {found}, expected {expected}", at)
 
 
-def _params(reader: _Reader, expected_count: int) -> np.ndarray:
+def _params(reader: ByteReader, expected_count: int) -> np.ndarray:
     start = reader.pos
     params = reader.tensor("params")
     _expect(reader, "the params tensor's shape", params.shape, (expected_count, 1, 1, 1), start)
@@ -370,7 +238,7 @@ def _params(reader: _Reader, expected_count: int) -> np.ndarray:
     return params.reshape(-1)
 
 
-def _read_con(reader: _Reader, layer: DlibLayer, channels: int) -> DlibLayer:
+def _read_con(reader: ByteReader, layer: DlibLayer, channels: int) -> DlibLayer:
     reader.record_name(("con_4",))
     rows, cols = layer.kernel
     n_weights = layer.filters * channels * rows * cols
@@ -394,7 +262,7 @@ def _read_con(reader: _Reader, layer: DlibLayer, channels: int) -> DlibLayer:
     return replace(layer, weights=weights, bias=params[n_weights:].copy())
 
 
-def _read_affine(reader: _Reader, layer: DlibLayer, channels: int) -> DlibLayer:
+def _read_affine(reader: ByteReader, layer: DlibLayer, channels: int) -> DlibLayer:
     reader.record_name(("affine_",))
     params = _params(reader, 2 * channels)
     for name in ("gamma", "beta"):
@@ -405,7 +273,7 @@ def _read_affine(reader: _Reader, layer: DlibLayer, channels: int) -> DlibLayer:
     return replace(layer, gamma=params[:channels].copy(), beta=params[channels:].copy())
 
 
-def _read_pool(reader: _Reader, layer: DlibLayer) -> DlibLayer:
+def _read_pool(reader: ByteReader, layer: DlibLayer) -> DlibLayer:
     reader.record_name((f"{layer.kind}_2",))
     start = reader.pos
     found = tuple(
@@ -417,7 +285,7 @@ def _read_pool(reader: _Reader, layer: DlibLayer) -> DlibLayer:
     return layer
 
 
-def _read_fc(reader: _Reader, layer: DlibLayer, inputs: int) -> DlibLayer:
+def _read_fc(reader: ByteReader, layer: DlibLayer, inputs: int) -> DlibLayer:
     reader.record_name(("fc_2",))
     start = reader.pos
     found = (
@@ -442,7 +310,7 @@ def _read_fc(reader: _Reader, layer: DlibLayer, inputs: int) -> DlibLayer:
     return replace(layer, weights=params.reshape(inputs, layer.filters).copy())
 
 
-def _read_input(reader: _Reader, layer: DlibLayer) -> DlibLayer:
+def _read_input(reader: ByteReader, layer: DlibLayer) -> DlibLayer:
     reader.record_name(("input_rgb_image_sized",))
     mean = [reader.finite(f"the mean {color}") for color in ("red", "green", "blue")]
     start = reader.pos
@@ -453,7 +321,7 @@ def _read_input(reader: _Reader, layer: DlibLayer) -> DlibLayer:
     return replace(layer, mean=np.array(mean, dtype=np.float32))
 
 
-def _read_state(reader: _Reader, input_version: int | None) -> None:
+def _read_state(reader: ByteReader, input_version: int | None) -> None:
     """An ``add_layer``'s training state after its record: three bools and the tensors."""
     for name in ("this_layer_setup_called", "gradient_input_is_stale", "output_disabled"):
         reader.flag(name)
@@ -501,7 +369,7 @@ def parse_dlib_resnet(
         ModelError: The bytes are truncated, corrupted, or another network; the message names
             ``source``, the layer (dlib's index and type) and the byte offset.
     """
-    reader = _Reader(data, source)
+    reader = ByteReader(data, source)
     layers = list(expected_layers())
 
     def at(layer: DlibLayer) -> str:
