@@ -68,6 +68,15 @@ class AdminConfig(Section):
     timeout_s: float = Field(default=10.0, ge=0.5, le=300.0, description="Per-connection timeout.")
     max_clients: int = Field(default=8, ge=1, le=64, description="Connections served at once.")
 
+    @field_validator("socket")
+    @classmethod
+    def _socket_is_a_file_path(cls, socket: Path) -> Path:
+        if not socket.is_absolute():
+            raise ValueError("give an absolute path, such as /run/facegate/admin.sock")
+        if socket.is_dir():
+            raise ValueError(f"{socket} is a folder; name the socket file in it")
+        return socket
+
     @field_validator("uids")
     @classmethod
     def _uids_are_valid(cls, uids: dict[int, str]) -> dict[int, str]:

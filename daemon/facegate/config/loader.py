@@ -8,6 +8,7 @@ paths. Walking the path through the node tree finds the line each problem is on,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,86 @@ from .root import FacegateConfig
 
 __all__ = ["format_problems", "load_config", "load_config_text"]
 
-MAX_CONFIG_BYTES = 1_000_000
+MAX_CONFIG_BYTES = 100_000  # five times the example with every option; parses in < 0.5 s
+MAX_DEPTH = 32  # the deepest real option is five levels down
+MAX_INT_DIGITS = 30  # no option needs more; Python refuses to parse past 4,300 digits
+MAX_PROBLEMS = 20  # a file with thousands of mistakes is reported in a second, not minutes
+
+_INT = re.compile(r"^[-+]?(0b[01_]+|0x[0-9a-fA-F_]+|0o?[0-7_]+|[0-9][0-9_]*|0)$")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses what a config file never needs.
+
+    Duplicate keys (YAML says they are an error; PyYAML keeps the last one silently), nesting
+    deeper than :data:`MAX_DEPTH`, integers longer than :data:`MAX_INT_DIGITS` digits and
+    dates that do not exist (``2026-02-30``) are reported with their line instead of a
+    traceback or a silent surprise.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                problem = f"nested deeper than {MAX_DEPTH} levels"
+                raise yaml.composer.ComposerError(None, None, problem, mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        node: yaml.MappingNode = super().compose_mapping_node(anchor)
+        seen: dict[str, int] = {}
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+                if key.value in seen:
+                    raise yaml.composer.ComposerError(
+                        None,
+                        None,
+                        f"the key {key.value!r} appears twice (first on line {seen[key.value]})",
+                        key.start_mark,
+                    )
+                seen[key.value] = key.start_mark.line + 1
+        return node
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        text = str(self.construct_scalar(node))
+        digits = text.lstrip("+-").replace("_", "")
+        if not _INT.match(text) or not digits:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{text!r} is not an integer", node.start_mark
+            )
+        if len(digits) > MAX_INT_DIGITS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"an integer of {len(digits)} digits is not a setting", node.start_mark
+            )
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError, TypeError, IndexError):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a real date", node.start_mark
+            ) from None
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        try:
+            return super().construct_yaml_float(node)
+        except (ValueError, OverflowError, IndexError):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a number", node.start_mark
+            ) from None
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:float", _StrictLoader.construct_yaml_float)
+_StrictLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp
+)
 
 
 def load_config(path: str | Path) -> FacegateConfig:
@@ -32,6 +112,8 @@ def load_config(path: str | Path) -> FacegateConfig:
     """
     p = Path(path)
     try:
+        if not p.is_file() and p.exists() and not p.is_dir():
+            raise ConfigError(f"{p}: not a regular file")
         if p.stat().st_size > MAX_CONFIG_BYTES:
             raise ConfigError(f"{p}: larger than {MAX_CONFIG_BYTES} bytes; not a config file")
         text = p.read_text(encoding="utf-8")
@@ -43,40 +125,86 @@ def load_config(path: str | Path) -> FacegateConfig:
         raise ConfigError(f"{p}: permission denied") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot be read ({exc.strerror or exc})") from None
     return load_config_text(text, source=str(p), base_dir=p.parent)
 
 
 def load_config_text(
     text: str, *, source: str = "<config>", base_dir: Path | None = None
 ) -> FacegateConfig:
-    """Validate configuration text; relative paths are resolved against ``base_dir``."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{source}{where}: not valid YAML: {problem}") from None
+    """Validate configuration text; relative paths are resolved against ``base_dir``.
+
+    Raises:
+        ConfigError: and nothing else, whatever the text holds.
+    """
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: larger than {MAX_CONFIG_BYTES} characters; not a config")
+    root, data = _parse(text, source)
     if data is None:
         raise ConfigError(f"{source}: the file is empty")
     if not isinstance(data, dict):
         raise ConfigError(f"{source} (line 1): the top level must be a mapping of sections")
-    if base_dir is not None:
-        _resolve_relative_paths(data, base_dir)
     try:
+        if base_dir is not None:
+            _resolve_relative_paths(data, base_dir)
         return FacegateConfig.model_validate(data)
     except ValidationError as exc:
         problems = format_problems(exc, root)
         raise ConfigError(
-            f"{source}: {len(problems)} problem(s) in the configuration", problems
+            f"{source}: {exc.error_count()} problem(s) in the configuration", problems
         ) from None
+    except (ValueError, TypeError, OverflowError, RecursionError, OSError) as exc:
+        raise ConfigError(f"{source}: not a valid configuration ({exc})") from None
+
+
+def _parse(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    """Compose the node tree (for line numbers) and construct the data from it, once."""
+    root: yaml.Node | None = None
+    loader: _StrictLoader | None = None
+    try:
+        loader = _StrictLoader(text)
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+        if mark is None:
+            raise ConfigError(f"{source}: not valid YAML: {problem}") from None
+        if not isinstance(exc, (yaml.composer.ComposerError, yaml.constructor.ConstructorError)):
+            problem = f"not valid YAML: {problem}"  # a syntax error: no key to name yet
+        key = _path_at(root, mark) if root is not None else None
+        where = f"{key} (line {mark.line + 1})" if key else f"{source} (line {mark.line + 1})"
+        raise ConfigError(f"{where}: {problem}", [f"{where}: {problem}"]) from None
+    except (ValueError, TypeError, OverflowError, IndexError, RecursionError) as exc:
+        raise ConfigError(f"{source}: not valid YAML ({exc})") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return root, data
+
+
+def _path_at(root: yaml.Node, mark: Any) -> str | None:
+    """The key path of the value that starts at ``mark`` (None when it is not a value)."""
+    stack: list[tuple[yaml.Node, list[str]]] = [(root, [])]
+    while stack:
+        node, path = stack.pop()
+        if node.start_mark.index == mark.index and path:
+            return ".".join(_shown(p) for p in path)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+                stack.append((value, [*path, str(name)]))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, [*path, str(i)]) for i, item in enumerate(node.value))
+    return None
 
 
 def format_problems(exc: ValidationError, root: yaml.Node | None) -> list[str]:
     """One ``key.path (line N): message`` line per pydantic error."""
     lines: list[str] = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    for err in errors[:MAX_PROBLEMS]:
         loc = list(err["loc"])
         path, line = _locate(root, loc)
         msg = err["msg"]
@@ -92,10 +220,18 @@ def format_problems(exc: ValidationError, root: yaml.Node | None) -> list[str]:
         ):
             shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
             msg = f"{msg} (got {shown})"
-        key = ".".join(str(part) for part in path) or "(top level)"
+        key = ".".join(_shown(part) for part in path) or "(top level)"
         where = f" (line {line})" if line is not None else ""
         lines.append(f"{key}{where}: {msg}")
+    if len(errors) > MAX_PROBLEMS:
+        lines.append(f"… and {len(errors) - MAX_PROBLEMS} more problem(s) like these")
     return lines
+
+
+def _shown(part: Any) -> str:
+    """A key as the user wrote it, quoted when it holds spaces or control characters."""
+    text = str(part)
+    return text if text.isprintable() and text.strip() == text and text else repr(text)
 
 
 def _locate(root: yaml.Node | None, loc: Sequence[Any]) -> tuple[list[Any], int | None]:

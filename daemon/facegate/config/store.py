@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .base import Section
 
@@ -21,7 +21,14 @@ class StoreConfig(Section):
     key_file: Path | None = Field(
         default=None,
         description=(
-            "Master key file (32 random bytes, mode 0600). Empty: $CREDENTIALS_DIRECTORY/"
+            "Master key file (32 random bytes, mode 0600). Left out: $CREDENTIALS_DIRECTORY/"
             "facegate-master-key when systemd passes it in, else <state_dir>/master.key."
         ),
     )
+
+    @field_validator("state_dir")
+    @classmethod
+    def _state_dir_is_a_folder(cls, state_dir: Path) -> Path:
+        if state_dir.exists() and not state_dir.is_dir():
+            raise ValueError(f"{state_dir} exists and is not a folder")
+        return state_dir
