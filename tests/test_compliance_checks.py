@@ -468,3 +468,63 @@ def test_other_problems_keep_their_line_numbers(tmp_path: Path) -> None:
 def test_filing_bounds(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load(tmp_path, threshold=0)
+
+
+# -- the audit trail: missing, torn, broken (issue 14 item 8, issue 15 item 7) ---------------
+
+
+def _audit_row(tmp_path: Path, damage: str) -> tuple[Status, str]:
+    from facegate.audit import open_audit_log
+    from facegate.compliance.device import audit_fact
+
+    cfg, notice, filing = load(tmp_path)
+    state = cfg.store.state_dir
+    key = create_master_key(state / "master.key")
+    with Store(state, key) as store:
+        log = open_audit_log(store, state)
+        for i in range(5):
+            log.append("test", n=i)
+        log.close()
+    files = sorted((state / "audit").glob("audit-*.jsonl"))
+    if damage == "missing":
+        import shutil
+
+        shutil.rmtree(state / "audit")
+    elif damage == "torn":
+        files[-1].write_bytes(files[-1].read_bytes()[:-7])
+    elif damage == "edited":
+        files[-1].write_bytes(files[-1].read_bytes().replace(b'"n":2', b'"n":3'))
+    facts = gather_facts(
+        cfg, notice=notice, unit_paths=[], audit_verify=lambda: audit_fact(state)
+    )
+    row = _row(run_checks(cfg, notice, filing, facts), "audit_chain")
+    return row.status, row.reason
+
+
+def test_audit_check_passes_an_intact_trail(tmp_path: Path) -> None:
+    assert _audit_row(tmp_path, "none")[0] is Status.PASS
+
+
+def test_audit_check_fails_when_the_trail_was_removed(tmp_path: Path) -> None:
+    status, reason = _audit_row(tmp_path, "missing")
+    assert status is Status.FAIL and "missing" in reason
+
+
+def test_audit_check_warns_on_a_torn_last_line(tmp_path: Path) -> None:
+    status, reason = _audit_row(tmp_path, "torn")
+    assert status is Status.WARN and "incomplete write" in reason and "audit repair" in reason
+
+
+def test_audit_check_fails_an_edited_record_and_says_where(tmp_path: Path) -> None:
+    status, reason = _audit_row(tmp_path, "edited")
+    assert status is Status.FAIL and "audit-000001.jsonl line" in reason
+
+
+def test_audit_check_on_a_first_start_is_a_warning(tmp_path: Path) -> None:
+    from facegate.compliance.device import audit_fact
+
+    cfg, notice, filing = load(tmp_path)
+    facts = gather_facts(
+        cfg, notice=notice, unit_paths=[], audit_verify=lambda: audit_fact(cfg.store.state_dir)
+    )
+    assert _row(run_checks(cfg, notice, filing, facts), "audit_chain").status is Status.WARN

@@ -242,6 +242,7 @@ class AuditLog:
     # -- internals ------------------------------------------------------------------------
 
     def _open_chain(self) -> None:
+        self.recovered_bytes = 0  # bytes of a torn last line dropped on opening
         files = audit_files(self.folder)
         self._last_sign_mono = self.clock.monotonic()
         self._unsigned = 0
@@ -258,6 +259,7 @@ class AuditLog:
             )
         self._seq, self._prev = int(last["seq"]), str(last["hash"])
         dropped = self._drop_partial_line()
+        self.recovered_bytes = dropped
         self._size = self._path.stat().st_size
         if last.get("kind") != SIGNATURE_KIND or dropped:
             self._unsigned = 1

@@ -49,6 +49,10 @@ class VerifyReport:
         last_seq: sequence number of the last good record.
         unsigned_tail: good records after the last signature.
         files: how many files were walked.
+        torn_bytes: the last file ends in an incomplete line of this many bytes: a write cut
+            short by a crash or power loss, not an edit (every record before it verified).
+            The daemon drops it when it starts, recording the bytes dropped in a signed
+            record; ``facegate audit repair`` does the same with the daemon stopped.
     """
 
     ok: bool
@@ -59,6 +63,7 @@ class VerifyReport:
     last_seq: int = 0
     unsigned_tail: int = 0
     files: int = 0
+    torn_bytes: int = 0
 
 
 def load_public_keys(path: Path) -> list[bytes]:
@@ -111,7 +116,7 @@ def verify(
     files = audit_files(folder)
     if not files:
         return VerifyReport(False, 0, Broken("-", 0, "no audit files"))
-    count = signatures = unsigned = 0
+    count = signatures = unsigned = torn = 0
     first_seq = last_seq = 0
     prev: str | None = None
 
@@ -124,8 +129,11 @@ def verify(
     for path in files:
         with path.open("rb") as f:
             data = f.read()
-        if live and path == files[-1] and data and not data.endswith(b"\n"):
-            data = data[: data.rfind(b"\n") + 1]
+        if path == files[-1] and data and not data.endswith(b"\n"):
+            # Only the very end of the chain can be a write in progress or cut by a crash.
+            keep = data.rfind(b"\n") + 1
+            torn = 0 if live else len(data) - keep
+            data = data[:keep]
         if data and not data.endswith(b"\n"):
             last_line = data.count(b"\n") + 1
             return broken(path, last_line, "truncated: the last line is incomplete")
@@ -166,4 +174,8 @@ def verify(
                 unsigned += 1
             prev, last_seq = record["hash"], seq
             count += 1
-    return VerifyReport(True, count, None, signatures, first_seq, last_seq, unsigned, len(files))
+    if torn and count == 0:
+        return broken(files[-1], 1, "truncated: the only line is incomplete")
+    return VerifyReport(
+        True, count, None, signatures, first_seq, last_seq, unsigned, len(files), torn
+    )

@@ -317,8 +317,18 @@ def _audit(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckResult:
             "audit_chain", art, Status.WARN, "no signed audit chain in this build yet"
         )
     if not facts.audit_verified:
+        why = facts.audit_problem or "the audit chain does not verify"
         return CheckResult(
-            "audit_chain", art, Status.FAIL, "the audit chain does not verify (tampering?)"
+            "audit_chain", art, Status.FAIL, f"{why}; see `facegate audit verify`"
+        )
+    if facts.audit_torn_bytes:
+        return CheckResult(
+            "audit_chain",
+            art,
+            Status.WARN,
+            f"the audit chain verifies, but its last line is an incomplete write "
+            f"({facts.audit_torn_bytes} bytes, a crash or power cut); the daemon drops it at "
+            "start with a signed record, or run `facegate audit repair`",
         )
     return CheckResult("audit_chain", art, Status.PASS, "the audit chain verifies")
 

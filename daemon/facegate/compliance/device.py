@@ -6,16 +6,15 @@ judge the same facts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .facts import DoorFact
+from .facts import AuditFact, DoorFact
 
 if TYPE_CHECKING:
     from ..config import FacegateConfig
 
-__all__ = ["device_inputs", "door_facts"]
+__all__ = ["audit_fact", "device_inputs", "door_facts"]
 
 
 def door_facts(cfg: FacegateConfig) -> list[DoorFact]:
@@ -39,18 +38,32 @@ def door_facts(cfg: FacegateConfig) -> list[DoorFact]:
     return facts
 
 
-def device_inputs(cfg: FacegateConfig) -> dict[str, Any]:
-    """Keyword arguments for ``gather_facts``/``enforce_startup_checklist``."""
+def audit_fact(state_dir: Path) -> AuditFact:
+    """Verify the audit trail in ``<state_dir>/audit`` for the checklist.
+
+    No folder is ``intact=None``: a first start, unless the store says a trail was written
+    (``gather_facts`` checks that, as it holds the store).
+    """
     from ..audit.verify import verify
 
-    audit_dir = cfg.store.state_dir / "audit"
+    audit_dir = state_dir / "audit"
+    if not audit_dir.is_dir():
+        return AuditFact(None, problem=f"the audit trail {audit_dir} is missing")
+    report = verify(audit_dir)
+    if not report.ok:
+        b = report.first_broken
+        where = "" if b is None else f" at {b.file} line {b.line}: {b.reason}"
+        return AuditFact(False, problem=f"the audit chain does not verify{where}")
+    return AuditFact(True, torn_bytes=report.torn_bytes)
 
-    def audit_ok() -> bool:
-        # First start: no chain yet, so nothing can be broken.
-        return not audit_dir.is_dir() or verify(audit_dir).ok
 
+def device_inputs(cfg: FacegateConfig) -> dict[str, Any]:
+    """Keyword arguments for ``gather_facts``/``enforce_startup_checklist``."""
     socket: Path = cfg.admin.socket
-    verify_audit: Callable[[], bool] = audit_ok
+
+    def verify_audit() -> AuditFact:
+        return audit_fact(cfg.store.state_dir)
+
     return {
         "doors": door_facts(cfg),
         "audit_verify": verify_audit,

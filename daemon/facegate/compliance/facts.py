@@ -68,7 +68,11 @@ class ComplianceFacts:
         key_is_credential: the key comes from systemd ``LoadCredential=`` (mode is systemd's).
         store_encrypted: the store opened with the master key and is sealed with it.
         store_error: why the store could not be read, if it could not.
-        audit_verified: the audit hash chain verified; None when there is no audit trail.
+        audit_verified: the audit hash chain verified; None when there is no audit trail
+            yet (a first start: no store either).
+        audit_torn_bytes: the chain verified, but its last line is an incomplete write of
+            this many bytes (a crash or power cut; the daemon drops it at start).
+        audit_problem: why the chain does not verify, or why it is missing.
         admin_socket_mode: permission bits of the admin socket; None when there is none.
         unit_denies_ip: the systemd unit denies IP traffic; None when no unit file is found.
         notice_hash_recorded: the recorded notice version (the current one when it is
@@ -85,11 +89,22 @@ class ComplianceFacts:
     store_encrypted: bool = False
     store_error: str | None = None
     audit_verified: bool | None = None
+    audit_torn_bytes: int = 0
+    audit_problem: str | None = None
     admin_socket_mode: int | None = None
     unit_denies_ip: bool | None = None
     notice_hash_recorded: str | None = None
     doors: tuple[DoorFact, ...] | None = None
     cjk_font: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class AuditFact:
+    """What verifying the audit trail found (``audit_verify`` callables return it)."""
+
+    intact: bool | None
+    torn_bytes: int = 0
+    problem: str | None = None
 
 
 def consent_counts(store: Store) -> tuple[int, int, int]:
@@ -195,7 +210,7 @@ def gather_facts(
     doors: DoorFacts | None = None,
     unit_paths: Sequence[Path] = DEFAULT_UNIT_PATHS,
     admin_socket: Path | None = None,
-    audit_verify: Callable[[], bool] | None = None,
+    audit_verify: Callable[[], AuditFact | bool] | None = None,
 ) -> ComplianceFacts:
     """Read the live state of this device for the checklist.
 
@@ -210,6 +225,7 @@ def gather_facts(
         admin_socket: the admin socket's path, when this build has one.
         audit_verify: verifies the audit chain, when this build has one.
     """
+    from ..audit.keys import AUDIT_SIGNING_KEY
     from ..store import open_store, resolve_key_path
     from ..store.crypto import CREDENTIAL_NAME
     from .fonts import FontNotFoundError, find_cjk_font
@@ -220,6 +236,7 @@ def gather_facts(
     cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
     key_is_credential = bool(cred_dir) and key_path == Path(str(cred_dir)) / CREDENTIAL_NAME
     counts = (0, 0, 0)
+    audit_started = False
     store_error: str | None = None
     encrypted = False
     own_store = store is None
@@ -228,6 +245,7 @@ def gather_facts(
             store = open_store(key_path, cfg.store.state_dir)
         counts = consent_counts(store)
         encrypted = bool(store.key_id)
+        audit_started = store.has_device_key(AUDIT_SIGNING_KEY)
     except FacegateError as exc:
         store_error = str(exc)
     finally:
@@ -249,12 +267,16 @@ def gather_facts(
     if doors is not None:
         door_facts = tuple(doors(cfg) if callable(doors) else doors)
 
-    audit: bool | None = None
+    audit = AuditFact(None)
     if audit_verify is not None:
         try:
-            audit = bool(audit_verify())
-        except FacegateError:
-            audit = False
+            found = audit_verify()
+            audit = found if isinstance(found, AuditFact) else AuditFact(bool(found))
+        except FacegateError as exc:
+            audit = AuditFact(False, problem=str(exc))
+    if audit.intact is None and audit_started:
+        # This store signed audit records before: the trail was removed, not never made.
+        audit = AuditFact(False, problem=audit.problem or "the audit trail is missing")
 
     return ComplianceFacts(
         people_with_face=counts[0],
@@ -264,7 +286,9 @@ def gather_facts(
         key_is_credential=key_is_credential,
         store_encrypted=encrypted,
         store_error=store_error,
-        audit_verified=audit,
+        audit_verified=audit.intact,
+        audit_torn_bytes=audit.torn_bytes,
+        audit_problem=audit.problem,
         admin_socket_mode=_mode(admin_socket),
         unit_denies_ip=_unit_fact(unit_paths),
         notice_hash_recorded=notice_recorded,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import FacegateError
 from .checks import CheckResult, Status, failures, run_checks, summary
-from .facts import ComplianceFacts, DoorFacts, gather_facts
+from .facts import AuditFact, ComplianceFacts, DoorFacts, gather_facts
 
 if TYPE_CHECKING:
     from ..config import FacegateConfig
@@ -42,7 +42,7 @@ def enforce_startup_checklist(
     *,
     doors: DoorFacts | None = None,
     admin_socket: Path | None = None,
-    audit_verify: Callable[[], bool] | None = None,
+    audit_verify: Callable[[], AuditFact | bool] | None = None,
 ) -> list[CheckResult]:
     """Check every rule; log WARN and FAIL rows; raise on any FAIL.
 

@@ -487,6 +487,11 @@ class Store:
 
     # -- keys --------------------------------------------------------------------------
 
+    def has_device_key(self, name: str) -> bool:
+        """Whether the device key ``name`` was ever created (without creating it)."""
+        row = self._db.execute("SELECT 1 FROM device_keys WHERE name = ?", (name,)).fetchone()
+        return row is not None
+
     def device_key(self, name: str) -> bytes:
         """A random device key (card hashing, audit pseudonyms), created on first use.
 
