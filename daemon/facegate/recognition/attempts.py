@@ -29,12 +29,11 @@ class Attempt:
 
     door: str
     granted: bool
-    method: str
-    reason: str
+    reason: str  # "face matched" or "unknown face"
     subject: str | None
-    score: float | None
+    score: float
     at: float
-    track: int | None = None
+    track: int
 
 
 class AttemptJudge:
@@ -76,19 +75,10 @@ class AttemptJudge:
         attempt: Attempt | None = None
         if result.matched and result.subject is not None:
             attempt = Attempt(
-                self.door,
-                True,
-                "face",
-                "face matched",
-                result.subject,
-                result.score,
-                now,
-                track.id,
+                self.door, True, "face matched", result.subject, result.score, now, track.id
             )
         elif len(track.templates) >= self.fuse_frames:
-            attempt = Attempt(
-                self.door, False, "face", "unknown face", None, result.score, now, track.id
-            )
+            attempt = Attempt(self.door, False, "unknown face", None, result.score, now, track.id)
         if attempt is not None:
             track.decided_at = now
         return result, attempt

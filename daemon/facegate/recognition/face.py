@@ -132,7 +132,7 @@ class FacePath:
             if self.liveness is not None:
                 self.liveness.forget(track.id)  # a new attempt by this track proves liveness again
             subject = attempt.subject if attempt.granted else None
-            outcome = FaceMatch(self.door, subject, float(attempt.score or 0.0))
+            outcome = FaceMatch(self.door, subject, float(attempt.score))
         return FaceEvent(self.door, now, observation, outcome, challenge)
 
     def _refuse(
