@@ -62,7 +62,7 @@ def test_cli_goes_through_the_daemon(
     assert main(["enroll", "-c", cfg, "--photo", photo, "--name", "Jeff Test", *consent]) == 0
     out = capsys.readouterr().out
     assert "through the running daemon" in out and "active now" in out
-    assert len(app.pipeline.gallery) == 1  # reloaded at once, no restart
+    assert len(app.face.pipeline.gallery) == 1  # reloaded at once, no restart
     assert main(["enroll", "-c", cfg, "--camera", *consent]) == 2  # the daemon holds the camera
     assert "holds the camera" in capsys.readouterr().err
     assert main(["person", "list", "-c", cfg]) == 0
@@ -73,7 +73,7 @@ def test_cli_goes_through_the_daemon(
     assert "released" in capsys.readouterr().out
     assert main(["person", "withdraw", "-c", cfg, pseudonym]) == 0
     assert "1 face templates" in capsys.readouterr().out
-    assert len(app.pipeline.gallery) == 0
+    assert len(app.face.pipeline.gallery) == 0
     assert main(["events", "-c", cfg]) == 0
     events = capsys.readouterr().out
     assert "remote" in events and "REMOTE" not in events.split("reason")[0]

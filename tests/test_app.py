@@ -52,14 +52,14 @@ def gate(tmp_path: Path, models_dir: Path, testdata: Path):  # type: ignore[no-u
 
 
 def enroll(app: App, photo: np.ndarray) -> str:
-    assert app.pipeline is not None and app.store is not None
-    found = app.pipeline.template_for_photo(photo)
+    assert app.face is not None and app.store is not None
+    found = app.face.pipeline.template_for_photo(photo)
     assert found.template is not None
     pseudonym = app.store.add_person()
     consent = app.store.record_consent(
         pseudonym, method="test form", notice_version="v1", taken_by="test", scope="main"
     )
-    app.store.add_templates(pseudonym, consent.consent_id, found.template, space=app.pipeline.space)
+    app.store.add_templates(pseudonym, consent.consent_id, found.template, space=app.face.space)
     app.refresh_people()
     return pseudonym
 
@@ -89,7 +89,7 @@ def test_enrolled_face_opens_the_gate_and_a_stranger_does_not(gate) -> None:  # 
         listener=lambda e: events.append(e) if e.kind != "face" else None,
     )
     app.start()
-    assert len(app.pipeline.gallery) == 1  # type: ignore[union-attr]
+    assert len(app.face.pipeline.gallery) == 1  # type: ignore[union-attr]
     try:
         # Lock-step (each frame processed) so the test is deterministic.
         relay_states = []
@@ -142,7 +142,7 @@ def test_relay_released_when_the_loop_crashes(gate, monkeypatch) -> None:  # typ
     app = App(cfg, pin_factory=factory, clock=clock, master_key=key, camera=camera)
     app.start()
     enroll(app, load_rgb(faces / "barack_obama" / "obama.jpg"))
-    real_embed = app.pipeline.embed  # type: ignore[union-attr]
+    real_embed = app.face.pipeline.embed  # type: ignore[union-attr]
     calls = {"n": 0}
 
     def flaky(image: np.ndarray, detection):  # type: ignore[no-untyped-def]
@@ -151,7 +151,7 @@ def test_relay_released_when_the_loop_crashes(gate, monkeypatch) -> None:  # typ
             raise RuntimeError("simulated bug in the pipeline while the lock is open")
         return real_embed(image, detection)
 
-    monkeypatch.setattr(app.pipeline, "embed", flaky)
+    monkeypatch.setattr(app.face.pipeline, "embed", flaky)  # type: ignore[union-attr]
     with pytest.raises(RuntimeError, match="simulated bug"):
         try:
             app.run()

@@ -85,16 +85,14 @@ class Gate:
 
     def enroll(self, photo: np.ndarray) -> str:
         app = self.app
-        assert app.pipeline is not None and app.store is not None
-        found = app.pipeline.template_for_photo(photo)
+        assert app.face is not None and app.store is not None
+        found = app.face.pipeline.template_for_photo(photo)
         assert found.template is not None
         pseudonym = app.store.add_person()
         consent = app.store.record_consent(
             pseudonym, method="test form", notice_version="v1", taken_by="test", scope="main"
         )
-        app.store.add_templates(
-            pseudonym, consent.consent_id, found.template, space=app.pipeline.space
-        )
+        app.store.add_templates(pseudonym, consent.consent_id, found.template, space=app.face.space)
         app.refresh_people()
         return pseudonym
 
@@ -131,7 +129,8 @@ def test_a_live_resident_gets_in_with_liveness_on(
     cfg = with_liveness(make_config(tmp_path, models_dir), mode="passive")
     gate = Gate(cfg, key, fps=25.0)
     try:
-        assert gate.app.pad is not None and gate.app.pad.cfg.mode == "passive"
+        assert gate.app.face is not None and gate.app.face.liveness is not None
+        assert gate.app.face.liveness.cfg.mode == "passive"
         pseudonym = gate.enroll(frames[0])
         relay = gate.play()
         decisions = gate.decisions()
@@ -156,9 +155,9 @@ def test_a_still_photo_of_a_resident_is_refused_without_a_template(
     embedded: list[int] = []
     try:
         gate.enroll(load_rgb(testdata / "faces" / "barack_obama" / "obama.jpg"))
-        assert gate.app.pipeline is not None
-        real_embed = gate.app.pipeline.embed
-        gate.app.pipeline.embed = lambda *a, **k: (embedded.append(1), real_embed(*a, **k))[1]  # type: ignore[method-assign]
+        assert gate.app.face is not None
+        real_embed = gate.app.face.pipeline.embed
+        gate.app.face.pipeline.embed = lambda *a, **k: (embedded.append(1), real_embed(*a, **k))[1]  # type: ignore[method-assign]
         relay = gate.play()
         decisions = gate.decisions()
         assert [(d.granted, d.method, d.reason, d.subject) for d in decisions] == [
@@ -255,7 +254,7 @@ def test_a_door_may_turn_liveness_off_for_itself(
     assert cfg.liveness_mode("main") == "off"
     gate = Gate(cfg, key, fps=10.0)
     try:
-        assert gate.app.pad is None
+        assert gate.app.face is not None and gate.app.face.liveness is None
         pseudonym = gate.enroll(load_rgb(testdata / "faces" / "barack_obama" / "obama.jpg"))
         gate.play()
         assert [(d.granted, d.subject) for d in gate.decisions()] == [(True, pseudonym)]

@@ -35,7 +35,7 @@ from facegate.models.manifest import (
     default_models_dir,
     file_status,
 )
-from facegate.service.pipeline import DLIB_SPACE, FacePipeline
+from facegate.recognition import DLIB_SPACE, FacePipeline
 from facegate.vision.dlib_fast import DlibFastEmbedder
 from helpers import load_rgb, make_config
 

@@ -12,8 +12,8 @@ from facegate.capture import ReplayCamera
 from facegate.cli import main
 from facegate.clock import FakeClock
 from facegate.config.enrollment import EnrollmentConfig
-from facegate.service.enrollment import EnrollmentError, capture_templates, shred
-from facegate.service.pipeline import FacePipeline
+from facegate.recognition import FacePipeline
+from facegate.recognition.enrollment import EnrollmentError, capture_templates, shred
 from helpers import load_rgb, make_config
 
 

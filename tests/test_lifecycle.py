@@ -214,16 +214,16 @@ def test_app_purges_on_start_and_daily(tmp_path: Path, models_dir: Path) -> None
     app.check_rules()
     app.init_gate()
     app.init_store()
-    app.init_pipeline()
+    app.init_face()
     app.init_gallery()
     try:
-        assert len(app.pipeline.gallery) == 1  # type: ignore[union-attr]
+        assert len(app.face.pipeline.gallery) == 1  # type: ignore[union-attr]
         clock.advance(86_400)
         app.tick()  # first daily run: not expired yet
-        assert len(app.pipeline.gallery) == 1  # type: ignore[union-attr]
+        assert len(app.face.pipeline.gallery) == 1  # type: ignore[union-attr]
         clock.advance(86_400)
         app.tick()
-        assert len(app.pipeline.gallery) == 0  # type: ignore[union-attr]
+        assert len(app.face.pipeline.gallery) == 0  # type: ignore[union-attr]
         assert app.store.count_people_with_face() == 0  # type: ignore[union-attr]
     finally:
         app.close()

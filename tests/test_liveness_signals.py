@@ -37,7 +37,7 @@ from facegate.config.liveness import (
     StructureConfig,
 )
 from facegate.errors import ModelError
-from facegate.service.liveness import FailureCounter, build_judge
+from facegate.recognition.liveness import FailureCounter, build_judge
 from facegate.vision.landmarks import (
     LEFT_EYE_EAR,
     RIGHT_EYE_EAR,

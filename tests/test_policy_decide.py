@@ -24,6 +24,7 @@ from facegate.policy.snapshot import (
     DoorPolicy,
     ExitRequest,
     FaceMatch,
+    LivenessRefused,
     ModeRule,
     Person,
     PinEntered,
@@ -417,6 +418,19 @@ def test_exit_request_is_always_granted() -> None:
     gate = Gate(DoorPolicy("main", default_modes=()))
     d = gate.send(ExitRequest("main"))
     assert d.granted and d.reason == "exit" and d.factors == ()
+
+
+def test_a_face_that_failed_liveness_is_refused_through_decide() -> None:
+    gate = Gate(_door((AccessMode.ANY,)))
+    d = gate.send(LivenessRefused("main", "flat"))
+    assert not d.granted and d.reason == "liveness" and d.factors == ("face",)
+    assert d.alarms == () and d.subject is None and d.door == "main"
+    attack = gate.send(LivenessRefused("main", "model", attack="3 faces failed liveness"))
+    assert [(a.kind, a.door, a.detail) for a in attack.alarms] == [
+        ("presentation_attack", "main", "3 faces failed liveness")
+    ]
+    assert gate.send(face("alice")).granted  # a refusal is not an unknown face: no rate limit
+    assert gate.send(LivenessRefused("nowhere")).reason == "unknown_door"
 
 
 def test_unknown_door() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from facegate.errors import ImageError, ModelError
-from facegate.service.pipeline import FacePipeline
+from facegate.recognition import FacePipeline
 from facegate.vision.embed import DlibAligner, DlibEmbedder
 from facegate.vision.match import Gallery
 from helpers import load_rgb, make_config

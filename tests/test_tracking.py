@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facegate.service.attempts import Judge
-from facegate.service.tracking import Tracker
+from facegate.recognition.attempts import AttemptJudge
+from facegate.recognition.tracking import Tracker
 from facegate.vision.match import Gallery, MatchResult
 from facegate.vision.types import Detection
 
@@ -53,7 +53,7 @@ E1 = np.array([1.0, 0.0, 0.0, 0.0], np.float32)
 
 def test_resident_granted_on_first_good_frame() -> None:
     g = gallery_with("p-1", E1)
-    judge = Judge("main", fuse_frames=3, redecide_after_s=10)
+    judge = AttemptJudge("main", fuse_frames=3, redecide_after_s=10)
     track = Tracker().update(0.0, [det(100)])[0][0]
     assert judge.wants_template(track, 0.0)
     result, decision = judge.add(track, E1 + 0.05, 0.0, lambda e: g.search(e, 0.9))
@@ -66,7 +66,7 @@ def test_resident_granted_on_first_good_frame() -> None:
 
 def test_stranger_denied_only_after_fusing_enough_frames() -> None:
     g = gallery_with("p-1", E1)
-    judge = Judge("main", fuse_frames=3)
+    judge = AttemptJudge("main", fuse_frames=3)
     track = Tracker().update(0.0, [det(100)])[0][0]
     stranger = np.array([0.0, 1.0, 0.0, 0.0], np.float32)
     decisions = [judge.add(track, stranger, t, lambda e: g.search(e, 0.9))[1] for t in (0, 1, 2)]
@@ -78,7 +78,7 @@ def test_stranger_denied_only_after_fusing_enough_frames() -> None:
 def test_fusion_lets_a_resident_in_whose_single_frames_are_each_too_weak() -> None:
     # Two noisy frames, each below the threshold alone; their average is closer to the truth.
     g = gallery_with("p-1", E1)
-    judge = Judge("main", fuse_frames=3)
+    judge = AttemptJudge("main", fuse_frames=3)
     track = Tracker().update(0.0, [det(100)])[0][0]
     a = np.array([1.0, 0.6, 0.0, 0.0], np.float32)
     b = np.array([1.0, -0.6, 0.0, 0.0], np.float32)
@@ -91,7 +91,7 @@ def test_fusion_lets_a_resident_in_whose_single_frames_are_each_too_weak() -> No
 
 
 def test_empty_gallery_never_grants() -> None:
-    judge = Judge("main", fuse_frames=1)
+    judge = AttemptJudge("main", fuse_frames=1)
     track = Tracker().update(0.0, [det(100)])[0][0]
     result, decision = judge.add(track, E1, 0.0, lambda e: Gallery(4).search(e, 0.5))
     assert result == MatchResult(None, -1.0, False, 0.5)

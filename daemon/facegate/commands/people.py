@@ -101,8 +101,8 @@ def _credentials(args: argparse.Namespace, store: Any, cfg: Any) -> tuple[list[A
 
 def cmd_enroll(args: argparse.Namespace) -> int:
     from ..clock import SystemClock
-    from ..service.enrollment import capture_templates, shred, templates_from_photos
-    from ..service.pipeline import FacePipeline
+    from ..recognition import FacePipeline
+    from ..recognition.enrollment import capture_templates, shred, templates_from_photos
     from ..store import (
         ConsentInput,
         GuardianConsent,

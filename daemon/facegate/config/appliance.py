@@ -87,7 +87,7 @@ class AdminConfig(Section):
 
 
 class WatchdogConfig(Section):
-    """When the daemon counts as alive, and camera/clock alarms (service/watch.py)."""
+    """When the daemon counts as alive, and camera/clock alarms (service/health.py)."""
 
     frame_stale_s: float = Field(
         default=5.0, ge=0.5, le=120.0, description="No frame for this long: camera lost."

@@ -64,7 +64,7 @@ class FacegateConfig(Section):
     audit: AuditConfig = Field(default_factory=AuditConfig, description="Signed audit trail.")
     admin: AdminConfig = Field(default_factory=AdminConfig, description="Admin socket and roles.")
     watchdog: WatchdogConfig = Field(
-        default_factory=WatchdogConfig, description="Liveness, camera and clock alarms."
+        default_factory=WatchdogConfig, description="Camera and loop health, clock alarms."
     )
     retention: RetentionConfig = Field(
         default_factory=RetentionConfig, description="How long data is kept."

@@ -115,11 +115,11 @@ def _run(
     app.init_access()
     app.init_readers()
     with console.status("loading models…"):
-        app.init_pipeline()
+        app.init_face()
     app.init_gallery()
     app.tick()
-    assert app.pipeline is not None and app.store is not None
-    pipeline, store = app.pipeline, app.store
+    assert app.face is not None and app.store is not None
+    pipeline, store = app.face.pipeline, app.store
 
     def find_face(image: np.ndarray) -> tuple[float, float, float, float] | None:
         faces = pipeline.detector.detect(image)
@@ -316,7 +316,7 @@ def _liveness_scene(app: App, portrait: np.ndarray, printer: _Timeline, result: 
     import random
 
     from ..measure.pad import PrintPath, synth_print_clip
-    from ..service.liveness import build_judge
+    from ..recognition.liveness import build_judge
     from ..vision.detect import largest
 
     printer.scene(
@@ -327,9 +327,9 @@ def _liveness_scene(app: App, portrait: np.ndarray, printer: _Timeline, result: 
     live = cfg.model_copy(
         update={"liveness": cfg.liveness.model_copy(update={"mode": "passive+challenge"})}
     )
-    app.pad = build_judge(live, rng=random.Random(7))
-    assert app.pipeline is not None
-    face = largest(app.pipeline.detector.detect(portrait))
+    assert app.face is not None
+    app.face.liveness = build_judge(live, rng=random.Random(7))
+    face = largest(app.face.pipeline.detector.detect(portrait))
     frames = synth_print_clip(
         portrait,
         rng=np.random.default_rng(11),
@@ -348,7 +348,7 @@ def _liveness_scene(app: App, portrait: np.ndarray, printer: _Timeline, result: 
         result.frames += 1
         clock.advance(0.1)
     _settle(app, 2.0)
-    app.pad = None
+    app.face.liveness = None
     if (
         result.granted != granted
         or result.denied != denied + 1

@@ -31,8 +31,8 @@ from ..clock import FakeClock
 from ..config import FacegateConfig
 from ..errors import FacegateError
 from ..gate import make_pin_factory
+from ..recognition import FacePipeline
 from ..service.app import App, AppEvent
-from ..service.pipeline import FacePipeline
 from ..store import Store, create_master_key, load_master_key
 from ..vision.embed import l2_normalize
 
@@ -205,19 +205,19 @@ def _measure(
         app.init_store()
         app.init_access()
         app.init_readers()
-        app.init_pipeline()
+        app.init_face()
         t0 = time.perf_counter()
         app.init_gallery()
         gallery_load_s = time.perf_counter() - t0
-        assert app.pipeline is not None
+        assert app.face is not None
         rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
         rng = np.random.default_rng(7)
-        probes = l2_normalize(rng.normal(size=(60, app.pipeline.embedder.dim)).astype(np.float32))
+        probes = l2_normalize(rng.normal(size=(60, app.face.dim)).astype(np.float32))
         match_times = []
         for probe in probes:
             t = time.perf_counter()
-            app.pipeline.search(probe)
+            app.face.pipeline.search(probe)
             match_times.append((time.perf_counter() - t) * 1000.0)
         match_times = match_times[10:]  # warm-up
 
@@ -239,7 +239,7 @@ def _measure(
                     app.tick()
             finally:
                 camera.close()
-            app.tracker = type(app.tracker)(cfg.service.track_iou, cfg.service.track_lost_s)
+            app.face.reset()
         rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     finally:
         app.close()
@@ -261,8 +261,8 @@ def _measure(
         "extra": {
             "grants_timed": len(decisions),
             "denials_timed": len(denials),
-            "threshold": app.pipeline.threshold if app.pipeline is not None else None,
-            "embedder": app.pipeline.embedder.name if app.pipeline is not None else None,
+            "threshold": app.face.threshold if app.face is not None else None,
+            "embedder": app.face.pipeline.embedder.name if app.face is not None else None,
             "rss_mb_after_gallery_load": rss_loaded,
         },
     }

@@ -215,7 +215,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.plot is not None and args.plot.suffix.lower() != ".png":
         return usage_error(f"--plot {args.plot}: the DET curve is written as PNG; use a .png name")
 
-    from ..service.pipeline import FacePipeline
+    from ..recognition import FacePipeline
 
     out = _console()
     pipeline = FacePipeline(cfg)

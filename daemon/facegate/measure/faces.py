@@ -27,7 +27,7 @@ from ..errors import FacegateError, ImageError
 from . import metrics
 
 if TYPE_CHECKING:
-    from ..service.pipeline import FacePipeline
+    from ..recognition import FacePipeline
 
 __all__ = [
     "FAR_TARGETS",

@@ -147,7 +147,7 @@ def _config(path: Path | None) -> FacegateConfig:
 
 
 def _largest_face(cfg: FacegateConfig) -> Any:
-    from ..service.pipeline import model_path
+    from ..recognition import model_path
     from ..vision.detect import BlazeFaceDetector, largest
 
     path, sha = model_path(cfg.detector.model, cfg.models.dir)
@@ -278,7 +278,7 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
         live = live.model_copy(update={"model": model_cfg})
     cfg = cfg.model_copy(update={"liveness": live})
 
-    from ..service.liveness import build_judge
+    from ..recognition.liveness import build_judge
 
     try:
         judge = build_judge(cfg, rng=random.Random(args.seed))

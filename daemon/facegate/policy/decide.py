@@ -7,7 +7,9 @@ snapshot; with a ``FakeClock`` the same inputs always give the same decision.
 
 Order of checks (the first that fails decides):
 
-1. unknown door → ``unknown_door``; an exit request is always granted (free egress).
+1. unknown door → ``unknown_door``; an exit request is always granted (free egress); a face
+   that failed liveness → ``liveness`` (with the ``presentation_attack`` alarm when the face
+   path counted too many refusals at this door).
 2. the reader is locked out → ``locked_out``; face attempts at a rate-limited door →
    ``rate_limited``. Nothing else is judged, so a locked reader leaks nothing.
 3. the door's modes now (its schedule windows): none → ``outside_schedule``; the factor is not
@@ -55,6 +57,7 @@ from .snapshot import (
     DoorPolicy,
     ExitRequest,
     FaceMatch,
+    LivenessRefused,
     Pending,
     PinEntered,
     PolicySnapshot,
@@ -254,6 +257,24 @@ def decide(event: AccessEvent, snapshot: PolicySnapshot, clock: Clock) -> Decisi
         return Decision(False, "unknown_door", door=event.door, reader=reader, state=snapshot.state)
     if isinstance(event, ExitRequest):
         return Decision(True, "exit", door=door.door, reader=event.reader, state=snapshot.state)
+    if isinstance(event, LivenessRefused):
+        # No template was made, so there is nobody to look up: refused, never counted as an
+        # unknown face (that limit is for strangers, this one is for presentation attacks).
+        attack = event.attack
+        alarms = (
+            ()
+            if attack is None
+            else (Alarm("presentation_attack", door.door, clock.monotonic(), attack),)
+        )
+        return Decision(
+            False,
+            "liveness",
+            ("face",),
+            door=door.door,
+            reader=event.reader,
+            alarms=alarms,
+            state=snapshot.state,
+        )
 
     now = clock.monotonic()
     local = local_time(clock.time(), snapshot.tz)

@@ -35,6 +35,7 @@ __all__ = [
     "DoorPolicy",
     "ExitRequest",
     "FaceMatch",
+    "LivenessRefused",
     "ModeRule",
     "Pending",
     "Person",
@@ -87,7 +88,25 @@ class ExitRequest:
     reader: str = "exit"
 
 
-AccessEvent: TypeAlias = FaceMatch | CardRead | PinEntered | ExitRequest
+@dataclass(slots=True, frozen=True)
+class LivenessRefused:
+    """A face at a door's camera failed liveness (a photo, a screen, a mask); no template made.
+
+    Attributes:
+        door: door id.
+        verdict: the liveness judge's reason (``flat``, ``model``, ``challenge_timeout`` …).
+        attack: set when refusals at this door reached the configured limit within its
+            window: the text of the ``presentation_attack`` alarm.
+        reader: the camera id.
+    """
+
+    door: str
+    verdict: str = "spoof"
+    attack: str | None = None
+    reader: str = "camera"
+
+
+AccessEvent: TypeAlias = FaceMatch | CardRead | PinEntered | ExitRequest | LivenessRefused
 
 
 @dataclass(slots=True, frozen=True)

@@ -24,9 +24,17 @@ from ..policy.credentials import (
     hash_card,
     pin_tag,
 )
-from ..policy.decide import Decision, decide
+from ..policy.decide import Decision
+from ..policy.decide import decide as decide_access
 from ..policy.schedule import Validity
-from ..policy.snapshot import CardRead, FaceMatch, Person, PinEntered, PolicySnapshot
+from ..policy.snapshot import (
+    AccessEvent,
+    CardRead,
+    FaceMatch,
+    Person,
+    PinEntered,
+    PolicySnapshot,
+)
 from ..readers import events as reader_events
 from ..store import Store
 
@@ -108,19 +116,20 @@ class AccessService:
             state=self.snapshot.state,
         )
 
-    def _decide(self, event: FaceMatch | CardRead | PinEntered) -> Decision:
-        decision = decide(event, self.snapshot, self.clock)
+    def decide(self, event: AccessEvent) -> Decision:
+        """Decide a resolved access event (the face path's events arrive resolved)."""
+        decision = decide_access(event, self.snapshot, self.clock)
         self.snapshot = self.snapshot.with_state(decision.state)
         return decision
 
     def face(self, door: str, subject: str | None, score: float) -> Decision:
         """A face attempt's outcome (a matched pseudonym, or ``None`` for an unknown face)."""
-        return self._decide(FaceMatch(door, subject, score))
+        return self.decide(FaceMatch(door, subject, score))
 
     def card(self, door: str, event: reader_events.CardRead) -> Decision:
         """A card read: hashed with the device key; the number itself goes no further."""
         card_hash = hash_card(CardNumber(event.card.raw()), self.keys.card_key)
-        return self._decide(CardRead(door, event.reader, card_hash))
+        return self.decide(CardRead(door, event.reader, card_hash))
 
     def pin(self, door: str, event: reader_events.PinEntered) -> Decision:
         """A PIN entry: found by keyed tag, confirmed with Argon2id."""
@@ -130,4 +139,4 @@ class AccessService:
             subject = None
         else:
             subject = self.index.resolve_pin(pin_tag(pin, self.keys.pin_key), pin)
-        return self._decide(PinEntered(door, event.reader, subject))
+        return self.decide(PinEntered(door, event.reader, subject))

@@ -8,17 +8,22 @@ counts and receipts — names only to the ``admin`` role, and only when asked.
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any, Literal
+import logging
+from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..admin import AdminCommandError, Handler, PeerCred, Role
+from ..admin import AdminAuditEvent, AdminCommandError, AdminServer, Handler, PeerCred, Role
+from ..admin.wiring import audit_handlers, build_admin_server
+from ..audit import AuditLog
+from ..config.appliance import AdminConfig
+from .control import Control
 
-if TYPE_CHECKING:
-    from .app import App
+__all__ = ["admin_handlers", "serve_admin"]
 
-__all__ = ["admin_handlers"]
+logger = logging.getLogger(__name__)
 
 
 class _Args(BaseModel):
@@ -68,25 +73,13 @@ class EnrollArgs(_Args):
     kind: Literal["face", "credentials"] = "face"
 
 
-def admin_handlers(app: App) -> dict[str, Handler]:
-    """The commands of a running daemon, each run on its loop thread."""
-    on_loop = app.loop_calls.on_loop
+def admin_handlers(app: Control) -> dict[str, Handler]:
+    """The commands of a running daemon (seen through its control protocol), each run on its
+    loop thread."""
+    on_loop = app.on_loop
 
     def status(_args: Any, _peer: PeerCred) -> dict[str, Any]:
-        store = app.store
-        return {
-            "doors": {
-                door: {
-                    "locked": runtime.lock.locked,
-                    "alarms": sorted(runtime.controller.active_alarms),
-                }
-                for door, runtime in app.doors.items()
-            },
-            "frames": app.frames_processed,
-            "people_with_face": store.count_people_with_face() if store else None,
-            "threshold": app.pipeline.threshold if app.pipeline else None,
-            "liveness_alarms": sorted(app.liveness.active),
-        }
+        return app.status()
 
     def events(args: EventsArgs, _peer: PeerCred) -> dict[str, Any]:
         assert app.store is not None
@@ -106,17 +99,16 @@ def admin_handlers(app: App) -> dict[str, Handler]:
         }
 
     def door_open(args: DoorOpenArgs, peer: PeerCred) -> dict[str, Any]:
-        runtime = app.doors.get(args.door)
-        if runtime is None:
+        if args.door not in app.door_ids():
             raise AdminCommandError("bad_request", f"no door {args.door!r}")
-        app.remote_open(args.door, args.seconds, uid=peer.uid)
-        return {"door": args.door, "released": not runtime.lock.locked}
+        released = app.remote_open(args.door, args.seconds, uid=peer.uid)
+        return {"door": args.door, "released": released}
 
     def person_list(args: PersonListArgs, peer: PeerCred) -> dict[str, Any]:
         from ..store import list_people
 
         assert app.store is not None
-        if args.show_names and app.admin_role(peer) is not Role.ADMIN:
+        if args.show_names and app.role_for(peer) is not Role.ADMIN:
             raise AdminCommandError("forbidden", "names are shown to the admin role only")
         people = list_people(app.store, show_names=args.show_names)
         return {
@@ -147,7 +139,7 @@ def admin_handlers(app: App) -> dict[str, Handler]:
 
         assert app.store is not None
         receipt = withdraw(app.store, args.person, remove_credentials=args.remove_credentials)
-        app.after_people_change("withdrawal", args.person)
+        app.people_changed("withdrawal", args.person)
         signature, public_key = receipt.signed(app.store)
         return {
             "receipt": receipt.to_json(),
@@ -163,7 +155,7 @@ def admin_handlers(app: App) -> dict[str, Handler]:
         receipt = delete_person(app.store, args.person)
         if receipt is None:
             raise AdminCommandError("bad_request", f"no person {args.person}")
-        app.after_people_change("deletion", args.person)
+        app.people_changed("deletion", args.person)
         signature, public_key = receipt.signed(app.store)
         return {
             "receipt": receipt.to_json(),
@@ -185,17 +177,19 @@ def admin_handlers(app: App) -> dict[str, Handler]:
         )
         from .access import credential_keys
 
-        store = app.store
-        assert store is not None and app.pipeline is not None
+        store, face = app.store, app.face_space()
+        assert store is not None
         templates = None
         if args.templates:
-            if args.space != app.pipeline.space:
+            if face is None:
+                raise AdminCommandError("bad_request", "the daemon's face path is not running")
+            if args.space != face.space:
                 raise AdminCommandError(
                     "bad_request",
-                    f"templates are from {args.space}, the daemon uses {app.pipeline.space}",
+                    f"templates are from {args.space}, the daemon uses {face.space}",
                 )
             rows = [np.frombuffer(base64.b64decode(t), dtype="<f4") for t in args.templates]
-            if any(r.shape != (app.pipeline.embedder.dim,) for r in rows):
+            if any(r.shape != (face.dim,) for r in rows):
                 raise AdminCommandError("bad_request", "templates have the wrong dimension")
             templates = np.stack(rows)
         identity = Identity(args.name, args.unit, args.phone, args.birth_year)
@@ -239,14 +233,12 @@ def admin_handlers(app: App) -> dict[str, Handler]:
             consent=consent,
             guardian=guardian,
             templates=templates,
-            space=app.pipeline.space,
+            space=face.space if face is not None else None,
             expires_at=args.expires_at,
             credentials=tuple(creds),
             valid_until=args.valid_until,
         )
-        app.after_people_change(
-            "consent" if templates is not None else "enrolment", enrolled.pseudonym
-        )
+        app.people_changed("consent" if templates is not None else "enrolment", enrolled.pseudonym)
         return {
             "person": enrolled.pseudonym,
             "consent": enrolled.consent_id,
@@ -277,3 +269,22 @@ def admin_handlers(app: App) -> dict[str, Handler]:
             "enrol a person (templates computed by the client)",
         ),
     }
+
+
+def serve_admin(
+    app: Control,
+    cfg: AdminConfig,
+    audit: AuditLog,
+    *,
+    extra: dict[str, Handler] | None = None,
+    on_refused: Callable[[AdminAuditEvent], None] | None = None,
+) -> AdminServer | None:
+    """Start the admin socket for a running daemon; ``None`` when its folder does not exist
+    (outside systemd, no ``RuntimeDirectory=``: the daemon runs without the socket)."""
+    if not cfg.socket.parent.is_dir():
+        logger.warning("admin socket disabled: %s does not exist", cfg.socket.parent)
+        return None
+    handlers = {**audit_handlers(audit), **admin_handlers(app), **(extra or {})}
+    server = build_admin_server(cfg, handlers, audit, on_refused=on_refused)
+    server.start()
+    return server

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..vision.runtime import sha256_file
 
-__all__ = ["Finding", "IntegrityMonitor"]
+__all__ = ["Finding", "IntegrityMonitor", "watched_files"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,3 +76,18 @@ class IntegrityMonitor:
         new = [f for f in findings if (f.kind, f.what) not in self._raised]
         self._raised.update((f.kind, f.what) for f in new)
         return new
+
+
+def watched_files(config_path: Path | None, models_dir: Path | None) -> dict[str, Path]:
+    """The files the daemon trusts: its configuration and the model files in its folder."""
+    from ..models.manifest import default_models_dir
+
+    files: dict[str, Path] = {}
+    if config_path is not None:
+        files["config"] = config_path
+    models = models_dir or default_models_dir()
+    if models.is_dir():
+        for path in sorted(models.iterdir()):
+            if path.suffix in (".tflite", ".dat", ".onnx"):
+                files[f"model:{path.name}"] = path
+    return files

@@ -1,4 +1,7 @@
-"""``Liveness``: when to feed the systemd watchdog, and camera/clock alarms. Pure, clocked.
+"""``Health``: when to feed the systemd watchdog, and camera/clock alarms. Pure, clocked.
+
+Health of the camera and the loop, not anti-spoofing (that is the face path's liveness judge,
+:mod:`facegate.vision.liveness`).
 
 The watchdog is fed (``WATCHDOG=1``) only while the gate really works: frames keep arriving
 (the newest is younger than ``frame_stale_s``), the main loop keeps turning (the last tick is
@@ -28,15 +31,16 @@ from typing import Any
 import numpy as np
 
 from ..clock import Clock
+from ..config.appliance import WatchdogConfig
 
-__all__ = ["Alarm", "FrameStats", "Liveness", "LivenessConfig", "frame_stats"]
+__all__ = ["FrameStats", "Health", "HealthAlarm", "HealthConfig", "frame_stats"]
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True, frozen=True)
-class LivenessConfig:
-    """Thresholds of the liveness rules (seconds unless noted)."""
+class HealthConfig:
+    """Thresholds of the health rules (seconds unless noted)."""
 
     frame_stale_s: float = 5.0
     tick_stale_s: float = 2.0
@@ -48,8 +52,8 @@ class LivenessConfig:
 
 
 @dataclass(slots=True, frozen=True)
-class Alarm:
-    """A liveness condition that started (or ``cleared``)."""
+class HealthAlarm:
+    """A health condition that started (or ``cleared``)."""
 
     kind: str
     at: float
@@ -59,7 +63,7 @@ class Alarm:
 
 @dataclass(slots=True, frozen=True)
 class FrameStats:
-    """What liveness needs from a frame: mean brightness and a digest of a subsample."""
+    """What the health rules need from a frame: mean brightness and a digest of a subsample."""
 
     brightness: float
     digest: bytes
@@ -74,7 +78,7 @@ def frame_stats(image: np.ndarray, step: int = 8) -> FrameStats:
     )
 
 
-class Liveness:
+class Health:
     """Decides when to send ``WATCHDOG=1`` and raises camera and clock alarms.
 
     Args:
@@ -82,8 +86,24 @@ class Liveness:
         clock: time source (monotonic for ages, wall time for the clock-jump check).
     """
 
-    def __init__(self, config: LivenessConfig | None = None, *, clock: Clock) -> None:
-        self.config = config or LivenessConfig()
+    @classmethod
+    def from_config(
+        cls, watchdog: WatchdogConfig, *, clock: Clock, interval_s: float | None = None
+    ) -> Health:
+        """The rules ``watchdog`` configures; ping at half of ``WatchdogSec=`` (``interval_s``)."""
+        config = HealthConfig(
+            frame_stale_s=watchdog.frame_stale_s,
+            tick_stale_s=watchdog.tick_stale_s,
+            dark_level=watchdog.dark_level,
+            dark_s=watchdog.dark_s,
+            frozen_s=watchdog.frozen_s,
+            clock_tolerance_s=watchdog.clock_tolerance_s,
+            ping_every_s=interval_s / 2 if interval_s else 5.0,
+        )
+        return cls(config, clock=clock)
+
+    def __init__(self, config: HealthConfig | None = None, *, clock: Clock) -> None:
+        self.config = config or HealthConfig()
         self.clock = clock
         now = clock.monotonic()
         self._started = now
@@ -100,7 +120,7 @@ class Liveness:
 
     def frame(
         self, image: np.ndarray | None = None, *, stats: FrameStats | None = None
-    ) -> list[Alarm]:
+    ) -> list[HealthAlarm]:
         """Note a captured frame (pass the image or precomputed ``stats``)."""
         if stats is None:
             if image is None:
@@ -116,7 +136,7 @@ class Liveness:
         if stats.digest != self._digest:  # frozen: the same picture since it first appeared
             self._same_since = now
             self._digest = stats.digest
-        alarms: list[Alarm] = []
+        alarms: list[HealthAlarm] = []
         self._set(alarms, "camera_lost", False, now)
         dark = self._dark_since is not None and now - self._dark_since >= cfg.dark_s
         self._set(alarms, "camera_dark", dark, now, brightness=round(stats.brightness, 1))
@@ -124,19 +144,19 @@ class Liveness:
         self._set(alarms, "camera_frozen", frozen, now)
         return alarms
 
-    def tick(self) -> list[Alarm]:
+    def tick(self) -> list[HealthAlarm]:
         """Note one turn of the main loop; checks staleness and the wall clock."""
         now = self.clock.monotonic()
         cfg = self.config
-        alarms: list[Alarm] = []
+        alarms: list[HealthAlarm] = []
         gap = now - self._last_tick
         if gap >= cfg.tick_stale_s:
-            alarms.append(Alarm("loop_stalled", now, detail={"gap_s": round(gap, 3)}))
+            alarms.append(HealthAlarm("loop_stalled", now, detail={"gap_s": round(gap, 3)}))
         self._last_tick = now
         offset = self.clock.time() - now
         jump = offset - self._offset
         if abs(jump) > cfg.clock_tolerance_s:
-            alarms.append(Alarm("clock_jump", now, detail={"jump_s": round(jump, 3)}))
+            alarms.append(HealthAlarm("clock_jump", now, detail={"jump_s": round(jump, 3)}))
             self._offset = offset  # re-baseline: one alarm per jump
         since = self._last_frame if self._last_frame is not None else self._started
         self._set(alarms, "camera_lost", now - since >= cfg.frame_stale_s, now)
@@ -167,10 +187,10 @@ class Liveness:
         self._last_ping = now
         return True
 
-    def _set(self, out: list[Alarm], kind: str, on: bool, now: float, **detail: Any) -> None:
+    def _set(self, out: list[HealthAlarm], kind: str, on: bool, now: float, **detail: Any) -> None:
         if on and kind not in self.active:
             self.active.add(kind)
-            out.append(Alarm(kind, now, detail=detail))
+            out.append(HealthAlarm(kind, now, detail=detail))
         elif not on and kind in self.active:
             self.active.discard(kind)
-            out.append(Alarm(kind, now, cleared=True))
+            out.append(HealthAlarm(kind, now, cleared=True))

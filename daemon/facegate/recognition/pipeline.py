@@ -1,15 +1,15 @@
 """The recognition stages, built from configuration: detect, assess, align + embed, match.
 
-The loop (``App``) calls them one by one so it can track faces between detection and
-embedding; enrolment and ``facegate eval`` use ``template_for_photo``, which runs the same
-stages on one photo.
+The face path (:class:`~facegate.recognition.face.FacePath`) calls them one by one so it can
+track faces between detection and embedding; enrolment and ``facegate eval`` use
+``template_for_photo``, which runs the same stages on one photo.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -26,7 +26,6 @@ from ..vision.types import Detection
 
 __all__ = [
     "DLIB_SPACE",
-    "FaceObservation",
     "FacePipeline",
     "TemplateResult",
     "model_path",
@@ -52,23 +51,6 @@ def model_path(name: str | Path, models_dir: Path | None) -> tuple[Path, str | N
         return p, sha
     base = models_dir if models_dir is not None else default_models_dir()
     return base / p, sha
-
-
-@dataclass(slots=True, frozen=True)
-class FaceObservation:
-    """What the loop saw of the face nearest the camera in one frame.
-
-    ``quality`` is measured only while the track's attempt is open; ``match`` is set only
-    when the frame was good enough to embed. ``liveness`` is the liveness verdict's status
-    (``live``, ``inconclusive``, ``challenge``, ``spoof``) when the door checks liveness.
-    """
-
-    detection: Detection
-    track: int
-    quality: QualityReport | None
-    match: MatchResult | None = None
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    liveness: str | None = None
 
 
 @dataclass(slots=True, frozen=True)

@@ -16,25 +16,28 @@ from ..vision.embed import l2_normalize
 from ..vision.match import MatchResult
 from .tracking import Track
 
-__all__ = ["Decision", "Judge"]
+__all__ = ["Attempt", "AttemptJudge"]
 
 
 @dataclass(slots=True, frozen=True)
-class Decision:
-    """An access decision for one door (anonymized: a pseudonym at most)."""
+class Attempt:
+    """A face attempt's outcome at one door (anonymized: a pseudonym at most).
+
+    Not yet an access decision: the App hands it to ``policy.decide()``, which may still
+    refuse a matched face (schedule, validity, a second factor, …).
+    """
 
     door: str
     granted: bool
-    method: str
-    reason: str
+    reason: str  # "face matched" or "unknown face"
     subject: str | None
-    score: float | None
+    score: float
     at: float
-    track: int | None = None
+    track: int
 
 
-class Judge:
-    """Decides attempts for one door.
+class AttemptJudge:
+    """Decides face attempts for one door (fuses a track's templates; pure).
 
     Args:
         door: door id.
@@ -63,28 +66,19 @@ class Judge:
         template: np.ndarray,
         now: float,
         search: Callable[[np.ndarray], MatchResult],
-    ) -> tuple[MatchResult, Decision | None]:
+    ) -> tuple[MatchResult, Attempt | None]:
         """Add one template to the track, search the fused template, maybe decide."""
         track.templates.append(np.asarray(template, dtype=np.float32))
         recent = track.templates[-self.fuse_frames :]
         fused = l2_normalize(np.mean(np.stack(recent), axis=0))
         result = search(fused)
-        decision: Decision | None = None
+        attempt: Attempt | None = None
         if result.matched and result.subject is not None:
-            decision = Decision(
-                self.door,
-                True,
-                "face",
-                "face matched",
-                result.subject,
-                result.score,
-                now,
-                track.id,
+            attempt = Attempt(
+                self.door, True, "face matched", result.subject, result.score, now, track.id
             )
         elif len(track.templates) >= self.fuse_frames:
-            decision = Decision(
-                self.door, False, "face", "unknown face", None, result.score, now, track.id
-            )
-        if decision is not None:
+            attempt = Attempt(self.door, False, "unknown face", None, result.score, now, track.id)
+        if attempt is not None:
             track.decided_at = now
-        return result, decision
+        return result, attempt

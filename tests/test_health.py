@@ -1,13 +1,13 @@
-"""Liveness rules on a FakeClock: when to feed the watchdog, camera and clock alarms."""
+"""Health rules on a FakeClock: when to feed the watchdog, camera and clock alarms."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from facegate.clock import FakeClock
-from facegate.service.watch import Liveness, LivenessConfig, frame_stats
+from facegate.service.health import Health, HealthConfig, frame_stats
 
-CFG = LivenessConfig(
+CFG = HealthConfig(
     frame_stale_s=5.0, tick_stale_s=2.0, dark_level=12.0, dark_s=10.0, frozen_s=10.0,
     clock_tolerance_s=2.0, ping_every_s=1.0,
 )  # fmt: skip
@@ -23,7 +23,7 @@ def noisy(seed: int, level: int = 120) -> np.ndarray:
     return np.clip(rng.normal(level, 20, (48, 64, 3)), 0, 255).astype(np.uint8)
 
 
-def step(live: Liveness, clock: FakeClock, image: np.ndarray | None, dt: float = 0.5) -> list:
+def step(live: Health, clock: FakeClock, image: np.ndarray | None, dt: float = 0.5) -> list:
     clock.advance(dt)
     alarms = [] if image is None else live.frame(image)
     return alarms + live.tick()
@@ -31,7 +31,7 @@ def step(live: Liveness, clock: FakeClock, image: np.ndarray | None, dt: float =
 
 def test_pings_only_while_frames_flow_and_the_loop_turns() -> None:
     clock = FakeClock()
-    live = Liveness(CFG, clock=clock)
+    live = Health(CFG, clock=clock)
     assert not live.should_ping()  # no frame yet
     step(live, clock, noisy(1))
     assert live.should_ping()
@@ -51,7 +51,7 @@ def test_pings_only_while_frames_flow_and_the_loop_turns() -> None:
 
 def test_camera_lost_and_back() -> None:
     clock = FakeClock()
-    live = Liveness(CFG, clock=clock)
+    live = Health(CFG, clock=clock)
     step(live, clock, noisy(1))
     alarms = []
     for _ in range(12):
@@ -63,7 +63,7 @@ def test_camera_lost_and_back() -> None:
 
 def test_dark_camera_alarms_after_n_seconds_but_keeps_the_watchdog() -> None:
     clock = FakeClock()
-    live = Liveness(CFG, clock=clock)
+    live = Health(CFG, clock=clock)
     dark = []
     for i in range(25):
         dark += step(live, clock, noisy(i, level=3))
@@ -76,7 +76,7 @@ def test_dark_camera_alarms_after_n_seconds_but_keeps_the_watchdog() -> None:
 
 def test_frozen_camera_stops_the_watchdog() -> None:
     clock = FakeClock()
-    live = Liveness(CFG, clock=clock)
+    live = Health(CFG, clock=clock)
     same = noisy(7)
     alarms = []
     for _ in range(20):  # first frame at 0.5 s, last at 10.0 s: 9.5 s of one picture
@@ -92,7 +92,7 @@ def test_frozen_camera_stops_the_watchdog() -> None:
 
 def test_loop_stall_is_reported() -> None:
     clock = FakeClock()
-    live = Liveness(CFG, clock=clock)
+    live = Health(CFG, clock=clock)
     step(live, clock, noisy(1))
     clock.advance(3.0)
     alarms = live.tick()
@@ -102,7 +102,7 @@ def test_loop_stall_is_reported() -> None:
 
 def test_clock_jump_once_per_jump() -> None:
     clock = JumpClock()
-    live = Liveness(CFG, clock=clock)
+    live = Health(CFG, clock=clock)
     step(live, clock, noisy(1))
     clock.jump_wall(1.5)  # within tolerance (NTP slew)
     assert step(live, clock, noisy(2)) == []

@@ -1,0 +1,294 @@
+"""The actuator: every decision becomes the door, the event row, the audit record and the timeline.
+
+Whichever way in an attempt came by (face, card, PIN, a remote unlock), ``policy.decide()``
+has already decided it; the actuator only carries the decision out, in one order: the door
+(grant, deny, prompt, alarms), then the anonymized event row and the signed audit record,
+then the timeline (``AppEvent`` to the listener). It also reports what the doors, the health
+rules and the integrity monitor raise. It decides nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..admin import AdminAuditEvent
+from ..audit import AuditLog
+from ..clock import Clock
+from ..config import DoorConfig
+from ..gate.build import build_door_runtime
+from ..gate.door import ClearAlarm, RaiseAlarm
+from ..gate.events import Alarm
+from ..gate.feedback import challenge_feedback
+from ..gate.runtime import DoorRuntime
+from ..policy.decide import Decision
+from ..recognition import ChallengeRequested, FaceEvent, FaceObservation
+from ..store import Event, Store
+from .health import HealthAlarm
+
+__all__ = ["Actuator", "AppEvent", "Listener", "Outcome"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True, frozen=True)
+class Outcome:
+    """The gate's decision on one attempt, by any way in (anonymized: a pseudonym at most).
+
+    ``method`` names the factors used (``face``, ``card``, ``pin``, ``card+pin`` …) or the
+    kind of attempt when it failed; ``reason`` is the policy's reason (``granted``,
+    ``unknown_card``, ``wrong_pin``, ``locked_out``, ``second_factor_required`` …).
+    """
+
+    door: str
+    granted: bool
+    method: str
+    reason: str
+    subject: str | None
+    score: float | None
+    at: float
+    reader: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.reason == "second_factor_required"
+
+
+@dataclass(slots=True, frozen=True)
+class AppEvent:
+    """Something the loop did, for a live timeline (demo, status). Anonymized."""
+
+    kind: str  # "face", "decision", "challenge", "relay_on", "relay_off", "alarm", "fault" …
+    at: float
+    door: str
+    observation: FaceObservation | None = None
+    decision: Outcome | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+Listener = Callable[[AppEvent], None]
+
+
+class Actuator:
+    """Carries out decisions on the doors and records them.
+
+    Args:
+        clock: the daemon's clock.
+        default_door: the door of events that name none (the camera's door).
+        listener: called for every ``AppEvent`` (the timeline).
+
+    ``store`` and ``audit`` are set once the App has opened them; until then nothing is
+    recorded (the doors still act).
+    """
+
+    def __init__(self, clock: Clock, default_door: str, listener: Listener | None = None) -> None:
+        self.clock = clock
+        self.default_door = default_door
+        self.listener = listener
+        self.doors: dict[str, DoorRuntime] = {}
+        self.store: Store | None = None
+        self.audit: AuditLog | None = None
+        self._released: dict[str, bool] = {}
+
+    # -- doors ---------------------------------------------------------------------------
+
+    def open_doors(self, doors: Sequence[DoorConfig], pin_factory: Any, lcd_factory: Any) -> None:
+        """Open every door's devices; each lock is driven to its safe state as it is set up."""
+        for door in doors:
+            runtime = build_door_runtime(
+                door.id,
+                door.gate,
+                relay_pin=door.relay.pin,
+                relay_active_high=door.relay.active_high,
+                release_s=door.relay.pulse_s,
+                pin_factory=pin_factory,
+                clock=self.clock,
+                lcd_factory=lcd_factory,
+            )
+            self.doors[runtime.door] = runtime
+            self._released[runtime.door] = False
+            self.door_actions(runtime.door, runtime.start())
+
+    def poll_doors(self, now: float) -> None:
+        """Door inputs (contact, exit button, tamper) and timers: each door decides itself."""
+        for door_id, runtime in self.doors.items():
+            self.door_actions(door_id, runtime.poll(now))
+
+    def door_status(self) -> dict[str, dict[str, Any]]:
+        """Each door: whether it is locked, and its active alarms."""
+        return {
+            door: {"locked": rt.lock.locked, "alarms": sorted(rt.controller.active_alarms)}
+            for door, rt in self.doors.items()
+        }
+
+    def close_doors(self) -> None:
+        """Every lock to its safe state; keep going past a failure so that all end up safe."""
+        for runtime in self.doors.values():
+            try:
+                runtime.close()
+            except Exception:
+                logger.exception("could not close door %s", runtime.door)
+        self.doors.clear()
+
+    # -- decisions -----------------------------------------------------------------------
+
+    def act(self, decision: Decision, *, method: str, score: float | None = None) -> Outcome:
+        """Carry out a policy decision: open (or not), raise its alarms, record it."""
+        door = decision.door or self.default_door
+        runtime = self.doors[door]
+        now = self.clock.monotonic()
+        if decision.granted:
+            self.door_actions(door, runtime.grant(now=now))
+        elif decision.reason == "second_factor_required":
+            self.door_actions(door, runtime.prompt("second_factor", now=now))
+        else:
+            locked_out = decision.reason in ("locked_out", "rate_limited")
+            self.door_actions(door, runtime.deny(locked_out=locked_out, now=now))
+        for alarm in decision.alarms:
+            self.door_actions(door, runtime.report(alarm, now=now))
+        outcome = Outcome(
+            door=door,
+            granted=decision.granted,
+            method="+".join(decision.factors) if decision.factors else method,
+            reason=decision.reason,
+            subject=decision.subject,
+            score=score,
+            at=now,
+            reader=decision.reader,
+        )
+        logger.info(
+            "door %s: %s by %s (%s) subject=%s",
+            door,
+            "GRANTED" if outcome.granted else ("PENDING" if outcome.pending else "DENIED"),
+            outcome.method,
+            outcome.reason,
+            outcome.subject or "-",
+        )
+        self.record(outcome)
+        self.emit(AppEvent("decision", now, door, decision=outcome))
+        return outcome
+
+    def remote_open(self, door: str, seconds: float | None, *, uid: int) -> Outcome:
+        """A remote unlock from the admin socket: recorded and audited like any grant."""
+        now = self.clock.monotonic()
+        self.door_actions(door, self.doors[door].grant(seconds, now=now))
+        outcome = Outcome(door, True, "remote", "remote_unlock", None, None, now, f"uid:{uid}")
+        self.record(outcome)
+        self.emit(AppEvent("decision", now, door, decision=outcome))
+        return outcome
+
+    def record(self, outcome: Outcome) -> None:
+        """The anonymized event row and the signed audit record of one outcome."""
+        if self.store is None:
+            return
+        result = "granted" if outcome.granted else ("pending" if outcome.pending else "denied")
+        self.store.record_event(
+            Event(
+                ts=self.clock.time(),
+                door=outcome.door,
+                method=outcome.method,
+                result=result,
+                subject=outcome.subject,
+                score=outcome.score,
+                reason=outcome.reason,
+            )
+        )
+        if self.audit is not None:
+            self.audit.append(
+                "decision",
+                subject=outcome.subject,
+                door=outcome.door,
+                method=outcome.method,
+                result=result,
+                reason=outcome.reason,
+                reader=outcome.reader,
+                score=None if outcome.score is None else round(float(outcome.score), 3),
+            )
+
+    # -- the face path's frames ------------------------------------------------------------
+
+    def face_seen(self, event: FaceEvent) -> None:
+        """A frame's face for the timeline; a challenge it started goes to the door first."""
+        if event.challenge is not None:
+            self.challenge(event.door, event.challenge, event.at)
+        self.emit(AppEvent("face", event.at, event.door, observation=event.observation))
+
+    def challenge(self, door: str, challenge: ChallengeRequested, now: float) -> None:
+        """Ask the person at the camera's door for a blink or a head turn (once per attempt)."""
+        logger.info("door %s: liveness challenge (%s)", door, challenge.kind)
+        self.door_actions(
+            door, self.doors[door].prompt(challenge_feedback(challenge.kind), now=now)
+        )
+        if self.audit is not None:
+            self.audit.append("liveness_challenge", door=door, challenge=challenge.kind)
+        detail = {"kind": challenge.kind, "text": challenge.text, "until": challenge.deadline}
+        self.emit(AppEvent("challenge", now, door, detail=detail))
+
+    # -- alarms and faults ---------------------------------------------------------------
+
+    def door_actions(self, door: str, actions: list[Any]) -> None:
+        """Report alarms the door raised and relay changes, for the timeline and the record."""
+        now = self.clock.monotonic()
+        for action in actions:
+            if isinstance(action, RaiseAlarm):
+                self.alarm(action.alarm)
+            elif isinstance(action, ClearAlarm):
+                cleared = action.cleared
+                logger.info("door %s: alarm %s cleared", cleared.door, cleared.kind)
+                if self.audit is not None:
+                    self.audit.append("alarm", door=cleared.door, alarm=cleared.kind, cleared=True)
+                self.emit(
+                    AppEvent("alarm_cleared", now, cleared.door, detail={"kind": cleared.kind})
+                )
+        runtime = self.doors.get(door)
+        if runtime is None:
+            return
+        released = not runtime.lock.locked
+        if released != self._released.get(door, False):
+            self._released[door] = released
+            kind = "relay_on" if released else "relay_off"
+            self.emit(AppEvent(kind, now, door, detail={"until": runtime.lock.release_until}))
+
+    def alarm(self, alarm: Alarm) -> None:
+        """A door's alarm (latched by its controller): audit, event row, timeline."""
+        logger.warning("door %s: ALARM %s", alarm.door, alarm.kind)
+        if self.audit is not None:
+            self.audit.append("alarm", door=alarm.door, alarm=alarm.kind)
+        if self.store is not None:
+            self.store.record_event(
+                Event(self.clock.time(), alarm.door, "alarm", "alarm", None, None, alarm.kind)
+            )
+        self.emit(AppEvent("alarm", alarm.at, alarm.door, detail={"kind": alarm.kind}))
+
+    def health(self, alarms: list[HealthAlarm]) -> None:
+        """Camera and loop health (camera lost, dark or frozen, loop stalled, clock jump)."""
+        door = self.default_door
+        for a in alarms:
+            logger.warning("health: %s%s", a.kind, " cleared" if a.cleared else "")
+            if self.audit is not None:
+                self.audit.append("alarm", door=door, alarm=a.kind, cleared=a.cleared, **a.detail)
+            kind = "alarm_cleared" if a.cleared else "alarm"
+            self.emit(AppEvent(kind, a.at, door, detail={"kind": a.kind}))
+
+    def intrusion(self, kind: str, what: str) -> None:
+        """A changed file, an outside database write, a refused admin request."""
+        now, door = self.clock.monotonic(), self.default_door
+        logger.warning("intrusion: %s (%s)", kind, what)
+        if self.audit is not None:
+            self.audit.append("alarm", door=door, alarm=kind, file=what)
+        self.emit(AppEvent("alarm", now, door, detail={"kind": kind, "file": what}))
+
+    def admin_refused(self, refused: AdminAuditEvent) -> None:
+        """A request the admin socket refused (no role): an intrusion alarm."""
+        self.intrusion("admin_unauthorized", f"{refused.command or '-'} by uid {refused.uid}")
+
+    def fault(self, door: str, reader: str, reason: str, at: float) -> None:
+        """A reader's fault (a bad frame, a lost device): logged and shown, never a decision."""
+        logger.warning("reader %s: %s", reader, reason)
+        self.emit(AppEvent("fault", at, door, detail={"reader": reader, "reason": reason}))
+
+    def emit(self, event: AppEvent) -> None:
+        if self.listener is not None:
+            self.listener(event)

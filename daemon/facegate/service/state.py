@@ -1,0 +1,86 @@
+"""The daemon's state: the encrypted store, the signed audit trail, and retention.
+
+``open_state`` opens both (the key from the caller or the configured key file); ``apply_retention``
+applies the retention periods and says whether face templates were deleted (the face path's
+gallery and the policy snapshot must then be refreshed).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..audit import AuditLog, open_audit_log
+from ..clock import Clock
+from ..config import FacegateConfig
+from ..store import Store, open_store, purge_expired, resolve_key_path
+
+__all__ = ["PURGE_EVERY_S", "apply_retention", "close_state", "open_state"]
+
+PURGE_EVERY_S = 86_400.0  # retention runs at start and then daily (an internal schedule)
+
+logger = logging.getLogger(__name__)
+
+
+def open_state(
+    cfg: FacegateConfig, clock: Clock, master_key: bytes | None = None
+) -> tuple[Store, AuditLog]:
+    """The store and the audit trail in ``<state_dir>/audit``.
+
+    Raises:
+        MasterKeyError: no key given and none (or a bad one) in the configured key file.
+    """
+    if master_key is not None:
+        store = Store(cfg.store.state_dir, master_key, clock=clock)
+    else:
+        key_path = resolve_key_path(cfg.store.key_file, cfg.store.state_dir)
+        store = open_store(key_path, cfg.store.state_dir, clock=clock)
+    try:
+        a = cfg.audit
+        audit = open_audit_log(
+            store,
+            cfg.store.state_dir,
+            clock=clock,
+            max_bytes=a.max_file_bytes,
+            batch=a.sign_every_records,
+            sign_every_s=a.sign_every_s,
+            keep_years=cfg.retention.record_years,
+        )
+    except BaseException:
+        store.close()
+        raise
+    return store, audit
+
+
+def close_state(store: Store | None, audit: AuditLog | None) -> None:
+    """The audit trail's ``stop`` record and its last signature, then the store."""
+    if audit is not None:
+        try:
+            audit.append("service", event="stop")
+            audit.close()
+        except Exception:  # the store must still be closed
+            logger.exception("could not close the audit log")
+    if store is not None:
+        store.close()
+
+
+def apply_retention(store: Store, audit: AuditLog | None, cfg: FacegateConfig) -> bool:
+    """Apply the retention periods now; ``True`` when face templates were deleted."""
+    retention = cfg.retention
+    report = purge_expired(
+        store, event_days=retention.event_days, record_years=retention.record_years
+    )
+    if report.templates or report.events or report.records:
+        if audit is not None:
+            audit.append(
+                "retention",
+                templates=report.templates,
+                events=report.events,
+                records=report.records,
+            )
+        logger.info(
+            "retention: deleted %d expired templates, %d old events, %d old records",
+            report.templates,
+            report.events,
+            report.records,
+        )
+    return bool(report.templates)
