@@ -91,11 +91,15 @@ def test_a_big_jpeg_is_decoded_reduced_with_bounded_memory(tmp_path: Path) -> No
     path = tmp_path / "big.jpg"
     path.write_bytes(_jpeg(9000, 9000, quality=30))  # 81 MP: decoded at 1/2
     code = (
-        "import resource, sys; from facegate.capture.images import read_image; "
+        "import resource, sys, cv2; cv2.setNumThreads(1); "
+        "from facegate.capture.images import read_image; "
         f"img = read_image({str(path)!r}); "
         "print(img.shape, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
     shape, rss_mb = out.stdout.rsplit(" ", 1)
     assert shape == "(1600, 1600, 3)"
     # Measured here: a full decode of this file peaks at 628 MB, the reduced one at 373 MB
