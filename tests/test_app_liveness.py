@@ -19,8 +19,8 @@ from gpiozero.pins.mock import MockFactory
 from facegate.capture import ReplayCamera
 from facegate.clock import FakeClock
 from facegate.config import FacegateConfig
+from facegate.config.gate import DisplayConfig
 from facegate.measure.pad import synth_print_clip, write_frames
-from facegate.policy.config import DisplayConfig
 from facegate.service.app import App, AppEvent
 from facegate.store import create_master_key, load_master_key
 from helpers import load_rgb, make_config

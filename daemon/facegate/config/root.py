@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from ..policy.config import PolicyConfig
 from .appliance import AdminConfig, AuditConfig, WatchdogConfig
 from .base import Section
 from .calendar import CalendarConfig
 from .camera import CameraConfig
-from .doors import DoorConfig
+from .doors import DoorConfig, door_problems
 from .enrollment import EnrollmentConfig
 from .filing import FilingConfig
 from .liveness import LivenessConfig, LivenessMode
@@ -85,6 +84,10 @@ class FacegateConfig(Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> FacegateConfig:
+        # Schedule names, holidays, door rules: every problem at once, naming the key path.
+        problems = door_problems(self.calendar, self.doors)
+        if problems:
+            raise ValueError("; ".join(problems))
         door_ids = {d.id for d in self.doors}
         used: dict[int, str] = {}
         for door in self.doors:
@@ -109,7 +112,6 @@ class FacegateConfig(Section):
                             f"GPIO {pin} is used twice: {used[pin]} and readers.{reader.id}.{attr}"
                         )
                     used[pin] = f"readers.{reader.id}.{attr}"
-        self.policy()  # schedule names, holidays, time zone: errors name the key path
         return self
 
     def liveness_mode(self, door_id: str) -> LivenessMode:
@@ -118,15 +120,6 @@ class FacegateConfig(Section):
             if door.id == door_id and door.liveness is not None:
                 return door.liveness
         return self.liveness.mode
-
-    def policy(self) -> PolicyConfig:
-        """The access policy's own configuration, assembled from `calendar` and `doors`."""
-        return PolicyConfig(
-            timezone=self.calendar.timezone,
-            schedules=self.calendar.schedules,
-            holidays=self.calendar.holidays,
-            doors=[d.policy_config() for d in self.doors],
-        )
 
     @field_validator("embedder", mode="before")
     @classmethod

@@ -5,8 +5,8 @@ the store and the configuration; :class:`PolicyState` is the small mutable-by-re
 (pending second factors, lockouts, presence) that ``decide()`` returns in every
 :class:`~facegate.policy.decide.Decision` for the caller to put in the next snapshot.
 
-Events carry *resolved* facts, never raw secrets: a :class:`CardRead` holds the keyed card
-hash, a :class:`PinEntered` holds whose PIN it was (or ``None``) after the service looked it up
+Events carry *resolved* facts, never raw secrets: a :class:`CardPresented` holds the keyed card
+hash, a :class:`PinResolved` holds whose PIN it was (or ``None``) after the service looked it up
 with :meth:`facegate.policy.credentials.CredentialIndex.resolve_pin`.
 """
 
@@ -31,14 +31,14 @@ from .schedule import ScheduleBook, Validity
 
 __all__ = [
     "AccessEvent",
-    "CardRead",
+    "CardPresented",
     "DoorPolicy",
     "ExitRequest",
     "FaceMatch",
     "ModeRule",
     "Pending",
     "Person",
-    "PinEntered",
+    "PinResolved",
     "PolicySnapshot",
     "PolicyState",
 ]
@@ -62,7 +62,7 @@ class FaceMatch:
 
 
 @dataclass(slots=True, frozen=True)
-class CardRead:
+class CardPresented:
     """A card presented at a reader, as its keyed hash (never the raw number)."""
 
     door: str
@@ -71,7 +71,7 @@ class CardRead:
 
 
 @dataclass(slots=True, frozen=True)
-class PinEntered:
+class PinResolved:
     """A PIN typed at a keypad, already resolved: ``subject`` is whose PIN it is, or ``None``."""
 
     door: str
@@ -87,7 +87,7 @@ class ExitRequest:
     reader: str = "exit"
 
 
-AccessEvent: TypeAlias = FaceMatch | CardRead | PinEntered | ExitRequest
+AccessEvent: TypeAlias = FaceMatch | CardPresented | PinResolved | ExitRequest
 
 
 @dataclass(slots=True, frozen=True)

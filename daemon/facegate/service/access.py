@@ -14,6 +14,7 @@ import logging
 
 from ..clock import Clock
 from ..config import FacegateConfig
+from ..policy.build import door_policies, schedule_book
 from ..policy.credentials import (
     CardNumber,
     CredentialError,
@@ -26,7 +27,7 @@ from ..policy.credentials import (
 )
 from ..policy.decide import Decision, decide
 from ..policy.schedule import Validity
-from ..policy.snapshot import CardRead, FaceMatch, Person, PinEntered, PolicySnapshot
+from ..policy.snapshot import CardPresented, FaceMatch, Person, PinResolved, PolicySnapshot
 from ..readers import events as reader_events
 from ..store import Store
 
@@ -63,10 +64,9 @@ class AccessService:
     def __init__(self, cfg: FacegateConfig, store: Store, clock: Clock) -> None:
         self.clock = clock
         self.keys = credential_keys(store)
-        policy = cfg.policy()
-        self._doors = policy.door_policies()
-        self._book = policy.schedule_book()
-        self._tz = policy.tz
+        self._doors = door_policies(cfg.doors)
+        self._book = schedule_book(cfg.calendar)
+        self._tz = cfg.calendar.tz
         self.index = CredentialIndex()
         self.snapshot = PolicySnapshot(doors=self._doors, schedules=self._book, tz=self._tz)
         self.reload(store)
@@ -108,7 +108,7 @@ class AccessService:
             state=self.snapshot.state,
         )
 
-    def _decide(self, event: FaceMatch | CardRead | PinEntered) -> Decision:
+    def _decide(self, event: FaceMatch | CardPresented | PinResolved) -> Decision:
         decision = decide(event, self.snapshot, self.clock)
         self.snapshot = self.snapshot.with_state(decision.state)
         return decision
@@ -120,7 +120,7 @@ class AccessService:
     def card(self, door: str, event: reader_events.CardRead) -> Decision:
         """A card read: hashed with the device key; the number itself goes no further."""
         card_hash = hash_card(CardNumber(event.card.raw()), self.keys.card_key)
-        return self._decide(CardRead(door, event.reader, card_hash))
+        return self._decide(CardPresented(door, event.reader, card_hash))
 
     def pin(self, door: str, event: reader_events.PinEntered) -> Decision:
         """A PIN entry: found by keyed tag, confirmed with Argon2id."""
@@ -130,4 +130,4 @@ class AccessService:
             subject = None
         else:
             subject = self.index.resolve_pin(pin_tag(pin, self.keys.pin_key), pin)
-        return self._decide(PinEntered(door, event.reader, subject))
+        return self._decide(PinResolved(door, event.reader, subject))

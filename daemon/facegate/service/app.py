@@ -205,9 +205,7 @@ class App:
                 "private spaces such as hotel rooms, baths, changing rooms and toilets "
                 "(2025 Measures Art. 13)"
             )
-        problems = check_doors(
-            [door.policy_config() for door in self.cfg.doors], self.reader_kinds()
-        )
+        problems = check_doors(self.cfg.doors, self.reader_kinds())
         if problems:
             raise RefusedToStart(
                 "face must never be the only way in (2025 Measures Art. 10): " + "; ".join(problems)
