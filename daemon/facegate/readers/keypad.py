@@ -4,7 +4,7 @@ Rows are outputs held high when idle; columns are inputs with pull-ups. A scan p
 row low in turn and reads which columns follow it low: a key at (row, col) is pressed.
 :class:`KeyDebouncer` is the pure core (the set of keys seen per scan in, one key press
 out once it has been stable for ``debounce_s``); :class:`MatrixKeypad` is the adapter.
-:class:`KeypadPinReader` pairs the keypad with a :class:`~facegate.readers.keys.PinCollector`
+:class:`KeypadPinReader` pairs the keypad with a :class:`~facegate.readers.pin_entry.PinCollector`
 so the daemon receives :class:`PinEntered` instead of single keys.
 
 Either call :meth:`MatrixKeypad.scan` from your own loop every ``scan_interval_s`` (tests
@@ -27,7 +27,7 @@ from ..clock import Clock, SystemClock
 from ._ticker import Ticker
 from .errors import ReaderError
 from .events import EventCallback, KeyPress
-from .keys import PinAssembler, PinCollector
+from .pin_entry import PinAssembler, PinCollector
 
 __all__ = ["KeyDebouncer", "KeypadPinReader", "MatrixKeypad"]
 

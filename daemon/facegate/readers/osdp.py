@@ -13,7 +13,7 @@ What crosses the link becomes facegate events:
   :func:`facegate.readers.wiegand.decode` (26-bit H10301, 34-bit); ASCII reads must be
   decimal digits and become ``fmt="decimal"`` cards;
 * keypad data (``"0"``–``"9"``, ``0x7F`` = ``*``, ``0x0D`` = ``#``, per OSDP) goes
-  through a :class:`~facegate.readers.keys.PinCollector` and arrives as
+  through a :class:`~facegate.readers.pin_entry.PinCollector` and arrives as
   :class:`PinEntered`;
 * the link going down (or never coming up within ``link_timeout_s``), tamper, power
   failure and a disconnected/tampered remote reader become :class:`ReaderFault`.
@@ -50,7 +50,7 @@ from .events import (
     ReaderEvent,
     ReaderFault,
 )
-from .keys import PinAssembler, PinCollector
+from .pin_entry import PinAssembler, PinCollector
 from .wiegand import WiegandCard, bits_from_bytes, decode
 
 __all__ = [

@@ -120,7 +120,7 @@ class WiegandReader:
         d1_pin: GPIO of the D1 (white) line.
         reader_id: configured reader id, put into every event.
         on_event: receives :class:`CardRead`, :class:`KeyPress` (keypad bursts) and
-            :class:`ReaderFault`; wrap it in a :class:`~facegate.readers.keys.PinAssembler`
+            :class:`ReaderFault`; wrap it in a :class:`~facegate.readers.pin_entry.PinAssembler`
             to get PINs from a Wiegand keypad.
         pin_factory: gpiozero pin factory (``MockFactory`` in tests).
         clock: time source for edge stamps and the gap.

@@ -2,7 +2,6 @@
 
 from .crypto import create_master_key, load_master_key, resolve_key_path
 from .db import ConsentRecord, Event, Store, new_pseudonym
-from .keys import RotationResult, open_store, resolve_pending_rotation, rotate_master_key
 from .lifecycle import (
     ConsentInput,
     CredentialInput,
@@ -19,6 +18,7 @@ from .lifecycle import (
     purge_expired,
     withdraw,
 )
+from .master_key import RotationResult, open_store, resolve_pending_rotation, rotate_master_key
 
 __all__ = [
     "ConsentInput",
