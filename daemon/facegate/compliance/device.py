@@ -22,7 +22,7 @@ def door_facts(cfg: FacegateConfig) -> list[DoorFact]:
     """Per door: does it take faces (the camera's door, in any window), and does it have a
     configured PIN or card reader (Art. 10)?"""
     from ..policy.build import door_policy
-    from ..service.readers_setup import reader_kinds
+    from ..readers.registry import reader_kinds
 
     camera_door = cfg.doors[0].id
     facts = []

@@ -103,15 +103,12 @@ class FacegateConfig(Section):
             if reader.id in seen_readers:
                 raise ValueError(f"readers -> two readers have the id {reader.id!r}")
             seen_readers.add(reader.id)
-            pins = {"wiegand": ("d0", "d1"), "keypad": ("rows", "cols")}.get(reader.type, ())
-            for attr in pins:
-                value = getattr(reader, attr)
-                for pin in value if isinstance(value, list) else [value]:
-                    if pin in used:
-                        raise ValueError(
-                            f"GPIO {pin} is used twice: {used[pin]} and readers.{reader.id}.{attr}"
-                        )
-                    used[pin] = f"readers.{reader.id}.{attr}"
+            for attr, pin in reader.gpio_pins():
+                if pin in used:
+                    raise ValueError(
+                        f"GPIO {pin} is used twice: {used[pin]} and readers.{reader.id}.{attr}"
+                    )
+                used[pin] = f"readers.{reader.id}.{attr}"
         return self
 
     def liveness_mode(self, door_id: str) -> LivenessMode:

@@ -24,7 +24,9 @@ from gpiozero import DigitalInputDevice, OutputDevice
 from gpiozero.exc import GPIOZeroError
 
 from ..clock import Clock, SystemClock
+from ..config.readers import KeypadReaderConfig
 from ._ticker import Ticker
+from .built import BuiltReader, pin_collector
 from .errors import ReaderError
 from .events import EventCallback, KeyPress
 from .pin_entry import PinAssembler, PinCollector
@@ -301,3 +303,26 @@ class KeypadPinReader:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def kinds(cfg: KeypadReaderConfig) -> frozenset[str]:
+    """What this reader offers its door: keys."""
+    return frozenset({"keypad"})
+
+
+def build(
+    cfg: KeypadReaderConfig, put: EventCallback, *, pin_factory: Any, clock: Clock
+) -> BuiltReader:
+    """Open a ``type: keypad`` matrix keypad and start scanning it."""
+    adapter = KeypadPinReader(
+        cfg.rows,
+        cfg.cols,
+        cfg.keys,
+        reader_id=cfg.id,
+        on_event=put,
+        pin_factory=pin_factory,
+        clock=clock,
+        collector=pin_collector(cfg.id, cfg.pin),
+    )
+    adapter.start()
+    return BuiltReader(cfg, adapter, None)

@@ -32,6 +32,7 @@ from ..gate.runtime import DoorRuntime
 from ..policy.checks import check_doors
 from ..policy.decide import Decision as PolicyDecision
 from ..readers import CardRead, PinEntered, ReaderEvent, ReaderFault
+from ..readers.registry import BuiltReader, build_reader, reader_kinds
 from ..store import Event, Store, open_store, purge_expired, resolve_key_path
 from ..vision.liveness import LivenessJudge, LivenessVerdict
 from ..vision.match import Gallery
@@ -41,7 +42,6 @@ from .integrity import IntegrityMonitor
 from .liveness import FailureCounter, build_judge
 from .notify import notifier_from_env, watchdog_interval
 from .pipeline import FaceObservation, FacePipeline
-from .readers_setup import BuiltReader, build_reader, reader_kinds
 from .tracking import Tracker
 from .watch import Liveness, LivenessConfig
 
