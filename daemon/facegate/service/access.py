@@ -19,7 +19,6 @@ from ..policy.credentials import (
     CardNumber,
     CredentialError,
     CredentialIndex,
-    CredentialKeys,
     Pin,
     PinRecord,
     hash_card,
@@ -30,22 +29,11 @@ from ..policy.schedule import Validity
 from ..policy.snapshot import CardPresented, FaceMatch, Person, PinResolved, PolicySnapshot
 from ..readers import events as reader_events
 from ..store import Store
+from ..store.credential_keys import CARD_KEY, PIN_KEY, credential_keys
 
 __all__ = ["CARD_KEY", "PIN_KEY", "AccessService", "credential_keys"]
 
 logger = logging.getLogger(__name__)
-
-CARD_KEY = "card-hash"
-PIN_KEY = "pin-tag"
-
-
-def credential_keys(store: Store) -> CredentialKeys:
-    """The device's card-hash and PIN-tag keys: random, wrapped by the master key.
-
-    They are not derived from the master key, so rotating the master key keeps every
-    enrolled card and PIN working.
-    """
-    return CredentialKeys(card_key=store.device_key(CARD_KEY), pin_key=store.device_key(PIN_KEY))
 
 
 def _instant(value: float | None) -> dt.datetime | None:

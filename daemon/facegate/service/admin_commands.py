@@ -183,7 +183,7 @@ def admin_handlers(app: App) -> dict[str, Handler]:
             enroll_person,
             is_minor,
         )
-        from .access import credential_keys
+        from ..store.credential_keys import credential_keys
 
         store = app.store
         assert store is not None and app.pipeline is not None
