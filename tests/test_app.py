@@ -14,7 +14,7 @@ from facegate.clock import FakeClock
 from facegate.config import SiteKind
 from facegate.errors import CameraError, MasterKeyError
 from facegate.service.app import App, AppEvent, RefusedToStart
-from facegate.store import Store, create_master_key, load_master_key
+from facegate.store import ConsentInput, Store, create_master_key, enroll_person, load_master_key
 from helpers import load_rgb, make_config
 
 
@@ -55,11 +55,13 @@ def enroll(app: App, photo: np.ndarray) -> str:
     assert app.face is not None and app.store is not None
     found = app.face.pipeline.template_for_photo(photo)
     assert found.template is not None
-    pseudonym = app.store.add_person()
-    consent = app.store.record_consent(
-        pseudonym, method="test form", notice_version="v1", taken_by="test", scope="main"
-    )
-    app.store.add_templates(pseudonym, consent.consent_id, found.template, space=app.face.space)
+    consent = ConsentInput(method="test form", notice_version="v1", taken_by="test", scope="main")
+    pseudonym = enroll_person(
+        app.store,
+        consent=consent,
+        templates=found.template,
+        space=app.face.space,
+    ).pseudonym
     app.refresh_people()
     return pseudonym
 

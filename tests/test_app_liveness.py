@@ -19,10 +19,10 @@ from gpiozero.pins.mock import MockFactory
 from facegate.capture import ReplayCamera
 from facegate.clock import FakeClock
 from facegate.config import FacegateConfig
+from facegate.config.gate import DisplayConfig
 from facegate.measure.pad import synth_print_clip, write_frames
-from facegate.policy.config import DisplayConfig
 from facegate.service.app import App, AppEvent
-from facegate.store import create_master_key, load_master_key
+from facegate.store import ConsentInput, create_master_key, enroll_person, load_master_key
 from helpers import load_rgb, make_config
 
 LIVE_CLIP = "video/WDA_AlexandriaOcasioCortez_000.mp4"  # 25 fps, blinks at frames 10-12, 25-27
@@ -88,11 +88,12 @@ class Gate:
         assert app.face is not None and app.store is not None
         found = app.face.pipeline.template_for_photo(photo)
         assert found.template is not None
-        pseudonym = app.store.add_person()
-        consent = app.store.record_consent(
-            pseudonym, method="test form", notice_version="v1", taken_by="test", scope="main"
+        consent = ConsentInput(
+            method="test form", notice_version="v1", taken_by="test", scope="main"
         )
-        app.store.add_templates(pseudonym, consent.consent_id, found.template, space=app.face.space)
+        pseudonym = enroll_person(
+            app.store, consent=consent, templates=found.template, space=app.face.space
+        ).pseudonym
         app.refresh_people()
         return pseudonym
 

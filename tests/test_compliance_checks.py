@@ -20,12 +20,12 @@ from facegate.compliance import (
     exit_code,
     format_table,
     gather_facts,
-    load_compliance_config_text,
     run_checks,
     summary,
 )
 from facegate.compliance.facts import unit_denies_ip
 from facegate.compliance.records import record_notice, recorded_notices
+from facegate.config import load_config_text
 from facegate.config.filing import FilingConfig
 from facegate.errors import ConfigError
 from facegate.store import (
@@ -198,7 +198,8 @@ def test_network_camera_is_a_warning_not_a_sink(tmp_path: Path) -> None:
         f"type: replay\n  path: {tmp_path / 's'}/clip",
         "type: opencv\n  device: rtsp://192.168.1.20/stream1",
     )
-    cfg, notice, filing = load_compliance_config_text(text)
+    cfg = load_config_text(text)
+    notice, filing = cfg.notice, cfg.filing
     assert notice is not None
     version = build_notice(cfg.site, cfg.retention, notice).version
     row = _row(run_checks(cfg, notice, filing, good_facts(version)), "no_network_sink")
@@ -439,7 +440,7 @@ def test_results_are_frozen() -> None:
 def test_notice_problems_have_key_paths_and_lines(tmp_path: Path) -> None:
     text = config_text(tmp_path / "s").replace("  office_hours:", "  office_hourz:")
     with pytest.raises(ConfigError) as err:
-        load_compliance_config_text(text)
+        load_config_text(text)
     (line,) = err.value.problems
     assert line.startswith("notice.office_hourz (line ")
     assert "unknown key" in line
@@ -452,14 +453,14 @@ def test_a_language_missing_from_a_mapping_is_an_error(tmp_path: Path) -> None:
         "    en: Ask the property office in person or by phone\n", ""
     )
     with pytest.raises(ConfigError) as err:
-        load_compliance_config_text(text)
+        load_config_text(text)
     assert any("withdrawal_how has no text for en" in p for p in err.value.problems)
 
 
 def test_other_problems_keep_their_line_numbers(tmp_path: Path) -> None:
     text = config_text(tmp_path / "s") + "service:\n  log_level: loud\n"
     with pytest.raises(ConfigError) as err:
-        load_compliance_config_text(text)
+        load_config_text(text)
     (line,) = err.value.problems
     number = int(line.split("(line ")[1].split(")")[0])
     assert text.splitlines()[number - 1].strip().startswith("log_level")

@@ -1,15 +1,15 @@
 """Shared config text and facts for the compliance tests (``from test_compliance_helpers …``).
 
-The YAML carries ``notice:`` and ``filing:`` sections; ``load_compliance_config_text`` reads
-them whether or not ``FacegateConfig`` has those fields yet.
+The YAML carries ``notice:`` and ``filing:`` sections, which ``load_config_text`` validates
+as ``FacegateConfig.notice`` and ``.filing``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from facegate.compliance import ComplianceFacts, DoorFact, load_compliance_config_text
-from facegate.config import FacegateConfig
+from facegate.compliance import ComplianceFacts, DoorFact
+from facegate.config import FacegateConfig, load_config_text
 from facegate.config.filing import FilingConfig
 from facegate.config.notice import NoticeConfig
 
@@ -92,7 +92,8 @@ def config_text(
 def load(
     tmp_path: Path, **kwargs: object
 ) -> tuple[FacegateConfig, NoticeConfig | None, FilingConfig]:
-    return load_compliance_config_text(config_text(tmp_path / "state", **kwargs))  # type: ignore[arg-type]
+    cfg = load_config_text(config_text(tmp_path / "state", **kwargs))  # type: ignore[arg-type]
+    return cfg, cfg.notice, cfg.filing
 
 
 def good_facts(notice_version: str | None, **overrides: object) -> ComplianceFacts:

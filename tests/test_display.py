@@ -9,10 +9,10 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from facegate.clock import FakeClock
+from facegate.config.gate import DoorGateConfig
 from facegate.errors import GateError
 from facegate.gate.build import build_door_runtime
 from facegate.gate.display import DEFAULT_TEXTS, TextDisplay, wrap_text
-from facegate.policy.config import DoorGateConfig
 
 
 class FakeLcd:

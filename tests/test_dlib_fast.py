@@ -35,8 +35,9 @@ from facegate.models.manifest import (
     default_models_dir,
     file_status,
 )
-from facegate.recognition import DLIB_SPACE, FacePipeline
+from facegate.recognition import FacePipeline
 from facegate.vision.dlib_fast import DlibFastEmbedder
+from facegate.vision.embed import DLIB_SPACE
 from helpers import load_rgb, make_config
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

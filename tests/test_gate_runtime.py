@@ -12,13 +12,13 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from facegate.clock import FakeClock
+from facegate.config.gate import DoorGateConfig
 from facegate.errors import GateError
 from facegate.gate.build import build_door_runtime
 from facegate.gate.door import Action, ClearAlarm, Feedback, RaiseAlarm, ReleaseLock, SecureLock
 from facegate.gate.events import Alarm, GateEvent
 from facegate.gate.feedback import DEFAULT_PATTERNS, AlarmOutput, FeedbackDevice, Step
 from facegate.gate.runtime import DoorRuntime
-from facegate.policy.config import DoorGateConfig
 
 RELAY, CONTACT, EXIT, TAMPER, SIREN, BUZZER, LED = 17, 5, 6, 13, 19, 26, 21
 

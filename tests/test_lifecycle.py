@@ -157,8 +157,14 @@ def test_withdrawal_deletes_the_face_and_keeps_pin_and_card(store: Store) -> Non
     assert summary.consent == "withdrawn" and summary.credentials == ("card", "pin")
     kinds = [r[0] for r in store._db.execute("SELECT kind FROM processing_records ORDER BY id")]
     assert kinds == ["consent_given", "person_enrolled", "consent_withdrawn"]
-    with pytest.raises(StoreError, match="withdrawn"):
-        store.add_templates(person.pseudonym, person.consent_id, templates(6), space=SPACE)
+    # The withdrawn consent is closed and holds no template (no call adds templates to an
+    # existing consent: Store.add_templates, which had to refuse a withdrawn one, is gone).
+    ((withdrawn_at, left),) = store.query(
+        "SELECT c.withdrawn_at, (SELECT COUNT(*) FROM templates t WHERE t.consent_id ="
+        " c.consent_id) FROM consents c WHERE c.consent_id = ?",
+        (person.consent_id,),
+    ).fetchall()
+    assert withdrawn_at is not None and left == 0
 
 
 def test_retention_purges_on_an_injected_clock(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from facegate.policy.credentials import (
     Pin,
     PinRecord,
 )
-from facegate.policy.snapshot import CardRead, PinEntered, PolicySnapshot
+from facegate.policy.snapshot import CardPresented, PinResolved, PolicySnapshot
 
 # The cheapest Argon2id settings keep most tests fast; one test uses the real cost.
 FAST = {"opslimit": argon2id.OPSLIMIT_MIN, "memlimit": argon2id.MEMLIMIT_MIN}
@@ -114,8 +114,8 @@ def test_secrets_never_in_repr_str_or_pickle() -> None:
         repr(keys),
         repr(record),
         repr(index),
-        repr(CardRead("main", "card1", card_hash)),
-        repr(PinEntered("main", "kp1", "p-1")),
+        repr(CardPresented("main", "card1", card_hash)),
+        repr(PinResolved("main", "kp1", "p-1")),
         repr(PolicySnapshot({}, cards={card_hash: "p-1"})),
     ]
     for text in texts:

@@ -20,14 +20,14 @@ from facegate.policy.modes import AccessMode, Factor
 from facegate.policy.schedule import Holiday, ScheduleBook, Validity, WeeklySchedule
 from facegate.policy.snapshot import (
     AccessEvent,
-    CardRead,
+    CardPresented,
     DoorPolicy,
     ExitRequest,
     FaceMatch,
     LivenessRefused,
     ModeRule,
     Person,
-    PinEntered,
+    PinResolved,
     PolicySnapshot,
 )
 
@@ -85,12 +85,12 @@ def face(who: str | None, door: str = "main") -> FaceMatch:
     return FaceMatch(door, who, 0.9 if who else 0.2)
 
 
-def card(owner: str | None, door: str = "main", reader: str = "card1") -> CardRead:
-    return CardRead(door, reader, f"card-{owner}" if owner else "card-unknown")
+def card(owner: str | None, door: str = "main", reader: str = "card1") -> CardPresented:
+    return CardPresented(door, reader, f"card-{owner}" if owner else "card-unknown")
 
 
-def pin(who: str | None, door: str = "main", reader: str = "kp1") -> PinEntered:
-    return PinEntered(door, reader, who)
+def pin(who: str | None, door: str = "main", reader: str = "kp1") -> PinResolved:
+    return PinResolved(door, reader, who)
 
 
 def code(d: Decision) -> str:

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
+from facegate.config.doors import DoorConfig
 from facegate.policy.checks import check_doors
-from facegate.policy.config import DoorPolicyConfig
 from facegate.policy.modes import (
     AccessMode,
     accepts,
@@ -129,8 +129,10 @@ def test_closed_door_only_has_the_exit_button() -> None:
 
 
 def test_accepts_configured_doors() -> None:
-    cfg = DoorPolicyConfig.model_validate({"id": "gate", "access": {"default": "face"}})
+    cfg = DoorConfig.model_validate(
+        {"id": "gate", "relay": {"pin": 17}, "access": {"default": "face"}}
+    )
     problems = check_doors([cfg], {"gate": ALL_READERS})
     assert len(problems) == 1 and "doors -> gate" in problems[0]
-    ok = DoorPolicyConfig.model_validate({"id": "gate"})  # default face|card|pin
+    ok = DoorConfig.model_validate({"id": "gate", "relay": {"pin": 17}})  # default face|card|pin
     assert check_doors([ok], {"gate": {"camera", "keypad"}}) == []

@@ -19,14 +19,18 @@ import pytest
 from facegate.clock import FakeClock
 from facegate.errors import MasterKeyError, StoreError
 from facegate.store import (
-    ConsentRecord,
+    ConsentInput,
+    CredentialInput,
     Event,
     Store,
     create_master_key,
     crypto,
+    delete_person,
+    enroll_person,
     load_master_key,
     new_pseudonym,
     resolve_key_path,
+    withdraw,
 )
 from facegate.store.schema import SCHEMA_VERSION
 
@@ -63,24 +67,21 @@ def store(state_dir: Path, master_key: bytes, clock: FakeClock) -> Iterator[Stor
         yield s
 
 
-def consent_for(store: Store, pseudonym: str) -> ConsentRecord:
-    return store.record_consent(
-        pseudonym,
-        method="paper form 2026-0142",
-        notice_version="sha256:0f3c",
-        taken_by="admin",
-        scope="front-door",
-    )
+CONSENT = ConsentInput(
+    method="paper form 2026-0142",
+    notice_version="sha256:0f3c",
+    taken_by="admin",
+    scope="front-door",
+)
 
 
 def enroll(store: Store, templates: np.ndarray, *, space: str = SPACE) -> tuple[str, str]:
-    """Add a person with consent and templates; returns (pseudonym, consent_id)."""
-    pseudonym = store.add_person()
-    consent = consent_for(store, pseudonym)
-    assert store.add_templates(pseudonym, consent.consent_id, templates, space=space) == len(
-        np.atleast_2d(templates)
-    )
-    return pseudonym, consent.consent_id
+    """Enrol a person with consent and templates (as production does); returns
+    (pseudonym, consent_id)."""
+    enrolled = enroll_person(store, consent=CONSENT, templates=templates, space=space)
+    assert enrolled.templates == len(np.atleast_2d(templates))
+    assert enrolled.consent_id is not None
+    return enrolled.pseudonym, enrolled.consent_id
 
 
 def random_templates(rng: np.random.Generator, k: int, dim: int = DIM) -> np.ndarray:
@@ -384,23 +385,26 @@ def test_templates_of_another_space_are_not_returned(store: Store) -> None:
     assert gallery(store, "unknown") == {}
 
 
-def test_same_person_two_spaces(store: Store) -> None:
+def test_each_enrolment_is_searched_in_its_own_space(store: Store) -> None:
+    # Enrolment stores one space per call (Store.add_templates, which could add a second
+    # space to the same person, was unused by the daemon and is gone).
     rng = np.random.default_rng(6)
-    pseudonym = store.add_person()
-    consent = consent_for(store, pseudonym)
     small, big = random_templates(rng, 1), random_templates(rng, 2, dim=512)
-    store.add_templates(pseudonym, consent.consent_id, small, space=SPACE)
-    store.add_templates(pseudonym, consent.consent_id, big, space="arcface-512")
-    np.testing.assert_array_equal(gallery(store, SPACE)[pseudonym], small)
-    np.testing.assert_array_equal(gallery(store, "arcface-512")[pseudonym], big)
+    a, _ = enroll(store, small, space=SPACE)
+    b, _ = enroll(store, big, space="arcface-512")
+    np.testing.assert_array_equal(gallery(store, SPACE)[a], small)
+    np.testing.assert_array_equal(gallery(store, "arcface-512")[b], big)
 
 
 def test_consent_record_is_stored(store: Store, clock: FakeClock) -> None:
-    pseudonym = store.add_person()
-    record = consent_for(store, pseudonym)
-    assert record.pseudonym == pseudonym
-    assert record.consent_id.startswith("c-")
-    assert record.given_at == clock.time()
+    templates = random_templates(np.random.default_rng(5), 1)
+    pseudonym, consent_id = enroll(store, templates)
+    ((owner, given_at),) = sql(
+        store.path, "SELECT pseudonym, given_at FROM consents WHERE consent_id = ?", (consent_id,)
+    )
+    assert owner == pseudonym
+    assert consent_id.startswith("c-")
+    assert given_at == clock.time()
     rows = sql(
         store.path,
         "SELECT consent_id, pseudonym, given_at, method, notice_version, taken_by, scope,"
@@ -408,9 +412,9 @@ def test_consent_record_is_stored(store: Store, clock: FakeClock) -> None:
     )
     assert rows == [
         (
-            record.consent_id,
+            consent_id,
             pseudonym,
-            record.given_at,
+            given_at,
             "paper form 2026-0142",
             "sha256:0f3c",
             "admin",
@@ -426,62 +430,53 @@ def template_count(store: Store) -> int:
 
 
 def test_template_without_consent_is_refused(store: Store) -> None:
-    pseudonym = store.add_person()
     with pytest.raises(StoreError, match="separate consent"):
-        store.add_templates(
-            pseudonym,
-            "c-0000000000000000",
-            random_templates(np.random.default_rng(7), 2),
-            space=SPACE,
-        )
+        enroll_person(store, templates=random_templates(np.random.default_rng(7), 2), space=SPACE)
     assert template_count(store) == 0
     assert gallery(store) == {}
 
 
-def test_template_with_another_persons_consent_is_refused(store: Store) -> None:
+def test_templates_are_stored_under_their_own_persons_consent(store: Store) -> None:
+    # Enrolment writes the consent and the templates in one transaction, so a template can
+    # only ever point at its own person's consent (Store.add_templates, which took a
+    # consent id and had to refuse another person's, was unused by the daemon and is gone).
     rng = np.random.default_rng(8)
-    alice = store.add_person()
-    alice_consent = consent_for(store, alice)
-    bob = store.add_person()
-    with pytest.raises(StoreError, match="no consent record"):
-        store.add_templates(bob, alice_consent.consent_id, random_templates(rng, 2), space=SPACE)
-    assert template_count(store) == 0
-    # The refused transaction was rolled back cleanly: the store still works.
-    store.add_templates(alice, alice_consent.consent_id, random_templates(rng, 1), space=SPACE)
-    assert set(gallery(store)) == {alice}
-
-
-def test_template_with_withdrawn_consent_is_refused(store: Store) -> None:
-    rng = np.random.default_rng(9)
-    pseudonym = store.add_person()
-    consent = consent_for(store, pseudonym)
-    sql(
+    alice, alice_consent = enroll(store, random_templates(rng, 2))
+    bob, bob_consent = enroll(store, random_templates(rng, 1))
+    rows = sql(
         store.path,
-        "UPDATE consents SET withdrawn_at = ? WHERE consent_id = ?",
-        (1_767_300_000.0, consent.consent_id),
+        "SELECT t.pseudonym, t.consent_id, c.pseudonym FROM templates t"
+        " JOIN consents c ON c.consent_id = t.consent_id",
     )
-    with pytest.raises(StoreError, match="withdrawn"):
-        store.add_templates(pseudonym, consent.consent_id, random_templates(rng, 3), space=SPACE)
+    assert sorted(rows) == sorted([(alice, alice_consent, alice)] * 2 + [(bob, bob_consent, bob)])
+    assert set(gallery(store)) == {alice, bob}
+
+
+def test_withdrawn_consent_keeps_no_template(store: Store) -> None:
+    rng = np.random.default_rng(9)
+    pseudonym, consent_id = enroll(store, random_templates(rng, 3))
+    withdraw(store, pseudonym)
+    assert sql(
+        store.path,
+        "SELECT withdrawn_at IS NOT NULL FROM consents WHERE consent_id = ?",
+        (consent_id,),
+    ) == [(1,)]
     assert template_count(store) == 0
     assert store.count_people_with_face() == 0
 
 
 def test_empty_templates_are_refused(store: Store) -> None:
-    pseudonym = store.add_person()
-    consent = consent_for(store, pseudonym)
     with pytest.raises(StoreError, match="non-empty"):
-        store.add_templates(pseudonym, consent.consent_id, np.empty((0, DIM)), space=SPACE)
+        enroll_person(store, consent=CONSENT, templates=np.empty((0, DIM)), space=SPACE)
     assert template_count(store) == 0
 
 
 def test_templates_must_be_one_or_two_dimensional(store: Store) -> None:
     rng = np.random.default_rng(10)
     good, _ = enroll(store, random_templates(rng, 1))
-    pseudonym = store.add_person()
-    consent = consent_for(store, pseudonym)
     with pytest.raises(StoreError):
-        store.add_templates(
-            pseudonym, consent.consent_id, rng.standard_normal((1, 2, DIM)), space=SPACE
+        enroll_person(
+            store, consent=CONSENT, templates=rng.standard_normal((1, 2, DIM)), space=SPACE
         )
     assert set(gallery(store)) == {good}
 
@@ -489,7 +484,6 @@ def test_templates_must_be_one_or_two_dimensional(store: Store) -> None:
 @pytest.mark.parametrize("field", ["method", "notice_version", "taken_by", "scope"])
 @pytest.mark.parametrize("value", ["", "   ", "\t\n"])
 def test_consent_needs_every_field(store: Store, field: str, value: str) -> None:
-    pseudonym = store.add_person()
     kwargs = {
         "method": "paper form",
         "notice_version": "v1",
@@ -498,13 +492,20 @@ def test_consent_needs_every_field(store: Store, field: str, value: str) -> None
         field: value,
     }
     with pytest.raises(StoreError, match=field):
-        store.record_consent(pseudonym, **kwargs)
+        enroll_person(
+            store,
+            consent=ConsentInput(**kwargs),
+            templates=random_templates(np.random.default_rng(4), 1),
+            space=SPACE,
+        )
     assert sql(store.path, "SELECT COUNT(*) FROM consents") == [(0,)]
 
 
 def test_consent_for_unknown_person_is_refused(store: Store) -> None:
+    # A consent is only ever given at enrolment (with its person); the one consent action on
+    # an existing person, withdrawal, refuses an unknown one.
     with pytest.raises(StoreError, match="no person p-0000000000000000"):
-        consent_for(store, "p-0000000000000000")
+        withdraw(store, "p-0000000000000000")
     assert sql(store.path, "SELECT COUNT(*) FROM consents") == [(0,)]
 
 
@@ -552,7 +553,7 @@ def test_delete_person_leaves_nothing_behind(store: Store, state_dir: Path) -> N
     blob = disk_bytes(state_dir)
     assert all(s in blob for s in sealed) and wrapped in blob  # the check below can see them
 
-    assert store.delete_person(alice) is True
+    assert delete_person(store, alice) is not None
 
     got = gallery(store)
     assert set(got) == {bob}
@@ -568,11 +569,11 @@ def test_delete_person_leaves_nothing_behind(store: Store, state_dir: Path) -> N
         assert_not_on_disk(state_dir, ciphertext, f"sealed template {i} of the deleted person")
     assert_not_on_disk(state_dir, wrapped, "the deleted person's wrapped key")
 
-    # The old consent cannot bring the person back without a person row.
+    # Nothing can act on the person any more: there is no person row.
     with pytest.raises(StoreError, match="no person"):
-        store.add_templates(alice, alice_consent, alice_templates, space=SPACE)
-    assert store.delete_person(alice) is False
-    assert store.delete_person("p-0000000000000000") is False
+        withdraw(store, alice)
+    assert delete_person(store, alice) is None
+    assert delete_person(store, "p-0000000000000000") is None
 
 
 # --- failures: wrong key, newer schema, garbage, corrupt rows ---------------------------------
@@ -735,8 +736,7 @@ def test_count_people_with_face_counts_people_not_templates(store: Store) -> Non
     assert store.count_people_with_face() == 1
     enroll(store, random_templates(rng, 2), space="arcface-512")
     assert store.count_people_with_face() == 2
-    no_face = store.add_person()
-    consent_for(store, no_face)  # consented but no template: not counted
+    enroll_person(store, credentials=(CredentialInput("card", "card-lookup"),))  # no face
     assert store.count_people_with_face() == 2
 
 
@@ -748,14 +748,14 @@ def test_delete_reports_a_checkpoint_blocked_by_a_reader(tmp_path: Path) -> None
     key = crypto.new_data_key()
     clock = FakeClock()
     store = Store(tmp_path / "state", key, clock=clock)
-    pseudonym = store.add_person()
-    consent = consent_for(store, pseudonym)
-    store.add_templates(pseudonym, consent.consent_id, np.ones((1, 128), np.float32), space="s")
+    pseudonym, _ = enroll(store, np.ones((1, 128), np.float32), space="s")
     reader = sqlite3.connect(store.path)
     reader.execute("BEGIN")
     reader.execute("SELECT COUNT(*) FROM templates").fetchone()  # holds an old snapshot
     try:
-        assert store.delete_person(pseudonym) is True  # committed, checkpoint retried and failed
+        assert (
+            delete_person(store, pseudonym) is not None
+        )  # committed, checkpoint retried and failed
         before = clock.monotonic()
         assert store.checkpoint(attempts=3, pause_s=0.5) is False
         assert clock.monotonic() - before == pytest.approx(1.0)  # retried on the injected clock

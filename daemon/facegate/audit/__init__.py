@@ -7,9 +7,9 @@ bundle an auditor verifies on its own; ``open_audit_log`` wires it to the store'
 from __future__ import annotations
 
 from .export import ExportResult, export, verify_bundle
-from .keys import AUDIT_SIGNING_KEY, AUDIT_SUBJECT_KEY, audit_folder, open_audit_log
 from .log import AuditLog, audit_files, signing_key_from_seed, write_public_key
 from .records import AuditError, AuditFieldError, subject_id
+from .signing import AUDIT_SIGNING_KEY, AUDIT_SUBJECT_KEY, audit_folder, open_audit_log
 from .verify import Broken, VerifyReport, verify
 
 __all__ = [

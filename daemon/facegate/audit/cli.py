@@ -22,7 +22,7 @@ def parse_date(text: str) -> datetime:
 
 
 def _folder(args: argparse.Namespace) -> Path:
-    from .keys import audit_folder
+    from .signing import audit_folder
 
     if args.dir is not None:
         return Path(args.dir)

@@ -7,6 +7,7 @@ import logging
 import cv2
 
 from ..clock import Clock, SystemClock
+from ..config.camera import OpenCVCameraConfig
 from ..errors import CameraError
 from .base import CameraBase, to_rgb
 from .frame import Frame
@@ -87,3 +88,8 @@ class OpenCVCamera(CameraBase):
             self._cap.release()
             self._cap = None
         super().close()
+
+
+def build(cfg: OpenCVCameraConfig, *, clock: Clock | None = None) -> OpenCVCamera:
+    """The ``type: opencv`` camera (not opened yet)."""
+    return OpenCVCamera(cfg.device, width=cfg.width, height=cfg.height, fps=cfg.fps, clock=clock)

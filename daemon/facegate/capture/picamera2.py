@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..clock import Clock, SystemClock
+from ..config.camera import Picamera2CameraConfig
 from ..errors import CameraError
 from .base import CameraBase
 from .frame import Frame
@@ -98,3 +99,16 @@ class Picamera2Camera(CameraBase):
                 logger.debug("picamera2: error while closing", exc_info=True)
             self._cam = None
         super().close()
+
+
+def build(cfg: Picamera2CameraConfig, *, clock: Clock | None = None) -> Picamera2Camera:
+    """The ``type: picamera2`` camera (not opened yet)."""
+    return Picamera2Camera(
+        camera_num=cfg.camera_num,
+        width=cfg.width,
+        height=cfg.height,
+        fps=cfg.fps,
+        hflip=cfg.hflip,
+        vflip=cfg.vflip,
+        clock=clock,
+    )

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from ..clock import Clock, SystemClock
+from ..config.camera import ReplayCameraConfig
 from ..errors import CameraError
 from .base import CameraBase, to_rgb
 from .frame import Frame
@@ -132,3 +133,8 @@ class ReplayCamera(CameraBase):
                 continue
             return to_rgb(raw, source=f"replay {path.name}")
         raise CameraError(f"replay: none of the images in {self.path} can be read")
+
+
+def build(cfg: ReplayCameraConfig, *, clock: Clock | None = None) -> ReplayCamera:
+    """The ``type: replay`` camera (not opened yet)."""
+    return ReplayCamera(cfg.path, fps=cfg.fps, loop=cfg.loop, realtime=cfg.realtime, clock=clock)

@@ -8,7 +8,6 @@
 """
 
 from .checks import CheckResult, Status, exit_code, format_table, run_checks, summary
-from .config_io import compliance_sections, load_compliance_config, load_compliance_config_text
 from .facts import ComplianceFacts, DoorFact, gather_facts
 from .fonts import CJKFont, FontNotFoundError, find_cjk_font
 from .notice_speech import audio_text, short_text
@@ -26,14 +25,11 @@ __all__ = [
     "Status",
     "audio_text",
     "build_notice",
-    "compliance_sections",
     "enforce_startup_checklist",
     "exit_code",
     "find_cjk_font",
     "format_table",
     "gather_facts",
-    "load_compliance_config",
-    "load_compliance_config_text",
     "run_checks",
     "short_text",
     "summary",

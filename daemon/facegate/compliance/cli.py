@@ -30,9 +30,10 @@ FORMATS = ("pdf", "png", "html", "short", "audio")
 
 
 def _load(path: Path) -> tuple[FacegateConfig, NoticeConfig | None, FilingConfig]:
-    from .config_io import load_compliance_config
+    from ..config import load_config
 
-    return load_compliance_config(path)
+    cfg = load_config(path)
+    return cfg, cfg.notice, cfg.filing
 
 
 def _need_notice(notice: NoticeConfig | None) -> NoticeConfig:

@@ -20,15 +20,14 @@ __all__ = ["audit_fact", "device_inputs", "door_facts"]
 def door_facts(cfg: FacegateConfig) -> list[DoorFact]:
     """Per door: does it take faces (the camera's door, in any window), and does it have a
     configured PIN or card reader (Art. 10)?"""
-    from ..service.readers_setup import reader_kinds
+    from ..policy.build import door_policy
+    from ..readers.registry import reader_kinds
 
     camera_door = cfg.doors[0].id
     facts = []
     for door in cfg.doors:
         takes_face = door.id == camera_door and any(
-            "face" in mode.value
-            for _path, modes in door.policy_config().to_policy().windows()
-            for mode in modes
+            "face" in mode.value for _path, modes in door_policy(door).windows() for mode in modes
         )
         kinds: set[str] = set()
         for reader in cfg.readers:

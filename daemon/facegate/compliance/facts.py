@@ -225,7 +225,7 @@ def gather_facts(
         admin_socket: the admin socket's path, when this build has one.
         audit_verify: verifies the audit chain, when this build has one.
     """
-    from ..audit.keys import AUDIT_SIGNING_KEY
+    from ..audit.signing import AUDIT_SIGNING_KEY
     from ..store import open_store, resolve_key_path
     from ..store.crypto import CREDENTIAL_NAME
     from .fonts import FontNotFoundError, find_cjk_font

@@ -1,21 +1,39 @@
-"""``doors:`` — the doors this device drives, each with its lock relay."""
+"""``doors:`` — the doors this device drives: lock relay, access rules and door hardware.
+
+A door exists in this one validated form. ``facegate.policy`` derives the pure policy that
+``decide()`` uses from it, and ``facegate.gate`` builds the door's devices from ``gate``.
+
+.. code-block:: yaml
+
+    doors:
+      - id: main
+        relay: {pin: 17, active_high: false}
+        access:
+          rules:
+            - {schedule: daytime, modes: "face|card|pin"}
+          default: [face+pin, card+pin]        # at night: two factors
+        lockout: {max_failures: 5, base_backoff_s: 30, max_backoff_s: 900}
+        gate:
+          lock_type: fail_secure
+          door_contact: {pin: 5}
+          exit_button: {pin: 6}
+
+Cross-field errors name the key path, e.g. ``doors -> main -> access -> rules[0] -> schedule``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import Field, model_validator
 
-from ..policy.config import (
-    AccessConfig,
-    AntiPassbackConfig,
-    DoorGateConfig,
-    DoorPolicyConfig,
-    FaceLimitConfig,
-    LockoutConfig,
-)
+from .access import AccessConfig, AntiPassbackConfig, FaceLimitConfig, LockoutConfig
 from .base import Section
+from .calendar import NAME_PATTERN, CalendarConfig
+from .gate import DoorGateConfig
 from .liveness import LivenessMode
 
-__all__ = ["DoorConfig", "RelayConfig"]
+__all__ = ["DoorConfig", "RelayConfig", "door_problems"]
 
 
 class RelayConfig(Section):
@@ -35,7 +53,7 @@ class DoorConfig(Section):
     """One door (gate, turnstile, entrance)."""
 
     id: str = Field(
-        pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+        pattern=NAME_PATTERN,
         description="Short identifier used in events, e.g. `main` or `north-gate`.",
     )
     name: str = Field(
@@ -74,13 +92,29 @@ class DoorConfig(Section):
                 raise ValueError(f"gate.{role} uses GPIO {pin}, which is the lock relay's pin")
         return self
 
-    def policy_config(self) -> DoorPolicyConfig:
-        """This door's rules in the access policy's own form."""
-        return DoorPolicyConfig(
-            id=self.id,
-            access=self.access,
-            lockout=self.lockout,
-            face_limit=self.face_limit,
-            anti_passback=self.anti_passback,
-            gate=self.gate,
-        )
+
+def door_problems(calendar: CalendarConfig, doors: Sequence[DoorConfig]) -> list[str]:
+    """What is wrong between the calendar and the doors, one line each, naming the key path.
+
+    Repeated or reserved schedule names, holidays or door rules naming an unknown schedule,
+    repeated door ids and a door-hardware GPIO used at two doors. Empty when all is well.
+    """
+    problems = calendar.problems()
+    known = calendar.names()
+    ids = [d.id for d in doors]
+    for door_id in sorted({d for d in ids if ids.count(d) > 1}):
+        problems.append(f"doors: {door_id!r} is defined more than once")
+    pins: dict[int, str] = {}
+    for door in doors:
+        for j, rule in enumerate(door.access.rules):
+            if rule.schedule not in known:
+                problems.append(
+                    f"doors -> {door.id} -> access -> rules[{j}] -> schedule: "
+                    f"unknown schedule {rule.schedule!r}"
+                )
+        for key, pin in door.gate.pins():
+            where = f"doors -> {door.id} -> gate -> {key}"
+            if pin in pins:
+                problems.append(f"{where}: GPIO {pin} is already used by {pins[pin]}")
+            pins[pin] = where
+    return problems

@@ -43,6 +43,10 @@ class _ReaderBase(Section):
     id: str = Field(pattern=_ID, description="Reader id used in events and lockouts.")
     door: str = Field(pattern=_ID, description="The door (doors[].id) this reader serves.")
 
+    def gpio_pins(self) -> list[tuple[str, int]]:
+        """(key, BCM pin) of every GPIO the reader uses; none for USB and serial readers."""
+        return []
+
 
 class WiegandReaderConfig(_ReaderBase):
     """A Wiegand card reader or keypad on D0/D1 (through a 5 V → 3.3 V level shifter)."""
@@ -57,6 +61,9 @@ class WiegandReaderConfig(_ReaderBase):
         default=True, description="The reader also has keys (4/8-bit bursts) for PIN entry."
     )
     pin: PinEntryConfig = Field(default_factory=PinEntryConfig, description="PIN entry rules.")
+
+    def gpio_pins(self) -> list[tuple[str, int]]:
+        return [("d0", self.d0), ("d1", self.d1)]
 
 
 class KeypadReaderConfig(_ReaderBase):
@@ -76,6 +83,9 @@ class KeypadReaderConfig(_ReaderBase):
         if len(self.keys) != len(self.rows) or any(len(r) != len(self.cols) for r in self.keys):
             raise ValueError("keys must have one string per row with one character per column")
         return self
+
+    def gpio_pins(self) -> list[tuple[str, int]]:
+        return [("rows", p) for p in self.rows] + [("cols", p) for p in self.cols]
 
 
 class HidReaderConfig(_ReaderBase):

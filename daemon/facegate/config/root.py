@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from ..policy.config import PolicyConfig
 from .appliance import AdminConfig, AuditConfig, WatchdogConfig
 from .base import Section
 from .calendar import CalendarConfig
 from .camera import CameraConfig
-from .doors import DoorConfig
+from .doors import DoorConfig, door_problems
 from .enrollment import EnrollmentConfig
 from .filing import FilingConfig
 from .liveness import LivenessConfig, LivenessMode
@@ -85,6 +84,10 @@ class FacegateConfig(Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> FacegateConfig:
+        # Schedule names, holidays, door rules: every problem at once, naming the key path.
+        problems = door_problems(self.calendar, self.doors)
+        if problems:
+            raise ValueError("; ".join(problems))
         door_ids = {d.id for d in self.doors}
         used: dict[int, str] = {}
         for door in self.doors:
@@ -100,16 +103,12 @@ class FacegateConfig(Section):
             if reader.id in seen_readers:
                 raise ValueError(f"readers -> two readers have the id {reader.id!r}")
             seen_readers.add(reader.id)
-            pins = {"wiegand": ("d0", "d1"), "keypad": ("rows", "cols")}.get(reader.type, ())
-            for attr in pins:
-                value = getattr(reader, attr)
-                for pin in value if isinstance(value, list) else [value]:
-                    if pin in used:
-                        raise ValueError(
-                            f"GPIO {pin} is used twice: {used[pin]} and readers.{reader.id}.{attr}"
-                        )
-                    used[pin] = f"readers.{reader.id}.{attr}"
-        self.policy()  # schedule names, holidays, time zone: errors name the key path
+            for attr, pin in reader.gpio_pins():
+                if pin in used:
+                    raise ValueError(
+                        f"GPIO {pin} is used twice: {used[pin]} and readers.{reader.id}.{attr}"
+                    )
+                used[pin] = f"readers.{reader.id}.{attr}"
         return self
 
     def liveness_mode(self, door_id: str) -> LivenessMode:
@@ -118,15 +117,6 @@ class FacegateConfig(Section):
             if door.id == door_id and door.liveness is not None:
                 return door.liveness
         return self.liveness.mode
-
-    def policy(self) -> PolicyConfig:
-        """The access policy's own configuration, assembled from `calendar` and `doors`."""
-        return PolicyConfig(
-            timezone=self.calendar.timezone,
-            schedules=self.calendar.schedules,
-            holidays=self.calendar.holidays,
-            doors=[d.policy_config() for d in self.doors],
-        )
 
     @field_validator("embedder", mode="before")
     @classmethod

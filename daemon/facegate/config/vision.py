@@ -30,6 +30,8 @@ __all__ = [
     "ModelsConfig",
     "QualityConfig",
     "TFLiteEmbedderConfig",
+    "embedder_tag",
+    "embedder_with_default_type",
 ]
 
 
@@ -48,6 +50,10 @@ class ModelsConfig(Section):
 class DetectorConfig(Section):
     """BlazeFace short-range face detection."""
 
+    type: Literal["blazeface"] = Field(
+        default="blazeface",
+        description="The detector backend: `blazeface` (MediaPipe's short-range model).",
+    )
     model: str = Field(
         default="face_detection_short_range.tflite",
         min_length=1,
@@ -235,7 +241,7 @@ _EMBEDDER_TYPES = ("dlib", "dlib-fast", "tflite")
 _DEFAULT_TAG = "default"
 
 
-def _embedder_tag(value: Any) -> str | None:
+def embedder_tag(value: Any) -> str | None:
     """Which union member validates ``value``: its ``type``, or the default when it has none."""
     if isinstance(value, dict):
         if "type" not in value:
@@ -255,7 +261,7 @@ EmbedderConfig = Annotated[
     | Annotated[TFLiteEmbedderConfig, Tag("tflite")],
     Field(
         discriminator=Discriminator(
-            _embedder_tag,
+            embedder_tag,
             custom_error_type="embedder_type",
             custom_error_message=(
                 "`type` must be dlib, dlib-fast or tflite, or left out for the default"

@@ -14,7 +14,7 @@ from .events import (
 from .feedback import AlarmOutput, FeedbackDevice
 from .inputs import DoorContact, ExitButton, TamperSwitch
 from .lock import LockRelay, LockType
-from .relay import Relay, make_pin_factory
+from .pins import make_pin_factory
 from .runtime import DoorRuntime
 
 __all__ = [
@@ -36,7 +36,6 @@ __all__ = [
     "LockRelay",
     "LockType",
     "RaiseAlarm",
-    "Relay",
     "ReleaseLock",
     "SecureLock",
     "TamperChanged",

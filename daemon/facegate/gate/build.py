@@ -18,7 +18,7 @@ from .lock import LockRelay
 from .runtime import DoorRuntime
 
 if TYPE_CHECKING:
-    from ..policy.config import DoorGateConfig
+    from ..config.gate import DoorGateConfig
 
 __all__ = ["build_door_runtime"]
 

@@ -11,7 +11,9 @@ No event carries a name, PIN, card number or image: a door id, a time, and a sho
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, TypeAlias, get_args
+from typing import TypeAlias
+
+from ..config.gate import ALARM_KINDS, DEFAULT_SIREN_KINDS, AlarmKind
 
 __all__ = [
     "ALARM_KINDS",
@@ -25,31 +27,6 @@ __all__ = [
     "GateEvent",
     "TamperChanged",
 ]
-
-AlarmKind: TypeAlias = Literal[
-    "door_forced",
-    "door_held",
-    "tamper",
-    "lockout",
-    "face_rate_limited",
-    "passback",
-    "presentation_attack",
-]
-"""What an alarm is about.
-
-``door_forced``: the door opened with no grant and no exit request. ``door_held``: the door
-stayed open longer than ``held_open_s``. ``tamper``: a reader or enclosure tamper switch opened.
-``lockout``: a reader locked out after repeated wrong PINs or unknown cards.
-``face_rate_limited``: too many unknown faces at a door in a short time.
-``passback``: a credential was used twice in the same direction (anti-passback).
-``presentation_attack``: several faces failed liveness at a door in a short time (photos or
-screens held up to the camera).
-"""
-
-ALARM_KINDS: frozenset[str] = frozenset(get_args(AlarmKind))
-
-DEFAULT_SIREN_KINDS: frozenset[AlarmKind] = frozenset({"door_forced", "tamper"})
-"""Latched alarms that sound the siren; ``door_held`` only beeps at the door by default."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -29,20 +29,18 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
-from typing import Any, Literal, TypeAlias
+from typing import Any
 
 from gpiozero import OutputDevice
 from gpiozero.exc import GPIOZeroError
 
 from ..clock import Clock, SystemClock
+from ..config.gate import LOCK_TYPES, LockType
 from ..errors import GateError
 
 __all__ = ["LOCK_TYPES", "LockRelay", "LockType"]
 
 logger = logging.getLogger(__name__)
-
-LockType: TypeAlias = Literal["fail_secure", "fail_safe"]
-LOCK_TYPES: tuple[LockType, ...] = ("fail_secure", "fail_safe")
 
 
 class LockRelay:

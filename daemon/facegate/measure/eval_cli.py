@@ -122,11 +122,7 @@ def eval_config(config: Path | None, embedder: str | None) -> FacegateConfig:
     Raises:
         ConfigError: the file is invalid, or ``embedder`` names no embedder it can build.
     """
-    from ..config import (
-        DlibEmbedderConfig,
-        TFLiteEmbedderConfig,
-        load_config,
-    )
+    from ..config import TFLiteEmbedderConfig, load_config
 
     if config is not None:
         cfg = load_config(config)
@@ -137,28 +133,10 @@ def eval_config(config: Path | None, embedder: str | None) -> FacegateConfig:
     if embedder is None:
         return cfg
     current = cfg.embedder
-    if embedder in ("dlib", "dlib-fast"):
-        from ..config.vision import DefaultEmbedderConfig, DlibFastEmbedderConfig
+    from ..vision.registry import builtin_embedder
 
-        if embedder == "dlib":
-            # The reference: dlib itself, even where the default would pick dlib-fast.
-            if isinstance(current, DlibEmbedderConfig) and not isinstance(
-                current, DefaultEmbedderConfig
-            ):
-                return cfg
-            keep = current if isinstance(current, DlibEmbedderConfig) else DlibEmbedderConfig()
-            chosen: object = DlibEmbedderConfig(
-                type="dlib",
-                model=keep.model,
-                shape_predictor=keep.shape_predictor,
-                num_jitters=keep.num_jitters,
-            )
-        else:
-            chosen = (
-                current
-                if isinstance(current, DlibFastEmbedderConfig)
-                else DlibFastEmbedderConfig(type="dlib-fast")
-            )
+    chosen = builtin_embedder(embedder, current)
+    if chosen is not None:
         return cfg.model_copy(update={"embedder": chosen})
     if config is None:
         raise ConfigError(

@@ -25,6 +25,7 @@ from .manifest import (
     InstalledFile,
     ModelFile,
     default_models_dir,
+    model_path,
     verify_installed,
 )
 
@@ -50,6 +51,7 @@ __all__ = [
     "convert_dlib_resnet_file",
     "default_models_dir",
     "install_models",
+    "model_path",
     "pip_download",
     "read_dlib_resnet",
     "verify_installed",

@@ -47,6 +47,7 @@ __all__ = [
     "default_models_dir",
     "file_status",
     "model_files",
+    "model_path",
     "verify_installed",
 ]
 
@@ -321,6 +322,21 @@ def default_models_dir() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME", "").strip()
     base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
     return base / "facegate" / "models"
+
+
+def model_path(name: str | Path, models_dir: Path | None) -> tuple[Path, str | None]:
+    """Resolve a configured model name to a path and its pinned SHA-256 (if it is ours).
+
+    An absolute path stays as it is; a name is looked up in ``models_dir`` (the configured
+    ``models.dir``), else in :func:`default_models_dir`.
+    """
+    p = Path(name).expanduser()
+    pinned = MODEL_FILES.get(p.name)
+    sha = pinned.sha256 if pinned is not None else None
+    if p.is_absolute():
+        return p, sha
+    base = models_dir if models_dir is not None else default_models_dir()
+    return base / p, sha
 
 
 def _sha256_of(path: Path) -> str:

@@ -3,7 +3,7 @@
 ``decide()`` is pure (values in, a decision and the next state out). Around it: access modes
 (:mod:`.modes`), schedules and validity (:mod:`.schedule`), brute-force defences
 (:mod:`.lockout`), credential hashing (:mod:`.credentials`), the equal-fallback start-up check
-(:mod:`.checks`) and the configuration models (:mod:`.config`).
+(:mod:`.checks`) and the pure values derived from the configuration (:mod:`.build`).
 """
 
 from .checks import check_doors
@@ -12,13 +12,13 @@ from .decide import REASONS, Decision, decide
 from .modes import AccessMode
 from .schedule import Holiday, ScheduleBook, TimeWindow, Validity, WeeklySchedule
 from .snapshot import (
-    CardRead,
+    CardPresented,
     DoorPolicy,
     ExitRequest,
     FaceMatch,
     ModeRule,
     Person,
-    PinEntered,
+    PinResolved,
     PolicySnapshot,
     PolicyState,
 )
@@ -27,7 +27,7 @@ __all__ = [
     "REASONS",
     "AccessMode",
     "CardNumber",
-    "CardRead",
+    "CardPresented",
     "CredentialIndex",
     "CredentialKeys",
     "Decision",
@@ -38,7 +38,7 @@ __all__ = [
     "ModeRule",
     "Person",
     "Pin",
-    "PinEntered",
+    "PinResolved",
     "PolicySnapshot",
     "PolicyState",
     "ScheduleBook",

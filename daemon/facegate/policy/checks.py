@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 
-from .config import DoorPolicyConfig
+from ..config.doors import DoorConfig
+from .build import door_policy
 from .modes import modes_problems, unreachable
 from .snapshot import DoorPolicy
 
@@ -24,7 +25,7 @@ READER_KINDS: frozenset[str] = frozenset({"camera", "card", "keypad"})
 
 
 def check_doors(
-    door_configs: Iterable[DoorPolicy | DoorPolicyConfig],
+    door_configs: Iterable[DoorPolicy | DoorConfig],
     readers_configured: Mapping[str, Iterable[str]],
 ) -> list[str]:
     """Problems that must stop the daemon, one line each, naming the key path.
@@ -40,7 +41,7 @@ def check_doors(
     """
     problems: list[str] = []
     for item in door_configs:
-        door = item.to_policy() if isinstance(item, DoorPolicyConfig) else item
+        door = door_policy(item) if isinstance(item, DoorConfig) else item
         readers = frozenset(readers_configured.get(door.door, ()))
         odd = sorted(readers - READER_KINDS)
         if odd:

@@ -53,13 +53,13 @@ from .modes import Factor, accepts, completes, could_complete
 from .schedule import local_time
 from .snapshot import (
     AccessEvent,
-    CardRead,
+    CardPresented,
     DoorPolicy,
     ExitRequest,
     FaceMatch,
     LivenessRefused,
     Pending,
-    PinEntered,
+    PinResolved,
     PolicySnapshot,
     PolicyState,
 )
@@ -139,16 +139,18 @@ def _ordered(factors: frozenset[Factor]) -> tuple[Factor, ...]:
     return tuple(f for f in _FACTOR_ORDER if f in factors)
 
 
-def _factor(event: FaceMatch | CardRead | PinEntered) -> Factor:
+def _factor(event: FaceMatch | CardPresented | PinResolved) -> Factor:
     if isinstance(event, FaceMatch):
         return "face"
-    if isinstance(event, CardRead):
+    if isinstance(event, CardPresented):
         return "card"
     return "pin"
 
 
-def _subject(event: FaceMatch | CardRead | PinEntered, snapshot: PolicySnapshot) -> str | None:
-    if isinstance(event, CardRead):
+def _subject(
+    event: FaceMatch | CardPresented | PinResolved, snapshot: PolicySnapshot
+) -> str | None:
+    if isinstance(event, CardPresented):
         return snapshot.cards.get(event.card_hash)
     return event.subject
 
@@ -158,7 +160,7 @@ class _Judge:
 
     def __init__(
         self,
-        event: FaceMatch | CardRead | PinEntered,
+        event: FaceMatch | CardPresented | PinResolved,
         snapshot: PolicySnapshot,
         door: DoorPolicy,
         now: float,

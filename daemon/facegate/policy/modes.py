@@ -27,8 +27,9 @@ example ``[face+pin, card+pin]``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from enum import StrEnum
 from typing import Literal, TypeAlias
+
+from ..config.access import AccessMode
 
 __all__ = [
     "ALTERNATIVES",
@@ -46,18 +47,6 @@ __all__ = [
 Factor: TypeAlias = Literal["face", "card", "pin"]
 
 _READER_FOR: dict[Factor, str] = {"face": "camera", "card": "card", "pin": "keypad"}
-
-
-class AccessMode(StrEnum):
-    """The credential combinations a door can require."""
-
-    FACE = "face"
-    CARD = "card"
-    PIN = "pin"
-    CARD_PIN = "card+pin"
-    FACE_PIN = "face+pin"
-    ANY = "face|card|pin"
-    CARD_OR_PIN = "card|pin"
 
 
 ALTERNATIVES: Mapping[AccessMode, tuple[frozenset[Factor], ...]] = {

@@ -20,11 +20,12 @@ builds it from ``clock.time()`` and the site's ``zoneinfo`` zone). Rules:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal, TypeAlias
+
+from ..config.calendar import ALWAYS, MINUTES_PER_DAY, WEEKDAYS, parse_window
 
 __all__ = [
     "ALWAYS",
@@ -38,23 +39,8 @@ __all__ = [
     "local_time",
 ]
 
-ALWAYS = "always"
-"""A built-in schedule name that is open at all times, holidays included."""
-
-WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-"""Weekday names in ``datetime.weekday()`` order."""
-
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
-_MINUTES_PER_DAY = 24 * 60
 
 ValidityStatus: TypeAlias = Literal["valid", "not_yet_valid", "expired"]
-
-
-def _minutes(text: str) -> int:
-    if not _HHMM.match(text):
-        raise ValueError(f"{text!r} is not a time of day HH:MM (00:00 to 24:00)")
-    hours, minutes = text.split(":")
-    return int(hours) * 60 + int(minutes)
 
 
 def _aware(value: datetime, what: str) -> datetime:
@@ -81,7 +67,7 @@ class TimeWindow:
     end: int
 
     def __post_init__(self) -> None:
-        if not 0 <= self.start < _MINUTES_PER_DAY or not 0 < self.end <= _MINUTES_PER_DAY:
+        if not 0 <= self.start < MINUTES_PER_DAY or not 0 < self.end <= MINUTES_PER_DAY:
             raise ValueError("a time window runs from 00:00-23:59 to 00:01-24:00")
         if self.start == self.end:
             raise ValueError("a time window cannot start and end at the same time")
@@ -89,15 +75,7 @@ class TimeWindow:
     @classmethod
     def parse(cls, text: str) -> TimeWindow:
         """``"07:00-22:00"`` or ``"22:00-06:00"`` (crossing midnight) or ``"00:00-24:00"``."""
-        start, sep, end = text.partition("-")
-        if not sep:
-            raise ValueError(f"{text!r} is not a window HH:MM-HH:MM")
-        start_min, end_min = _minutes(start.strip()), _minutes(end.strip())
-        if start_min == _MINUTES_PER_DAY:
-            raise ValueError(f"{text!r}: a window cannot start at 24:00")
-        if end_min == 0:
-            end_min = _MINUTES_PER_DAY  # "22:00-00:00" means until midnight
-        return cls(start_min, end_min)
+        return cls(*parse_window(text))
 
     @property
     def crosses_midnight(self) -> bool:
@@ -195,7 +173,7 @@ class ScheduleBook:
             KeyError: unknown schedule.
         """
         if name == ALWAYS:
-            return (TimeWindow(0, _MINUTES_PER_DAY),)
+            return (TimeWindow(0, MINUTES_PER_DAY),)
         schedule = self.schedules[name]
         for holiday in self.holidays:
             if holiday.day == day and holiday.applies_to(name):

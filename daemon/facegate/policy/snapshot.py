@@ -5,8 +5,8 @@ the store and the configuration; :class:`PolicyState` is the small mutable-by-re
 (pending second factors, lockouts, presence) that ``decide()`` returns in every
 :class:`~facegate.policy.decide.Decision` for the caller to put in the next snapshot.
 
-Events carry *resolved* facts, never raw secrets: a :class:`CardRead` holds the keyed card
-hash, a :class:`PinEntered` holds whose PIN it was (or ``None``) after the service looked it up
+Events carry *resolved* facts, never raw secrets: a :class:`CardPresented` holds the keyed card
+hash, a :class:`PinResolved` holds whose PIN it was (or ``None``) after the service looked it up
 with :meth:`facegate.policy.credentials.CredentialIndex.resolve_pin`.
 """
 
@@ -31,7 +31,7 @@ from .schedule import ScheduleBook, Validity
 
 __all__ = [
     "AccessEvent",
-    "CardRead",
+    "CardPresented",
     "DoorPolicy",
     "ExitRequest",
     "FaceMatch",
@@ -39,7 +39,7 @@ __all__ = [
     "ModeRule",
     "Pending",
     "Person",
-    "PinEntered",
+    "PinResolved",
     "PolicySnapshot",
     "PolicyState",
 ]
@@ -63,7 +63,7 @@ class FaceMatch:
 
 
 @dataclass(slots=True, frozen=True)
-class CardRead:
+class CardPresented:
     """A card presented at a reader, as its keyed hash (never the raw number)."""
 
     door: str
@@ -72,7 +72,7 @@ class CardRead:
 
 
 @dataclass(slots=True, frozen=True)
-class PinEntered:
+class PinResolved:
     """A PIN typed at a keypad, already resolved: ``subject`` is whose PIN it is, or ``None``."""
 
     door: str
@@ -106,7 +106,7 @@ class LivenessRefused:
     reader: str = "camera"
 
 
-AccessEvent: TypeAlias = FaceMatch | CardRead | PinEntered | ExitRequest | LivenessRefused
+AccessEvent: TypeAlias = FaceMatch | CardPresented | PinResolved | ExitRequest | LivenessRefused
 
 
 @dataclass(slots=True, frozen=True)

@@ -25,8 +25,8 @@ from .events import (
 )
 from .hid import HidCardReader, KeystrokeAssembler
 from .keypad import KeyDebouncer, KeypadPinReader, MatrixKeypad
-from .keys import PinAssembler, PinCollector
 from .osdp import FdChannel, OsdpReader, check_scbk, open_serial_port
+from .pin_entry import PinAssembler, PinCollector
 from .wiegand import WiegandCard, WiegandKey, decode, encode_h10301, encode_w34
 from .wiegand_gpio import WiegandFramer, WiegandReader
 

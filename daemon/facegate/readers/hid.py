@@ -23,6 +23,8 @@ from types import TracebackType
 from typing import Any
 
 from ..clock import Clock, SystemClock
+from ..config.readers import HidReaderConfig
+from .built import BuiltReader
 from .errors import ReaderError
 from .events import CardNumber, CardRead, EventCallback, ReaderFault
 
@@ -307,3 +309,23 @@ class HidCardReader:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def kinds(cfg: HidReaderConfig) -> frozenset[str]:
+    """What this reader offers its door: a card."""
+    return frozenset({"card"})
+
+
+def build(
+    cfg: HidReaderConfig, put: EventCallback, *, pin_factory: Any, clock: Clock
+) -> BuiltReader:
+    """Open a ``type: hid`` USB card reader (``pin_factory`` is unused: no GPIO)."""
+    adapter = HidCardReader(
+        str(cfg.device),
+        reader_id=cfg.id,
+        on_event=put,
+        min_digits=cfg.min_digits,
+        max_digits=cfg.max_digits,
+        clock=clock,
+    )
+    return BuiltReader(cfg, adapter, None)

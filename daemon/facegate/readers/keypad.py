@@ -4,7 +4,7 @@ Rows are outputs held high when idle; columns are inputs with pull-ups. A scan p
 row low in turn and reads which columns follow it low: a key at (row, col) is pressed.
 :class:`KeyDebouncer` is the pure core (the set of keys seen per scan in, one key press
 out once it has been stable for ``debounce_s``); :class:`MatrixKeypad` is the adapter.
-:class:`KeypadPinReader` pairs the keypad with a :class:`~facegate.readers.keys.PinCollector`
+:class:`KeypadPinReader` pairs the keypad with a :class:`~facegate.readers.pin_entry.PinCollector`
 so the daemon receives :class:`PinEntered` instead of single keys.
 
 Either call :meth:`MatrixKeypad.scan` from your own loop every ``scan_interval_s`` (tests
@@ -24,10 +24,12 @@ from gpiozero import DigitalInputDevice, OutputDevice
 from gpiozero.exc import GPIOZeroError
 
 from ..clock import Clock, SystemClock
+from ..config.readers import KeypadReaderConfig
 from ._ticker import Ticker
+from .built import BuiltReader, pin_collector
 from .errors import ReaderError
 from .events import EventCallback, KeyPress
-from .keys import PinAssembler, PinCollector
+from .pin_entry import PinAssembler, PinCollector
 
 __all__ = ["KeyDebouncer", "KeypadPinReader", "MatrixKeypad"]
 
@@ -301,3 +303,26 @@ class KeypadPinReader:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def kinds(cfg: KeypadReaderConfig) -> frozenset[str]:
+    """What this reader offers its door: keys."""
+    return frozenset({"keypad"})
+
+
+def build(
+    cfg: KeypadReaderConfig, put: EventCallback, *, pin_factory: Any, clock: Clock
+) -> BuiltReader:
+    """Open a ``type: keypad`` matrix keypad and start scanning it."""
+    adapter = KeypadPinReader(
+        cfg.rows,
+        cfg.cols,
+        cfg.keys,
+        reader_id=cfg.id,
+        on_event=put,
+        pin_factory=pin_factory,
+        clock=clock,
+        collector=pin_collector(cfg.id, cfg.pin),
+    )
+    adapter.start()
+    return BuiltReader(cfg, adapter, None)

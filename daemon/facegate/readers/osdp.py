@@ -13,7 +13,7 @@ What crosses the link becomes facegate events:
   :func:`facegate.readers.wiegand.decode` (26-bit H10301, 34-bit); ASCII reads must be
   decimal digits and become ``fmt="decimal"`` cards;
 * keypad data (``"0"``–``"9"``, ``0x7F`` = ``*``, ``0x0D`` = ``#``, per OSDP) goes
-  through a :class:`~facegate.readers.keys.PinCollector` and arrives as
+  through a :class:`~facegate.readers.pin_entry.PinCollector` and arrives as
   :class:`PinEntered`;
 * the link going down (or never coming up within ``link_timeout_s``), tamper, power
   failure and a disconnected/tampered remote reader become :class:`ReaderFault`.
@@ -34,13 +34,18 @@ import fcntl
 import importlib
 import logging
 import os
+import stat
 import termios
 import threading
+from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
 
 from ..clock import Clock, SystemClock
+from ..config.readers import OsdpReaderConfig
+from ..errors import GateError
 from ._ticker import Ticker, describe_error
+from .built import BuiltReader, pin_collector
 from .errors import ReaderError, WiegandError
 from .events import (
     CardNumber,
@@ -50,7 +55,7 @@ from .events import (
     ReaderEvent,
     ReaderFault,
 )
-from .keys import PinAssembler, PinCollector
+from .pin_entry import PinAssembler, PinCollector
 from .wiegand import WiegandCard, bits_from_bytes, decode
 
 __all__ = [
@@ -440,3 +445,44 @@ class OsdpReader:
             if value != self._remote and value in _REMOTE_STATUS:
                 self._fault(_REMOTE_STATUS[value], now)
             self._remote = value
+
+
+def read_scbk(path: Path) -> bytes:
+    """The OSDP secure channel base key: 32 hex characters in a file nobody else can read."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise GateError(f"OSDP key file {path} not found") from None
+    if st.st_mode & 0o077:
+        raise GateError(f"OSDP key file {path} has mode {stat.S_IMODE(st.st_mode):04o}; use 0600")
+    text = path.read_text(encoding="ascii", errors="replace").strip()
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise GateError(f"OSDP key file {path} must hold 32 hexadecimal characters") from None
+    if len(key) != 16:
+        raise GateError(f"OSDP key file {path} must hold a 16-byte key (32 hex characters)")
+    return key
+
+
+def kinds(cfg: OsdpReaderConfig) -> frozenset[str]:
+    """What this reader offers its door: a card and keys."""
+    return frozenset({"card", "keypad"})
+
+
+def build(
+    cfg: OsdpReaderConfig, put: EventCallback, *, pin_factory: Any, clock: Clock
+) -> BuiltReader:
+    """Open a ``type: osdp`` reader on its serial port, secure channel required."""
+    adapter = OsdpReader(
+        str(cfg.port),
+        address=cfg.address,
+        scbk=read_scbk(cfg.scbk_file),
+        reader_id=cfg.id,
+        on_event=put,
+        baud=cfg.baud,
+        clock=clock,
+        collector=pin_collector(cfg.id, cfg.pin),
+    )
+    adapter.start()
+    return BuiltReader(cfg, adapter, None)

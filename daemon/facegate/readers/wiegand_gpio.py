@@ -36,8 +36,11 @@ from gpiozero import DigitalInputDevice
 from gpiozero.exc import GPIOZeroError
 
 from ..clock import Clock, SystemClock
+from ..config.readers import WiegandReaderConfig
+from .built import BuiltReader, pin_collector
 from .errors import ReaderError, WiegandError
 from .events import CardRead, EventCallback, KeyPress, ReaderEvent, ReaderFault
+from .pin_entry import PinAssembler
 from .wiegand import WiegandCard, decode
 
 __all__ = ["RawFrame", "WiegandFramer", "WiegandReader", "frame_event"]
@@ -120,7 +123,7 @@ class WiegandReader:
         d1_pin: GPIO of the D1 (white) line.
         reader_id: configured reader id, put into every event.
         on_event: receives :class:`CardRead`, :class:`KeyPress` (keypad bursts) and
-            :class:`ReaderFault`; wrap it in a :class:`~facegate.readers.keys.PinAssembler`
+            :class:`ReaderFault`; wrap it in a :class:`~facegate.readers.pin_entry.PinAssembler`
             to get PINs from a Wiegand keypad.
         pin_factory: gpiozero pin factory (``MockFactory`` in tests).
         clock: time source for edge stamps and the gap.
@@ -217,3 +220,25 @@ class WiegandReader:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def kinds(cfg: WiegandReaderConfig) -> frozenset[str]:
+    """What this reader offers its door: a card, and keys when ``keypad`` is set."""
+    return frozenset({"card", "keypad"}) if cfg.keypad else frozenset({"card"})
+
+
+def build(
+    cfg: WiegandReaderConfig, put: EventCallback, *, pin_factory: Any, clock: Clock
+) -> BuiltReader:
+    """Open a ``type: wiegand`` reader; its key bursts pass a PIN assembler on the way."""
+    assembler = PinAssembler(put, collector=pin_collector(cfg.id, cfg.pin))
+    adapter = WiegandReader(
+        cfg.d0,
+        cfg.d1,
+        reader_id=cfg.id,
+        on_event=assembler,
+        pin_factory=pin_factory,
+        clock=clock,
+        gap_s=cfg.gap_s,
+    )
+    return BuiltReader(cfg, adapter, assembler)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from ..config import FacegateConfig
 from ..config.liveness import LivenessMode
+from ..models.manifest import model_path
 from ..vision.landmarks import FaceMesh
 from ..vision.liveness.judge import LivenessJudge
 from ..vision.liveness.model import PadModel
-from .pipeline import model_path
 
 __all__ = ["FailureCounter", "build_judge"]
 

@@ -10,18 +10,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from ..config import DlibEmbedderConfig, FacegateConfig, TFLiteEmbedderConfig
-from ..models.manifest import MODEL_FILES, default_models_dir
-from ..vision.detect import BlazeFaceDetector
-from ..vision.embed import AlignedFace, DlibAligner, DlibEmbedder, Embedder
+from ..config import FacegateConfig
+from ..models.manifest import model_path
+from ..vision.embed import DLIB_SPACE, AlignedFace, Embedder
 from ..vision.match import Gallery, MatchResult
 from ..vision.quality import QualityReport, assess
-from ..vision.threshold import DLIB_IMPOSTORS, ImpostorModel, ThresholdPolicy
+from ..vision.registry import build_detector, build_embedder
+from ..vision.threshold import ImpostorModel, ThresholdPolicy
 from ..vision.types import Detection
 
 __all__ = [
@@ -33,24 +32,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Templates are comparable only within one embedding space. dlib's ResNet on any runtime is
-# one space, so a faster runtime for the same network can reuse every stored template.
-DLIB_SPACE = "dlib_resnet_v1"
-
 
 class Aligner(Protocol):
     def align(self, image: np.ndarray, detection: Detection) -> AlignedFace: ...
-
-
-def model_path(name: str | Path, models_dir: Path | None) -> tuple[Path, str | None]:
-    """Resolve a configured model name to a path and its pinned SHA-256 (if it is ours)."""
-    p = Path(name).expanduser()
-    pinned = MODEL_FILES.get(p.name)
-    sha = pinned.sha256 if pinned is not None else None
-    if p.is_absolute():
-        return p, sha
-    base = models_dir if models_dir is not None else default_models_dir()
-    return base / p, sha
 
 
 @dataclass(slots=True, frozen=True)
@@ -67,58 +51,7 @@ class TemplateResult:
 def _build_embedder(
     cfg: FacegateConfig,
 ) -> tuple[Aligner, Embedder, str, ImpostorModel]:
-    from ..config import DefaultEmbedderConfig, DlibFastEmbedderConfig
-    from ..models.manifest import DLIB_RESNET, DLIB_RESNET_ONNX
-
-    models_dir = cfg.models.dir
-    emb: object = cfg.embedder
-    if isinstance(emb, DefaultEmbedderConfig):
-        # No `type` configured: dlib's ResNet on dlib-fast when its converted model is
-        # installed (same network, same templates), else on dlib itself.
-        fast_path, _ = model_path(DLIB_RESNET_ONNX, models_dir)
-        if Path(emb.model).name == DLIB_RESNET and emb.num_jitters == 0 and fast_path.is_file():
-            emb = DlibFastEmbedderConfig(type="dlib-fast", shape_predictor=emb.shape_predictor)
-        else:
-            logger.info("embedder: dlib (%s not installed, or num_jitters > 0)", fast_path.name)
-            emb = DlibEmbedderConfig(
-                type="dlib",
-                model=emb.model,
-                shape_predictor=emb.shape_predictor,
-                num_jitters=emb.num_jitters,
-            )
-    if isinstance(emb, DlibFastEmbedderConfig):
-        from ..vision.dlib_fast import DlibFastEmbedder
-
-        sp_path, sp_sha = model_path(emb.shape_predictor, models_dir)
-        net_path, net_sha = model_path(emb.model, models_dir)
-        aligner_f = DlibAligner(sp_path, sha256=sp_sha)
-        embedder_f = DlibFastEmbedder(
-            net_path, sha256=net_sha, num_threads=emb.num_threads, runtime=emb.runtime
-        )
-        return aligner_f, embedder_f, DLIB_SPACE, DLIB_IMPOSTORS
-    if isinstance(emb, DlibEmbedderConfig):
-        sp_path, sp_sha = model_path(emb.shape_predictor, models_dir)
-        net_path, net_sha = model_path(emb.model, models_dir)
-        aligner = DlibAligner(sp_path, sha256=sp_sha)
-        embedder = DlibEmbedder(net_path, sha256=net_sha, num_jitters=emb.num_jitters)
-        return aligner, embedder, DLIB_SPACE, DLIB_IMPOSTORS
-    assert isinstance(emb, TFLiteEmbedderConfig)
-    from ..vision.align import FaceMeshAligner
-    from ..vision.landmarks import FaceMesh
-    from ..vision.tflite_embed import TFLiteEmbedder
-
-    mesh_path, mesh_sha = model_path(emb.landmarks_model, models_dir)
-    aligner_t = FaceMeshAligner(FaceMesh(mesh_path, sha256=mesh_sha))
-    embedder_t = TFLiteEmbedder(
-        emb.model,
-        sha256=emb.sha256.lower(),
-        name=emb.name,
-        normalization=emb.normalization,
-        color=emb.color,
-    )
-    space = f"tflite-{emb.sha256.lower()[:16]}"
-    impostors = ImpostorModel(emb.impostor_mean, emb.impostor_std, source="config")
-    return aligner_t, embedder_t, space, impostors
+    return build_embedder(cfg)
 
 
 class FacePipeline:
@@ -130,15 +63,7 @@ class FacePipeline:
     """
 
     def __init__(self, cfg: FacegateConfig, gallery: Gallery | None = None) -> None:
-        det_path, det_sha = model_path(cfg.detector.model, cfg.models.dir)
-        self.detector = BlazeFaceDetector(
-            det_path,
-            sha256=det_sha,
-            score_threshold=cfg.detector.score_threshold,
-            nms_iou=cfg.detector.nms_iou,
-            max_faces=cfg.detector.max_faces,
-            num_threads=cfg.detector.num_threads,
-        )
+        self.detector = build_detector(cfg)
         self.aligner, self.embedder, self.space, impostors = _build_embedder(cfg)
         self.policy = ThresholdPolicy(cfg.matcher, impostors)
         self.quality_cfg = cfg.quality

@@ -14,11 +14,11 @@ import logging
 
 from ..clock import Clock
 from ..config import FacegateConfig
+from ..policy.build import door_policies, schedule_book
 from ..policy.credentials import (
     CardNumber,
     CredentialError,
     CredentialIndex,
-    CredentialKeys,
     Pin,
     PinRecord,
     hash_card,
@@ -29,30 +29,19 @@ from ..policy.decide import decide as decide_access
 from ..policy.schedule import Validity
 from ..policy.snapshot import (
     AccessEvent,
-    CardRead,
+    CardPresented,
     FaceMatch,
     Person,
-    PinEntered,
+    PinResolved,
     PolicySnapshot,
 )
 from ..readers import events as reader_events
 from ..store import Store
+from ..store.credential_keys import CARD_KEY, PIN_KEY, credential_keys
 
 __all__ = ["CARD_KEY", "PIN_KEY", "AccessService", "credential_keys"]
 
 logger = logging.getLogger(__name__)
-
-CARD_KEY = "card-hash"
-PIN_KEY = "pin-tag"
-
-
-def credential_keys(store: Store) -> CredentialKeys:
-    """The device's card-hash and PIN-tag keys: random, wrapped by the master key.
-
-    They are not derived from the master key, so rotating the master key keeps every
-    enrolled card and PIN working.
-    """
-    return CredentialKeys(card_key=store.device_key(CARD_KEY), pin_key=store.device_key(PIN_KEY))
 
 
 def _instant(value: float | None) -> dt.datetime | None:
@@ -71,10 +60,9 @@ class AccessService:
     def __init__(self, cfg: FacegateConfig, store: Store, clock: Clock) -> None:
         self.clock = clock
         self.keys = credential_keys(store)
-        policy = cfg.policy()
-        self._doors = policy.door_policies()
-        self._book = policy.schedule_book()
-        self._tz = policy.tz
+        self._doors = door_policies(cfg.doors)
+        self._book = schedule_book(cfg.calendar)
+        self._tz = cfg.calendar.tz
         self.index = CredentialIndex()
         self.snapshot = PolicySnapshot(doors=self._doors, schedules=self._book, tz=self._tz)
         self.reload(store)
@@ -129,7 +117,7 @@ class AccessService:
     def card(self, door: str, event: reader_events.CardRead) -> Decision:
         """A card read: hashed with the device key; the number itself goes no further."""
         card_hash = hash_card(CardNumber(event.card.raw()), self.keys.card_key)
-        return self.decide(CardRead(door, event.reader, card_hash))
+        return self.decide(CardPresented(door, event.reader, card_hash))
 
     def pin(self, door: str, event: reader_events.PinEntered) -> Decision:
         """A PIN entry: found by keyed tag, confirmed with Argon2id."""
@@ -139,4 +127,4 @@ class AccessService:
             subject = None
         else:
             subject = self.index.resolve_pin(pin_tag(pin, self.keys.pin_key), pin)
-        return self.decide(PinEntered(door, event.reader, subject))
+        return self.decide(PinResolved(door, event.reader, subject))

@@ -175,7 +175,7 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
             enroll_person,
             is_minor,
         )
-        from .access import credential_keys
+        from ..store.credential_keys import credential_keys
 
         store, face = app.store, app.face_space()
         assert store is not None

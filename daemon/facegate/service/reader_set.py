@@ -14,7 +14,7 @@ from typing import Any
 from ..clock import Clock
 from ..config.readers import ReaderConfig
 from ..readers import ReaderEvent
-from .readers_setup import BuiltReader, build_reader
+from ..readers.registry import BuiltReader, build_reader
 
 __all__ = ["ReaderSet"]
 

@@ -12,7 +12,7 @@ from typing import Any
 from ..config import PRIVATE_SPACE_KINDS, FacegateConfig
 from ..errors import FacegateError
 from ..policy.checks import check_doors
-from .readers_setup import reader_kinds
+from ..readers.registry import reader_kinds
 
 __all__ = ["RefusedToStart", "enforce_rules", "ways_in"]
 
@@ -49,7 +49,7 @@ def enforce_rules(
             "private spaces such as hotel rooms, baths, changing rooms and toilets "
             "(2025 Measures Art. 13)"
         )
-    problems = check_doors([door.policy_config() for door in cfg.doors], ways_in(cfg, camera_door))
+    problems = check_doors(cfg.doors, ways_in(cfg, camera_door))
     if problems:
         raise RefusedToStart(
             "face must never be the only way in (2025 Measures Art. 10): " + "; ".join(problems)

@@ -1,8 +1,7 @@
 """The encrypted on-device store."""
 
 from .crypto import create_master_key, load_master_key, resolve_key_path
-from .db import ConsentRecord, Event, Store, new_pseudonym
-from .keys import RotationResult, open_store, resolve_pending_rotation, rotate_master_key
+from .db import Event, Store, new_pseudonym
 from .lifecycle import (
     ConsentInput,
     CredentialInput,
@@ -10,19 +9,18 @@ from .lifecycle import (
     GuardianConsent,
     Identity,
     PersonSummary,
-    PurgeReport,
     Receipt,
     delete_person,
     enroll_person,
     is_minor,
     list_people,
-    purge_expired,
     withdraw,
 )
+from .master_key import RotationResult, open_store, resolve_pending_rotation, rotate_master_key
+from .retention import PurgeReport, purge_expired
 
 __all__ = [
     "ConsentInput",
-    "ConsentRecord",
     "CredentialInput",
     "Enrolled",
     "Event",

@@ -13,7 +13,7 @@ import os
 import secrets
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,7 @@ from ..errors import MasterKeyError, StoreError
 from . import crypto
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["ConsentRecord", "Event", "Store", "new_pseudonym"]
+__all__ = ["Event", "Store", "new_pseudonym"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,26 +35,6 @@ DB_NAME = "facegate.db"
 def new_pseudonym() -> str:
     """A random, meaningless person id (``p-`` + 16 hex digits)."""
     return "p-" + secrets.token_hex(8)
-
-
-@dataclass(slots=True, frozen=True)
-class ConsentRecord:
-    """Separate consent to face processing (2025 Measures Art. 6).
-
-    Attributes:
-        method: how it was given, e.g. ``paper form 2026-0142`` or ``signed tablet``.
-        notice_version: hash of the notice text the person was shown.
-        taken_by: the admin or operator who took it.
-        scope: where it applies (this device / door ids).
-    """
-
-    consent_id: str
-    pseudonym: str
-    given_at: float
-    method: str
-    notice_version: str
-    taken_by: str
-    scope: str
 
 
 @dataclass(slots=True, frozen=True)
@@ -217,125 +197,6 @@ class Store:
         )
         return False
 
-    # -- people and consent --------------------------------------------------------------
-
-    def add_person(self) -> str:
-        """Create a person with a fresh wrapped data key; returns the pseudonym."""
-        pseudonym = new_pseudonym()
-        wrapped = crypto.seal(self._master, crypto.new_data_key())
-        with self.transaction() as db:
-            db.execute(
-                "INSERT INTO people (pseudonym, wrapped_key, created_at) VALUES (?, ?, ?)",
-                (pseudonym, wrapped, self.clock.time()),
-            )
-        return pseudonym
-
-    def record_consent(
-        self,
-        pseudonym: str,
-        *,
-        method: str,
-        notice_version: str,
-        taken_by: str,
-        scope: str,
-    ) -> ConsentRecord:
-        """Store a separate consent record for face processing; returns it."""
-        for label, value in (
-            ("method", method),
-            ("notice_version", notice_version),
-            ("taken_by", taken_by),
-            ("scope", scope),
-        ):
-            if not value or not value.strip():
-                raise StoreError(f"a consent record needs a non-empty {label}")
-        record = ConsentRecord(
-            consent_id="c-" + uuid.uuid4().hex[:16],
-            pseudonym=pseudonym,
-            given_at=self.clock.time(),
-            method=method,
-            notice_version=notice_version,
-            taken_by=taken_by,
-            scope=scope,
-        )
-        with self.transaction() as db:
-            if not db.execute("SELECT 1 FROM people WHERE pseudonym = ?", (pseudonym,)).fetchone():
-                raise StoreError(f"no person {pseudonym}")
-            self._record(
-                db,
-                "consent_given",
-                pseudonym,
-                record.consent_id,
-                {
-                    "method": method,
-                    "notice_version": notice_version,
-                    "taken_by": taken_by,
-                    "scope": scope,
-                    "guardian": False,
-                },
-            )
-            db.execute(
-                "INSERT INTO consents (consent_id, pseudonym, given_at, method, notice_version,"
-                " taken_by, scope, separate) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
-                (
-                    record.consent_id,
-                    pseudonym,
-                    record.given_at,
-                    method,
-                    notice_version,
-                    taken_by,
-                    scope,
-                ),
-            )
-        return record
-
-    # -- templates -----------------------------------------------------------------------
-
-    def add_templates(
-        self,
-        pseudonym: str,
-        consent_id: str,
-        templates: np.ndarray,
-        *,
-        space: str,
-        expires_at: float | None = None,
-    ) -> int:
-        """Seal and store face templates; refuses without a live consent of that person."""
-        rows = np.atleast_2d(np.asarray(templates, dtype=np.float32))
-        if rows.ndim != 2 or rows.size == 0:
-            raise StoreError(f"templates must be a non-empty (k, dim) array, got {rows.shape}")
-        if not np.all(np.isfinite(rows)):
-            raise StoreError("templates contain NaN or infinite values; nothing was stored")
-        with self.transaction() as db:
-            if not db.execute("SELECT 1 FROM people WHERE pseudonym = ?", (pseudonym,)).fetchone():
-                raise StoreError(f"no person {pseudonym}")
-            consent = db.execute(
-                "SELECT pseudonym, withdrawn_at FROM consents WHERE consent_id = ?", (consent_id,)
-            ).fetchone()
-            if consent is None or consent[0] != pseudonym:
-                raise StoreError(
-                    f"no consent record {consent_id} for {pseudonym}: a face template can only "
-                    "be stored with the person's separate consent"
-                )
-            if consent[1] is not None:
-                raise StoreError(f"consent {consent_id} was withdrawn; no template may be stored")
-            key = self._data_key(db, pseudonym)
-            now = self.clock.time()
-            for row in rows:
-                db.execute(
-                    "INSERT INTO templates (pseudonym, consent_id, space, dim, sealed,"
-                    " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        pseudonym,
-                        consent_id,
-                        space,
-                        int(row.shape[0]),
-                        crypto.seal(key, row.astype("<f4").tobytes()),
-                        now,
-                        expires_at,
-                    ),
-                )
-        return int(rows.shape[0])
-
     def enroll_many(
         self,
         people: Iterable[np.ndarray],
@@ -415,16 +276,6 @@ class Store:
             batch.append(np.frombuffer(plain, dtype="<f4").astype(np.float32))
         if current is not None and batch:
             yield current, np.stack(batch)
-
-    def delete_person(self, pseudonym: str) -> bool:
-        """Erase everything of a person in one transaction, then checkpoint the WAL.
-
-        See ``lifecycle.delete_person`` for the receipt; consent records stay (without the
-        guardian's name) because the law keeps processing records.
-        """
-        from .lifecycle import delete_person
-
-        return delete_person(self, pseudonym) is not None
 
     def count_people_with_face(self) -> int:
         """Distinct people who currently have at least one stored face template."""
@@ -539,9 +390,22 @@ class Store:
         self.checkpoint()
         return count
 
-    # -- internals -----------------------------------------------------------------------
+    # -- for the lifecycle (store/lifecycle.py, store/retention.py) ----------------------
 
-    def _record(
+    def wrap_key(self, data_key: bytes) -> bytes:
+        """A person's data key sealed with the master key, as stored in ``people``."""
+        return crypto.seal(self._master, data_key)
+
+    def unwrap_key(self, wrapped: bytes, *, what: str) -> bytes:
+        """Open a wrapped data key (``what`` names it in the error if it does not open)."""
+        return crypto.open_sealed(self._master, wrapped, what=what)
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        """Run one read-only statement outside a transaction (writes go through
+        :meth:`transaction`)."""
+        return self._db.execute(sql, params)
+
+    def record(
         self,
         db: sqlite3.Connection,
         kind: str,
@@ -555,11 +419,3 @@ class Store:
             " VALUES (?, ?, ?, ?, ?)",
             (self.clock.time(), kind, pseudonym, consent_id, json.dumps(detail, sort_keys=True)),
         )
-
-    def _data_key(self, db: sqlite3.Connection, pseudonym: str) -> bytes:
-        row = db.execute(
-            "SELECT wrapped_key FROM people WHERE pseudonym = ?", (pseudonym,)
-        ).fetchone()
-        if row is None:
-            raise StoreError(f"no person {pseudonym}")
-        return crypto.open_sealed(self._master, row[0], what=f"data key of {pseudonym}")

@@ -1,4 +1,4 @@
-"""A person's life in the store: enrol with consent, withdraw, delete, expire.
+"""A person's life in the store: enrol with consent, withdraw, delete (expiry: retention.py).
 
 The law's core promise to a resident (2025 Measures Art. 6-8): a face is taken only with their
 separate consent (a guardian's under 14), it stays encrypted on this device, and when they
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -32,19 +32,15 @@ __all__ = [
     "GuardianConsent",
     "Identity",
     "PersonSummary",
-    "PurgeReport",
     "Receipt",
     "delete_person",
     "enroll_person",
     "is_minor",
     "list_people",
-    "purge_expired",
     "withdraw",
 ]
 
 logger = logging.getLogger(__name__)
-
-DAY_S = 86_400.0
 
 
 @dataclass(slots=True, frozen=True)
@@ -152,14 +148,6 @@ class PersonSummary:
     identity: Identity | None = None
 
 
-@dataclass(slots=True)
-class PurgeReport:
-    templates: int = 0
-    events: int = 0
-    records: int = 0
-    people_without_face: list[str] = field(default_factory=list)
-
-
 def is_minor(identity: Identity | None, flagged: bool, now: float, minor_age: int = 14) -> bool:
     """Whether the person may be under ``minor_age``.
 
@@ -220,17 +208,17 @@ def enroll_person(
             raise StoreError("templates need their embedding space")
     if rows is None and not credentials:
         raise StoreError("nothing to enrol: give a face (with consent), a PIN or a card")
-    for label, value in (
-        ("consent method", consent.method if consent else "x"),
-        ("notice version", consent.notice_version if consent else "x"),
-        ("consent taker", consent.taken_by if consent else "x"),
-        ("consent scope", consent.scope if consent else "x"),
-        ("guardian name", guardian.name if guardian else "x"),
-        ("guardian relation", guardian.relation if guardian else "x"),
-        ("guardian consent method", guardian.method if guardian else "x"),
+    for label, key, value in (
+        ("consent method", "method", consent.method if consent else "x"),
+        ("notice version", "notice_version", consent.notice_version if consent else "x"),
+        ("consent taker", "taken_by", consent.taken_by if consent else "x"),
+        ("consent scope", "scope", consent.scope if consent else "x"),
+        ("guardian name", "guardian.name", guardian.name if guardian else "x"),
+        ("guardian relation", "guardian.relation", guardian.relation if guardian else "x"),
+        ("guardian consent method", "guardian.method", guardian.method if guardian else "x"),
     ):
         if not value or not value.strip():
-            raise StoreError(f"the {label} must not be empty")
+            raise StoreError(f"the {label} must not be empty ({key})")
 
     pseudonym = new_pseudonym()
     data_key = crypto.new_data_key()
@@ -242,7 +230,7 @@ def enroll_person(
             " valid_until) VALUES (?, ?, ?, ?, ?, ?)",
             (
                 pseudonym,
-                crypto.seal(store._master, data_key),
+                store.wrap_key(data_key),
                 now,
                 int(minor),
                 valid_from,
@@ -300,7 +288,7 @@ def enroll_person(
                     for row in rows
                 ],
             )
-            store._record(
+            store.record(
                 db,
                 "consent_given",
                 pseudonym,
@@ -323,7 +311,7 @@ def enroll_person(
                 )
             except Exception as exc:  # sqlite3.IntegrityError on the unique lookup index
                 raise StoreError(f"this {cred.kind} is already assigned to someone") from exc
-        store._record(
+        store.record(
             db,
             "person_enrolled",
             pseudonym,
@@ -375,7 +363,7 @@ def withdraw(store: Store, pseudonym: str, *, remove_credentials: bool = False) 
                 }
             )
             kept = tuple(f"{k.upper()} entry" for k in kinds)
-        store._record(
+        store.record(
             db,
             "consent_withdrawn",
             pseudonym,
@@ -418,7 +406,7 @@ def delete_person(store: Store, pseudonym: str) -> Receipt | None:
             (now, pseudonym),
         )
         db.execute("DELETE FROM people WHERE pseudonym = ?", (pseudonym,))  # cascades
-        store._record(
+        store.record(
             db, "person_deleted", pseudonym, ",".join(consent_ids) or None, {"deleted": counts}
         )
     store.checkpoint()
@@ -427,20 +415,19 @@ def delete_person(store: Store, pseudonym: str) -> Receipt | None:
 
 def list_people(store: Store, *, show_names: bool = False) -> list[PersonSummary]:
     """Everyone enrolled, with credential types, consent state and face expiry."""
-    db = store._db
     out: list[PersonSummary] = []
-    people = db.execute(
+    people = store.query(
         "SELECT pseudonym, created_at, minor, wrapped_key FROM people ORDER BY created_at"
     ).fetchall()
     for pseudonym, created_at, minor, wrapped in people:
-        n, expiry = db.execute(
+        n, expiry = store.query(
             "SELECT COUNT(*), MIN(expires_at) FROM templates WHERE pseudonym = ?", (pseudonym,)
         ).fetchone()
         kinds = tuple(
             sorted(
                 {
                     r[0]
-                    for r in db.execute(
+                    for r in store.query(
                         "SELECT kind FROM credentials WHERE pseudonym = ?", (pseudonym,)
                     )
                 }
@@ -448,7 +435,7 @@ def list_people(store: Store, *, show_names: bool = False) -> list[PersonSummary
         )
         states = [
             r[0]
-            for r in db.execute(
+            for r in store.query(
                 "SELECT withdrawn_at FROM consents WHERE pseudonym = ?", (pseudonym,)
             )
         ]
@@ -457,11 +444,11 @@ def list_people(store: Store, *, show_names: bool = False) -> list[PersonSummary
         )
         identity = None
         if show_names:
-            sealed = db.execute(
+            sealed = store.query(
                 "SELECT sealed FROM identities WHERE pseudonym = ?", (pseudonym,)
             ).fetchone()
             if sealed is not None:
-                key = crypto.open_sealed(store._master, wrapped, what=f"data key of {pseudonym}")
+                key = store.unwrap_key(wrapped, what=f"data key of {pseudonym}")
                 fields = json.loads(crypto.open_sealed(key, sealed[0], what="identity record"))
                 identity = Identity(**fields)
         out.append(
@@ -470,53 +457,3 @@ def list_people(store: Store, *, show_names: bool = False) -> list[PersonSummary
             )
         )
     return out
-
-
-def purge_expired(
-    store: Store, *, event_days: int, record_years: int, now: float | None = None
-) -> PurgeReport:
-    """Delete expired templates, old events and processing records past their period."""
-    now = store.clock.time() if now is None else now
-    report = PurgeReport()
-    with store.transaction() as db:
-        expired = db.execute(
-            "SELECT DISTINCT pseudonym FROM templates WHERE expires_at IS NOT NULL"
-            " AND expires_at <= ?",
-            (now,),
-        ).fetchall()
-        report.templates = db.execute(
-            "DELETE FROM templates WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
-        ).rowcount
-        for (pseudonym,) in expired:
-            left = db.execute(
-                "SELECT COUNT(*) FROM templates WHERE pseudonym = ?", (pseudonym,)
-            ).fetchone()[0]
-            if left == 0:
-                report.people_without_face.append(pseudonym)
-                db.execute(
-                    "UPDATE consents SET withdrawn_at = COALESCE(withdrawn_at, ?)"
-                    " WHERE pseudonym = ?",
-                    (now, pseudonym),
-                )
-        report.events = db.execute(
-            "DELETE FROM events WHERE ts < ?", (now - event_days * DAY_S,)
-        ).rowcount
-        report.records = db.execute(
-            "DELETE FROM processing_records WHERE ts < ?", (now - record_years * 365.25 * DAY_S,)
-        ).rowcount
-        if report.templates or report.events or report.records:
-            store._record(
-                db,
-                "retention_purge",
-                None,
-                None,
-                {
-                    "templates": report.templates,
-                    "events": report.events,
-                    "records": report.records,
-                    "people": len(report.people_without_face),
-                },
-            )
-    if report.templates or report.events:
-        store.checkpoint()
-    return report

@@ -29,7 +29,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from facegate.config.vision import DetectorConfig
 from facegate.errors import ImageError, ModelError
+from facegate.models.manifest import model_path
 from facegate.vision.runtime import load_interpreter
 from facegate.vision.types import Detection
 
@@ -38,6 +40,7 @@ __all__ = [
     "NUM_KEYPOINTS",
     "BlazeFaceDetector",
     "Letterbox",
+    "build",
     "decode",
     "largest",
     "letterbox",
@@ -469,3 +472,16 @@ def _check_image(image: object) -> None:
         raise ImageError(f"expected an H×W×3 RGB image, got shape {image.shape}")
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise ImageError(f"expected a non-empty image, got shape {image.shape}")
+
+
+def build(cfg: DetectorConfig, models_dir: Path | None) -> BlazeFaceDetector:
+    """``type: blazeface``: MediaPipe's short-range face detector."""
+    path, sha = model_path(cfg.model, models_dir)
+    return BlazeFaceDetector(
+        path,
+        sha256=sha,
+        score_threshold=cfg.score_threshold,
+        nms_iou=cfg.nms_iou,
+        max_faces=cfg.max_faces,
+        num_threads=cfg.num_threads,
+    )

@@ -25,11 +25,14 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
+from ..config.vision import DlibFastEmbedderConfig
 from ..errors import ImageError, ModelError
-from .embed import Embedder, l2_normalize
+from ..models.manifest import model_path
+from .embed import DLIB_SPACE, Embedder, EmbedderParts, dlib_aligner, l2_normalize
 from .runtime import verify_model_file
+from .threshold import DLIB_IMPOSTORS
 
-__all__ = ["CHIP_SIZE", "DlibFastEmbedder", "Runtime", "available_runtime"]
+__all__ = ["CHIP_SIZE", "DlibFastEmbedder", "Runtime", "available_runtime", "build"]
 
 logger = logging.getLogger(__name__)
 
@@ -174,3 +177,14 @@ class DlibFastEmbedder(Embedder):
 
     def embed_chips(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         return l2_normalize(self.descriptors(chips))
+
+
+def build(cfg: DlibFastEmbedderConfig, models_dir: Path | None) -> EmbedderParts:
+    """``type: dlib-fast``: dlib's ResNet converted to ONNX; the same space as ``dlib``."""
+    net_path, net_sha = model_path(cfg.model, models_dir)
+    embedder = DlibFastEmbedder(
+        net_path, sha256=net_sha, num_threads=cfg.num_threads, runtime=cfg.runtime
+    )
+    return EmbedderParts(
+        dlib_aligner(cfg.shape_predictor, models_dir), embedder, DLIB_SPACE, DLIB_IMPOSTORS
+    )

@@ -16,16 +16,34 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import cv2
 import numpy as np
 
+from ..config.vision import DlibEmbedderConfig
 from ..errors import ImageError, ModelError
+from ..models.manifest import model_path
 from .runtime import verify_model_file
+from .threshold import DLIB_IMPOSTORS, ImpostorModel
 from .types import Detection
 
-__all__ = ["AlignedFace", "DlibAligner", "DlibEmbedder", "Embedder", "l2_normalize"]
+__all__ = [
+    "DLIB_SPACE",
+    "AlignedFace",
+    "Aligner",
+    "DlibAligner",
+    "DlibEmbedder",
+    "Embedder",
+    "EmbedderParts",
+    "build",
+    "dlib_aligner",
+    "l2_normalize",
+]
+
+# Templates are comparable only within one embedding space. dlib's ResNet on any runtime is
+# one space, so a faster runtime for the same network can reuse every stored template.
+DLIB_SPACE = "dlib_resnet_v1"
 
 logger = logging.getLogger(__name__)
 
@@ -185,3 +203,35 @@ class DlibEmbedder(Embedder):
         jitters = self.num_jitters if num_jitters is None else num_jitters
         descriptors = self._net.compute_face_descriptor(list(chips), jitters)
         return l2_normalize(np.array([list(d) for d in descriptors], dtype=np.float32))
+
+
+class Aligner(Protocol):
+    """Cuts the chip an embedder expects from a detected face."""
+
+    def align(self, image: np.ndarray, detection: Detection) -> AlignedFace: ...
+
+
+class EmbedderParts(NamedTuple):
+    """What an embedder backend's ``build()`` returns; unpacks as a 4-tuple."""
+
+    aligner: Aligner
+    embedder: Embedder
+    space: str
+    """The embedding space templates are tagged with (only same-space templates compare)."""
+    impostors: ImpostorModel
+    """Impostor-score model that sets the threshold for a target FPIR."""
+
+
+def dlib_aligner(shape_predictor: str, models_dir: Path | None) -> DlibAligner:
+    """dlib's 5-point aligner, shared by both dlib backends (they cut the same chip)."""
+    path, sha = model_path(shape_predictor, models_dir)
+    return DlibAligner(path, sha256=sha)
+
+
+def build(cfg: DlibEmbedderConfig, models_dir: Path | None) -> EmbedderParts:
+    """``type: dlib``: dlib's ResNet run by dlib itself (the reference)."""
+    net_path, net_sha = model_path(cfg.model, models_dir)
+    embedder = DlibEmbedder(net_path, sha256=net_sha, num_jitters=cfg.num_jitters)
+    return EmbedderParts(
+        dlib_aligner(cfg.shape_predictor, models_dir), embedder, DLIB_SPACE, DLIB_IMPOSTORS
+    )

@@ -25,11 +25,16 @@ from typing import Any, Literal, get_args
 import cv2
 import numpy as np
 
+from facegate.config.vision import TFLiteEmbedderConfig
 from facegate.errors import ImageError, ModelError
-from facegate.vision.embed import Embedder, l2_normalize
+from facegate.models.manifest import model_path
+from facegate.vision.align import FaceMeshAligner
+from facegate.vision.embed import Embedder, EmbedderParts, l2_normalize
+from facegate.vision.landmarks import FaceMesh
 from facegate.vision.runtime import load_interpreter
+from facegate.vision.threshold import ImpostorModel
 
-__all__ = ["Color", "Normalization", "TFLiteEmbedder"]
+__all__ = ["Color", "Normalization", "TFLiteEmbedder", "build"]
 
 logger = logging.getLogger(__name__)
 
@@ -258,3 +263,21 @@ class TFLiteEmbedder(Embedder):
                 [self._run(self._interpreter, batch[i : i + 1]) for i in range(len(batch))]
             )
         return l2_normalize(self._dequantize(raw).reshape(len(chips), self.dim))
+
+
+def build(cfg: TFLiteEmbedderConfig, models_dir: Path | None) -> EmbedderParts:
+    """``type: tflite``: a model you supply, aligned by FaceMesh to the ArcFace template."""
+    mesh_path, mesh_sha = model_path(cfg.landmarks_model, models_dir)
+    embedder = TFLiteEmbedder(
+        cfg.model,
+        sha256=cfg.sha256.lower(),
+        name=cfg.name,
+        normalization=cfg.normalization,
+        color=cfg.color,
+    )
+    return EmbedderParts(
+        FaceMeshAligner(FaceMesh(mesh_path, sha256=mesh_sha)),
+        embedder,
+        f"tflite-{cfg.sha256.lower()[:16]}",
+        ImpostorModel(cfg.impostor_mean, cfg.impostor_std, source="config"),
+    )

@@ -1,4 +1,4 @@
-"""Policy configuration models: parsing, bounds, cross-field checks with key paths."""
+"""Door and calendar configuration: parsing, bounds, cross-field checks with key paths."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from facegate.policy import config as pc
+from facegate.config import FacegateConfig, access, calendar, doors, gate
+from facegate.config.calendar import CalendarConfig
+from facegate.config.doors import DoorConfig, door_problems
+from facegate.policy.build import door_policies, schedule_book
 from facegate.policy.checks import check_doors
 from facegate.policy.modes import AccessMode
 
@@ -42,20 +45,36 @@ doors:
 """
 
 
-def _load(text: str = EXAMPLE) -> pc.PolicyConfig:
-    return pc.PolicyConfig.model_validate(yaml.safe_load(text))
+SITE = {
+    "site": {"name": "Test gate", "kind": "residential_compound", "purpose": "Open the gate."},
+    "camera": {"type": "replay", "path": "clip"},
+}
+
+
+def _config(data: dict[str, object]) -> FacegateConfig:
+    """The whole configuration around a calendar (top-level keys here) and its doors."""
+    cal = {k: v for k, v in data.items() if k in ("timezone", "schedules", "holidays")}
+    door_list = [
+        {"relay": {"pin": 17 + i}, **door}  # type: ignore[dict-item]
+        for i, door in enumerate(data.get("doors", []))  # type: ignore[arg-type]
+    ]
+    return FacegateConfig.model_validate({**SITE, "calendar": cal, "doors": door_list})
+
+
+def _load(text: str = EXAMPLE) -> FacegateConfig:
+    return _config(yaml.safe_load(text))
 
 
 def test_example_parses_into_pure_values() -> None:
     cfg = _load()
-    book = cfg.schedule_book()
+    book = schedule_book(cfg.calendar)
     sh = ZoneInfo("Asia/Shanghai")
-    assert cfg.tz == sh
+    assert cfg.calendar.tz == sh
     assert book.is_open("daytime", datetime(2026, 1, 4, 7, 0, tzinfo=sh))  # a Sunday: daily
     assert book.is_open("cleaners", datetime(2026, 1, 5, 9, 0, tzinfo=sh))  # Monday
     assert not book.is_open("cleaners", datetime(2026, 2, 17, 9, 0, tzinfo=sh))  # holiday
     assert book.is_open("cleaners", datetime(2026, 1, 11, 1, 0, tzinfo=sh))  # Sat night → Sun
-    door = cfg.door_policies()["main"]
+    door = door_policies(cfg.doors)["main"]
     assert door.rules[0].modes == (AccessMode.ANY,)
     assert door.default_modes == (AccessMode.FACE_PIN, AccessMode.CARD_PIN)
     assert door.lockout.max_failures == 5 and door.anti_passback.enabled
@@ -66,27 +85,28 @@ def test_example_parses_into_pure_values() -> None:
 
 
 def test_defaults() -> None:
-    door = pc.DoorPolicyConfig(id="main")
+    door = DoorConfig.model_validate({"id": "main", "relay": {"pin": 17}})
     assert door.access.default == [AccessMode.ANY]
     assert door.gate.lock_type == "fail_secure" and not door.anti_passback.enabled
-    assert pc.PolicyConfig().timezone == "Asia/Shanghai"
+    assert CalendarConfig().timezone == "Asia/Shanghai"
 
 
 def test_models_are_frozen_and_forbid_extra_keys() -> None:
     cfg = _load()
     with pytest.raises(ValidationError):
-        cfg.timezone = "UTC"
+        cfg.calendar.timezone = "UTC"  # type: ignore[misc]
     with pytest.raises(ValidationError, match="extra"):
-        pc.LockoutConfig.model_validate({"max_failure": 3})
+        access.LockoutConfig.model_validate({"max_failure": 3})
 
 
 def _all_models() -> list[type[BaseModel]]:
     return [
         obj
-        for obj in vars(pc).values()
+        for module in (access, calendar, doors, gate)
+        for obj in vars(module).values()
         if isinstance(obj, type)
         and issubclass(obj, BaseModel)
-        and obj.__module__ == pc.__name__
+        and obj.__module__ == module.__name__
         and not obj.__name__.startswith("_")
     ]
 
@@ -101,19 +121,19 @@ def test_every_field_has_a_description(model: type[BaseModel]) -> None:
 @pytest.mark.parametrize(
     ("section", "data"),
     [
-        (pc.LockoutConfig, {"max_failures": 0}),
-        (pc.LockoutConfig, {"base_backoff_s": 100, "max_backoff_s": 50}),
-        (pc.InputPinConfig, {"pin": 28}),
-        (pc.InputPinConfig, {"pin": 5, "contact": "nx"}),
-        (pc.AccessConfig, {"second_factor_s": 1}),
-        (pc.AccessConfig, {"default": "face-or-card"}),
-        (pc.DoorGateConfig, {"lock_type": "magnetic"}),
-        (pc.DoorGateConfig, {"held_open_s": 0}),
-        (pc.ScheduleConfig, {"name": "x", "windows": {"mon": ["25:00-26:00"]}}),
-        (pc.ScheduleConfig, {"name": "x", "windows": {"monday": ["08:00-09:00"]}}),
-        (pc.ScheduleConfig, {"name": "Bad Name", "windows": {"mon": ["08:00-09:00"]}}),
-        (pc.HolidayConfig, {"date": "2026-13-01"}),
-        (pc.DoorPolicyConfig, {"id": "main", "gate": {"siren_on": ["fire"]}}),
+        (access.LockoutConfig, {"max_failures": 0}),
+        (access.LockoutConfig, {"base_backoff_s": 100, "max_backoff_s": 50}),
+        (gate.InputPinConfig, {"pin": 28}),
+        (gate.InputPinConfig, {"pin": 5, "contact": "nx"}),
+        (access.AccessConfig, {"second_factor_s": 1}),
+        (access.AccessConfig, {"default": "face-or-card"}),
+        (gate.DoorGateConfig, {"lock_type": "magnetic"}),
+        (gate.DoorGateConfig, {"held_open_s": 0}),
+        (calendar.ScheduleConfig, {"name": "x", "windows": {"mon": ["25:00-26:00"]}}),
+        (calendar.ScheduleConfig, {"name": "x", "windows": {"monday": ["08:00-09:00"]}}),
+        (calendar.ScheduleConfig, {"name": "Bad Name", "windows": {"mon": ["08:00-09:00"]}}),
+        (calendar.HolidayConfig, {"date": "2026-13-01"}),
+        (DoorConfig, {"id": "main", "relay": {"pin": 17}, "gate": {"siren_on": ["fire"]}}),
     ],
 )
 def test_bounds(section: type[BaseModel], data: dict[str, object]) -> None:
@@ -123,7 +143,7 @@ def test_bounds(section: type[BaseModel], data: dict[str, object]) -> None:
 
 def test_pins_must_differ_within_a_door() -> None:
     with pytest.raises(ValidationError, match="both use GPIO 5"):
-        pc.DoorGateConfig.model_validate({"door_contact": {"pin": 5}, "buzzer": {"pin": 5}})
+        gate.DoorGateConfig.model_validate({"door_contact": {"pin": 5}, "buzzer": {"pin": 5}})
 
 
 def test_cross_field_errors_name_the_key_path() -> None:
@@ -132,7 +152,7 @@ def test_cross_field_errors_name_the_key_path() -> None:
     data["holidays"][0]["schedules"] = ["cleanerz"]
     data["doors"].append({"id": "side", "gate": {"buzzer": {"pin": 26}}})
     with pytest.raises(ValidationError) as info:
-        pc.PolicyConfig.model_validate(data)
+        _config(data)
     text = str(info.value)
     assert "doors -> main -> access -> rules[0] -> schedule: unknown schedule 'nights'" in text
     assert "holidays -> [0] -> schedules: unknown schedule 'cleanerz'" in text
@@ -146,11 +166,18 @@ def test_duplicates_and_reserved_names() -> None:
             {"name": "a", "windows": {"tue": ["08:00-09:00"]}},
             {"name": "always", "windows": {"tue": ["08:00-09:00"]}},
         ],
-        "doors": [{"id": "main"}, {"id": "main"}],
+        "doors": [{"id": "main"}, {"id": "side"}],
     }
     with pytest.raises(ValidationError) as info:
-        pc.PolicyConfig.model_validate(data)
+        _config(data)
     text = str(info.value)
+    assert "'a' is defined more than once" in text
+    assert "'always' is built in" in text
+    # Two doors with one id already fail on `doors` itself ("two doors have the id"), so
+    # the key-path check is asked directly.
+    cal = CalendarConfig.model_validate({"schedules": data["schedules"]})
+    twins = [DoorConfig.model_validate({"id": "main", "relay": {"pin": p}}) for p in (17, 18)]
+    text = "; ".join(door_problems(cal, twins))
     assert "'a' is defined more than once" in text
     assert "'always' is built in" in text
     assert "doors: 'main' is defined more than once" in text
@@ -158,15 +185,15 @@ def test_duplicates_and_reserved_names() -> None:
 
 def test_bad_timezone() -> None:
     with pytest.raises(ValidationError, match="unknown time zone"):
-        pc.PolicyConfig(timezone="Mars/Olympus")
+        CalendarConfig(timezone="Mars/Olympus")
 
 
 def test_always_is_a_known_schedule() -> None:
-    cfg = pc.PolicyConfig.model_validate(
+    cfg = _config(
         {
             "doors": [
                 {"id": "main", "access": {"rules": [{"schedule": "always", "modes": "card|pin"}]}}
             ]
         }
     )
-    assert cfg.door_policies()["main"].rules[0].schedule == "always"
+    assert door_policies(cfg.doors)["main"].rules[0].schedule == "always"
