@@ -173,8 +173,8 @@ def admin_handlers(app: App) -> dict[str, Handler]:
         }
 
     def enroll(args: EnrollArgs, _peer: PeerCred) -> dict[str, Any]:
-        from ..commands.people import card_raw
         from ..policy.credentials import CardNumber, Pin, hash_card, hash_pin, pin_tag
+        from ..readers.cards import card_raw
         from ..store import (
             ConsentInput,
             CredentialInput,

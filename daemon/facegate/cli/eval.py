@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from .common import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, console
 
 if TYPE_CHECKING:
     from rich.table import Table
 
     from ..config import FacegateConfig
-    from .faces import FaceEval
+    from ..measure.faces import FaceEval
 
 __all__ = ["EVAL_KEYS", "PROGRESS_ABOVE", "add_eval_parser", "cmd_eval", "eval_config"]
 
@@ -180,10 +181,9 @@ def eval_config(config: Path | None, embedder: str | None) -> FacegateConfig:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Run ``facegate eval``; returns the exit status."""
-    from ..cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, _console
-    from .faces import FacesFolderError, run_protocol, scan_faces
+    from ..measure.faces import FacesFolderError, run_protocol, scan_faces
 
-    err = _console(stderr=True)
+    err = console(stderr=True)
 
     def usage_error(message: str, problems: list[str] | None = None) -> int:
         err.print(f"error: {message}", markup=False)
@@ -217,11 +217,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from ..service.pipeline import FacePipeline
 
-    out = _console()
+    out = console()
     pipeline = FacePipeline(cfg)
     total = sum(len(p.photos) for p in people)
     if total > PROGRESS_ABOVE:
-        from .output import transient_progress
+        from ..measure.output import transient_progress
 
         with transient_progress(out) as progress:
             # Photos of people whose enrolment fails are never read, so the bar may stop
@@ -238,12 +238,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if result.threshold_warning is not None:
         out.print(f"warning: {result.threshold_warning}", markup=False)
 
-    from .output import write_reports
+    from ..measure.output import write_reports
 
     reports = ((args.json, {key: report[key] for key in EVAL_KEYS}), (args.details, report))
     status = EXIT_OK if write_reports(reports, out=out, err=err) else EXIT_ERROR
     if args.plot is not None:
-        from .plot import plot_det
+        from ..measure.plot import plot_det
 
         genuine, impostor = result.genuine_scores, result.impostor_scores
         if genuine.size == 0 or impostor.size == 0:
@@ -289,8 +289,8 @@ def _score(x: float | None) -> str:
 def _table(result: FaceEval, report: dict[str, Any], faces: Path) -> Table:
     from rich.table import Table
 
-    from . import metrics
-    from .faces import FAR_TARGETS
+    from ..measure import metrics
+    from ..measure.faces import FAR_TARGETS
 
     genuine, impostor = result.genuine_scores, result.impostor_scores
     n_gen, n_imp = genuine.size, impostor.size

@@ -12,6 +12,7 @@ from typing import Any
 from rich.table import Table
 
 from ..errors import ConfigError
+from ..readers.cards import card_raw
 from .common import add_config_arg, console, daemon_client, load, open_configured_store
 
 __all__ = ["add_people_parsers"]
@@ -36,29 +37,6 @@ def _ask_secret(prompt: str, *, twice: bool) -> str:
     if twice and getpass.getpass("again: ") != first:
         raise ConfigError("the two entries differ; nothing was stored")
     return first
-
-
-def card_raw(text: str) -> bytes:
-    """What a reader reports for a card, as the store hashes it.
-
-    ``FACILITY:NUMBER`` is a 26-bit Wiegand (H10301) card, ``w34:FACILITY:NUMBER`` a 34-bit
-    one, and plain digits what a USB or OSDP reader types (leading zeros kept).
-    """
-    from ..readers.events import CardNumber
-
-    parts = text.strip().split(":")
-    try:
-        if len(parts) == 2:
-            return CardNumber(int(parts[0]), int(parts[1]), 26).raw()
-        if len(parts) == 3 and parts[0].lower() == "w34":
-            return CardNumber(int(parts[1]), int(parts[2]), 34).raw()
-        if len(parts) == 1 and parts[0].isdigit():
-            return CardNumber(None, int(parts[0]), 0, digits=len(parts[0])).raw()
-    except ValueError:
-        pass
-    raise ConfigError(
-        "a card is FACILITY:NUMBER, w34:FACILITY:NUMBER, or the digits a reader types"
-    )
 
 
 def _credentials(args: argparse.Namespace, store: Any, cfg: Any) -> tuple[list[Any], str | None]:

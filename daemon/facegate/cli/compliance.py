@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from ..commands.common import add_config_arg, console
 from ..errors import ConfigError, FacegateError
+from .common import add_config_arg, console
 
 if TYPE_CHECKING:
     from ..config import FacegateConfig
@@ -30,7 +30,7 @@ FORMATS = ("pdf", "png", "html", "short", "audio")
 
 
 def _load(path: Path) -> tuple[FacegateConfig, NoticeConfig | None, FilingConfig]:
-    from .config_io import load_compliance_config
+    from ..compliance.config_io import load_compliance_config
 
     return load_compliance_config(path)
 
@@ -45,13 +45,13 @@ def _need_notice(notice: NoticeConfig | None) -> NoticeConfig:
 
 
 def cmd_compliance_check(args: argparse.Namespace) -> int:
-    from .checks import exit_code, format_table, summary
-    from .device import device_inputs
-    from .facts import gather_facts
+    from ..compliance.checks import exit_code, format_table, summary
+    from ..compliance.device import device_inputs
+    from ..compliance.facts import gather_facts
 
     cfg, notice, filing = _load(args.config)
     facts = gather_facts(cfg, notice=notice, **device_inputs(cfg))
-    from .checks import run_checks
+    from ..compliance.checks import run_checks
 
     results = run_checks(cfg, notice, filing, facts)
     out = console()
@@ -77,8 +77,8 @@ def _format(args: argparse.Namespace) -> str:
 
 def _record(cfg: FacegateConfig, bundle: object) -> str:
     from ..clock import SystemClock
-    from .notice_text import NoticeBundle
-    from .records import record_notice
+    from ..compliance.notice_text import NoticeBundle
+    from ..compliance.records import record_notice
 
     assert isinstance(bundle, NoticeBundle)
     try:
@@ -89,8 +89,8 @@ def _record(cfg: FacegateConfig, bundle: object) -> str:
 
 
 def cmd_notice_render(args: argparse.Namespace) -> int:
-    from .notice_render import render_notice
-    from .notice_text import audio_text, build_notice, short_text
+    from ..compliance.notice_render import render_notice
+    from ..compliance.notice_text import audio_text, build_notice, short_text
 
     cfg, notice, _filing = _load(args.config)
     bundle = build_notice(cfg.site, cfg.retention, _need_notice(notice))
@@ -115,7 +115,7 @@ def cmd_notice_render(args: argparse.Namespace) -> int:
 
 
 def cmd_notice_hash(args: argparse.Namespace) -> int:
-    from .notice_text import build_notice
+    from ..compliance.notice_text import build_notice
 
     cfg, notice, _filing = _load(args.config)
     bundle = build_notice(cfg.site, cfg.retention, _need_notice(notice))
@@ -129,7 +129,7 @@ def cmd_notice_hash(args: argparse.Namespace) -> int:
 
 
 def _write_document(out: Path, md: str, title: str) -> Path:
-    from .md_pdf import markdown_to_pdf
+    from ..compliance.md_pdf import markdown_to_pdf
 
     suffix = out.suffix.lower()
     if suffix == ".pdf":
@@ -142,8 +142,8 @@ def _write_document(out: Path, md: str, title: str) -> Path:
 
 def _document_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any, dt.date]:
     """Configuration, notice, filing, live facts and today's date for a drafted document."""
-    from .device import device_inputs
-    from .facts import gather_facts
+    from ..compliance.device import device_inputs
+    from ..compliance.facts import gather_facts
 
     cfg, notice, filing = _load(args.config)
     facts = gather_facts(cfg, notice=notice, **device_inputs(cfg))
@@ -151,7 +151,7 @@ def _document_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any, dt.d
 
 
 def cmd_pia_render(args: argparse.Namespace) -> int:
-    from .documents import pia_markdown
+    from ..compliance.documents import pia_markdown
 
     cfg, notice, filing, facts, today = _document_inputs(args)
     md = pia_markdown(cfg, notice, filing, facts, today=today)
@@ -165,7 +165,7 @@ def cmd_pia_render(args: argparse.Namespace) -> int:
 
 
 def cmd_filing_report(args: argparse.Namespace) -> int:
-    from .documents import filing_markdown
+    from ..compliance.documents import filing_markdown
 
     cfg, notice, filing, facts, today = _document_inputs(args)
     md = filing_markdown(cfg, notice, filing, facts, today=today)
