@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from .common import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, console
+from ..measure.eval_setup import EVAL_KEYS, with_embedder
+from .common import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, config_or_builtin, console
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -19,27 +20,7 @@ if TYPE_CHECKING:
     from ..config import FacegateConfig
     from ..measure.faces import FaceEval
 
-__all__ = ["EVAL_KEYS", "PROGRESS_ABOVE", "add_eval_parser", "cmd_eval", "eval_config"]
-
-# What --json holds, exactly (the published report format); --details adds the rest.
-EVAL_KEYS = (
-    "identities",
-    "enrolled",
-    "genuine_probes",
-    "impostor_comparisons",
-    "failure_to_enroll",
-    "failure_to_acquire",
-    "threshold",
-    "fnmr",
-    "fmr",
-    "tar_at_far_1e-3",
-    "tar_at_far_1e-4",
-    "eer",
-    "rank1",
-    "fpir",
-    "embedder",
-    "ms_per_image",
-)
+__all__ = ["PROGRESS_ABOVE", "add_eval_parser", "cmd_eval", "eval_config"]
 
 PROGRESS_ABOVE = 36  # photos; smaller folders finish before a bar would be worth drawing
 
@@ -117,66 +98,11 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
 def eval_config(config: Path | None, embedder: str | None) -> FacegateConfig:
     """The configuration to evaluate: ``-c`` or the built-in one, with ``--embedder`` applied.
 
-    ``dlib`` selects dlib's ResNet (keeping the file's dlib settings if it has a dlib
-    section); any other name must be the ``name`` of the file's ``type: tflite`` embedder.
-
     Raises:
         ConfigError: the file is invalid, or ``embedder`` names no embedder it can build.
     """
-    from ..config import (
-        DlibEmbedderConfig,
-        TFLiteEmbedderConfig,
-        load_config,
-    )
-
-    if config is not None:
-        cfg = load_config(config)
-    else:
-        from ..demo.run import builtin_config
-
-        cfg = builtin_config()  # eval never opens its camera, doors or store
-    if embedder is None:
-        return cfg
-    current = cfg.embedder
-    if embedder in ("dlib", "dlib-fast"):
-        from ..config.vision import DefaultEmbedderConfig, DlibFastEmbedderConfig
-
-        if embedder == "dlib":
-            # The reference: dlib itself, even where the default would pick dlib-fast.
-            if isinstance(current, DlibEmbedderConfig) and not isinstance(
-                current, DefaultEmbedderConfig
-            ):
-                return cfg
-            keep = current if isinstance(current, DlibEmbedderConfig) else DlibEmbedderConfig()
-            chosen: object = DlibEmbedderConfig(
-                type="dlib",
-                model=keep.model,
-                shape_predictor=keep.shape_predictor,
-                num_jitters=keep.num_jitters,
-            )
-        else:
-            chosen = (
-                current
-                if isinstance(current, DlibFastEmbedderConfig)
-                else DlibFastEmbedderConfig(type="dlib-fast")
-            )
-        return cfg.model_copy(update={"embedder": chosen})
-    if config is None:
-        raise ConfigError(
-            f"--embedder {embedder}: unknown embedder; use `dlib` or `dlib-fast`, or pass -c "
-            f"CONFIG whose `embedder:` section is `type: tflite` with `name: {embedder}`"
-        )
-    if not isinstance(current, TFLiteEmbedderConfig):
-        raise ConfigError(
-            f"--embedder {embedder}: {config} configures the dlib embedder, not a "
-            f"`type: tflite` embedder named {embedder!r}"
-        )
-    if current.name != embedder:
-        raise ConfigError(
-            f"--embedder {embedder}: the tflite embedder in {config} is named "
-            f"{current.name!r}, not {embedder!r}"
-        )
-    return cfg
+    # eval never opens the built-in configuration's camera, doors or store
+    return with_embedder(config_or_builtin(config), embedder, source=config)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

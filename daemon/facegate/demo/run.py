@@ -23,12 +23,12 @@ from ..clock import FakeClock
 from ..config import FacegateConfig, load_config_text
 from ..errors import FacegateError
 from ..gate import make_pin_factory
+from ..measure.clip import Scene, load_portraits, write_clip
 from ..policy.credentials import CardNumber, Pin, hash_card, hash_pin, pin_tag
 from ..readers.wiegand import WiegandCard, decode, encode_h10301, encode_key4
 from ..service.access import credential_keys
 from ..service.app import App, AppEvent
 from ..store import ConsentInput, CredentialInput, create_master_key, enroll_person, load_master_key
-from .clip import Scene, load_portraits, write_clip
 
 __all__ = ["DemoResult", "builtin_config", "run_demo"]
 

@@ -60,8 +60,8 @@ class _Source:
 
 
 def _default_source(cfg: FacegateConfig, folder: Path) -> _Source:
-    """The demo's clip: the resident approaches twice, a stranger once."""
-    from ..demo.clip import load_portraits, write_clip
+    """The synthesized gate clip (the demo's): the resident approaches twice, a stranger once."""
+    from .clip import load_portraits, write_clip
 
     pipeline_for_boxes = FacePipeline(cfg)
 
