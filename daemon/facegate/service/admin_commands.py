@@ -173,17 +173,16 @@ def admin_handlers(app: App) -> dict[str, Handler]:
         }
 
     def enroll(args: EnrollArgs, _peer: PeerCred) -> dict[str, Any]:
-        from ..policy.credentials import CardNumber, Pin, hash_card, hash_pin, pin_tag
-        from ..readers.cards import card_raw
-        from ..store import (
-            ConsentInput,
-            CredentialInput,
-            GuardianConsent,
-            Identity,
-            enroll_person,
-            is_minor,
-        )
+        from ..policy.credentials import Pin
         from .access import credential_keys
+        from .enrol_request import (
+            EnrolmentForm,
+            EnrolmentInputError,
+            EnrolmentRefused,
+            assemble_enrolment,
+            credential_inputs,
+            taken_pin_tags,
+        )
 
         store = app.store
         assert store is not None and app.pipeline is not None
@@ -198,51 +197,38 @@ def admin_handlers(app: App) -> dict[str, Handler]:
             if any(r.shape != (app.pipeline.embedder.dim,) for r in rows):
                 raise AdminCommandError("bad_request", "templates have the wrong dimension")
             templates = np.stack(rows)
-        identity = Identity(args.name, args.unit, args.phone, args.birth_year)
-        minor = is_minor(identity, args.minor, app.clock.time(), app.cfg.enrollment.minor_age)
-        keys = credential_keys(store)
-        creds: list[CredentialInput] = []
-        if args.pin is not None:
-            pin = Pin(args.pin)
-            creds.append(
-                CredentialInput("pin", pin_tag(pin, keys.pin_key), hash_pin(pin), args.valid_until)
-            )
-        if args.card is not None:
-            raw = card_raw(args.card)
-            creds.append(
-                CredentialInput(
-                    "card", hash_card(CardNumber(raw), keys.card_key), None, args.valid_until
-                )
-            )
-        consent = None
-        if templates is not None:
-            if not (args.consent_method and args.notice_version and args.taken_by):
-                raise AdminCommandError("bad_request", "a face needs the person's consent")
-            consent = ConsentInput(
-                args.consent_method,
-                args.notice_version,
-                args.taken_by,
-                args.scope or ",".join(d.id for d in app.cfg.doors),
-            )
-        guardian = None
-        if args.guardian_name and args.guardian_relation and args.guardian_method:
-            guardian = GuardianConsent(
-                args.guardian_name, args.guardian_relation, args.guardian_method
-            )
-        has_identity = any(
-            v is not None for v in (args.name, args.unit, args.phone, args.birth_year)
-        )
-        enrolled = enroll_person(
-            store,
-            identity=identity if has_identity else None,
-            minor=minor,
-            consent=consent,
-            guardian=guardian,
-            templates=templates,
-            space=app.pipeline.space,
+        # The same checks and defaults as `facegate enroll` writing the store itself.
+        form = EnrolmentForm(
+            face=templates is not None,
+            credentials=args.pin is not None or args.card is not None,
+            name=args.name,
+            unit=args.unit,
+            phone=args.phone,
+            birth_year=args.birth_year,
+            minor=args.minor,
+            consent_method=args.consent_method,
+            notice_version=args.notice_version,
+            taken_by=args.taken_by,
+            scope=args.scope,
+            guardian_name=args.guardian_name,
+            guardian_relation=args.guardian_relation,
+            guardian_method=args.guardian_method,
             expires_at=args.expires_at,
-            credentials=tuple(creds),
             valid_until=args.valid_until,
+        )
+        try:
+            request = assemble_enrolment(form, app.cfg, app.clock.time())
+            creds = credential_inputs(
+                credential_keys(store),
+                taken_pin_tags(store),
+                pin=None if args.pin is None else Pin(args.pin),
+                card=args.card,
+                valid_until=args.valid_until,
+            )
+        except (EnrolmentInputError, EnrolmentRefused) as exc:
+            raise AdminCommandError("bad_request", str(exc)) from None
+        enrolled = request.enroll(
+            store, credentials=creds, templates=templates, space=app.pipeline.space
         )
         app.after_people_change(
             "consent" if templates is not None else "enrolment", enrolled.pseudonym
