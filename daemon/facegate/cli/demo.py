@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import statistics
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .common import EXIT_ERROR, EXIT_OK, console
+
+if TYPE_CHECKING:
+    from ..demo import DemoResult
 
 __all__ = ["add_demo_parser"]
 
@@ -17,8 +21,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     # The timeline shows every event; library log lines would only repeat it on stderr.
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR)
-    result = run_demo(console(), models_dir=args.models_dir)
+    out = console()
+    result = run_demo(out.print, busy=out.status, models_dir=args.models_dir)
+    out.print()
+    for line in summary_lines(result):
+        out.print(line)
     return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def summary_lines(result: DemoResult) -> list[str]:
+    """The demo's closing lines (rich markup): counts, verdict, median stage times, problems."""
+    medians = {k: statistics.median(v) for k, v in result.timings_ms.items() if v}
+    verdict = "[green]every scene as expected[/]" if result.ok else "[red]UNEXPECTED[/]"
+    lines = [
+        f"summary: {result.granted} granted, {result.denied} denied, "
+        f"{result.relay_pulses} relay pulses, {result.frames} frames; {verdict}; median ms "
+        + ", ".join(f"{k} {v:.1f}" for k, v in medians.items())
+    ]
+    return lines + [f"  [red]{problem}[/]" for problem in result.problems]
 
 
 def add_demo_parser(sub: Any) -> None:
