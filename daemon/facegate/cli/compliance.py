@@ -17,11 +17,16 @@ from ..errors import ConfigError, FacegateError
 from .common import add_config_arg, console
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from rich.table import Table
+
+    from ..compliance.checks import CheckResult
     from ..config import FacegateConfig
     from ..config.filing import FilingConfig
     from ..config.notice import Language, NoticeConfig
 
-__all__ = ["add_compliance_parsers"]
+__all__ = ["add_compliance_parsers", "format_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +50,7 @@ def _need_notice(notice: NoticeConfig | None) -> NoticeConfig:
 
 
 def cmd_compliance_check(args: argparse.Namespace) -> int:
-    from ..compliance.checks import exit_code, format_table, summary
+    from ..compliance.checks import exit_code, summary
     from ..compliance.device import device_inputs
     from ..compliance.facts import gather_facts
 
@@ -62,6 +67,26 @@ def cmd_compliance_check(args: argparse.Namespace) -> int:
         + ("`facegate run` would refuse to start (exit 3)" if code else "ready to start")
     )
     return code
+
+
+_STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red"}  # by Status value
+
+
+def format_table(results: Iterable[CheckResult], *, title: str | None = None) -> Table:
+    """The checklist as a rich table: rule, article, status, reason."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title or "facegate compliance checklist (2025 Measures)")
+    table.add_column("rule")
+    table.add_column("article", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("reason")
+    for r in results:
+        table.add_row(
+            r.rule_id, r.article, f"[{_STYLE[r.status.value]}]{r.status.value}[/]", escape(r.reason)
+        )
+    return table
 
 
 def _format(args: argparse.Namespace) -> str:

@@ -147,7 +147,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     pipeline = FacePipeline(cfg)
     total = sum(len(p.photos) for p in people)
     if total > PROGRESS_ABOVE:
-        from ..measure.output import transient_progress
+        from .output import transient_progress
 
         with transient_progress(out) as progress:
             # Photos of people whose enrolment fails are never read, so the bar may stop
@@ -164,7 +164,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if result.threshold_warning is not None:
         out.print(f"warning: {result.threshold_warning}", markup=False)
 
-    from ..measure.output import write_reports
+    from .output import write_reports
 
     reports = ((args.json, {key: report[key] for key in EVAL_KEYS}), (args.details, report))
     status = EXIT_OK if write_reports(reports, out=out, err=err) else EXIT_ERROR

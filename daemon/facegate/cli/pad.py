@@ -165,8 +165,8 @@ def _largest_face(cfg: FacegateConfig) -> Any:
 
 def cmd_pad_synth(args: argparse.Namespace) -> int:
     """Run ``facegate pad synth``; returns the exit status."""
-    from ..measure.output import transient_progress
     from ..measure.pad import IMAGE_SUFFIXES, synth_print_set
+    from .output import transient_progress
 
     err, out = console(stderr=True), console()
     if args.clips < 1 or not 0.5 <= args.seconds <= 60 or not 1 <= args.fps <= 120:
@@ -226,9 +226,9 @@ def cmd_pad_synth(args: argparse.Namespace) -> int:
 def cmd_eval_pad(args: argparse.Namespace) -> int:
     """Run ``facegate eval-pad``; returns the exit status."""
     from ..config.liveness import PadModelConfig
-    from ..measure.output import transient_progress, write_reports
     from ..measure.pad import PAD_KEYS, evaluate_pad, scan_attacks, scan_clips
     from ..vision.runtime import sha256_file
+    from .output import transient_progress, write_reports
 
     err, out = console(stderr=True), console()
 
