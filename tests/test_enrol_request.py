@@ -70,3 +70,16 @@ def test_pin_or_card_only_needs_no_consent_and_keeps_nothing_biometric() -> None
 
 def test_generated_pins_fit_the_keypad() -> None:
     assert generated_pin_length(CFG) == max(6, min(12, CFG.readers[0].pin.max_length))  # type: ignore[union-attr]
+
+
+def test_the_admin_socket_takes_every_field_of_the_form() -> None:
+    from facegate.service.admin_commands import EnrollArgs
+    from facegate.service.enrol_request import FORM_FIELDS
+
+    assert set(FORM_FIELDS) <= set(EnrollArgs.model_fields)
+    form = EnrolmentForm.of(
+        EnrollArgs(name="N", guardian_method="m", pin="1234").model_dump(),
+        face=False,
+        credentials=True,
+    )
+    assert form.name == "N" and form.guardian_method == "m" and form.credentials

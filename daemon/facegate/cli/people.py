@@ -46,27 +46,31 @@ def _ask_secret(prompt: str, *, twice: bool) -> str:
     return first
 
 
+def _fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The person's fields, named as the admin socket's ``enroll`` takes them."""
+    return {
+        "name": args.name,
+        "unit": args.unit,
+        "phone": args.phone,
+        "birth_year": args.birth_year,
+        "minor": args.minor,
+        "consent_method": args.consent_method,
+        "notice_version": args.notice_version,
+        "taken_by": args.taken_by,
+        "scope": args.scope,
+        "guardian_name": args.guardian_name,
+        "guardian_relation": args.guardian_relation,
+        "guardian_method": args.guardian_consent_method,
+        "expires_at": args.expires,
+        "valid_until": args.valid_until,
+    }
+
+
 def _form(args: argparse.Namespace, *, face: bool) -> EnrolmentForm:
     from ..service.enrol_request import EnrolmentForm
 
-    return EnrolmentForm(
-        face=face,
-        credentials=bool(args.pin or args.generate_pin or args.card),
-        name=args.name,
-        unit=args.unit,
-        phone=args.phone,
-        birth_year=args.birth_year,
-        minor=args.minor,
-        consent_method=args.consent_method,
-        notice_version=args.notice_version,
-        taken_by=args.taken_by,
-        scope=args.scope,
-        guardian_name=args.guardian_name,
-        guardian_relation=args.guardian_relation,
-        guardian_method=args.guardian_consent_method,
-        expires_at=args.expires,
-        valid_until=args.valid_until,
-    )
+    wants = bool(args.pin or args.generate_pin or args.card)
+    return EnrolmentForm.of(_fields(args), face=face, credentials=wants)
 
 
 def _credentials(
@@ -206,28 +210,16 @@ def _enroll_via_daemon(
         pin = _ask_secret("PIN (digits)", twice=True)
     card = _ask_secret("card (FACILITY:NUMBER, or its digits)", twice=False) if args.card else None
     request: dict[str, Any] = {
+        **_fields(args),
         "templates": [
             base64.b64encode(row.astype("<f4").tobytes()).decode("ascii") for row in templates
         ]
         if templates is not None
         else [],
         "space": space,
-        "consent_method": args.consent_method,
-        "notice_version": args.notice_version,
-        "taken_by": args.taken_by,
-        "scope": args.scope,
-        "name": args.name,
-        "unit": args.unit,
-        "phone": args.phone,
-        "birth_year": args.birth_year,
-        "minor": args.minor,
-        "guardian_name": args.guardian_name,
-        "guardian_relation": args.guardian_relation,
-        "guardian_method": args.guardian_consent_method,
         "pin": pin,
         "card": card,
         "expires_at": expires,
-        "valid_until": args.valid_until,
     }
     reply = client.call("enroll", **{k: v for k, v in request.items() if v not in (None, [])})
     out.print(

@@ -198,23 +198,10 @@ def admin_handlers(app: App) -> dict[str, Handler]:
                 raise AdminCommandError("bad_request", "templates have the wrong dimension")
             templates = np.stack(rows)
         # The same checks and defaults as `facegate enroll` writing the store itself.
-        form = EnrolmentForm(
+        form = EnrolmentForm.of(
+            args.model_dump(),
             face=templates is not None,
             credentials=args.pin is not None or args.card is not None,
-            name=args.name,
-            unit=args.unit,
-            phone=args.phone,
-            birth_year=args.birth_year,
-            minor=args.minor,
-            consent_method=args.consent_method,
-            notice_version=args.notice_version,
-            taken_by=args.taken_by,
-            scope=args.scope,
-            guardian_name=args.guardian_name,
-            guardian_relation=args.guardian_relation,
-            guardian_method=args.guardian_method,
-            expires_at=args.expires_at,
-            valid_until=args.valid_until,
         )
         try:
             request = assemble_enrolment(form, app.cfg, app.clock.time())

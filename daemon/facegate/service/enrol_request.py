@@ -12,9 +12,9 @@ The checks are pure; the PIN and card are hashed with the device keys the caller
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, FacegateError
 from ..policy.credentials import CardNumber, Pin, generate_pin, hash_card, hash_pin, pin_tag
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DAY_S",
+    "FORM_FIELDS",
     "EnrolmentForm",
     "EnrolmentInputError",
     "EnrolmentRefused",
@@ -51,6 +52,23 @@ __all__ = [
 ]
 
 DAY_S = 86_400.0
+# The person's fields of a form, named as the admin socket's ``enroll`` command takes them.
+FORM_FIELDS = (
+    "name",
+    "unit",
+    "phone",
+    "birth_year",
+    "minor",
+    "consent_method",
+    "notice_version",
+    "taken_by",
+    "scope",
+    "guardian_name",
+    "guardian_relation",
+    "guardian_method",
+    "expires_at",
+    "valid_until",
+)
 
 
 class EnrolmentInputError(ConfigError):
@@ -84,6 +102,12 @@ class EnrolmentForm:
     guardian_method: str | None = None
     expires_at: float | None = None
     valid_until: float | None = None
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any], *, face: bool, credentials: bool) -> EnrolmentForm:
+        """A form from the ``FORM_FIELDS`` in ``fields`` (other keys are ignored)."""
+        given = {k: fields[k] for k in FORM_FIELDS if k in fields}
+        return cls(face=face, credentials=credentials, **given)
 
     def __repr__(self) -> str:  # never print personal data by accident
         return f"EnrolmentForm(face={self.face}, credentials={self.credentials}, <fields>)"
