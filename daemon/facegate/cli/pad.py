@@ -147,24 +147,9 @@ def _config(path: Path | None) -> FacegateConfig:
     return config_or_builtin(path)
 
 
-def _largest_face(cfg: FacegateConfig) -> Any:
-    from ..service.pipeline import model_path
-    from ..vision.detect import BlazeFaceDetector, largest
-
-    path, sha = model_path(cfg.detector.model, cfg.models.dir)
-    detector = BlazeFaceDetector(
-        path,
-        sha256=sha,
-        score_threshold=cfg.detector.score_threshold,
-        nms_iou=cfg.detector.nms_iou,
-        max_faces=cfg.detector.max_faces,
-        num_threads=cfg.detector.num_threads,
-    )
-    return lambda image: largest(detector.detect(image))
-
-
 def cmd_pad_synth(args: argparse.Namespace) -> int:
     """Run ``facegate pad synth``; returns the exit status."""
+    from ..measure.detect import largest_face_finder
     from ..measure.pad import IMAGE_SUFFIXES, synth_print_set
     from .output import transient_progress
 
@@ -194,7 +179,7 @@ def cmd_pad_synth(args: argparse.Namespace) -> int:
         err.print(f"error: --out {args.out}: {exc.strerror}", markup=False)
         return EXIT_CONFIG
     try:
-        find = _largest_face(_config(args.config))
+        find = largest_face_finder(_config(args.config))
     except ConfigError as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_CONFIG
@@ -226,6 +211,7 @@ def cmd_pad_synth(args: argparse.Namespace) -> int:
 def cmd_eval_pad(args: argparse.Namespace) -> int:
     """Run ``facegate eval-pad``; returns the exit status."""
     from ..config.liveness import PadModelConfig
+    from ..measure.detect import largest_face_finder
     from ..measure.pad import PAD_KEYS, evaluate_pad, scan_attacks, scan_clips
     from ..vision.runtime import sha256_file
     from .output import transient_progress, write_reports
@@ -281,7 +267,7 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
 
     try:
         judge = build_judge(cfg, rng=random.Random(args.seed))
-        detect = _largest_face(cfg)
+        detect = largest_face_finder(cfg)
     except FacegateError as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_ERROR
