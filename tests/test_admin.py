@@ -335,7 +335,7 @@ def test_wiring_audits_into_the_audit_log(tmp_path: Path) -> None:
 def test_ctl_cli(operator: Harness, capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 
-    from facegate.admin.cli import add_admin_parsers
+    from facegate.cli.ctl import add_admin_parsers
 
     parser = argparse.ArgumentParser()
     add_admin_parsers(parser.add_subparsers(dest="command"))

@@ -19,7 +19,7 @@ from facegate.audit import (
     verify,
     verify_bundle,
 )
-from facegate.audit.cli import add_audit_parsers
+from facegate.cli.audit import add_audit_parsers
 from facegate.clock import FakeClock
 
 SEED = bytes(range(32))

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from facegate.cli.compliance import format_table
 from facegate.compliance import (
     CheckResult,
     ComplianceRefused,
@@ -18,7 +19,6 @@ from facegate.compliance import (
     build_notice,
     enforce_startup_checklist,
     exit_code,
-    format_table,
     gather_facts,
     run_checks,
     summary,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from facegate.cli.compliance import add_compliance_parsers
 from facegate.compliance import build_notice
-from facegate.compliance.cli import add_compliance_parsers
 from facegate.compliance.documents import filing_markdown, pia_markdown
 from facegate.compliance.facts import ComplianceFacts
 from facegate.config.filing import FilingConfig

@@ -130,8 +130,8 @@ def test_pin_and_card_only_enrolment_opens_through_the_policy(
 ) -> None:
     import sys
 
-    from facegate.commands.people import card_raw
     from facegate.config import load_config
+    from facegate.readers.cards import card_raw
     from facegate.readers.events import CardNumber
     from facegate.readers.events import CardRead as ReaderCard
     from facegate.readers.events import PinEntered as ReaderPin

@@ -17,9 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from facegate.cli import eval as eval_cli
+from facegate.cli.eval import add_eval_parser, eval_config
 from facegate.config import DlibEmbedderConfig
-from facegate.measure import eval_cli
-from facegate.measure.eval_cli import EVAL_KEYS, add_eval_parser, eval_config
+from facegate.measure.eval_setup import EVAL_KEYS
 from facegate.measure.faces import FacesFolderError, read_photo, scan_faces
 from facegate.measure.metrics import det_curve, eer, fnmr_fmr, fpir, rank1, tar_at_far
 

@@ -7,7 +7,7 @@
 - ``startup``: what ``facegate run`` calls before it opens anything.
 """
 
-from .checks import CheckResult, Status, exit_code, format_table, run_checks, summary
+from .checks import CheckResult, Status, exit_code, run_checks, summary
 from .facts import ComplianceFacts, DoorFact, gather_facts
 from .fonts import CJKFont, FontNotFoundError, find_cjk_font
 from .notice_speech import audio_text, short_text
@@ -28,7 +28,6 @@ __all__ = [
     "enforce_startup_checklist",
     "exit_code",
     "find_cjk_font",
-    "format_table",
     "gather_facts",
     "run_checks",
     "short_text",

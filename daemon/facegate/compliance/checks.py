@@ -21,8 +21,6 @@ from ..config.site import PRIVATE_SPACE_KINDS
 from .facts import ComplianceFacts
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from ..config import FacegateConfig
 
 __all__ = [
@@ -31,7 +29,6 @@ __all__ = [
     "Status",
     "exit_code",
     "failures",
-    "format_table",
     "run_checks",
     "summary",
 ]
@@ -464,23 +461,3 @@ def summary(results: Iterable[CheckResult]) -> str:
     rows = list(results)
     counts = {s: sum(1 for r in rows if r.status is s) for s in Status}
     return ", ".join(f"{counts[s]} {s.value}" for s in (Status.PASS, Status.WARN, Status.FAIL))
-
-
-_STYLE = {Status.PASS: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
-
-
-def format_table(results: Iterable[CheckResult], *, title: str | None = None) -> Table:
-    """The checklist as a rich table: rule, article, status, reason."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=title or "facegate compliance checklist (2025 Measures)")
-    table.add_column("rule")
-    table.add_column("article", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("reason")
-    for r in results:
-        table.add_row(
-            r.rule_id, r.article, f"[{_STYLE[r.status]}]{r.status.value}[/]", escape(r.reason)
-        )
-    return table

@@ -9,28 +9,31 @@ through the real pipeline (detect → align → embed → match → decide → r
 from __future__ import annotations
 
 import hashlib
-import statistics
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
 
 from ..capture import Frame
 from ..clock import FakeClock
 from ..config import FacegateConfig, load_config_text
 from ..errors import FacegateError
 from ..gate import make_pin_factory
+from ..measure.clip import Scene, load_portraits, write_clip
 from ..policy.credentials import CardNumber, Pin, hash_card, hash_pin, pin_tag
 from ..readers.wiegand import WiegandCard, decode, encode_h10301, encode_key4
-from ..service.app import App, AppEvent
+from ..service.app import App
 from ..store import ConsentInput, CredentialInput, create_master_key, enroll_person, load_master_key
 from ..store.credential_keys import credential_keys
-from .clip import Scene, load_portraits, write_clip
+from .timeline import DemoResult, Say, Timeline, short
 
-__all__ = ["DemoResult", "builtin_config", "run_demo"]
+__all__ = ["Busy", "DemoResult", "builtin_config", "run_demo"]
+
+Busy = Callable[[str], AbstractContextManager[object]]
+"""Shows that a slow step (``text``) runs while its context is open (e.g. a spinner)."""
 
 RESIDENT_PIN = "2580"  # the demo's own, synthetic credentials
 VISITOR_CARD = (12, 3456)  # facility, card number (26-bit H10301)
@@ -42,24 +45,6 @@ DEMO_NOTICE = (
 )
 
 
-@dataclass(slots=True)
-class DemoResult:
-    """What happened, scene by scene, and whether it was what the script expects."""
-
-    frames: int = 0
-    granted: int = 0
-    denied: int = 0
-    relay_pulses: int = 0
-    problems: list[str] = field(default_factory=list)
-    alarms: list[str] = field(default_factory=list)
-    by_method: dict[str, int] = field(default_factory=dict)
-    timings_ms: dict[str, list[float]] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
 def _demo_yaml() -> str:
     return resources.files("facegate.demo").joinpath("demo.yaml").read_text(encoding="utf-8")
 
@@ -69,12 +54,16 @@ def builtin_config(base_dir: Path | None = None) -> FacegateConfig:
     return load_config_text(_demo_yaml(), source="demo.yaml", base_dir=base_dir or Path.cwd())
 
 
-def _short(pseudonym: str | None) -> str:
-    return "-" if pseudonym is None else pseudonym[:8] + "…"
+def _quiet(_text: str) -> AbstractContextManager[object]:
+    return nullcontext()
 
 
-def run_demo(console: Console, *, models_dir: Path | None = None) -> DemoResult:
-    """Run the demo, printing its timeline to ``console``."""
+def run_demo(say: Say, *, busy: Busy = _quiet, models_dir: Path | None = None) -> DemoResult:
+    """Run the demo; every line of its timeline (rich markup) goes to ``say``.
+
+    Returns:
+        What happened and, in ``problems``, every scene that did not come out as scripted.
+    """
     with tempfile.TemporaryDirectory(prefix="facegate-demo-") as tmp_name:
         tmp = Path(tmp_name)
         cfg = builtin_config(tmp)
@@ -86,7 +75,7 @@ def run_demo(console: Console, *, models_dir: Path | None = None) -> DemoResult:
         create_master_key(key_path)
         clock = FakeClock()
         result = DemoResult()
-        printer = _Timeline(console, clock, result)
+        printer = Timeline(say, clock, result)
         app = App(
             cfg,
             pin_factory=make_pin_factory("mock"),
@@ -95,16 +84,16 @@ def run_demo(console: Console, *, models_dir: Path | None = None) -> DemoResult:
             listener=printer,
         )
         try:
-            _run(app, cfg.camera.path, console, printer, result)  # type: ignore[union-attr]
+            _run(app, cfg.camera.path, say, busy, printer, result)  # type: ignore[union-attr]
         finally:
             app.close()
         return result
 
 
 def _run(
-    app: App, clip_dir: Path, console: Console, printer: _Timeline, result: DemoResult
+    app: App, clip_dir: Path, say: Say, busy: Busy, printer: Timeline, result: DemoResult
 ) -> None:
-    console.print(
+    say(
         "[bold]facegate demo[/]: a replayed gate camera, mock GPIO, a throwaway "
         "encrypted store, a simulated clock"
     )
@@ -114,7 +103,7 @@ def _run(
     app.init_store()
     app.init_access()
     app.init_readers()
-    with console.status("loading models…"):
+    with busy("loading models…"):
         app.init_face()
     app.init_gallery()
     app.tick()
@@ -155,17 +144,17 @@ def _run(
     pseudonym = resident.pseudonym
     printer.names[pseudonym] = "the demo resident"
     printer.names[visitor.pseudonym] = "a visitor with a card, no face enrolled"
-    console.print(
-        f"enrolled [bold]the demo resident[/] as {_short(pseudonym)} with consent "
+    say(
+        f"enrolled [bold]the demo resident[/] as {short(pseudonym)} with consent "
         f"{(resident.consent_id or '')[:10]}… (notice v{notice_version[:8]}): "
         f"{len(templates)} template and a PIN, sealed in the store; the portrait itself is "
-        f"not stored. A visitor {_short(visitor.pseudonym)} has a card only (no face, so no "
+        f"not stored. A visitor {short(visitor.pseudonym)} has a card only (no face, so no "
         "biometric consent needed)."
     )
-    with console.status("synthesizing the demo clip…"):
+    with busy("synthesizing the demo clip…"):
         starts = write_clip(portraits, clip_dir)
     total = sum(scene.frames for scene, _ in starts)
-    console.print(f"clip: {total} frames at 10 fps, threshold {pipeline.threshold:.3f}\n")
+    say(f"clip: {total} frames at 10 fps, threshold {pipeline.threshold:.3f}\n")
 
     app.init_camera()
     assert app.camera is not None
@@ -198,120 +187,12 @@ def _run(
                 f"scene {number + 1} ({scene.label}): expected one {scene.expect}, "
                 f"got {got or 'none'}"
             )
-    medians = {k: statistics.median(v) for k, v in result.timings_ms.items() if v}
-    console.print()
-    verdict = "[green]every scene as expected[/]" if result.ok else "[red]UNEXPECTED[/]"
-    console.print(
-        f"summary: {result.granted} granted, {result.denied} denied, "
-        f"{result.relay_pulses} relay pulses, {result.frames} frames; {verdict}; median ms "
-        + ", ".join(f"{k} {v:.1f}" for k, v in medians.items())
-    )
-    for problem in result.problems:
-        console.print(f"  [red]{problem}[/]")
-
-
-class _Timeline:
-    """Prints the loop's events; repeats of the same face outcome are folded."""
-
-    def __init__(self, console: Console, clock: FakeClock, result: DemoResult) -> None:
-        self.console = console
-        self.clock = clock
-        self.result = result
-        self.names: dict[str, str] = {}
-        self._last_face: str | None = None
-        self.liveness_denials = 0
-
-    def _line(self, at: float, text: str) -> None:
-        self.console.print(f"[dim]{at:6.1f} s[/]  {text}")
-
-    def scene(self, label: str) -> None:
-        self._last_face = None
-        self._line(self.clock.monotonic(), f"[bold cyan]── scene: {label}[/]")
-
-    def __call__(self, event: AppEvent) -> None:
-        if event.kind == "face" and event.observation is not None:
-            obs = event.observation
-            for stage, ms in obs.timings_ms.items():
-                self.result.timings_ms.setdefault(stage, []).append(ms)
-            size = f"{obs.detection.width:.0f} px"
-            if obs.liveness in ("inconclusive", "challenge"):
-                key = f"l:{obs.track}:{obs.liveness}"
-                summary = f"face {size} (track {obs.track}): liveness check, no template yet"
-            elif obs.liveness == "spoof":
-                key, summary = f"l:{obs.track}:spoof", f"face {size}: failed liveness"
-            elif obs.quality is None:
-                key, summary = "decided", f"face {size}: decided; followed until it leaves"
-            elif not obs.quality.ok:
-                key, summary = f"q:{obs.quality.reason}", f"face {size}: {obs.quality.reason}"
-            elif obs.match is None:
-                return
-            elif obs.match.matched:
-                who = self.names.get(obs.match.subject or "", "enrolled")
-                key = f"m:{obs.match.subject}"
-                summary = (
-                    f"face {size} (track {obs.track}): matches {_short(obs.match.subject)} "
-                    f"({who}), score {obs.match.score:.3f} ≥ {obs.match.threshold:.3f}"
-                )
-            else:
-                key = f"n:{obs.track}"
-                summary = (
-                    f"face {size} (track {obs.track}): no match yet (best score "
-                    f"{obs.match.score:.3f} < {obs.match.threshold:.3f})"
-                )
-            if key != self._last_face:
-                self._line(event.at, summary)
-                self._last_face = key
-        elif event.kind == "decision" and event.decision is not None:
-            d = event.decision
-            who = self.names.get(d.subject or "", "")
-            if d.granted:
-                self.result.granted += 1
-                self.result.by_method[d.method] = self.result.by_method.get(d.method, 0) + 1
-                self._line(
-                    event.at,
-                    f"[bold green]GRANTED[/] door {d.door} by {d.method} ({_short(d.subject)}"
-                    + (f", {who})" if who else ")"),
-                )
-            elif d.pending:
-                self._line(event.at, f"[cyan]WAITING[/] door {d.door}: second factor needed")
-            else:
-                self.result.denied += 1
-                self.liveness_denials += d.reason == "liveness"
-                self._line(
-                    event.at, f"[bold red]DENIED[/]  door {d.door} by {d.method} ({d.reason})"
-                )
-        elif event.kind == "challenge":
-            self._line(
-                event.at,
-                f'[cyan]CHALLENGE[/] door {event.door}: "{event.detail.get("text")}" '
-                "(buzzer/LED pattern, display text; once per approach)",
-            )
-        elif event.kind == "relay_on":
-            self.result.relay_pulses += 1
-            until = event.detail.get("until")
-            length = f" for {until - event.at:.1f} s" if until is not None else ""
-            self._line(event.at, f"[yellow]relay ON[/]  door {event.door}: lock released{length}")
-        elif event.kind == "relay_off":
-            self._line(event.at, f"[yellow]relay OFF[/] door {event.door}: locked")
-        elif event.kind == "alarm":
-            kind = str(event.detail.get("kind"))
-            self.result.alarms.append(kind)
-            self._line(event.at, f"[bold magenta]ALARM[/]   door {event.door}: {kind}")
-        elif event.kind == "alarm_cleared":
-            self._line(
-                event.at, f"[magenta]alarm cleared[/] door {event.door}: {event.detail.get('kind')}"
-            )
-        elif event.kind == "fault":
-            self._line(
-                event.at,
-                f"[dim]reader {event.detail.get('reader')}: {event.detail.get('reason')}[/]",
-            )
 
 
 # -- liveness: the resident's photo held up to the camera ---------------------------------
 
 
-def _liveness_scene(app: App, portrait: np.ndarray, printer: _Timeline, result: DemoResult) -> None:
+def _liveness_scene(app: App, portrait: np.ndarray, printer: Timeline, result: DemoResult) -> None:
     """Turn liveness on (as on a real gate) and hold a printed photo of the resident up."""
     import random
 
@@ -405,7 +286,7 @@ def _type_pin(app: App, digits: str) -> None:
         _settle(app, 0.3)
 
 
-def _reader_scenes(app: App, printer: _Timeline, result: DemoResult) -> None:
+def _reader_scenes(app: App, printer: Timeline, result: DemoResult) -> None:
     """PIN and card as equal ways in, a door held open, and a wrong-PIN lockout."""
     before = (result.granted, result.denied)
 

@@ -4,9 +4,9 @@
   rank-1, FPIR).
 - ``faces``: the enrol/probe protocol, run through the real recognition pipeline.
 - ``plot``: the DET curve as a PNG (matplotlib, imported only when plotting).
-- ``eval_cli``: the ``facegate eval`` subcommand (``add_eval_parser``, ``cmd_eval``).
 
-Nothing is imported here, so registering the subcommand costs no numpy/OpenCV import.
+The ``facegate eval`` subcommand itself is in ``facegate.cli.eval``. Nothing is imported
+here, so registering the subcommand costs no numpy/OpenCV import.
 """
 
-__all__ = ["eval_cli", "faces", "metrics", "plot"]
+__all__ = ["faces", "metrics", "plot"]

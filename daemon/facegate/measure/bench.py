@@ -15,16 +15,14 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from ..capture import ReplayCamera
 from ..clock import FakeClock
@@ -36,7 +34,12 @@ from ..service.app import App, AppEvent
 from ..store import Store, create_master_key, load_master_key
 from ..vision.embed import l2_normalize
 
-__all__ = ["BENCH_KEYS", "run_bench"]
+__all__ = ["BENCH_KEYS", "Busy", "Sealed", "run_bench", "write_json"]
+
+Busy = Callable[[str], AbstractContextManager[object]]
+"""Shows that a slow step (``text``) runs while its context is open (e.g. a spinner)."""
+Sealed = Callable[[int, int], None]
+"""``(done, total)`` synthetic templates sealed so far."""
 
 BENCH_KEYS = (
     "detect_ms",
@@ -60,8 +63,8 @@ class _Source:
 
 
 def _default_source(cfg: FacegateConfig, folder: Path) -> _Source:
-    """The demo's clip: the resident approaches twice, a stranger once."""
-    from ..demo.clip import load_portraits, write_clip
+    """The synthesized gate clip (the demo's): the resident approaches twice, a stranger once."""
+    from .clip import load_portraits, write_clip
 
     pipeline_for_boxes = FacePipeline(cfg)
 
@@ -108,10 +111,14 @@ def run_bench(
     gallery: int = 100_000,
     source: Path | None = None,
     repeat: int = 5,
-    console: Console | None = None,
+    busy: Busy = lambda _text: nullcontext(),
+    on_sealed: Sealed = lambda _done, _total: None,
 ) -> dict[str, Any]:
-    """Run the benchmark; returns a dict with exactly ``BENCH_KEYS`` (plus ``extra``)."""
-    console = console or Console()
+    """Run the benchmark; returns a dict with exactly ``BENCH_KEYS`` (plus ``extra``).
+
+    ``busy(text)`` is open while a slow step runs; ``on_sealed(done, total)`` follows the
+    sealing of the synthetic gallery.
+    """
     if gallery < 1:
         raise FacegateError("--gallery must be at least 1")
     with tempfile.TemporaryDirectory(prefix="facegate-bench-") as tmp_name:
@@ -122,10 +129,10 @@ def run_bench(
         )
         create_master_key(state / "master.key")
         key = load_master_key(state / "master.key")
-        with console.status("loading models…"):
+        with busy("loading models…"):
             pipeline = FacePipeline(cfg)
         if source is None:
-            with console.status("synthesizing the clip…"):
+            with busy("synthesizing the clip…"):
                 src = _default_source(cfg, tmp / "clip")
         else:
             src = _given_source(source, pipeline)
@@ -140,38 +147,26 @@ def run_bench(
                 "scope": "bench",
             }
             store.enroll_many([enrolled.template[None, :]], **common)
-            with _progress(console) as progress:
-                task = progress.add_task("sealing synthetic templates", total=gallery - 1)
-                people = _synthetic_people(gallery - 1, pipeline.embedder.dim, seed=1)
-                done = 0
-                while done < gallery - 1:
-                    batch = [next(people) for _ in range(min(_BATCH, gallery - 1 - done))]
-                    store.enroll_many(batch, **common)
-                    done += len(batch)
-                    progress.update(task, completed=done)
+            people = _synthetic_people(gallery - 1, pipeline.embedder.dim, seed=1)
+            done = 0
+            on_sealed(done, gallery - 1)
+            while done < gallery - 1:
+                batch = [next(people) for _ in range(min(_BATCH, gallery - 1 - done))]
+                store.enroll_many(batch, **common)
+                done += len(batch)
+                on_sealed(done, gallery - 1)
             store.checkpoint()
         del pipeline
         ctx = mp.get_context("spawn")
         with (
             ctx.Pool(1) as pool,
-            console.status(f"measuring a daemon-like process with {gallery} templates…"),
+            busy(f"measuring a daemon-like process with {gallery} templates…"),
         ):
             result: dict[str, Any] = pool.apply(
                 _measure,
                 (cfg.model_dump(mode="json"), key, str(src.path), src.fps, repeat, gallery),
             )
     return result
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not console.is_terminal,
-    )
 
 
 def _measure(
@@ -266,25 +261,6 @@ def _measure(
             "rss_mb_after_gallery_load": rss_loaded,
         },
     }
-
-
-def print_table(result: dict[str, Any], console: Console) -> None:
-    table = Table(title=f"facegate bench, N = {result['n']:,} templates")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    units = {"gallery_load_s": "s", "rss_mb": "MB", "n": ""}
-    for key in BENCH_KEYS:
-        value = result[key]
-        unit = units.get(key, "ms")
-        shown = f"{value:,}" if key == "n" else f"{value:.2f} {unit}".strip()
-        table.add_row(key, shown)
-    console.print(table)
-    extra = result.get("extra", {})
-    console.print(
-        f"embedder {extra.get('embedder')}, threshold {extra.get('threshold'):.4f}; decisions "
-        f"timed: {extra.get('grants_timed')} grants (to the relay command)"
-        + (f", {extra.get('denials_timed')} denials" if not extra.get("grants_timed") else "")
-    )
 
 
 def write_json(result: dict[str, Any], path: Path) -> None:

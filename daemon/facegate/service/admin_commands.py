@@ -165,17 +165,16 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
         }
 
     def enroll(args: EnrollArgs, _peer: PeerCred) -> dict[str, Any]:
-        from ..commands.people import card_raw
-        from ..policy.credentials import CardNumber, Pin, hash_card, hash_pin, pin_tag
-        from ..store import (
-            ConsentInput,
-            CredentialInput,
-            GuardianConsent,
-            Identity,
-            enroll_person,
-            is_minor,
-        )
+        from ..policy.credentials import Pin
         from ..store.credential_keys import credential_keys
+        from .enrol_request import (
+            EnrolmentForm,
+            EnrolmentInputError,
+            EnrolmentRefused,
+            assemble_enrolment,
+            credential_inputs,
+            taken_pin_tags,
+        )
 
         store, face = app.store, app.face_space()
         assert store is not None
@@ -192,51 +191,28 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
             if any(r.shape != (face.dim,) for r in rows):
                 raise AdminCommandError("bad_request", "templates have the wrong dimension")
             templates = np.stack(rows)
-        identity = Identity(args.name, args.unit, args.phone, args.birth_year)
-        minor = is_minor(identity, args.minor, app.clock.time(), app.cfg.enrollment.minor_age)
-        keys = credential_keys(store)
-        creds: list[CredentialInput] = []
-        if args.pin is not None:
-            pin = Pin(args.pin)
-            creds.append(
-                CredentialInput("pin", pin_tag(pin, keys.pin_key), hash_pin(pin), args.valid_until)
-            )
-        if args.card is not None:
-            raw = card_raw(args.card)
-            creds.append(
-                CredentialInput(
-                    "card", hash_card(CardNumber(raw), keys.card_key), None, args.valid_until
-                )
-            )
-        consent = None
-        if templates is not None:
-            if not (args.consent_method and args.notice_version and args.taken_by):
-                raise AdminCommandError("bad_request", "a face needs the person's consent")
-            consent = ConsentInput(
-                args.consent_method,
-                args.notice_version,
-                args.taken_by,
-                args.scope or ",".join(d.id for d in app.cfg.doors),
-            )
-        guardian = None
-        if args.guardian_name and args.guardian_relation and args.guardian_method:
-            guardian = GuardianConsent(
-                args.guardian_name, args.guardian_relation, args.guardian_method
-            )
-        has_identity = any(
-            v is not None for v in (args.name, args.unit, args.phone, args.birth_year)
+        # The same checks and defaults as `facegate enroll` writing the store itself.
+        form = EnrolmentForm.of(
+            args.model_dump(),
+            face=templates is not None,
+            credentials=args.pin is not None or args.card is not None,
         )
-        enrolled = enroll_person(
+        try:
+            request = assemble_enrolment(form, app.cfg, app.clock.time())
+            creds = credential_inputs(
+                credential_keys(store),
+                taken_pin_tags(store),
+                pin=None if args.pin is None else Pin(args.pin),
+                card=args.card,
+                valid_until=args.valid_until,
+            )
+        except (EnrolmentInputError, EnrolmentRefused) as exc:
+            raise AdminCommandError("bad_request", str(exc)) from None
+        enrolled = request.enroll(
             store,
-            identity=identity if has_identity else None,
-            minor=minor,
-            consent=consent,
-            guardian=guardian,
+            credentials=creds,
             templates=templates,
             space=face.space if face is not None else None,
-            expires_at=args.expires_at,
-            credentials=tuple(creds),
-            valid_until=args.valid_until,
         )
         app.people_changed("consent" if templates is not None else "enrolment", enrolled.pseudonym)
         return {

@@ -13,15 +13,20 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from ..commands.common import add_config_arg, console
 from ..errors import ConfigError, FacegateError
+from .common import add_config_arg, console
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from rich.table import Table
+
+    from ..compliance.checks import CheckResult
     from ..config import FacegateConfig
     from ..config.filing import FilingConfig
     from ..config.notice import Language, NoticeConfig
 
-__all__ = ["add_compliance_parsers"]
+__all__ = ["add_compliance_parsers", "format_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +51,13 @@ def _need_notice(notice: NoticeConfig | None) -> NoticeConfig:
 
 
 def cmd_compliance_check(args: argparse.Namespace) -> int:
-    from .checks import exit_code, format_table, summary
-    from .device import device_inputs
-    from .facts import gather_facts
+    from ..compliance.checks import exit_code, summary
+    from ..compliance.device import device_inputs
+    from ..compliance.facts import gather_facts
 
     cfg, notice, filing = _load(args.config)
     facts = gather_facts(cfg, notice=notice, **device_inputs(cfg))
-    from .checks import run_checks
+    from ..compliance.checks import run_checks
 
     results = run_checks(cfg, notice, filing, facts)
     out = console()
@@ -63,6 +68,26 @@ def cmd_compliance_check(args: argparse.Namespace) -> int:
         + ("`facegate run` would refuse to start (exit 3)" if code else "ready to start")
     )
     return code
+
+
+_STYLE = {"PASS": "green", "WARN": "yellow", "FAIL": "bold red"}  # by Status value
+
+
+def format_table(results: Iterable[CheckResult], *, title: str | None = None) -> Table:
+    """The checklist as a rich table: rule, article, status, reason."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title or "facegate compliance checklist (2025 Measures)")
+    table.add_column("rule")
+    table.add_column("article", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("reason")
+    for r in results:
+        table.add_row(
+            r.rule_id, r.article, f"[{_STYLE[r.status.value]}]{r.status.value}[/]", escape(r.reason)
+        )
+    return table
 
 
 def _format(args: argparse.Namespace) -> str:
@@ -78,8 +103,8 @@ def _format(args: argparse.Namespace) -> str:
 
 def _record(cfg: FacegateConfig, bundle: object) -> str:
     from ..clock import SystemClock
-    from .notice_text import NoticeBundle
-    from .records import record_notice
+    from ..compliance.notice_text import NoticeBundle
+    from ..compliance.records import record_notice
 
     assert isinstance(bundle, NoticeBundle)
     try:
@@ -90,9 +115,9 @@ def _record(cfg: FacegateConfig, bundle: object) -> str:
 
 
 def cmd_notice_render(args: argparse.Namespace) -> int:
-    from .notice_render import render_notice
-    from .notice_speech import audio_text, short_text
-    from .notice_text import build_notice
+    from ..compliance.notice_render import render_notice
+    from ..compliance.notice_speech import audio_text, short_text
+    from ..compliance.notice_text import build_notice
 
     cfg, notice, _filing = _load(args.config)
     bundle = build_notice(cfg.site, cfg.retention, _need_notice(notice))
@@ -117,7 +142,7 @@ def cmd_notice_render(args: argparse.Namespace) -> int:
 
 
 def cmd_notice_hash(args: argparse.Namespace) -> int:
-    from .notice_text import build_notice
+    from ..compliance.notice_text import build_notice
 
     cfg, notice, _filing = _load(args.config)
     bundle = build_notice(cfg.site, cfg.retention, _need_notice(notice))
@@ -131,7 +156,7 @@ def cmd_notice_hash(args: argparse.Namespace) -> int:
 
 
 def _write_document(out: Path, md: str, title: str) -> Path:
-    from .md_pdf import markdown_to_pdf
+    from ..compliance.md_pdf import markdown_to_pdf
 
     suffix = out.suffix.lower()
     if suffix == ".pdf":
@@ -144,8 +169,8 @@ def _write_document(out: Path, md: str, title: str) -> Path:
 
 def _document_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any, dt.date]:
     """Configuration, notice, filing, live facts and today's date for a drafted document."""
-    from .device import device_inputs
-    from .facts import gather_facts
+    from ..compliance.device import device_inputs
+    from ..compliance.facts import gather_facts
 
     cfg, notice, filing = _load(args.config)
     facts = gather_facts(cfg, notice=notice, **device_inputs(cfg))
@@ -153,7 +178,7 @@ def _document_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any, Any, dt.d
 
 
 def cmd_pia_render(args: argparse.Namespace) -> int:
-    from .documents import pia_markdown
+    from ..compliance.documents import pia_markdown
 
     cfg, notice, filing, facts, today = _document_inputs(args)
     md = pia_markdown(cfg, notice, filing, facts, today=today)
@@ -167,7 +192,7 @@ def cmd_pia_render(args: argparse.Namespace) -> int:
 
 
 def cmd_filing_report(args: argparse.Namespace) -> int:
-    from .documents import filing_markdown
+    from ..compliance.documents import filing_markdown
 
     cfg, notice, filing, facts, today = _document_inputs(args)
     md = filing_markdown(cfg, notice, filing, facts, today=today)

@@ -1,5 +1,5 @@
 """What the measuring commands (``eval``, ``eval-pad``, ``pad synth``) share: a progress bar
-that disappears when the run ends, and writing their JSON reports."""
+that disappears when the run ends, and writing their JSON reports (saying so on the console)."""
 
 from __future__ import annotations
 

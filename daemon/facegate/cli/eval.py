@@ -11,34 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..measure.eval_setup import EVAL_KEYS, with_embedder
+from .common import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, config_or_builtin, console
 
 if TYPE_CHECKING:
     from rich.table import Table
 
     from ..config import FacegateConfig
-    from .faces import FaceEval
+    from ..measure.faces import FaceEval
 
-__all__ = ["EVAL_KEYS", "PROGRESS_ABOVE", "add_eval_parser", "cmd_eval", "eval_config"]
-
-# What --json holds, exactly (the published report format); --details adds the rest.
-EVAL_KEYS = (
-    "identities",
-    "enrolled",
-    "genuine_probes",
-    "impostor_comparisons",
-    "failure_to_enroll",
-    "failure_to_acquire",
-    "threshold",
-    "fnmr",
-    "fmr",
-    "tar_at_far_1e-3",
-    "tar_at_far_1e-4",
-    "eer",
-    "rank1",
-    "fpir",
-    "embedder",
-    "ms_per_image",
-)
+__all__ = ["PROGRESS_ABOVE", "add_eval_parser", "cmd_eval", "eval_config"]
 
 PROGRESS_ABOVE = 36  # photos; smaller folders finish before a bar would be worth drawing
 
@@ -116,52 +98,18 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
 def eval_config(config: Path | None, embedder: str | None) -> FacegateConfig:
     """The configuration to evaluate: ``-c`` or the built-in one, with ``--embedder`` applied.
 
-    ``dlib`` selects dlib's ResNet (keeping the file's dlib settings if it has a dlib
-    section); any other name must be the ``name`` of the file's ``type: tflite`` embedder.
-
     Raises:
         ConfigError: the file is invalid, or ``embedder`` names no embedder it can build.
     """
-    from ..config import TFLiteEmbedderConfig, load_config
-
-    if config is not None:
-        cfg = load_config(config)
-    else:
-        from ..demo.run import builtin_config
-
-        cfg = builtin_config()  # eval never opens its camera, doors or store
-    if embedder is None:
-        return cfg
-    current = cfg.embedder
-    from ..vision.registry import builtin_embedder
-
-    chosen = builtin_embedder(embedder, current)
-    if chosen is not None:
-        return cfg.model_copy(update={"embedder": chosen})
-    if config is None:
-        raise ConfigError(
-            f"--embedder {embedder}: unknown embedder; use `dlib` or `dlib-fast`, or pass -c "
-            f"CONFIG whose `embedder:` section is `type: tflite` with `name: {embedder}`"
-        )
-    if not isinstance(current, TFLiteEmbedderConfig):
-        raise ConfigError(
-            f"--embedder {embedder}: {config} configures the dlib embedder, not a "
-            f"`type: tflite` embedder named {embedder!r}"
-        )
-    if current.name != embedder:
-        raise ConfigError(
-            f"--embedder {embedder}: the tflite embedder in {config} is named "
-            f"{current.name!r}, not {embedder!r}"
-        )
-    return cfg
+    # eval never opens the built-in configuration's camera, doors or store
+    return with_embedder(config_or_builtin(config), embedder, source=config)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Run ``facegate eval``; returns the exit status."""
-    from ..cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, _console
-    from .faces import FacesFolderError, run_protocol, scan_faces
+    from ..measure.faces import FacesFolderError, run_protocol, scan_faces
 
-    err = _console(stderr=True)
+    err = console(stderr=True)
 
     def usage_error(message: str, problems: list[str] | None = None) -> int:
         err.print(f"error: {message}", markup=False)
@@ -195,7 +143,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from ..recognition import FacePipeline
 
-    out = _console()
+    out = console()
     pipeline = FacePipeline(cfg)
     total = sum(len(p.photos) for p in people)
     if total > PROGRESS_ABOVE:
@@ -221,7 +169,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     reports = ((args.json, {key: report[key] for key in EVAL_KEYS}), (args.details, report))
     status = EXIT_OK if write_reports(reports, out=out, err=err) else EXIT_ERROR
     if args.plot is not None:
-        from .plot import plot_det
+        from ..measure.plot import plot_det
 
         genuine, impostor = result.genuine_scores, result.impostor_scores
         if genuine.size == 0 or impostor.size == 0:
@@ -267,8 +215,8 @@ def _score(x: float | None) -> str:
 def _table(result: FaceEval, report: dict[str, Any], faces: Path) -> Table:
     from rich.table import Table
 
-    from . import metrics
-    from .faces import FAR_TARGETS
+    from ..measure import metrics
+    from ..measure.faces import FAR_TARGETS
 
     genuine, impostor = result.genuine_scores, result.impostor_scores
     n_gen, n_imp = genuine.size, impostor.size

@@ -1,4 +1,7 @@
-"""Synthesize the demo's camera clip from public-domain portraits that ship with pip packages.
+"""Synthesize a gate camera clip from public-domain portraits that ship with pip packages.
+
+Test material, like the print attacks in ``pad``: ``facegate demo`` replays it and
+``facegate bench`` measures on it by default.
 
 The enrolled "resident" is the astronaut portrait in scikit-image (Eileen Collins, NASA, public
 domain); the stranger is Grace Hopper from matplotlib's sample data (US Navy photo, public

@@ -1,4 +1,5 @@
-"""Helpers shared by the subcommand modules."""
+"""Helpers shared by the subcommand modules: the console, the config argument, loading, the
+daemon client and the exit codes."""
 
 from __future__ import annotations
 
@@ -17,14 +18,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "EXIT_CONFIG",
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_REFUSED",
     "add_config_arg",
+    "config_or_builtin",
     "console",
     "daemon_client",
     "load",
     "open_configured_store",
+    "require_daemon",
 ]
 
 DEFAULT_CONFIG = Path("/etc/facegate/facegate.yaml")
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def console(stderr: bool = False) -> Console:
@@ -45,6 +54,15 @@ def load(path: Path) -> FacegateConfig:
     from ..config import load_config
 
     return load_config(path)
+
+
+def config_or_builtin(path: Path | None) -> FacegateConfig:
+    """The given configuration, or the demo's built-in one (for eval, bench and pad)."""
+    if path is not None:
+        return load(path)
+    from ..demo.run import builtin_config
+
+    return builtin_config()
 
 
 def open_configured_store(cfg: FacegateConfig) -> Store:
@@ -71,3 +89,17 @@ def daemon_client(cfg: FacegateConfig) -> Any:
     except OSError:
         return None
     return AdminClient(path)
+
+
+def require_daemon(config: Path) -> Any:
+    """The running daemon's client for the configuration at ``config``.
+
+    Raises:
+        FacegateError: no daemon listens on the configured admin socket.
+    """
+    from ..errors import FacegateError
+
+    client = daemon_client(load(config))
+    if client is None:
+        raise FacegateError("the daemon is not running (no admin socket); start it first")
+    return client

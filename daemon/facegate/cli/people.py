@@ -7,16 +7,24 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from ..errors import ConfigError
-from .common import add_config_arg, console, daemon_client, load, open_configured_store
+from .common import (
+    EXIT_REFUSED,
+    add_config_arg,
+    console,
+    daemon_client,
+    load,
+    open_configured_store,
+)
+
+if TYPE_CHECKING:
+    from ..service.enrol_request import EnrolmentForm, EnrolmentRequest
 
 __all__ = ["add_people_parsers"]
-
-DAY_S = 86_400.0
 
 
 def _date(value: str) -> float:
@@ -38,113 +46,75 @@ def _ask_secret(prompt: str, *, twice: bool) -> str:
     return first
 
 
-def card_raw(text: str) -> bytes:
-    """What a reader reports for a card, as the store hashes it.
-
-    ``FACILITY:NUMBER`` is a 26-bit Wiegand (H10301) card, ``w34:FACILITY:NUMBER`` a 34-bit
-    one, and plain digits what a USB or OSDP reader types (leading zeros kept).
-    """
-    from ..readers.events import CardNumber
-
-    parts = text.strip().split(":")
-    try:
-        if len(parts) == 2:
-            return CardNumber(int(parts[0]), int(parts[1]), 26).raw()
-        if len(parts) == 3 and parts[0].lower() == "w34":
-            return CardNumber(int(parts[1]), int(parts[2]), 34).raw()
-        if len(parts) == 1 and parts[0].isdigit():
-            return CardNumber(None, int(parts[0]), 0, digits=len(parts[0])).raw()
-    except ValueError:
-        pass
-    raise ConfigError(
-        "a card is FACILITY:NUMBER, w34:FACILITY:NUMBER, or the digits a reader types"
-    )
+def _fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The person's fields, named as the admin socket's ``enroll`` takes them."""
+    return {
+        "name": args.name,
+        "unit": args.unit,
+        "phone": args.phone,
+        "birth_year": args.birth_year,
+        "minor": args.minor,
+        "consent_method": args.consent_method,
+        "notice_version": args.notice_version,
+        "taken_by": args.taken_by,
+        "scope": args.scope,
+        "guardian_name": args.guardian_name,
+        "guardian_relation": args.guardian_relation,
+        "guardian_method": args.guardian_consent_method,
+        "expires_at": args.expires,
+        "valid_until": args.valid_until,
+    }
 
 
-def _credentials(args: argparse.Namespace, store: Any, cfg: Any) -> tuple[list[Any], str | None]:
+def _form(args: argparse.Namespace, *, face: bool) -> EnrolmentForm:
+    from ..service.enrol_request import EnrolmentForm
+
+    wants = bool(args.pin or args.generate_pin or args.card)
+    return EnrolmentForm.of(_fields(args), face=face, credentials=wants)
+
+
+def _credentials(
+    args: argparse.Namespace, store: Any, cfg: Any
+) -> tuple[tuple[Any, ...], str | None]:
     """Hash the PIN and card given interactively; returns them and a generated PIN to show."""
-    from ..policy.credentials import (
-        CardNumber,
-        Pin,
-        generate_pin,
-        hash_card,
-        hash_pin,
-        pin_tag,
-    )
-    from ..service.access import credential_keys
-    from ..store import CredentialInput
+    from ..policy.credentials import Pin
+    from ..service.enrol_request import card_input, pin_input, taken_pin_tags, unique_pin
+    from ..store.credential_keys import credential_keys
 
     keys = credential_keys(store)
+    taken = taken_pin_tags(store)
     creds: list[Any] = []
     shown: str | None = None
-    taken_tags = {lookup for _p, kind, lookup, _v in store.access_rows()[1] if kind == "pin"}
     if args.pin or args.generate_pin:
         if args.generate_pin:
-            length = max(6, min(12, cfg.readers[0].pin.max_length)) if cfg.readers else 6
-            pin = generate_pin(length, lambda p: pin_tag(p, keys.pin_key) in taken_tags)
+            pin = unique_pin(cfg, keys, taken)
             shown = pin.reveal().decode()
         else:
             pin = Pin(_ask_secret("PIN (digits)", twice=True))
-        tag = pin_tag(pin, keys.pin_key)
-        if tag in taken_tags:
-            raise ConfigError("choose another PIN (use --generate-pin for a unique one)")
-        creds.append(CredentialInput("pin", tag, hash_pin(pin), args.valid_until))
+        creds.append(pin_input(keys, taken, pin, args.valid_until))
     if args.card:
-        raw = card_raw(_ask_secret("card (FACILITY:NUMBER, or its digits)", twice=False))
-        creds.append(
-            CredentialInput(
-                "card", hash_card(CardNumber(raw), keys.card_key), None, args.valid_until
-            )
-        )
-    return creds, shown
+        card = _ask_secret("card (FACILITY:NUMBER, or its digits)", twice=False)
+        creds.append(card_input(keys, card, args.valid_until))
+    return tuple(creds), shown
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
     from ..clock import SystemClock
     from ..recognition import FacePipeline
     from ..recognition.enrollment import capture_templates, shred, templates_from_photos
-    from ..store import (
-        ConsentInput,
-        GuardianConsent,
-        Identity,
-        enroll_person,
-        is_minor,
-    )
+    from ..service.enrol_request import EnrolmentRefused, assemble_enrolment
 
     cfg = load(args.config)
     out = console()
     clock = SystemClock()
-    identity = Identity(args.name, args.unit, args.phone, args.birth_year)
-    has_identity = any(v is not None for v in (args.name, args.unit, args.phone, args.birth_year))
-    minor = is_minor(identity, args.minor, clock.time(), cfg.enrollment.minor_age)
     face_wanted = bool(args.photo) or args.camera
+    try:
+        request = assemble_enrolment(_form(args, face=face_wanted), cfg, clock.time())
+    except EnrolmentRefused as exc:
+        out.print(f"refused: {exc}")
+        return EXIT_REFUSED
     if not face_wanted:
-        if not (args.pin or args.generate_pin or args.card):
-            raise ConfigError("give --photo/--camera for a face, or --pin/--generate-pin/--card")
-        return _enroll_without_face(args, cfg, identity if has_identity else None, minor)
-    missing = [
-        flag
-        for flag, value in (
-            ("--consent-method", args.consent_method),
-            ("--notice-version", args.notice_version),
-            ("--taken-by", args.taken_by),
-        )
-        if not value
-    ]
-    if missing:
-        raise ConfigError(f"a face needs the person's separate consent: give {', '.join(missing)}")
-    guardian = None
-    if minor:
-        if not (args.guardian_name and args.guardian_relation and args.guardian_consent_method):
-            out.print(
-                "refused: this person may be under 14, so their face needs a guardian's "
-                "consent (Art. 7): give --guardian-name, --guardian-relation and "
-                "--guardian-consent-method. Nothing was stored."
-            )
-            return 3
-        guardian = GuardianConsent(
-            args.guardian_name, args.guardian_relation, args.guardian_consent_method
-        )
+        return _enroll_without_face(args, cfg, request)
 
     client = daemon_client(cfg)
     if client is not None and args.camera:
@@ -180,31 +150,14 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             return 1
         templates = found
 
-    expires = (
-        args.expires
-        if args.expires is not None
-        else (clock.time() + cfg.retention.template_days * DAY_S)
-    )
+    expires = request.expires_at
+    assert expires is not None  # a face always has one
     if client is not None:
-        return _enroll_via_daemon(client, args, templates, pipeline.space, expires)
+        return _enroll_via_daemon(client, args, cfg, templates, pipeline.space, expires)
     with open_configured_store(cfg) as store:
         credentials, shown_pin = _credentials(args, store, cfg)
-        enrolled = enroll_person(
-            store,
-            credentials=tuple(credentials),
-            identity=identity if has_identity else None,
-            minor=minor,
-            consent=ConsentInput(
-                args.consent_method,
-                args.notice_version,
-                args.taken_by,
-                args.scope or ",".join(d.id for d in cfg.doors),
-            ),
-            guardian=guardian,
-            templates=templates,
-            space=pipeline.space,
-            expires_at=expires,
-            valid_until=args.valid_until,
+        enrolled = request.enroll(
+            store, credentials=credentials, templates=templates, space=pipeline.space
         )
     until = dt.datetime.fromtimestamp(expires, dt.UTC).date().isoformat()
     if shown_pin is not None:
@@ -212,7 +165,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     out.print(
         f"enrolled {enrolled.pseudonym}: consent {enrolled.consent_id}, "
         f"{enrolled.templates} template(s) sealed, face kept until {until}"
-        + (" (guardian consent recorded)" if guardian else "")
+        + (" (guardian consent recorded)" if request.guardian else "")
     )
     if args.photo:
         if args.shred_photos:
@@ -233,44 +186,40 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def _enroll_via_daemon(
-    client: Any, args: argparse.Namespace, templates: Any, space: str | None, expires: float | None
+    client: Any,
+    args: argparse.Namespace,
+    cfg: Any,
+    templates: Any,
+    space: str | None,
+    expires: float | None,
 ) -> int:
-    """Send the enrolment to the running daemon, which writes it and reloads at once."""
+    """Send the enrolment to the running daemon, which checks it again, writes it and
+    reloads at once."""
     import base64
 
     from ..policy.credentials import generate_pin
+    from ..service.enrol_request import generated_pin_length
 
     out = console()
     pin: str | None = None
     shown = None
     if args.generate_pin:
-        shown = pin = generate_pin(6).reveal().decode()
+        # The daemon refuses a PIN someone already has; a clash is very unlikely.
+        shown = pin = generate_pin(generated_pin_length(cfg)).reveal().decode()
     elif args.pin:
         pin = _ask_secret("PIN (digits)", twice=True)
     card = _ask_secret("card (FACILITY:NUMBER, or its digits)", twice=False) if args.card else None
     request: dict[str, Any] = {
+        **_fields(args),
         "templates": [
             base64.b64encode(row.astype("<f4").tobytes()).decode("ascii") for row in templates
         ]
         if templates is not None
         else [],
         "space": space,
-        "consent_method": args.consent_method,
-        "notice_version": args.notice_version,
-        "taken_by": args.taken_by,
-        "scope": args.scope,
-        "name": args.name,
-        "unit": args.unit,
-        "phone": args.phone,
-        "birth_year": args.birth_year,
-        "minor": args.minor,
-        "guardian_name": args.guardian_name,
-        "guardian_relation": args.guardian_relation,
-        "guardian_method": args.guardian_consent_method,
         "pin": pin,
         "card": card,
         "expires_at": expires,
-        "valid_until": args.valid_until,
     }
     reply = client.call("enroll", **{k: v for k, v in request.items() if v not in (None, [])})
     out.print(
@@ -282,23 +231,15 @@ def _enroll_via_daemon(
     return 0
 
 
-def _enroll_without_face(args: argparse.Namespace, cfg: Any, identity: Any, minor: bool) -> int:
+def _enroll_without_face(args: argparse.Namespace, cfg: Any, request: EnrolmentRequest) -> int:
     """PIN and/or card only: no face, so no biometric consent is needed (Art. 10)."""
-    from ..store import enroll_person
-
     client = daemon_client(cfg)
     if client is not None:
-        return _enroll_via_daemon(client, args, None, None, None)
+        return _enroll_via_daemon(client, args, cfg, None, None, None)
     out = console()
     with open_configured_store(cfg) as store:
         credentials, shown_pin = _credentials(args, store, cfg)
-        enrolled = enroll_person(
-            store,
-            identity=identity,
-            minor=minor,
-            credentials=tuple(credentials),
-            valid_until=args.valid_until,
-        )
+        enrolled = request.enroll(store, credentials=credentials)
     kinds = " and ".join(sorted({c.kind.upper() for c in credentials}))
     out.print(f"enrolled {enrolled.pseudonym} with {kinds} only (no face, nothing biometric)")
     if shown_pin is not None:

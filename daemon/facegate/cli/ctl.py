@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..commands.common import console
-from .client import DEFAULT_SOCKET
+from ..admin.client import DEFAULT_SOCKET
+from .common import console
 
 __all__ = ["add_admin_parsers", "cmd_ctl", "parse_assignment"]
 
@@ -25,7 +25,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 
 def cmd_ctl(args: argparse.Namespace) -> int:
-    from .client import AdminClient, AdminError
+    from ..admin.client import AdminClient, AdminError
 
     try:
         with AdminClient(args.socket, timeout_s=args.timeout) as client:

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, FacegateError
+from .common import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, console
 
 if TYPE_CHECKING:
     from ..config import FacegateConfig
-    from .pad import PadReport
+    from ..measure.pad import PadReport
 
 __all__ = ["add_pad_parsers", "cmd_eval_pad", "cmd_pad_synth"]
 
@@ -141,34 +142,18 @@ def add_pad_parsers(subparsers: Any) -> None:
 
 
 def _config(path: Path | None) -> FacegateConfig:
-    from ..cli import _config_or_builtin
+    from .common import config_or_builtin
 
-    return _config_or_builtin(path)
-
-
-def _largest_face(cfg: FacegateConfig) -> Any:
-    from ..recognition import model_path
-    from ..vision.detect import BlazeFaceDetector, largest
-
-    path, sha = model_path(cfg.detector.model, cfg.models.dir)
-    detector = BlazeFaceDetector(
-        path,
-        sha256=sha,
-        score_threshold=cfg.detector.score_threshold,
-        nms_iou=cfg.detector.nms_iou,
-        max_faces=cfg.detector.max_faces,
-        num_threads=cfg.detector.num_threads,
-    )
-    return lambda image: largest(detector.detect(image))
+    return config_or_builtin(path)
 
 
 def cmd_pad_synth(args: argparse.Namespace) -> int:
     """Run ``facegate pad synth``; returns the exit status."""
-    from ..cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, _console
+    from ..measure.detect import largest_face_finder
+    from ..measure.pad import IMAGE_SUFFIXES, synth_print_set
     from .output import transient_progress
-    from .pad import IMAGE_SUFFIXES, synth_print_set
 
-    err, out = _console(stderr=True), _console()
+    err, out = console(stderr=True), console()
     if args.clips < 1 or not 0.5 <= args.seconds <= 60 or not 1 <= args.fps <= 120:
         err.print("error: --clips ≥ 1, --seconds 0.5-60 and --fps 1-120", markup=False)
         return EXIT_CONFIG
@@ -194,7 +179,7 @@ def cmd_pad_synth(args: argparse.Namespace) -> int:
         err.print(f"error: --out {args.out}: {exc.strerror}", markup=False)
         return EXIT_CONFIG
     try:
-        find = _largest_face(_config(args.config))
+        find = largest_face_finder(_config(args.config))
     except ConfigError as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_CONFIG
@@ -225,13 +210,13 @@ def cmd_pad_synth(args: argparse.Namespace) -> int:
 
 def cmd_eval_pad(args: argparse.Namespace) -> int:
     """Run ``facegate eval-pad``; returns the exit status."""
-    from ..cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, _console
     from ..config.liveness import PadModelConfig
+    from ..measure.detect import largest_face_finder
+    from ..measure.pad import PAD_KEYS, evaluate_pad, scan_attacks, scan_clips
     from ..vision.runtime import sha256_file
     from .output import transient_progress, write_reports
-    from .pad import PAD_KEYS, evaluate_pad, scan_attacks, scan_clips
 
-    err, out = _console(stderr=True), _console()
+    err, out = console(stderr=True), console()
 
     def usage(message: str) -> int:
         err.print(f"error: {message}", markup=False)
@@ -282,7 +267,7 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
 
     try:
         judge = build_judge(cfg, rng=random.Random(args.seed))
-        detect = _largest_face(cfg)
+        detect = largest_face_finder(cfg)
     except FacegateError as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_ERROR

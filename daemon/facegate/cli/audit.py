@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..commands.common import add_config_arg, console, load
+from .common import add_config_arg, console, load
 
 __all__ = ["add_audit_parsers", "cmd_audit_export", "cmd_audit_verify", "parse_date"]
 
@@ -22,7 +22,7 @@ def parse_date(text: str) -> datetime:
 
 
 def _folder(args: argparse.Namespace) -> Path:
-    from .signing import audit_folder
+    from ..audit.signing import audit_folder
 
     if args.dir is not None:
         return Path(args.dir)
@@ -30,14 +30,14 @@ def _folder(args: argparse.Namespace) -> Path:
 
 
 def _public_key(args: argparse.Namespace) -> list[bytes] | None:
-    from .verify import load_public_keys
+    from ..audit.verify import load_public_keys
 
     return None if args.pub is None else load_public_keys(args.pub)
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from .export import verify_bundle
-    from .verify import verify
+    from ..audit.export import verify_bundle
+    from ..audit.verify import verify
 
     out = console()
     keys = _public_key(args)
@@ -65,7 +65,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_export(args: argparse.Namespace) -> int:
-    from .export import export
+    from ..audit.export import export
 
     end = args.to + timedelta(days=1) if args.to.time() == datetime.min.time() else args.to
     result = export(_folder(args), args.start, end, args.out)

@@ -1,0 +1,147 @@
+"""``facegate run``, ``status``, ``door open`` and ``events``: the daemon and what it serves."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+
+from .. import __version__
+from .common import EXIT_OK, add_config_arg, console, load, require_daemon
+
+if TYPE_CHECKING:
+    from ..config import FacegateConfig
+    from ..service.app import App
+
+__all__ = ["add_daemon_parsers"]
+
+logger = logging.getLogger("facegate")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ..gate import make_pin_factory
+    from ..gate.display import LoggedLcd
+    from ..service.app import App
+    from ..service.supervisor import Supervisor
+
+    cfg = load(args.config)
+    _setup_logging(cfg.service.log_level if not args.debug else "debug")
+    mock = args.pin_factory == "mock"
+
+    def build(config: FacegateConfig, path: Path) -> App:
+        return App(
+            config,
+            pin_factory=make_pin_factory(args.pin_factory),
+            run_checklist=True,
+            config_path=path,
+            lcd_factory=LoggedLcd if mock else None,  # no I2C bus either on a mock run
+        )
+
+    supervisor = Supervisor(args.config, build)
+    supervisor.install_signal_handlers()
+    logger.info(
+        "facegate %s starting: site %s, doors %s",
+        __version__,
+        cfg.site.kind.value,
+        ", ".join(d.id for d in cfg.doors),
+    )
+    supervisor.run()
+    logger.info("stopped")
+    return EXIT_OK
+
+
+def _setup_logging(level: str) -> None:
+    # Under systemd the journal adds its own timestamps.
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    if "INVOCATION_ID" not in os.environ:
+        fmt = "%(asctime)s " + fmt
+    logging.basicConfig(level=getattr(logging, level.upper()), format=fmt, stream=sys.stderr)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    reply = require_daemon(args.config).call("status")
+    out = console()
+    for door, state in reply["doors"].items():
+        alarms = ", ".join(state["alarms"]) or "none"
+        out.print(f"door {door}: {'locked' if state['locked'] else 'RELEASED'}, alarms: {alarms}")
+    out.print(
+        f"frames {reply['frames']}, people with a face {reply['people_with_face']}, "
+        f"threshold {reply['threshold']:.4f}, liveness alarms: "
+        f"{', '.join(reply['liveness_alarms']) or 'none'}"
+    )
+    return EXIT_OK
+
+
+def cmd_door_open(args: argparse.Namespace) -> int:
+    reply = require_daemon(args.config).call("door.open", door=args.door, seconds=args.seconds)
+    console().print(f"door {reply['door']} released (recorded and audited)")
+    return EXIT_OK
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from ..store import Event
+    from .common import daemon_client, open_configured_store
+
+    cfg = load(args.config)
+    table = Table(title="access events (anonymized)")
+    for col in ("time (UTC)", "door", "method", "result", "subject", "score", "reason"):
+        table.add_column(col)
+    client = daemon_client(cfg)
+    if client is not None:
+        events = [Event(**e) for e in client.call("events", limit=args.limit)["events"]]
+    else:
+        with open_configured_store(cfg) as store:
+            events = store.events(limit=args.limit)
+    for ev in events:
+        table.add_row(
+            datetime.fromtimestamp(ev.ts, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            ev.door,
+            ev.method,
+            ev.result.upper(),
+            ev.subject or "-",
+            "-" if ev.score is None else f"{ev.score:.3f}",
+            ev.reason,
+        )
+    console().print(table)
+    return EXIT_OK
+
+
+def add_run_parser(sub: Any) -> None:
+    """Register ``run`` (first in the command list, as it is what systemd starts)."""
+    p = sub.add_parser("run", help="run the gate daemon (what systemd starts)")
+    add_config_arg(p)
+    p.add_argument(
+        "--pin-factory",
+        choices=["mock", "lgpio"],
+        default=None,
+        help="GPIO backend; default: gpiozero's choice ($GPIOZERO_PIN_FACTORY). "
+        "`mock` runs without GPIO hardware (a configured door display is then logged).",
+    )
+    p.set_defaults(func=cmd_run)
+
+
+def add_daemon_parsers(sub: Any) -> None:
+    """Register ``status``, ``door open`` and ``events``."""
+    p = sub.add_parser("status", help="the running daemon's doors, alarms and counts")
+    add_config_arg(p)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("door", help="remote actions on a door (through the running daemon)")
+    dsub = p.add_subparsers(dest="door_command", metavar="ACTION", required=True)
+    q = dsub.add_parser("open", help="remote unlock: release the lock once (operator role)")
+    add_config_arg(q)
+    q.add_argument("door", help="door id")
+    q.add_argument("--seconds", type=float, default=None, help="release time (default: pulse_s)")
+    q.set_defaults(func=cmd_door_open)
+
+    p = sub.add_parser("events", help="show recent anonymized access events")
+    add_config_arg(p)
+    p.add_argument("--limit", type=int, default=50, help="how many (default %(default)s)")
+    p.set_defaults(func=cmd_events)

