@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from gpiozero.pins.mock import MockFactory
 
 from facegate.config import FacegateConfig
@@ -106,13 +107,53 @@ def test_a_config_that_cannot_start_falls_back_to_the_old_one(
     try:
         wait_for(lambda: sup.app is not None and sup.app.frames_processed > 1)
         first = sup.app
-        # Valid YAML, but a private-space site: the new App refuses to start (Art. 13).
-        path.write_text(path.read_text().replace("residential_compound", "bathhouse"))
+        # Valid YAML, but a master key that is not there: the store cannot open, so the new
+        # App cannot start (a private-space site would only keep face down, see test_app).
+        missing = tmp_path / "missing.key"
+        path.write_text(
+            path.read_text().replace("store: {", f"store: {{key_file: {missing}, ")
+        )
         sup.request_reload()
         wait_for(lambda: sup.app is not None and sup.app is not first)  # restarted…
         wait_for(lambda: sup.app.frames_processed > 1)  # type: ignore[union-attr]
         assert sup.reloads == 0  # …with the old configuration
         assert sup.cfg.site.kind.value == "residential_compound"
+    finally:
+        sup.request_stop()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert factory.pin(17).state is False
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "notice: {effective_date: 2026-02-30}\n",  # issue 14 item 2: ValueError from PyYAML
+        "typo: [" + "[" * 500 + "\n",  # nesting past the limit
+        "calendar: {holidays: [2027-13-01]}\n",
+    ],
+)
+def test_a_reload_survives_any_broken_file(tmp_path: Path, models_dir: Path, bad: str) -> None:
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    cv2.imwrite(str(clip / "0.png"), np.full((120, 160, 3), 90, np.uint8))
+    path = tmp_path / "gate.yaml"
+    good = CONFIG.format(clip=clip, pulse=3.0, models=models_dir, state=tmp_path / "state")
+    path.write_text(good)
+    create_master_key(tmp_path / "state" / "master.key")
+    factory = MockFactory()
+    sup = Supervisor(path, lambda cfg, _path: App(cfg, pin_factory=factory))
+    thread = threading.Thread(target=sup.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: sup.app is not None and sup.app.frames_processed > 1)
+        first = sup.app
+        path.write_text(good + bad)
+        sup.request_reload()
+        wait_for(lambda: not sup._reload.is_set())
+        frames = first.frames_processed  # type: ignore[union-attr]
+        wait_for(lambda: first.frames_processed > frames + 2)  # type: ignore[union-attr]
+        assert sup.app is first and sup.reloads == 0 and thread.is_alive()
     finally:
         sup.request_stop()
         thread.join(timeout=10)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from .. import __version__
 from ..errors import ConfigError, FacegateError
-from .common import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_REFUSED, console
+from .common import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, console
 
 __all__ = ["build_parser", "main"]
 
@@ -78,10 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             err.print(f"  {line}", markup=False)
         return EXIT_CONFIG
     except FacegateError as exc:
-        from ..service.app import RefusedToStart
-
         err.print(f"error: {exc}", markup=False)
-        return EXIT_REFUSED if isinstance(exc, RefusedToStart) else EXIT_ERROR
+        return EXIT_ERROR
     except KeyboardInterrupt:
         err.print("interrupted")
         return EXIT_INTERRUPTED

@@ -66,13 +66,17 @@ def _setup_logging(level: str) -> None:
 def cmd_status(args: argparse.Namespace) -> int:
     reply = require_daemon(args.config).call("status")
     out = console()
+    ways = reply.get("ways_in", {})
     for door, state in reply["doors"].items():
         alarms = ", ".join(state["alarms"]) or "none"
         out.print(f"door {door}: {'locked' if state['locked'] else 'RELEASED'}, alarms: {alarms}")
+        for way, up in ways.get(door, {}).items():
+            out.print(f"  {way}: {up}", markup=False)
+    threshold = reply["threshold"]
     out.print(
         f"frames {reply['frames']}, people with a face {reply['people_with_face']}, "
-        f"threshold {reply['threshold']:.4f}, liveness alarms: "
-        f"{', '.join(reply['liveness_alarms']) or 'none'}"
+        f"threshold {'-' if threshold is None else format(threshold, '.4f')}, camera/loop "
+        f"alarms: {', '.join(reply['health_alarms']) or 'none'}"
     )
     return EXIT_OK
 

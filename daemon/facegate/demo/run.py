@@ -178,6 +178,7 @@ def _run(
     app.tick()
     _reader_scenes(app, printer, result)
     _liveness_scene(app, portraits["resident"].image, printer, result)
+    _camera_lost_scene(app, printer, result)
     for number, (scene, _) in enumerate(starts):
         got = outcomes.get(number, [])
         if scene.expect is None and got:
@@ -237,6 +238,37 @@ def _liveness_scene(app: App, portrait: np.ndarray, printer: Timeline, result: D
     ):
         result.problems.append(
             "liveness scene: expected the photo to be refused once with reason liveness"
+        )
+
+
+# -- degraded mode: the camera dies, the card still opens -----------------------------------
+
+
+def _camera_lost_scene(app: App, printer: Timeline, result: DemoResult) -> None:
+    """The camera stops sending frames: face goes down alone; the visitor's card still opens
+    the gate; when frames come back, face is up again."""
+    printer.scene("the camera's cable is pulled: no more frames for 20 s")
+    clock = app.clock
+    assert isinstance(clock, FakeClock)
+    granted = result.by_method.get("card", 0)
+    downs, ups = len(result.ways_down), len(result.ways_up)
+    end = clock.monotonic() + 20.0
+    while clock.monotonic() < end:  # the loop keeps turning: readers, doors, watchdog
+        clock.advance(0.1)
+        app.tick()
+    printer.scene("meanwhile the visitor taps their card")
+    _send_bits(app, encode_h10301(*VISITOR_CARD))
+    _settle(app, 0.05, step=0.05)
+    printer.scene("the camera is plugged back in")
+    _settle(app, 4.0)  # frames again (the idle gate)
+    if (
+        result.by_method.get("card", 0) != granted + 1
+        or len(result.ways_down) != downs + 1
+        or "camera lost" not in result.ways_down[-1]
+        or len(result.ways_up) != ups + 1
+    ):
+        result.problems.append(
+            "camera scene: expected face down (camera lost), a card grant, then face up again"
         )
 
 

@@ -28,6 +28,8 @@ class DemoResult:
     problems: list[str] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
     by_method: dict[str, int] = field(default_factory=dict)
+    ways_down: list[str] = field(default_factory=list)
+    ways_up: list[str] = field(default_factory=list)
     timings_ms: dict[str, list[float]] = field(default_factory=dict)
 
     @property
@@ -131,6 +133,17 @@ class Timeline:
             self._line(
                 event.at, f"[magenta]alarm cleared[/] door {event.door}: {event.detail.get('kind')}"
             )
+        elif event.kind == "way_down":
+            way, reason = event.detail.get("way"), event.detail.get("reason")
+            self.result.ways_down.append(f"{way}: {reason}")
+            self._line(
+                event.at,
+                f"[bold magenta]{str(way).upper()} DOWN[/] door {event.door}: {reason}; PIN, "
+                "card and the exit button keep working",
+            )
+        elif event.kind == "way_up":
+            self.result.ways_up.append(str(event.detail.get("way")))
+            self._line(event.at, f"[green]{event.detail.get('way')} up[/] door {event.door}: back")
         elif event.kind == "fault":
             self._line(
                 event.at,

@@ -272,6 +272,22 @@ class Actuator:
             kind = "alarm_cleared" if a.cleared else "alarm"
             self.emit(AppEvent(kind, a.at, door, detail={"kind": a.kind}))
 
+    def way(self, door: str, way: str, up: bool, reason: str) -> None:
+        """A way in went down (``reason``) or came back: audit, event row, timeline."""
+        now, kind = self.clock.monotonic(), f"{way}_down"
+        if up:
+            logger.info("door %s: %s is up again", door, way)
+        else:
+            logger.warning("door %s: %s down (%s); other ways in keep working", door, way, reason)
+        if self.audit is not None:
+            short = reason if len(reason) <= 120 else reason[:119] + "…"  # audit fields: 1 line
+            self.audit.append("alarm", door=door, alarm=kind, cleared=up, reason=short or None)
+        if self.store is not None and not up:
+            row = Event(self.clock.time(), door, "alarm", "alarm", None, None, kind)
+            self.store.record_event(row)
+        detail = {"way": way, "reason": reason}
+        self.emit(AppEvent("way_up" if up else "way_down", now, door, detail=detail))
+
     def intrusion(self, kind: str, what: str) -> None:
         """A changed file, an outside database write, a refused admin request."""
         now, door = self.clock.monotonic(), self.default_door

@@ -23,26 +23,29 @@ from typing import Any
 from ..admin import AdminAuditEvent, AdminServer, LoopDispatcher, PeerCred, Role
 from ..admin.server import HandlerFunc
 from ..audit import AuditLog
-from ..capture import Camera, Frame, make_camera
+from ..capture import Camera, Frame
 from ..capture.latest import CaptureThread, LatestFrame
 from ..clock import Clock, SystemClock
 from ..config import FacegateConfig
+from ..errors import CameraError
 from ..policy.snapshot import FaceMatch
 from ..readers import CardRead, PinEntered, ReaderEvent, ReaderFault
-from ..recognition import FaceEvent, FacePath, build_face_path
+from ..recognition import FaceEvent, FacePath
 from ..store import Store
 from .access import AccessService
 from .actuator import Actuator, AppEvent, Listener, Outcome
 from .admin_commands import serve_admin
 from .control import FaceSpace
+from .face_way import FaceWay
 from .health import Health
 from .integrity import IntegrityMonitor, watched_files
 from .notify import notifier_from_env, watchdog_interval
 from .reader_set import ReaderSet
-from .rules import RefusedToStart, enforce_rules
+from .rules import face_refusals, ways_in
 from .state import PURGE_EVERY_S, apply_retention, close_state, open_state
+from .ways import WaysIn
 
-__all__ = ["App", "AppEvent", "Outcome", "RefusedToStart"]
+__all__ = ["App", "AppEvent", "Outcome"]
 
 STATUS_EVERY_S = 30.0  # a STATUS= line for `systemctl status`
 
@@ -87,16 +90,15 @@ class App:
         self.run_checklist = run_checklist
         self.compliance_facts = compliance_facts
         self.config_path = config_path
-        self._camera_override = camera
         self._master_key = master_key
         self.camera_door = cfg.doors[0].id  # the door the camera watches (the first one)
         self.actuator = Actuator(self.clock, self.camera_door, listener)
         self.doors = self.actuator.doors
-        self.camera: Camera | None = None
         self.store: Store | None = None
         self.audit: AuditLog | None = None
         self.access: AccessService | None = None
-        self.face: FacePath | None = None  # absent: PIN, card and door inputs carry on
+        self.ways = WaysIn(ways_in(cfg, self.camera_door), self.camera_door)
+        self._face_refusals: list[str] = []
         self.readers = ReaderSet()  # card readers and keypads
         self.integrity: IntegrityMonitor | None = None
         self.admin: AdminServer | None = None
@@ -106,6 +108,8 @@ class App:
         self.health = Health.from_config(
             cfg.watchdog, clock=self.clock, interval_s=watchdog_interval()
         )
+        # Face: camera + face path; goes down alone, PIN, card and door inputs carry on.
+        self.face_way = FaceWay(cfg, self.ways, self.actuator, self.clock, self.health, camera)
         self.frames_processed = 0
         self._stop = threading.Event()
         self._next_purge = float("inf")
@@ -134,8 +138,9 @@ class App:
         self.notifier.ready(self.status_line())
 
     def check_rules(self) -> None:
-        """Refuse configurations the law forbids before touching any hardware."""
-        enforce_rules(
+        """Before any hardware: the rules that forbid face processing here (none stops PIN,
+        card or the door's inputs; they keep face down, see ``service/rules.py``)."""
+        self._face_refusals = face_refusals(
             self.cfg,
             self.camera_door,
             run_checklist=self.run_checklist,
@@ -158,17 +163,27 @@ class App:
         self.readers.open(self.cfg.readers, pin_factory=self.pin_factory, clock=self.clock)
 
     def init_face(self) -> None:
-        """The face path for the camera's door: detector, embedder, liveness judge."""
-        self.face = build_face_path(self.cfg, self.camera_door)
+        """The face path for the camera's door (detector, embedder, liveness judge), unless a
+        rule forbids it; a model that fails takes face down, nothing else."""
+        self.face_way.block(self._face_refusals)
+        self.face_way.build()
 
     def init_gallery(self) -> None:
-        assert self.store is not None and self.face is not None
-        self.face.load_gallery(self.store.iter_templates(self.face.space))
+        assert self.store is not None
+        self.face_way.load_gallery(self.store.iter_templates)
 
     def init_camera(self) -> None:
-        camera = self._camera_override or make_camera(self.cfg.camera, clock=self.clock)
-        camera.open()
-        self.camera = camera
+        """The camera, only when the face path runs; a failure is retried, face down meanwhile."""
+        if self.face_way.face is not None:
+            self.face_way.open_camera()
+
+    @property
+    def face(self) -> FacePath | None:
+        return self.face_way.face
+
+    @property
+    def camera(self) -> Camera | None:
+        return self.face_way.camera
 
     def init_integrity(self) -> None:
         """Fingerprint the configuration and model files; watch for outside database writes."""
@@ -197,7 +212,7 @@ class App:
 
     def refresh_people(self) -> None:
         """Reload people and credentials after an enrolment or deletion (gallery + policy)."""
-        if self.face is not None and self.store is not None:
+        if self.store is not None:
             self.init_gallery()
         if self.access is not None and self.store is not None:
             self.access.reload(self.store)
@@ -206,12 +221,16 @@ class App:
 
     def handle_frame(self, frame: Frame) -> Outcome | None:
         """A camera frame: health first, then the face path; act on its attempt, if any."""
-        self.actuator.health(self.health.frame(frame.image))
+        self._health(self.health.frame(frame.image))
         if self.face is None:
             return None
-        event = self.face.observe(frame, self.clock.monotonic())
         self.frames_processed += 1
+        event = self.face_way.observe(frame, self.clock.monotonic())
         return None if event is None else self.handle_face(event)
+
+    def _health(self, alarms: list[Any]) -> None:
+        self.actuator.health(alarms)
+        self.face_way.health(alarms)
 
     def handle_face(self, event: FaceEvent) -> Outcome | None:
         self.actuator.face_seen(event)
@@ -253,8 +272,9 @@ class App:
                 self.actuator.intrusion(finding.kind, finding.what)
         while not self._refusals.empty():  # refused admin requests (from the admin thread)
             self.actuator.admin_refused(self._refusals.get_nowait())
-        self.actuator.health(self.health.tick())
-        if self.health.should_ping():
+        self._health(self.health.tick(expect_frames=self.camera is not None))
+        self.face_way.retry(now)
+        if self.health.should_ping():  # fed by this loop: it serves every way in
             self.notifier.watchdog()
         if now >= self._next_status:
             self.notifier.status(self.status_line())
@@ -263,18 +283,34 @@ class App:
             self.audit.maybe_sign()
 
     def run(self, *, frame_timeout_s: float = 0.05) -> None:
-        """Capture in a thread and process the newest frame until ``stop()`` or the source ends.
+        """Serve every way in until ``stop()`` (or a replayed source ends).
 
-        Raises:
-            CameraError: the camera failed (the relay is left safe by ``close()``).
+        The newest camera frame goes through the face path between turns of the loop that
+        polls the readers and the doors. A camera that fails, or is lost or frozen, is closed
+        and reopened after a growing delay while the loop keeps serving PIN, card and the
+        doors' inputs; so does a face path that raises (``service/face_way.py``).
         """
-        assert self.camera is not None
-        # closing(): the capture thread stops at once, even when a frame's handling raises.
-        with closing(_newest_frames(self.camera, self._stop, frame_timeout_s)) as frames:
-            for frame in frames:
-                if frame is not None:
-                    self.handle_frame(frame)
+        while not self._stop.is_set():
+            camera = self.camera
+            if camera is None:  # no face path, or the camera is down: serve the other ways in
+                self._stop.wait(frame_timeout_s)
                 self.tick()
+                continue
+            try:
+                # closing(): the capture thread stops at once, even when handling a frame raises.
+                with closing(_newest_frames(camera, self._stop, frame_timeout_s)) as frames:
+                    for frame in frames:
+                        if frame is not None:
+                            self.handle_frame(frame)
+                        self.tick()
+                        if self.face_way.restart_requested:
+                            break  # the camera is lost or frozen: reopen it after a delay
+                    else:
+                        return  # stopped, or a replayed source ended
+            except CameraError as exc:
+                self.face_way.camera_failed(exc)
+                continue
+            self.face_way.restart_camera()
 
     def stop(self) -> None:
         """Ask ``run()`` to return after the current frame (signal-safe)."""
@@ -295,12 +331,16 @@ class App:
             "frames": self.frames_processed,
             "people_with_face": self.store.count_people_with_face() if self.store else None,
             "threshold": self.face.threshold if self.face is not None else None,
-            "liveness_alarms": sorted(self.health.active),  # wire name kept: health alarms
+            "health_alarms": sorted(self.health.active),  # camera and loop, not anti-spoofing
+            "ways_in": self.ways.status(),
         }
 
     def status_line(self) -> str:
         alarms = ", ".join(sorted(self.health.active)) or "none"
-        return f"{len(self.doors)} doors, {self.frames_processed} frames, alarms: {alarms}"
+        return (
+            f"{len(self.doors)} doors, {self.ways.summary()}, {self.frames_processed} frames, "
+            f"alarms: {alarms}"
+        )
 
     def door_ids(self) -> list[str]:
         return list(self.doors)
@@ -330,9 +370,7 @@ class App:
             self.admin = None
         self.actuator.close_doors()
         self.readers.close()
-        if self.camera is not None:
-            _quietly("the camera", self.camera.close)
-            self.camera = None
+        self.face_way.close_camera()
         close_state(self.store, self.audit)  # the audit trail's stop record, then the store
         self.store = self.audit = self.actuator.store = self.actuator.audit = None
 

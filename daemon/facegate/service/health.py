@@ -3,10 +3,11 @@
 Health of the camera and the loop, not anti-spoofing (that is the face path's liveness judge,
 :mod:`facegate.vision.liveness`).
 
-The watchdog is fed (``WATCHDOG=1``) only while the gate really works: frames keep arriving
-(the newest is younger than ``frame_stale_s``), the main loop keeps turning (the last tick is
-younger than ``tick_stale_s``) and the camera is not frozen. If any of these stops, systemd
-restarts the daemon after ``WatchdogSec=`` (bounded by ``StartLimitBurst=``).
+The watchdog is fed (``WATCHDOG=1``) while the main loop keeps turning (the last tick is
+younger than ``tick_stale_s``): that loop serves the card readers, keypads and door inputs,
+so while it turns PIN and card work, whatever the camera does. If it stops, systemd restarts
+the daemon after ``WatchdogSec=``. The camera has its own alarms below and its own bounded
+restarts (``service/face_way.py``); a lost or frozen camera takes only face down.
 
 Alarms (edge-triggered: one when a condition starts, one ``cleared`` when it ends):
 
@@ -144,8 +145,12 @@ class Health:
         self._set(alarms, "camera_frozen", frozen, now)
         return alarms
 
-    def tick(self) -> list[HealthAlarm]:
-        """Note one turn of the main loop; checks staleness and the wall clock."""
+    def tick(self, *, expect_frames: bool = True) -> list[HealthAlarm]:
+        """Note one turn of the main loop; checks staleness and the wall clock.
+
+        ``expect_frames``: a camera is open and should be sending frames (not while face is
+        down by a rule or the camera is closed for a restart).
+        """
         now = self.clock.monotonic()
         cfg = self.config
         alarms: list[HealthAlarm] = []
@@ -158,22 +163,26 @@ class Health:
         if abs(jump) > cfg.clock_tolerance_s:
             alarms.append(HealthAlarm("clock_jump", now, detail={"jump_s": round(jump, 3)}))
             self._offset = offset  # re-baseline: one alarm per jump
-        since = self._last_frame if self._last_frame is not None else self._started
-        self._set(alarms, "camera_lost", now - since >= cfg.frame_stale_s, now)
+        if expect_frames:
+            since = self._last_frame if self._last_frame is not None else self._started
+            self._set(alarms, "camera_lost", now - since >= cfg.frame_stale_s, now)
+        return alarms
+
+    def camera_opened(self) -> list[HealthAlarm]:
+        """A camera was (re)opened: its frames are awaited afresh, old camera alarms clear."""
+        now = self.clock.monotonic()
+        self._started, self._last_frame, self._same_since, self._digest = now, None, None, None
+        alarms: list[HealthAlarm] = []
+        for kind in ("camera_lost", "camera_frozen"):
+            self._set(alarms, kind, False, now)
         return alarms
 
     # -- outputs --------------------------------------------------------------------------
 
     def healthy(self) -> tuple[bool, str]:
-        """Whether the watchdog may be fed now, and why not."""
-        now = self.clock.monotonic()
-        cfg = self.config
-        if self._last_frame is None or now - self._last_frame >= cfg.frame_stale_s:
-            return False, "no frames"
-        if now - self._last_tick >= cfg.tick_stale_s:
+        """Whether the watchdog may be fed now (the loop turns), and why not."""
+        if self.clock.monotonic() - self._last_tick >= self.config.tick_stale_s:
             return False, "loop stalled"
-        if "camera_frozen" in self.active:
-            return False, "camera frozen"
         return True, "ok"
 
     def should_ping(self) -> bool:

@@ -17,7 +17,7 @@ from types import FrameType
 from typing import Any
 
 from ..config import FacegateConfig, load_config
-from ..errors import ConfigError, FacegateError
+from ..errors import ConfigError
 from .app import App
 
 __all__ = ["Supervisor"]
@@ -97,11 +97,15 @@ class Supervisor:
                 logger.error("  %s", line)
             self.app.resume()
             return
+        except Exception as exc:  # the loader raises only ConfigError; a reload never ends the gate
+            logger.error("reload refused (%s), keeping the running configuration", exc)
+            self.app.resume()
+            return
         self.app.close()
         self.app = None
         try:
             self.app = self._start(new)
-        except FacegateError as exc:
+        except Exception as exc:  # a device the new file names is missing, …
             logger.error("the new configuration cannot start (%s); restarting the old one", exc)
             self.app = self._start(self.cfg)
             return
