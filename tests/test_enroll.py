@@ -173,3 +173,40 @@ def test_pin_and_card_only_enrolment_opens_through_the_policy(
         wrong = ReaderPin("r1", "0" * len(pin) if pin != "0" * len(pin) else "1" * len(pin), 0.0)
         denied = access.pin("main", wrong)
         assert not denied.granted and denied.reason == "wrong_pin"
+
+
+def test_enrolling_from_a_fifo_or_a_huge_image_fails_fast(
+    models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14 item 5: a FIFO blocked cv2.imread for ever; a 20000×20000 PNG took 2.6 GB.
+    Both are refused with a reason, and nothing is stored."""
+    import os
+    import struct
+    import threading
+    import zlib
+
+    cfg = str(write_config(tmp_path, models_dir))
+    consent = ["--consent-method", "paper form 9", "--notice-version", "v1", "--taken-by", "admin"]
+    assert main(["keys", "init", "-c", cfg]) == 0
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    codes: list[int] = []
+    worker = threading.Thread(
+        target=lambda: codes.append(main(["enroll", "-c", cfg, "--photo", str(fifo), *consent])),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive(), "enrolment blocked on a FIFO"
+    assert codes and codes[0] != 0
+    assert "not a regular file" in capsys.readouterr().out
+    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr
+        + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)) + b"\x00" * 64
+    )  # fmt: skip
+    assert main(["enroll", "-c", cfg, "--photo", str(bomb), *consent]) != 0
+    assert "too large" in capsys.readouterr().out
+    assert main(["person", "list", "-c", cfg]) == 0
+    assert "0 people" in capsys.readouterr().out

@@ -251,14 +251,17 @@ def scan_faces(root: Path) -> list[Person]:
 
 
 def read_photo(path: Path, max_side: int = MAX_SIDE) -> np.ndarray | None:
-    """A photo as an RGB uint8 array, scaled down to ``max_side`` (``None`` if unreadable)."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None or bgr.size == 0:
+    """A photo as an RGB uint8 array, scaled down to ``max_side`` (``None`` if unreadable).
+
+    Read with :func:`facegate.capture.images.read_image`: regular files only, the size checked
+    before decoding, so a folder of photos cannot hang or exhaust a Pi.
+    """
+    from ..capture.images import read_image
+
+    try:
+        return read_image(path, max_side=max_side)
+    except ImageError:
         return None
-    scale = max_side / max(bgr.shape[:2])
-    if scale < 1.0:
-        bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(bgr[:, :, ::-1])
 
 
 def _process(pipeline: FacePipeline, path: Path, person: str, role: Role) -> PhotoOutcome:

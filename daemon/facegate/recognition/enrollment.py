@@ -11,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..capture import Camera
+from ..capture.images import read_image
 from ..clock import Clock, SystemClock
 from ..config.enrollment import EnrollmentConfig
-from ..errors import FacegateError
+from ..errors import FacegateError, ImageError
 from .pipeline import FacePipeline
 
 __all__ = [
@@ -47,15 +47,11 @@ def templates_from_photos(
     chips: list[np.ndarray] = []
     outcomes: list[PhotoOutcome] = []
     for path in photos:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            outcomes.append(PhotoOutcome(path, False, "not a readable JPEG/PNG image"))
+        try:  # regular files only, size checked before decoding, bounded memory
+            rgb = read_image(path, max_side=1600)
+        except ImageError as exc:
+            outcomes.append(PhotoOutcome(path, False, str(exc).removeprefix(f"{path}: ")))
             continue
-        scale = 1600 / max(image.shape[:2])
-        if scale < 1:
-            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        rgb = np.ascontiguousarray(image[:, :, ::-1])
-        del image
         detections = pipeline.detect_photo(rgb)
         if not detections:
             outcomes.append(PhotoOutcome(path, False, "no face found"))
