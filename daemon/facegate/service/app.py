@@ -15,8 +15,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Generator
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +22,8 @@ from ..admin import AdminAuditEvent, AdminServer, LoopDispatcher, PeerCred, Role
 from ..admin.server import HandlerFunc
 from ..audit import AuditLog
 from ..capture import Camera, Frame
-from ..capture.latest import CaptureThread, LatestFrame
 from ..clock import Clock, SystemClock
 from ..config import FacegateConfig
-from ..errors import CameraError
 from ..policy.snapshot import FaceMatch
 from ..readers import CardRead, PinEntered, ReaderEvent, ReaderFault
 from ..recognition import FaceEvent, FacePath
@@ -39,6 +35,7 @@ from .control import FaceSpace
 from .face_way import FaceWay
 from .health import Health
 from .integrity import IntegrityMonitor, watched_files
+from .loop import serve
 from .notify import notifier_from_env, watchdog_interval
 from .reader_set import ReaderSet
 from .rules import face_refusals, ways_in
@@ -55,18 +52,11 @@ logger = logging.getLogger(__name__)
 class App:
     """facegate's main object; implements the admin handlers' :class:`~.control.Control`.
 
-    Args:
-        cfg: validated configuration.
-        camera: camera to use instead of the configured one (demo, bench, tests).
-        pin_factory: gpiozero pin factory (``MockFactory`` for the demo and tests).
-        clock: time source.
-        master_key: the key, when the caller already holds it (demo, tests); otherwise it
-            is read from the configured key file.
-        listener: called for every ``AppEvent`` (the timeline).
-        run_checklist: run the compliance start-up checklist first (``facegate run``).
-        compliance_facts: facts for the checklist (tests); gathered from the device otherwise.
-        config_path: the configuration file, fingerprinted by the integrity monitor.
-        lcd_factory: builds door displays' LCDs (a fake in tests); RPLCD by default.
+    Args: ``cfg``; ``camera``, ``pin_factory`` (``MockFactory``), ``clock``, ``master_key``
+    and ``lcd_factory`` replace the configured devices (demo, bench, tests); ``listener`` gets
+    every ``AppEvent`` (the timeline); ``run_checklist`` runs the compliance start-up checklist
+    (``facegate run``) on ``compliance_facts`` or the device's; ``config_path`` is the file the
+    integrity monitor fingerprints.
     """
 
     def __init__(
@@ -283,34 +273,8 @@ class App:
             self.audit.maybe_sign()
 
     def run(self, *, frame_timeout_s: float = 0.05) -> None:
-        """Serve every way in until ``stop()`` (or a replayed source ends).
-
-        The newest camera frame goes through the face path between turns of the loop that
-        polls the readers and the doors. A camera that fails, or is lost or frozen, is closed
-        and reopened after a growing delay while the loop keeps serving PIN, card and the
-        doors' inputs; so does a face path that raises (``service/face_way.py``).
-        """
-        while not self._stop.is_set():
-            camera = self.camera
-            if camera is None:  # no face path, or the camera is down: serve the other ways in
-                self._stop.wait(frame_timeout_s)
-                self.tick()
-                continue
-            try:
-                # closing(): the capture thread stops at once, even when handling a frame raises.
-                with closing(_newest_frames(camera, self._stop, frame_timeout_s)) as frames:
-                    for frame in frames:
-                        if frame is not None:
-                            self.handle_frame(frame)
-                        self.tick()
-                        if self.face_way.restart_requested:
-                            break  # the camera is lost or frozen: reopen it after a delay
-                    else:
-                        return  # stopped, or a replayed source ended
-            except CameraError as exc:
-                self.face_way.camera_failed(exc)
-                continue
-            self.face_way.restart_camera()
+        """Serve every way in until ``stop()`` or a replayed source ends (``service/loop.py``)."""
+        serve(self, self._stop, frame_timeout_s)
 
     def stop(self) -> None:
         """Ask ``run()`` to return after the current frame (signal-safe)."""
@@ -380,31 +344,6 @@ class App:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _newest_frames(
-    camera: Camera, stop: threading.Event, timeout_s: float
-) -> Generator[Frame | None, None, None]:
-    """Capture in a thread; yield the newest frame (or ``None`` after ``timeout_s`` without
-    one) until ``stop`` is set or the source ends.
-
-    Raises:
-        CameraError: the camera failed.
-    """
-    slot = LatestFrame()
-    capture = CaptureThread(camera, slot)
-    capture.start()
-    try:
-        while not stop.is_set():
-            frame = slot.get(timeout_s)
-            yield frame
-            if frame is None and slot.closed:
-                if slot.error is not None:
-                    raise slot.error
-                return
-    finally:
-        capture.stop()
-        capture.join(timeout=2.0)
 
 
 def _quietly(what: str, close: Any) -> None:
