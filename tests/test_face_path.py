@@ -76,7 +76,8 @@ class Judge:
 
 
 def frame(i: int = 0) -> Frame:
-    return Frame(np.zeros((48, 64, 3), np.uint8), i, float(i))
+    """A 640×480 frame; FACE (120 px, centred at x 160) is in the default face zone."""
+    return Frame(np.zeros((480, 640, 3), np.uint8), i, float(i))
 
 
 def path(tmp_path: Path, stages: Stages, judge: Judge | None = None, **live: Any) -> FacePath:
@@ -133,3 +134,30 @@ def test_a_challenge_is_asked_for_and_no_template_made_meanwhile(tmp_path: Path)
     assert event is not None and event.outcome is None
     assert event.challenge == ChallengeRequested("blink", "Please blink", 5.0)
     assert event.observation.liveness == "challenge" and stages.embedded == 0
+
+
+# -- only faces that asked (issue 15): the zone and the keypad pause ----------------------------
+
+
+def test_a_face_outside_the_zone_is_seen_but_never_tracked_or_searched(tmp_path: Path) -> None:
+    at_the_edge = Detection(box=(0.0, 100.0, 90.0, 190.0), score=0.9, keypoints=((0.0, 0.0),) * 6)
+    far_away = Detection(box=(300.0, 100.0, 360.0, 160.0), score=0.9, keypoints=((0.0, 0.0),) * 6)
+    for face_box in (at_the_edge, far_away):  # centre at x 0.07; 60 px wide
+        stages = Stages(E1, faces=[face_box])
+        face = path(tmp_path, stages)
+        for i in range(5):
+            event = face.observe(frame(i), i * 0.1)
+            assert event is not None and event.outcome is None
+            assert event.observation.skipped == "outside_zone" and event.observation.track == -1
+        assert stages.embedded == 0 and not face.tracker.tracks
+
+
+def test_the_face_path_pauses_while_a_keypad_is_in_use(tmp_path: Path) -> None:
+    stages = Stages(E1)
+    face = path(tmp_path, stages)
+    face.pause(2.0)
+    assert face.observe(frame(0), 0.0) is None and face.observe(frame(1), 1.9) is None
+    assert stages.embedded == 0
+    event = face.observe(frame(2), 2.0)
+    assert event is not None and isinstance(event.outcome, FaceMatch)
+    assert stages.embedded == 1

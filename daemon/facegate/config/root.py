@@ -27,6 +27,7 @@ from .vision import (
     QualityConfig,
     embedder_with_default_type,
 )
+from .zone import FaceZoneConfig
 
 __all__ = ["FacegateConfig"]
 
@@ -43,6 +44,10 @@ class FacegateConfig(Section):
         default_factory=DlibEmbedderConfig, description="Face templates."
     )
     matcher: MatcherConfig = Field(default_factory=MatcherConfig, description="1:N matching.")
+    face_zone: FaceZoneConfig = Field(
+        default_factory=FaceZoneConfig,
+        description="Only faces at the terminal are processed; none while a keypad is in use.",
+    )
     liveness: LivenessConfig = Field(
         default_factory=LivenessConfig,
         description="Presentation-attack detection: refuse photos and screens.",

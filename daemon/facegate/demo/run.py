@@ -22,7 +22,7 @@ from ..clock import FakeClock
 from ..config import FacegateConfig, load_config_text
 from ..errors import FacegateError
 from ..gate import make_pin_factory
-from ..measure.clip import Scene, load_portraits, write_clip
+from ..measure.clip import Portrait, Scene, load_portraits, write_clip
 from ..policy.credentials import CardNumber, Pin, hash_card, hash_pin, pin_tag
 from ..readers.wiegand import WiegandCard, decode, encode_h10301, encode_key4
 from ..service.app import App
@@ -179,6 +179,7 @@ def _run(
     _reader_scenes(app, printer, result)
     _liveness_scene(app, portraits["resident"].image, printer, result)
     _camera_lost_scene(app, printer, result)
+    _zone_scenes(app, portraits, printer, result)
     for number, (scene, _) in enumerate(starts):
         got = outcomes.get(number, [])
         if scene.expect is None and got:
@@ -201,6 +202,7 @@ def _liveness_scene(app: App, portrait: np.ndarray, printer: Timeline, result: D
     from ..recognition.liveness import build_judge
     from ..vision.detect import largest
 
+    _settle(app, app.cfg.face_zone.pause_s)  # faces are processed again after the keypad pause
     printer.scene(
         "liveness on (the default; the still portraits above needed it off): someone holds a "
         "printed photo of the resident up to the camera"
@@ -270,6 +272,47 @@ def _camera_lost_scene(app: App, printer: Timeline, result: DemoResult) -> None:
         result.problems.append(
             "camera scene: expected face down (camera lost), a card grant, then face up again"
         )
+
+
+# -- only faces that asked: the face zone and the keypad pause ------------------------------
+
+
+def _zone_scenes(
+    app: App, portraits: dict[str, Portrait], printer: Timeline, result: DemoResult
+) -> None:
+    """A passer-by far from the terminal is never searched; a resident typing their PIN in
+    front of the camera is not scanned (the face path pauses while the keypad is in use)."""
+    from ..measure.clip import place
+
+    assert app.face is not None and _IDLE_FRAMES
+    pipeline, searches = app.face.pipeline, [0]
+    real_search = pipeline.search
+
+    def counted(template: np.ndarray) -> object:
+        searches[0] += 1
+        return real_search(template)
+
+    pipeline.search = counted  # type: ignore[method-assign, assignment]
+    idle = list(_IDLE_FRAMES)
+    try:
+        printer.scene("a passer-by walks past at the edge of the picture, far from the terminal")
+        outside, pins = result.outside_zone, result.by_method.get("pin", 0)
+        _IDLE_FRAMES[:] = [place(f, portraits["stranger"], 40, 200, 0.6) for f in idle]
+        _settle(app, 2.0)
+        passer_by = searches[0]
+        printer.scene("the resident stands at the terminal and types their PIN")
+        _IDLE_FRAMES[:] = [place(f, portraits["resident"], 330, 220, 1.0) for f in idle]
+        _type_pin(app, RESIDENT_PIN)
+        _settle(app, 1.0)
+        _IDLE_FRAMES[:] = idle
+        _settle(app, app.cfg.face_zone.pause_s)
+    finally:
+        pipeline.search = real_search  # type: ignore[method-assign]
+        _IDLE_FRAMES[:] = idle
+    if result.outside_zone == outside or passer_by:
+        result.problems.append("zone scene: the passer-by was searched or not seen")
+    if result.by_method.get("pin", 0) != pins + 1 or searches[0]:
+        result.problems.append("keypad scene: expected a PIN grant and no face search")
 
 
 # -- the reader scenes: real adapters on mock pins, the simulated clock ------------------

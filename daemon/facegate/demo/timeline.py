@@ -29,6 +29,8 @@ class DemoResult:
     alarms: list[str] = field(default_factory=list)
     by_method: dict[str, int] = field(default_factory=dict)
     ways_down: list[str] = field(default_factory=list)
+    outside_zone: int = 0
+    face_pauses: int = 0
     ways_up: list[str] = field(default_factory=list)
     timings_ms: dict[str, list[float]] = field(default_factory=dict)
 
@@ -66,7 +68,11 @@ class Timeline:
             for stage, ms in obs.timings_ms.items():
                 self.result.timings_ms.setdefault(stage, []).append(ms)
             size = f"{obs.detection.width:.0f} px"
-            if obs.liveness in ("inconclusive", "challenge"):
+            if obs.skipped == "outside_zone":
+                key = "outside"
+                summary = f"face {size}: outside the face zone, not processed (nothing kept)"
+                self.result.outside_zone += 1
+            elif obs.liveness in ("inconclusive", "challenge"):
                 key = f"l:{obs.track}:{obs.liveness}"
                 summary = f"face {size} (track {obs.track}): liveness check, no template yet"
             elif obs.liveness == "spoof":
@@ -132,6 +138,13 @@ class Timeline:
         elif event.kind == "alarm_cleared":
             self._line(
                 event.at, f"[magenta]alarm cleared[/] door {event.door}: {event.detail.get('kind')}"
+            )
+        elif event.kind == "face_paused":
+            self.result.face_pauses += 1
+            self._line(
+                event.at,
+                f"[dim]face paused at door {event.door}: a keypad or card is in use, no face "
+                "is processed[/]",
             )
         elif event.kind == "way_down":
             way, reason = event.detail.get("way"), event.detail.get("reason")

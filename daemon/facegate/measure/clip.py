@@ -135,6 +135,13 @@ def _composite(
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def place(
+    base: np.ndarray, portrait: Portrait, cx: float, cy: float, scale: float
+) -> np.ndarray:
+    """``base`` with ``portrait``'s face pasted, centred at ``(cx, cy)``, at ``scale``."""
+    return _composite(base, portrait, cx, cy, scale, 1.0)
+
+
 SCRIPT: tuple[Scene, ...] = (
     Scene("empty gate", None, 8, None),
     Scene("the enrolled resident walks up to the gate", "resident", 26, "granted"),

@@ -23,6 +23,10 @@ class BuiltReader:
         if self.assembler is not None:
             self.assembler.poll(now)
 
+    def busy(self) -> bool:
+        """Someone is typing a PIN on this reader (a partial entry is pending)."""
+        return self.assembler is not None and self.assembler.busy()
+
     def close(self) -> None:
         self.adapter.close()
 

@@ -233,6 +233,11 @@ class PinAssembler:
         if result is not None:
             self._on_event(result)
 
+    def busy(self) -> bool:
+        """Whether someone is part-way through typing a PIN on any of its readers."""
+        with self._lock:
+            return any(c.busy for c in self._collectors.values())
+
     def poll(self, now: float) -> None:
         """Deliver ``"timeout"`` faults for partial entries that expired by ``now``."""
         with self._lock:

@@ -32,6 +32,8 @@ class FaceObservation:
     ``quality`` is measured only while the track's attempt is open; ``match`` is set only
     when the frame was good enough to embed. ``liveness`` is the liveness verdict's status
     (``live``, ``inconclusive``, ``challenge``, ``spoof``) when the door checks liveness.
+    ``skipped`` says why a face was not processed at all (``outside_zone``: not at the
+    terminal; never tracked, embedded or searched); its ``track`` is then -1.
     """
 
     detection: Detection
@@ -40,6 +42,7 @@ class FaceObservation:
     match: MatchResult | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     liveness: str | None = None
+    skipped: str | None = None
 
 
 @dataclass(slots=True, frozen=True)

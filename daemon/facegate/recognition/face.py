@@ -59,6 +59,24 @@ class FacePath:
             door, fuse_frames=cfg.matcher.fuse_frames, redecide_after_s=cfg.service.redecide_after_s
         )
         self.failures = FailureCounter(cfg.liveness.max_failures, cfg.liveness.failure_window_s)
+        self.zone = cfg.face_zone
+        self.paused_until = float("-inf")
+
+    # -- only faces that asked -------------------------------------------------------------
+
+    def pause(self, until: float) -> None:
+        """No face is processed before ``until`` (a keypad or card in use at this door)."""
+        self.paused_until = max(self.paused_until, until)
+
+    def paused(self, now: float) -> bool:
+        return now < self.paused_until
+
+    def in_zone(self, face: Detection, width: int, height: int) -> bool:
+        """At the terminal: the face's centre in the zone's region, and wide enough."""
+        x0, y0, x1, y1 = self.zone.region
+        left, top, right, bottom = face.box
+        cx, cy = (left + right) / 2 / width, (top + bottom) / 2 / height
+        return face.width >= self.zone.min_face_px and x0 <= cx <= x1 and y0 <= cy <= y1
 
     # -- the gallery ---------------------------------------------------------------------
 
@@ -96,14 +114,23 @@ class FacePath:
     # -- one frame -----------------------------------------------------------------------
 
     def observe(self, frame: Frame, now: float) -> FaceEvent | None:
-        """Run one frame through the stages; ``None`` when no face is in view."""
+        """Run one frame through the stages; ``None`` when no face is in view or the path is
+        paused. Only faces in the zone are tracked, assessed, embedded and searched."""
+        if self.paused(now):
+            return None  # a keypad or card in use at this door: not even detected
         image, pipeline = frame.image, self.pipeline
         t0 = time.perf_counter()
         detections = pipeline.detect(image)
         timings = {"detect": (time.perf_counter() - t0) * 1000.0}
-        associated = self.tracker.update(now, detections)
+        height, width = image.shape[:2]
+        inside = [d for d in detections if self.in_zone(d, width, height)]
+        associated = self.tracker.update(now, inside)
         if not associated:
-            return None
+            if not detections:
+                return None
+            nearest = max(detections, key=lambda d: d.area)  # known to be there, nothing kept
+            outside = FaceObservation(nearest, -1, None, None, timings, skipped="outside_zone")
+            return FaceEvent(self.door, now, outside)
         track, face = max(associated, key=lambda pair: pair[1].area)
         quality, match, attempt, challenge = None, None, None, None
         open_attempt = self.attempts.wants_template(track, now)

@@ -37,6 +37,10 @@ class ReaderSet:
         """The door a reader serves (``None``: not one of ours)."""
         return next((r.cfg.door for r in self.readers if r.cfg.id == reader_id), None)
 
+    def busy_at(self, door: str) -> bool:
+        """Someone is typing a PIN on a keypad of ``door``."""
+        return any(r.cfg.door == door and r.busy() for r in self.readers)
+
     def poll(self, now: float) -> Iterator[ReaderEvent]:
         """Let every reader settle, then hand out the queued events."""
         for reader in self.readers:
