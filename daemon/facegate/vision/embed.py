@@ -25,7 +25,7 @@ from ..config.vision import DlibEmbedderConfig
 from ..errors import ImageError, ModelError
 from ..models.manifest import model_path
 from .runtime import verify_model_file
-from .threshold import DLIB_IMPOSTORS, ImpostorModel
+from .threshold import DLIB_IMPOSTORS, ImpostorScores
 from .types import Detection
 
 __all__ = [
@@ -218,7 +218,7 @@ class EmbedderParts(NamedTuple):
     embedder: Embedder
     space: str
     """The embedding space templates are tagged with (only same-space templates compare)."""
-    impostors: ImpostorModel
+    impostors: ImpostorScores
     """Impostor-score model that sets the threshold for a target FPIR."""
 
 
