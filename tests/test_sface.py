@@ -425,3 +425,31 @@ def test_enroll_k_enrols_the_first_k_and_keeps_a_probe(tmp_path: Path) -> None:
     assert float(three.genuine_scores[0]) > float(one.genuine_scores[2])
     with pytest.raises(ValueError):
         run_protocol(_FakePipeline(), people, enroll=0)
+
+
+def test_enroll_must_be_positive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from facegate.cli import main
+
+    (tmp_path / "a").mkdir()
+    for name in ("1.png", "2.png"):
+        cv2.imwrite(str(tmp_path / "a" / name), np.zeros((8, 8, 3), np.uint8))
+    assert main(["eval", "--faces", str(tmp_path), "--enroll", "0"]) == 2
+    assert "--enroll 0" in capsys.readouterr().err
+
+
+def test_eval_sface_with_two_enrolment_photos(
+    models_dir: Path, testdata: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from facegate.cli import main
+
+    out = tmp_path / "details.json"
+    argv = ["eval", "--faces", str(testdata / "faces"), "--embedder", "sface"]
+    assert main([*argv, "--enroll", "2", "--details", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["embedder"] == "sface" and report["enroll"] == 2
+    assert report["templates"] > report["enrolled"]  # several templates per person
+    assert report["fnmr"] == 0.0 and report["fmr"] == 0.0 and report["rank1"] == 1.0
+    assert report["promised_fpir"] == 0.01 and 0.0 < report["model_fpir_one_search"] < 0.01
+    assert "FPIR promised" in capsys.readouterr().out

@@ -135,6 +135,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"{faces}: no person folder has 2 or more photos, so nobody can be enrolled "
             "(the first photo is enrolled, the others are probes)"
         )
+    if args.enroll < 1:  # issue 20
+        return usage_error(f"--enroll {args.enroll}: enrol at least one photo per person")
     try:
         cfg = eval_config(args.config, args.embedder)
     except ConfigError as exc:
