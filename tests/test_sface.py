@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from facegate.config import DetectorConfig, MatcherConfig, SFaceEmbedderConfig, load_config_text
 from facegate.errors import ModelError, ModelInstallError
 from facegate.measure.faces import run_protocol, scan_faces
-from facegate.models.install import install_from_file
+from facegate.models.from_file import install_from_file
 from facegate.models.manifest import (
     ARTIFACTS,
     SFACE_2021DEC,

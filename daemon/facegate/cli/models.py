@@ -18,7 +18,7 @@ def cmd_models_install(args: argparse.Namespace) -> int:
 
     dest = args.dir or default_models_dir()
     if args.from_file is not None:  # a local copy with a pinned sha256 (issue 20)
-        from ..models.install import install_from_file
+        from ..models.from_file import install_from_file
 
         install_from_file(args.from_file, dest, console=console())
         return EXIT_OK
