@@ -23,14 +23,13 @@ from typing import IO, Final
 
 from facegate.errors import ModelInstallError
 
-from .manifest import Artifact, ModelFile
+from .manifest import Artifact, ModelFile, sha256_file
 from .staging import (
     discard,
     hash_message,
     one_line,
     os_error_message,
     partial_path,
-    sha256_file,
     write_partial,
 )
 

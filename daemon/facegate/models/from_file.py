@@ -15,17 +15,8 @@ from rich.console import Console
 from facegate.errors import ModelInstallError
 
 from .install import InstallReport, install_models
-from .manifest import ARTIFACTS, STATUS_MISSING, STATUS_OK, Artifact, file_status
-from .staging import (
-    commit,
-    discard,
-    os_error_message,
-    partial_path,
-    prepare_dest,
-    sha256_file,
-    short,
-    write_partial,
-)
+from .manifest import ARTIFACTS, STATUS_MISSING, STATUS_OK, Artifact, file_status, sha256_file
+from .staging import install_verified, os_error_message, prepare_dest, short
 
 __all__ = ["install_from_file"]
 
@@ -77,20 +68,11 @@ def install_from_file(
                 report.present.append(pin.name)
                 console.print(f"{pin.name} already installed and verified in {dest}")
                 return report
-            partial = partial_path(dest, pin)
-            staged = [(partial, dest / pin.name)]
             try:
                 with open(source, "rb") as fh:
-                    write_partial(fh, partial, pin, artifact, lambda _n: None)
+                    install_verified(fh, dest, pin, artifact)
             except OSError as exc:
-                discard(staged)
-                raise ModelInstallError(
-                    os_error_message(f"cannot write {dest / pin.name}", exc)
-                ) from exc
-            except BaseException:
-                discard(staged)
-                raise
-            commit(staged, dest)
+                raise ModelInstallError(os_error_message(f"cannot read {source}", exc)) from exc
             report.installed.append(pin.name)
             if status != STATUS_MISSING:
                 report.replaced.append(pin.name)

@@ -60,17 +60,7 @@ from .manifest import (
     file_status,
     model_files,
 )
-from .staging import (
-    commit,
-    discard,
-    one_line,
-    os_error_message,
-    partial_path,
-    prepare_dest,
-    short,
-    work_dir,
-    write_partial,
-)
+from .staging import commit, install_verified, one_line, prepare_dest, short, work_dir
 
 __all__ = [
     "Converter",
@@ -300,19 +290,7 @@ def _convert_and_install(
             f"({converted.size:,} bytes); refusing to install it (is the `onnx` package a "
             "version that serialises models differently?)"
         )
-    partial = partial_path(dest, converted)
-    staged = [(partial, dest / converted.name)]
-    try:
-        write_partial(io.BytesIO(data), partial, converted, artifact, lambda _n: None)
-    except OSError as exc:
-        discard(staged)
-        raise ModelInstallError(
-            os_error_message(f"cannot write {dest / converted.name}", exc)
-        ) from exc
-    except BaseException:
-        discard(staged)
-        raise
-    commit(staged, dest)
+    install_verified(io.BytesIO(data), dest, converted, artifact)
     reporter.installed(converted)
     logger.info("converted %s into %s (%s bytes)", converted.source, converted.name, len(data))
 

@@ -51,6 +51,7 @@ __all__ = [
     "model_files",
     "model_path",
     "pin_for_sha256",
+    "sha256_file",
     "sources_of",
     "verify_installed",
 ]
@@ -401,7 +402,8 @@ def model_path(name: str | Path, models_dir: Path | None) -> tuple[Path, str | N
     return base / p, sha
 
 
-def _sha256_of(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
@@ -421,7 +423,7 @@ def file_status(path: Path, model_file: InstalledFile) -> tuple[FileStatus, str 
             return (STATUS_MISSING, None) if not path.exists() else (STATUS_WRONG_HASH, None)
         if path.stat().st_size != model_file.size:
             return STATUS_WRONG_HASH, None
-        actual = _sha256_of(path)
+        actual = sha256_file(path)
     except OSError as exc:
         logger.warning("cannot read %s: %s", path, exc.strerror or exc)
         return STATUS_WRONG_HASH, None

@@ -27,11 +27,11 @@ __all__ = [
     "commit",
     "discard",
     "hash_message",
+    "install_verified",
     "one_line",
     "os_error_message",
     "partial_path",
     "prepare_dest",
-    "sha256_file",
     "short",
     "work_dir",
     "write_partial",
@@ -106,14 +106,6 @@ def partial_path(dest: Path, model_file: InstalledFile) -> Path:
     return dest / f".{model_file.name}.partial"
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _fsync_dir(directory: Path) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -173,3 +165,27 @@ def commit(staged: Sequence[tuple[Path, Path]], dest: Path) -> None:
                 raise ModelInstallError(os_error_message(f"cannot install {final}", exc)) from exc
     finally:
         _fsync_dir(dest)
+
+
+def install_verified(
+    source: IO[bytes], dest: Path, model_file: InstalledFile, artifact: Artifact
+) -> None:
+    """Stream ``source`` into ``dest`` as ``model_file``: its ``.partial`` checked, then renamed.
+
+    Raises:
+        ModelInstallError: The bytes do not match the pin, or ``dest`` cannot be written;
+            no ``.partial`` is left behind.
+    """
+    partial = partial_path(dest, model_file)
+    staged = [(partial, dest / model_file.name)]
+    try:
+        write_partial(source, partial, model_file, artifact, lambda _n: None)
+    except OSError as exc:
+        discard(staged)
+        raise ModelInstallError(
+            os_error_message(f"cannot write {dest / model_file.name}", exc)
+        ) from exc
+    except BaseException:
+        discard(staged)
+        raise
+    commit(staged, dest)

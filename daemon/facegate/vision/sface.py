@@ -20,16 +20,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import numpy as np
 
 from ..config import SFaceEmbedderConfig
-from ..errors import ImageError, ModelError
+from ..errors import ModelError
 from ..models.manifest import model_path
 from .align import align_similarity
-from .embed import AlignedFace, Embedder, EmbedderParts, l2_normalize
-from .runtime import verify_model_file
+from .embed import AlignedFace, Embedder, EmbedderParts, chip_batch, l2_normalize, probe_network
+from .runtime import onnx_session, opencv_net, verify_model_file
 from .threshold import impostors_for_space
 from .types import Detection
 
@@ -73,19 +73,11 @@ class FivePointAligner:
         return AlignedFace(chip=chip, landmarks=points, detection=detection)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 class _OpenCV:
     def __init__(self, path: Path, num_threads: int) -> None:
         import cv2
 
-        try:
-            self._net = cv2.dnn.readNetFromONNX(str(path))
-        except cv2.error as exc:
-            raise ModelError(f"cannot load model file {path}: {_first_line(exc)}") from exc
+        self._net = opencv_net(path)
         cv2.setNumThreads(num_threads)
 
     def run(self, batch: np.ndarray) -> np.ndarray:
@@ -95,21 +87,7 @@ class _OpenCV:
 
 class _OnnxRuntime:
     def __init__(self, path: Path, num_threads: int) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = num_threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        try:
-            self._session: Any = ort.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise ModelError(f"cannot load model file {path}: {_first_line(exc)}") from exc
+        self._session = onnx_session(path, num_threads)
         self._input = self._session.get_inputs()[0].name
 
     def run(self, batch: np.ndarray) -> np.ndarray:
@@ -165,31 +143,15 @@ class SFaceEmbedder(Embedder):
             if self.runtime == "opencv"
             else _OnnxRuntime(path, num_threads)
         )
-        try:
-            probe = self._impl.run(np.zeros((1, 3, CHIP_SIZE, CHIP_SIZE), np.float32))
-        except Exception as exc:
-            raise ModelError(f"{path} does not run as SFace: {_first_line(exc)}") from exc
-        if probe.shape != (1, _DIM) or not np.all(np.isfinite(probe)):
-            raise ModelError(
-                f"{path} does not give a {_DIM}-d feature (got shape {probe.shape}); "
-                "run `facegate models install`"
-            )
+        probe_network(self._impl.run, path, CHIP_SIZE, _DIM, "SFace")
         logger.info("loaded %s on %s (%d thread(s))", path, self.runtime, num_threads)
 
     def embed_chips(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         """Embed 112×112 RGB chips from :class:`FivePointAligner` as one batch."""
         if len(chips) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        for chip in chips:
-            if not isinstance(chip, np.ndarray) or chip.dtype != np.uint8:
-                raise ImageError("expected an RGB uint8 face chip")
-            if chip.shape != (CHIP_SIZE, CHIP_SIZE, 3):
-                raise ImageError(
-                    f"expected a {CHIP_SIZE}×{CHIP_SIZE}×3 chip from the five-point aligner, "
-                    f"got shape {chip.shape}"
-                )
-        batch = np.stack(chips).transpose(0, 3, 1, 2).astype(np.float32)
-        return l2_normalize(self._impl.run(np.ascontiguousarray(batch)))
+        batch = chip_batch(chips, CHIP_SIZE, "the five-point aligner")
+        return l2_normalize(self._impl.run(batch))
 
 
 def build(cfg: SFaceEmbedderConfig, models_dir: Path | None) -> EmbedderParts:

@@ -11,7 +11,9 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["Box", "Detection", "Detector", "iou"]
+from ..errors import ImageError
+
+__all__ = ["Box", "Detection", "Detector", "check_rgb_image", "iou"]
 
 Box = tuple[float, float, float, float]
 """An axis-aligned box ``(x1, y1, x2, y2)`` in pixels, x right and y down."""
@@ -96,3 +98,15 @@ def iou(a: Box, b: Box) -> float:
     inter = iw * ih
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0.0 else 0.0
+
+
+def check_rgb_image(image: object) -> None:
+    """Raise :class:`ImageError` unless ``image`` is a non-empty H×W×3 uint8 array."""
+    if not isinstance(image, np.ndarray):
+        raise ImageError(f"expected an RGB image as a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise ImageError(f"expected a uint8 RGB image, got dtype {image.dtype}")
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ImageError(f"expected an H×W×3 RGB image, got shape {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ImageError(f"expected a non-empty image, got shape {image.shape}")

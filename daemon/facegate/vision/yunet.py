@@ -26,10 +26,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import DetectorConfig
-from ..errors import ImageError, ModelError
+from ..errors import ModelError
 from ..models.manifest import model_path
+from .detect import check_detector_args
 from .runtime import verify_model_file
-from .types import Detection
+from .types import Detection, check_rgb_image
 
 __all__ = ["YuNetDetector", "build", "detections_from_yunet"]
 
@@ -104,12 +105,7 @@ class YuNetDetector:
         num_threads: int = 2,
         max_side: int = 640,
     ) -> None:
-        if not 0.0 <= score_threshold <= 1.0:
-            raise ValueError(f"score_threshold must be in 0..1, got {score_threshold}")
-        if not 0.0 <= nms_iou <= 1.0:
-            raise ValueError(f"nms_iou must be in 0..1, got {nms_iou}")
-        if max_faces < 1:
-            raise ValueError(f"max_faces must be at least 1, got {max_faces}")
+        check_detector_args(score_threshold, nms_iou, max_faces)
         if max_side < 32:
             raise ValueError(f"max_side must be at least 32, got {max_side}")
         path = verify_model_file(model_path, sha256)
@@ -138,7 +134,7 @@ class YuNetDetector:
         Raises:
             ImageError: The array is not a non-empty ``H×W×3`` uint8 image.
         """
-        _check_image(image)
+        check_rgb_image(image)
         h, w = image.shape[:2]
         scale = 1.0
         bgr: np.ndarray = np.ascontiguousarray(image[:, :, ::-1])
@@ -154,17 +150,6 @@ class YuNetDetector:
             self._size = size
         _, rows = self._net.detect(bgr)
         return detections_from_yunet(rows, w, h, scale)[: self.max_faces]
-
-
-def _check_image(image: object) -> None:
-    if not isinstance(image, np.ndarray):
-        raise ImageError(f"expected an RGB image as a numpy array, got {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise ImageError(f"expected a uint8 RGB image, got dtype {image.dtype}")
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ImageError(f"expected an H×W×3 RGB image, got shape {image.shape}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ImageError(f"expected a non-empty image, got shape {image.shape}")
 
 
 def build(cfg: DetectorConfig, models_dir: Path | None) -> YuNetDetector:
