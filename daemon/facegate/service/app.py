@@ -241,22 +241,12 @@ class App:
             self.actuator.fault(door, event.reader, event.reason, event.at)
             return None
         if isinstance(event, CardRead | PinEntered):
-            self._pause_face(door, self.cfg.face_zone.pause_s)  # a card or PIN: no face scan
+            self.face_way.pause(door, self.cfg.face_zone.pause_s)  # a card or PIN: no face scan
         if isinstance(event, CardRead):
             return self.actuator.act(self.access.card(door, event), method="card")
         if isinstance(event, PinEntered):
             return self.actuator.act(self.access.pin(door, event), method="pin")
         return None
-
-    def _pause_face(self, door: str, seconds: float) -> None:
-        """Someone uses a keypad or card reader at the camera's door: no face is processed."""
-        if self.face is not None and door == self.camera_door:
-            now = self.clock.monotonic()
-            if not self.face.paused(now):
-                self.actuator.emit(AppEvent("face_paused", now, door))
-            self.face.pause(now + seconds)
-
-    # -- the loop --------------------------------------------------------------------------
 
     def tick(self) -> None:
         """Between frames: readers, door inputs and timers, admin calls, alarms, retention."""
@@ -266,7 +256,7 @@ class App:
         for event in self.readers.poll(now):
             self.handle_reader_event(event)
         if self.readers.busy_at(self.camera_door):  # a PIN being typed at the camera's door
-            self._pause_face(self.camera_door, 0.5)
+            self.face_way.pause(self.camera_door, 0.5)
         self.actuator.poll_doors(now)
         self.loop_calls.run_pending()
         if self.integrity is not None:

@@ -19,7 +19,7 @@ from ..capture import Camera, Frame, make_camera
 from ..clock import Clock
 from ..config import FacegateConfig
 from ..recognition import FaceEvent, FacePath, build_face_path
-from .actuator import Actuator
+from .actuator import Actuator, AppEvent
 from .health import Health, HealthAlarm
 from .ways import FaceBackoff, WaysIn
 
@@ -121,6 +121,16 @@ class FaceWay:
         self.actuator.health(reopened)
         self.health(reopened)
         self.up("camera")
+
+    def pause(self, door: str, seconds: float) -> None:
+        """Someone uses a keypad or card reader at ``door``: if it is the camera's door, no
+        face is processed there for ``seconds`` (shown on the timeline when a pause starts)."""
+        if self.face is None or door != self.door:
+            return
+        now = self.clock.monotonic()
+        if not self.face.paused(now):
+            self.actuator.emit(AppEvent("face_paused", now, door))
+        self.face.pause(now + seconds)
 
     # -- frames and faults -----------------------------------------------------------------
 

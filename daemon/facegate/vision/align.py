@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.vision.embed import AlignedFace
-from facegate.vision.landmarks import FaceLandmarks, FaceMesh, _check_image, arcface_points
-from facegate.vision.types import Detection
+from facegate.vision.landmarks import FaceLandmarks, FaceMesh, arcface_points
+from facegate.vision.types import Detection, check_rgb_image
 
 __all__ = [
     "ARCFACE_112",
@@ -119,7 +119,7 @@ def align_similarity(
         ImageError: ``image_rgb`` is not a non-empty ``H×W×3`` uint8 array.
         ValueError: ``points5`` is not five finite, distinct points.
     """
-    _check_image(image_rgb)
+    check_rgb_image(image_rgb)
     points = np.asarray(points5, dtype=np.float64)
     if points.shape != (5, 2):
         raise ValueError(f"expected (5, 2) points, got {points.shape}")

@@ -30,10 +30,10 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.config.vision import DetectorConfig
-from facegate.errors import ImageError, ModelError
+from facegate.errors import ModelError
 from facegate.models.manifest import model_path
 from facegate.vision.runtime import load_interpreter
-from facegate.vision.types import Detection
+from facegate.vision.types import Detection, check_rgb_image
 
 __all__ = [
     "INPUT_SIZE",
@@ -41,6 +41,7 @@ __all__ = [
     "BlazeFaceDetector",
     "Letterbox",
     "build",
+    "check_detector_args",
     "decode",
     "largest",
     "letterbox",
@@ -338,6 +339,16 @@ def largest(detections: Iterable[Detection]) -> Detection | None:
     return max(detections, key=lambda d: d.area, default=None)
 
 
+def check_detector_args(score_threshold: float, nms_iou: float, max_faces: int) -> None:
+    """Raise :class:`ValueError` for a detector setting out of range (every backend's)."""
+    if not 0.0 <= score_threshold <= 1.0:
+        raise ValueError(f"score_threshold must be in 0..1, got {score_threshold}")
+    if not 0.0 <= nms_iou <= 1.0:
+        raise ValueError(f"nms_iou must be in 0..1, got {nms_iou}")
+    if max_faces < 1:
+        raise ValueError(f"max_faces must be at least 1, got {max_faces}")
+
+
 class BlazeFaceDetector:
     """BlazeFace short-range face detector on a TFLite interpreter.
 
@@ -367,12 +378,7 @@ class BlazeFaceDetector:
         max_faces: int = 10,
         num_threads: int = 2,
     ) -> None:
-        if not 0.0 <= score_threshold <= 1.0:
-            raise ValueError(f"score_threshold must be in 0..1, got {score_threshold}")
-        if not 0.0 <= nms_iou <= 1.0:
-            raise ValueError(f"nms_iou must be in 0..1, got {nms_iou}")
-        if max_faces < 1:
-            raise ValueError(f"max_faces must be at least 1, got {max_faces}")
+        check_detector_args(score_threshold, nms_iou, max_faces)
         self.score_threshold = score_threshold
         self.nms_iou = nms_iou
         self.max_faces = max_faces
@@ -427,7 +433,7 @@ class BlazeFaceDetector:
         Raises:
             ImageError: The array is not a non-empty ``H×W×3`` uint8 image.
         """
-        _check_image(image)
+        check_rgb_image(image)
         tensor, placement = letterbox(image, INPUT_SIZE, out=self._input)
         self._interpreter.set_tensor(self._input_index, tensor)
         self._interpreter.invoke()
@@ -460,18 +466,6 @@ class BlazeFaceDetector:
             for b, k, s in zip(boxes, keypoints, scores, strict=True)
             if b[2] > b[0] and b[3] > b[1]  # a box entirely in the padding clips to nothing
         ]
-
-
-def _check_image(image: object) -> None:
-    """Raise :class:`ImageError` unless ``image`` is a non-empty H×W×3 uint8 array."""
-    if not isinstance(image, np.ndarray):
-        raise ImageError(f"expected an RGB image as a numpy array, got {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise ImageError(f"expected a uint8 RGB image, got dtype {image.dtype}")
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ImageError(f"expected an H×W×3 RGB image, got shape {image.shape}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ImageError(f"expected a non-empty image, got shape {image.shape}")
 
 
 def build(cfg: DetectorConfig, models_dir: Path | None) -> BlazeFaceDetector:

@@ -21,15 +21,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import numpy as np
 
 from ..config.vision import DlibFastEmbedderConfig
-from ..errors import ImageError, ModelError
+from ..errors import ModelError
 from ..models.manifest import model_path
-from .embed import DLIB_SPACE, Embedder, EmbedderParts, dlib_aligner, l2_normalize
-from .runtime import verify_model_file
+from .embed import (
+    DLIB_SPACE,
+    Embedder,
+    EmbedderParts,
+    chip_batch,
+    dlib_aligner,
+    l2_normalize,
+    probe_network,
+)
+from .runtime import onnx_session, opencv_net, verify_model_file
 from .threshold import DLIB_IMPOSTORS
 
 __all__ = ["CHIP_SIZE", "DlibFastEmbedder", "Runtime", "available_runtime", "build"]
@@ -63,34 +71,9 @@ def available_runtime(runtime: Runtime = "auto") -> Literal["onnxruntime", "open
     return "onnxruntime"
 
 
-def _check_chip(chip: Any) -> None:
-    if not isinstance(chip, np.ndarray) or chip.dtype != np.uint8:
-        raise ImageError("expected an RGB uint8 face chip")
-    if chip.shape != (CHIP_SIZE, CHIP_SIZE, 3):
-        raise ImageError(
-            f"expected a {CHIP_SIZE}×{CHIP_SIZE}×3 face chip from DlibAligner, "
-            f"got shape {chip.shape}"
-        )
-
-
 class _OnnxRuntime:
     def __init__(self, path: Path, num_threads: int) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = num_threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Threads that spin between calls would burn the core the detector needs.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        try:
-            self._session = ort.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise ModelError(f"cannot load model file {path}: {_first_line(exc)}") from exc
+        self._session = onnx_session(path, num_threads)
         inputs = [i.name for i in self._session.get_inputs()]
         outputs = [o.name for o in self._session.get_outputs()]
         if inputs != [_INPUT] or outputs != [_OUTPUT]:
@@ -108,21 +91,13 @@ class _OpenCVRuntime:
     def __init__(self, path: Path) -> None:
         import cv2
 
-        try:
-            self._net = cv2.dnn.readNetFromONNX(str(path))
-        except cv2.error as exc:
-            raise ModelError(f"cannot load model file {path}: {_first_line(exc)}") from exc
+        self._net = opencv_net(path)
         self._net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
         self._net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         self._net.setInput(batch)
         return np.asarray(self._net.forward(), dtype=np.float32).reshape(len(batch), -1)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class DlibFastEmbedder(Embedder):
@@ -158,22 +133,14 @@ class DlibFastEmbedder(Embedder):
             if self.runtime == "onnxruntime"
             else _OpenCVRuntime(path)
         )
-        probe = self._impl.run(np.zeros((1, 3, CHIP_SIZE, CHIP_SIZE), np.float32))
-        if probe.shape != (1, _DIM) or not np.all(np.isfinite(probe)):
-            raise ModelError(
-                f"{path} does not give a {_DIM}-d descriptor (got shape {probe.shape}); "
-                "run `facegate models install`"
-            )
+        probe_network(self._impl.run, path, CHIP_SIZE, _DIM, "the converted dlib ResNet")
         logger.info("loaded %s on %s (%d thread(s))", path, self.runtime, num_threads)
 
     def descriptors(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         """dlib's raw descriptors (not unit length), ``(len(chips), 128)`` float32, one batch."""
         if not chips:
             return np.zeros((0, self.dim), dtype=np.float32)
-        for chip in chips:
-            _check_chip(chip)
-        batch = np.stack(chips).transpose(0, 3, 1, 2).astype(np.float32)
-        return self._impl.run(np.ascontiguousarray(batch))
+        return self._impl.run(chip_batch(chips, CHIP_SIZE, "DlibAligner"))
 
     def embed_chips(self, chips: Sequence[np.ndarray]) -> np.ndarray:
         return l2_normalize(self.descriptors(chips))

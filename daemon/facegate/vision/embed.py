@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -24,8 +24,8 @@ import numpy as np
 from ..config.vision import DlibEmbedderConfig
 from ..errors import ImageError, ModelError
 from ..models.manifest import model_path
-from .runtime import verify_model_file
-from .threshold import DLIB_IMPOSTORS, ImpostorModel
+from .runtime import first_line, verify_model_file
+from .threshold import DLIB_IMPOSTORS, ImpostorScores
 from .types import Detection
 
 __all__ = [
@@ -37,8 +37,10 @@ __all__ = [
     "Embedder",
     "EmbedderParts",
     "build",
+    "chip_batch",
     "dlib_aligner",
     "l2_normalize",
+    "probe_network",
 ]
 
 # Templates are comparable only within one embedding space. dlib's ResNet on any runtime is
@@ -211,6 +213,42 @@ class Aligner(Protocol):
     def align(self, image: np.ndarray, detection: Detection) -> AlignedFace: ...
 
 
+def probe_network(
+    run: Callable[[np.ndarray], np.ndarray], path: Path, chip_size: int, dim: int, what: str
+) -> None:
+    """Run one blank chip through a freshly loaded network: it must give a finite ``dim``-d row.
+
+    Raises:
+        ModelError: The network fails on it, or gives another shape or non-finite values.
+    """
+    try:
+        probe = run(np.zeros((1, 3, chip_size, chip_size), np.float32))
+    except Exception as exc:  # each runtime raises its own error types
+        raise ModelError(f"{path} does not run as {what}: {first_line(exc)}") from exc
+    if probe.shape != (1, dim) or not np.all(np.isfinite(probe)):
+        raise ModelError(
+            f"{path} does not give {what}'s {dim}-d output (got shape {probe.shape}); "
+            "run `facegate models install`"
+        )
+
+
+def chip_batch(chips: Sequence[np.ndarray], chip_size: int, aligner: str) -> np.ndarray:
+    """Check RGB uint8 ``chip_size``² chips from ``aligner`` and stack them as NCHW float32.
+
+    Raises:
+        ImageError: A chip is not uint8 or not ``chip_size``×``chip_size``×3.
+    """
+    for chip in chips:
+        if not isinstance(chip, np.ndarray) or chip.dtype != np.uint8:
+            raise ImageError("expected an RGB uint8 face chip")
+        if chip.shape != (chip_size, chip_size, 3):
+            raise ImageError(
+                f"expected a {chip_size}×{chip_size}×3 face chip from {aligner}, "
+                f"got shape {chip.shape}"
+            )
+    return np.ascontiguousarray(np.stack(chips).transpose(0, 3, 1, 2).astype(np.float32))
+
+
 class EmbedderParts(NamedTuple):
     """What an embedder backend's ``build()`` returns; unpacks as a 4-tuple."""
 
@@ -218,7 +256,7 @@ class EmbedderParts(NamedTuple):
     embedder: Embedder
     space: str
     """The embedding space templates are tagged with (only same-space templates compare)."""
-    impostors: ImpostorModel
+    impostors: ImpostorScores
     """Impostor-score model that sets the threshold for a target FPIR."""
 
 

@@ -29,9 +29,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from facegate.errors import ImageError, ModelError
+from facegate.errors import ModelError
 from facegate.vision.runtime import load_interpreter
-from facegate.vision.types import Detection
+from facegate.vision.types import Detection, check_rgb_image
 
 __all__ = [
     "LEFT_EYE_CONTOUR",
@@ -142,18 +142,6 @@ def roi_transform(
     )
 
 
-def _check_image(image: object) -> None:
-    """Raise :class:`ImageError` unless ``image`` is a non-empty H×W×3 uint8 array."""
-    if not isinstance(image, np.ndarray):
-        raise ImageError(f"expected an RGB image as a numpy array, got {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise ImageError(f"expected a uint8 RGB image, got dtype {image.dtype}")
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ImageError(f"expected an H×W×3 RGB image, got shape {image.shape}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ImageError(f"expected a non-empty image, got shape {image.shape}")
-
-
 class FaceMesh:
     """MediaPipe's face-landmark model on a TFLite interpreter, one invoke per face.
 
@@ -219,7 +207,7 @@ class FaceMesh:
             ImageError: ``image_rgb`` is not a non-empty ``H×W×3`` uint8 array.
             ValueError: The detection has an empty box or no eye keypoints.
         """
-        _check_image(image_rgb)
+        check_rgb_image(image_rgb)
         size = self.input_size
         forward = roi_transform(detection, size)
         # warpAffine samples pixel centres: shift both sides from continuous to index

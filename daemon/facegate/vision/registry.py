@@ -19,12 +19,13 @@ from ..config.vision import (
     DlibEmbedderConfig,
     DlibFastEmbedderConfig,
     EmbedderConfig,
+    SFaceEmbedderConfig,
     embedder_tag,
 )
 from ..models.manifest import DLIB_RESNET, DLIB_RESNET_ONNX, model_path
-from . import detect, dlib_fast, embed, tflite_embed
-from .detect import BlazeFaceDetector
+from . import detect, dlib_fast, embed, sface, tflite_embed, yunet
 from .embed import EmbedderParts
+from .types import Detector
 
 __all__ = [
     "DETECTORS",
@@ -60,8 +61,9 @@ def _default(cfg: DefaultEmbedderConfig, models_dir: Path | None) -> EmbedderPar
     return EMBEDDERS[chosen.type](chosen, models_dir)
 
 
-DETECTORS: dict[str, Callable[[Any, Path | None], BlazeFaceDetector]] = {
+DETECTORS: dict[str, Callable[[Any, Path | None], Detector]] = {
     "blazeface": detect.build,
+    "yunet": yunet.build,
 }
 """``detector.type`` → builder."""
 
@@ -69,12 +71,13 @@ EMBEDDERS: dict[str, Callable[[Any, Path | None], EmbedderParts]] = {
     "default": _default,
     "dlib": embed.build,
     "dlib-fast": dlib_fast.build,
+    "sface": sface.build,
     "tflite": tflite_embed.build,
 }
 """``embedder.type`` (``default`` when left out) → builder."""
 
 
-def build_detector(cfg: FacegateConfig) -> BlazeFaceDetector:
+def build_detector(cfg: FacegateConfig) -> Detector:
     """The configured face detector (its model checked against the pinned hash)."""
     return DETECTORS[cfg.detector.type](cfg.detector, cfg.models.dir)
 
@@ -90,8 +93,10 @@ def builtin_embedder(name: str, current: EmbedderConfig) -> EmbedderConfig | Non
     """The ``embedder:`` section that ``--embedder NAME`` picks for a built-in backend.
 
     ``dlib`` is dlib itself even where the default would pick dlib-fast, keeping the current
-    section's dlib settings; ``dlib-fast`` keeps a dlib-fast section, else takes its
-    defaults. ``None`` for any other name (a ``type: tflite`` section names its own).
+    section's dlib settings; ``dlib-fast`` and ``sface`` keep a section of their type, else
+    take its defaults (``sface`` also needs ``detector.type: yunet``: see
+    :func:`facegate.measure.eval_setup.with_embedder`). ``None`` for any other name (a
+    ``type: tflite`` section names its own).
     """
     if name == "dlib":
         if embedder_tag(current) == "dlib":
@@ -107,4 +112,8 @@ def builtin_embedder(name: str, current: EmbedderConfig) -> EmbedderConfig | Non
         if embedder_tag(current) == "dlib-fast":
             return current
         return DlibFastEmbedderConfig(type="dlib-fast")
+    if name == "sface":
+        if embedder_tag(current) == "sface":
+            return current
+        return SFaceEmbedderConfig(type="sface")
     return None

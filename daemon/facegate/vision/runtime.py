@@ -1,4 +1,5 @@
-"""Loading TFLite models on LiteRT, with a ``tflite_runtime`` fallback and a sha256 pin.
+"""Loading models: TFLite on LiteRT (with a ``tflite_runtime`` fallback), ONNX on onnxruntime
+or OpenCV DNN, each checked against its sha256 pin.
 
 Every model facegate runs goes through :func:`load_interpreter`, so the failure modes an
 installer meets are the same for all of them and always end in a :class:`ModelError` whose
@@ -16,7 +17,14 @@ from typing import Any
 
 from facegate.errors import ModelError
 
-__all__ = ["load_interpreter", "sha256_file", "verify_model_file"]
+__all__ = [
+    "first_line",
+    "load_interpreter",
+    "onnx_session",
+    "opencv_net",
+    "sha256_file",
+    "verify_model_file",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -119,3 +127,45 @@ def load_interpreter(
 
     logger.info("loaded model %s (%s threads)", path, num_threads)
     return interpreter
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a runtime's error (its name when the message is empty)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def onnx_session(path: Path, num_threads: int) -> Any:
+    """An onnxruntime CPU session for an ONNX file, on ``num_threads`` threads.
+
+    Raises:
+        ModelError: onnxruntime cannot load the file.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = num_threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Threads that spin between calls would burn the core the detector needs.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+        raise ModelError(f"cannot load model file {path}: {first_line(exc)}") from exc
+
+
+def opencv_net(path: Path) -> Any:
+    """OpenCV DNN's network for an ONNX file.
+
+    Raises:
+        ModelError: OpenCV cannot load the file.
+    """
+    import cv2
+
+    try:
+        return cv2.dnn.readNetFromONNX(str(path))
+    except cv2.error as exc:
+        raise ModelError(f"cannot load model file {path}: {first_line(exc)}") from exc

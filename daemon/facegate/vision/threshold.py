@@ -7,8 +7,10 @@ match *someone* (the false-positive identification rate, FPIR) grows with the ga
 
 where FMR(t) is the chance that one impostor comparison scores ≥ t and k is the number of
 searches one approach makes (``matcher.fuse_frames``). facegate models the impostor score of
-each embedder as a normal distribution whose mean and spread were measured on real photos of
-different people, and solves for the threshold that keeps FPIR at the configured target.
+each embedder by its upper tail measured on real photos of different people (empirical
+quantiles and a generalized Pareto tail beyond them, :mod:`facegate.vision.tail`; a ``tflite``
+embedder you bring is described by a normal fit from its configuration) and solves for the
+threshold that keeps FPIR at the configured target.
 The common DIY setting (dlib at distance 0.6, a fixed number copied from a tutorial) ignores N;
 measured on real photos it matched 67 % of strangers in a 400-person gallery.
 """
@@ -18,10 +20,28 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import Protocol
 
 from ..config import MatcherConfig
 
-__all__ = ["DLIB_IMPOSTORS", "ImpostorModel", "ThresholdPolicy"]
+__all__ = [
+    "DLIB_IMPOSTORS",
+    "ImpostorModel",
+    "ImpostorScores",
+    "ThresholdPolicy",
+    "impostors_for_space",
+]
+
+
+class ImpostorScores(Protocol):
+    """What the policy needs of an impostor model: FMR at a threshold, and its inverse."""
+
+    @property
+    def source(self) -> str: ...
+
+    def fmr(self, threshold: float) -> float: ...
+
+    def threshold_for_fmr(self, fmr: float) -> float: ...
 
 
 @dataclass(slots=True, frozen=True)
@@ -43,15 +63,35 @@ class ImpostorModel:
         return self.mean - self.std * NormalDist().inv_cdf(fmr)
 
 
-# dlib ResNet with facegate's alignment, on the 500 impostor pairs of the 13 people in the
-# shared test photos (mean 0.8182, sd 0.0311; genuine pairs there: min 0.935, mean 0.964).
-DLIB_IMPOSTORS = ImpostorModel(mean=0.8182, std=0.0311, source="dlib ResNet, shared test faces")
+# dlib's impostors used to be a normal fit to the 500 impostor pairs of the 13 people in the
+# shared test photos (mean 0.8182, sd 0.0311). On lfw-dev's 490,783 impostor comparisons that
+# normal put the FMR at 0.952 three times too low (8e-6 against 2.7e-5), so the measured tail
+# (DLIB_IMPOSTORS below) replaced it.
+
+
+def impostors_for_space(space: str) -> ImpostorScores:
+    """The measured impostor-tail model of an embedding space (:mod:`facegate.vision.tail`).
+
+    Raises:
+        KeyError: No tail was measured for ``space``.
+    """
+    from .tail import IMPOSTOR_TAILS, TailModel
+
+    data = IMPOSTOR_TAILS.get(space)
+    if data is None:
+        raise KeyError(f"no impostor tail measured for embedding space {space!r}")
+    return TailModel.from_dict(data)
+
+
+# "dlib_resnet_v1" is vision.embed.DLIB_SPACE (embed imports this module, not the reverse).
+DLIB_IMPOSTORS: ImpostorScores = impostors_for_space("dlib_resnet_v1")
+"""dlib's ResNet (either runtime): the impostor tail measured on lfw-dev."""
 
 
 class ThresholdPolicy:
     """Turns ``matcher:`` settings and an impostor model into a threshold for N templates."""
 
-    def __init__(self, cfg: MatcherConfig, impostors: ImpostorModel) -> None:
+    def __init__(self, cfg: MatcherConfig, impostors: ImpostorScores) -> None:
         self.cfg = cfg
         self.impostors = impostors
 
