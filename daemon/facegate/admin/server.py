@@ -22,6 +22,7 @@ import grp
 import json
 import logging
 import os
+import re
 import socket
 import stat
 import threading
@@ -415,6 +416,17 @@ def _summary(exc: ValidationError) -> str:
     """Field paths and messages only: never echo the (possibly personal) input values."""
     parts = []
     for err in exc.errors(include_input=False, include_url=False)[:5]:
-        where = ".".join(str(p) for p in err["loc"]) or "request"
-        parts.append(f"{where}: {err['msg']}")
+        where = ".".join(_place(p) for p in err["loc"]) or "request"
+        parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)
+
+
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_\[\]-]{0,39}")
+
+
+def _place(part: str | int) -> str:
+    """A field name or list index of an error's location; a key the client made up that is not
+    a plain name (a newline, a sentence, 5 kB) is not repeated."""
+    if isinstance(part, int) or _FIELD.fullmatch(part):
+        return str(part)
+    return "<field>"
