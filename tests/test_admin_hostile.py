@@ -513,7 +513,7 @@ def test_eight_trickling_clients_do_not_lock_the_admin_out(
                 t0 = time.monotonic()
                 with AdminClient(path, timeout_s=5) as c:
                     assert c.call("whoami")["role"] == "admin"
-                assert time.monotonic() - t0 < 0.5
+                assert time.monotonic() - t0 < 3  # served, not queued behind a deadline
                 time.sleep(0.2)
             outs = finish(procs, within_s=10)
         finally:
@@ -528,7 +528,7 @@ def test_eight_trickling_clients_do_not_lock_the_admin_out(
         assert sum('"timeout"' in out for out in outs) == 7, outs
         assert sum('"busy"' in out for out in outs) == 1, outs
         assert sorted(outcomes) == ["busy"] + ["timeout"] * 7
-    assert elapsed < 8, "the tricklers were not cut off at the deadline"
+    assert elapsed < 15, "the tricklers were not cut off at the deadline (200 s otherwise)"
 
 
 def test_a_stalled_request_is_cut_at_the_deadline_not_per_recv(tmp_path: Path) -> None:
@@ -553,7 +553,7 @@ def test_a_stalled_request_is_cut_at_the_deadline_not_per_recv(tmp_path: Path) -
                 break
         took = time.monotonic() - t0
     assert b'"timeout"' in reply
-    assert 0.9 < took < 2.5
+    assert 0.9 < took < 5  # one deadline, though every byte came within 0.1 s
 
 
 def test_an_idle_connection_is_closed_quietly_at_the_deadline(tmp_path: Path) -> None:
