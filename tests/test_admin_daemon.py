@@ -120,3 +120,45 @@ def test_refused_admin_request_is_an_alarm(tmp_path: Path, models_dir: Path) -> 
         app.stop()
         thread.join(timeout=10)
         app.close()
+
+
+def test_hostile_enrol_requests_store_nothing_and_the_daemon_restarts(daemon) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14, items 1 and 9, against the running daemon: ``valid_until: Infinity`` used to
+    answer "internal error", commit the person and make every later start die."""
+    from facegate.admin import AdminClient, AdminError
+
+    cfg_path, app, _factory = daemon
+    socket_path = cfg_path.parent / "admin.sock"
+    depth = 10_000
+    refused = {
+        b'{"v":1,"command":"enroll","args":{"card":"4242","valid_until":Infinity}}': "bad_request",
+        b'{"v":1,"command":"enroll","args":{"card":"4242","valid_until":NaN}}': "bad_request",
+        b'{"v":1,"command":"enroll","args":{"card":"4242","valid_until":1e300}}': "bad_args",
+        b'{"v":1,"command":"enroll","args":{"card":"4242","valid_until":253402300800}}': "bad_args",
+        b'{"v":1,"command":"enroll","args":{"card":"' + b"4" * 64 + b'"}}': "bad_args",
+        b'{"v":1,"command":"enroll","args":{"templates":["not base64!"]}}': "bad_args",
+        b'{"v":1,"command":"enroll","args":' + b"[" * depth + b"]" * depth + b"}": "bad_request",
+    }
+    with AdminClient(socket_path) as client:
+        for body, code in refused.items():
+            with pytest.raises(AdminError) as err:
+                client.call_raw(body)
+            assert err.value.code == code, (body[:60], err.value)
+            assert "internal error" not in str(err.value) and "\n" not in str(err.value)
+        assert client.call("person.list")["people"] == []
+        assert client.call("status")
+    assert app.store.access_rows() == ([], [])
+    # And the state it leaves starts again: stop, start a second daemon on the same files.
+    app.stop()
+    app.close()
+    second = App(load_config_text(cfg_path.read_text()), pin_factory=MockFactory())
+    second.start()
+    thread = threading.Thread(target=second.run, daemon=True)
+    thread.start()
+    try:
+        with AdminClient(socket_path) as client:
+            assert client.call("person.list")["people"] == []
+    finally:
+        second.stop()
+        thread.join(timeout=10)
+        second.close()

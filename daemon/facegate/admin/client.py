@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import socket
 from pathlib import Path
@@ -72,7 +73,10 @@ class AdminClient:
         """Send already-encoded bytes as one frame (tests, debugging)."""
         sock = self._connect()
         try:
-            write_frame(sock, payload)
+            # The server may have answered before reading (``forbidden`` for a caller without
+            # a role, ``busy``) and closed: a failed send leaves that answer to be read.
+            with contextlib.suppress(OSError):
+                write_frame(sock, payload)
             frame = read_frame(sock, self.max_bytes)
         except OSError as exc:
             self.close()
@@ -81,6 +85,11 @@ class AdminClient:
             self.close()
             raise AdminError("disconnected", "the daemon closed the connection")
         reply = Reply.model_validate(decode(frame))
+        if not reply.ok and reply.id is None:
+            # An answer to no request in particular (no role, busy, too large, too slow, not
+            # JSON): the server has closed or will close this connection; the next call
+            # opens a new one.
+            self.close()
         if not reply.ok:
             error = reply.error
             raise AdminError(error.code if error else "error", error.message if error else "")

@@ -1,11 +1,16 @@
 """``AdminServer``: the Unix socket through which a running daemon is managed.
 
 The socket lives in the runtime directory (``/run/facegate/admin.sock``), mode 0660, group
-``facegate-admin``. Each connection gets a thread (at most ``max_clients`` at once) and a
-timeout; each request is checked in order — frame size, JSON, schema, known command, the
-caller's role (``SO_PEERCRED`` → ``RoleMap``), the command's own argument model — and every
-outcome, accepted or refused, is reported to ``on_audit`` (command and outcome only, never
-the arguments). Nothing a client sends can stop the server.
+``facegate-admin``. The caller's role (``SO_PEERCRED`` → ``RoleMap``) is decided when the
+connection is accepted, before a byte is read: a caller without a role is answered
+``forbidden`` at once and closed, so it never holds a slot. A caller with a role gets a thread
+(at most ``max_clients`` at once, the last slot kept for the ``admin`` role) and must send each
+whole request within ``timeout_s`` (a deadline, not a per-``recv`` timeout: trickling bytes
+does not extend it). Each request is checked in order — frame size, JSON (strict: no ``NaN``
+or ``Infinity``, bounded nesting), schema, known command, role, the command's own argument
+model — and every outcome, accepted or refused, is reported to ``on_audit`` (command and
+outcome only, never the arguments). Nothing a client sends can stop the server, and every
+request that is read gets a reply: an error code and a one-line message, never a traceback.
 
 Handlers are pluggable: ``{"status": Handler(Role.AUDITOR, app_status), ...}``.
 """
@@ -14,11 +19,14 @@ from __future__ import annotations
 
 import contextlib
 import grp
+import json
 import logging
 import os
+import re
 import socket
 import stat
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +39,11 @@ from .protocol import (
     DEFAULT_MAX_BYTES,
     ErrorBody,
     FrameError,
+    FrameTimeout,
     FrameTooLarge,
     Reply,
     Request,
+    RequestRefused,
     decode,
     encode,
     read_frame,
@@ -78,7 +88,8 @@ class Handler:
 class AdminAuditEvent:
     """One request's outcome, for the audit log (no arguments: they may be personal)."""
 
-    outcome: str  # ok, forbidden, unknown_command, bad_json, bad_request, bad_args, too_large, ...
+    outcome: str  # ok, forbidden, unknown_command, bad_json, bad_request, bad_args, too_large,
+    # timeout, busy, failed, or a handler's own code
     uid: int
     gid: int
     pid: int
@@ -105,8 +116,11 @@ class AdminServer:
         max_bytes: largest accepted request frame.
         group: group to give the socket (None: leave the process's group).
         mode: socket permissions.
-        timeout_s: per-connection idle/read timeout.
-        max_clients: connections served at once; more are told ``busy``.
+        timeout_s: the deadline for each whole request (and an idle connection's lifetime
+            between requests); also bounds writing a reply.
+        max_clients: connections served at once; more are told ``busy``. When there are
+            two or more, the last is kept for the ``admin`` role, so lower roles cannot fill
+            every slot.
     """
 
     def __init__(
@@ -130,7 +144,8 @@ class AdminServer:
         self.group = group
         self.mode = mode
         self.timeout_s = timeout_s
-        self._slots = threading.BoundedSemaphore(max_clients)
+        self.max_clients = max_clients
+        self._active = 0  # connections holding a slot (under self._lock)
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -209,56 +224,115 @@ class AdminServer:
                 logger.exception("admin socket accept failed")
                 self._stop.wait(0.5)  # e.g. out of file descriptors: do not spin
                 continue
-            if not self._slots.acquire(blocking=False):
-                self._refuse_busy(conn)
-                continue
-            worker = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            with self._lock:
-                self._workers.add(worker)
-            worker.start()
+            try:
+                self._admit(conn)
+            except Exception:  # never let one connection stop the accept loop
+                logger.exception("admin connection could not be admitted")
+                conn.close()
 
-    def _refuse_busy(self, conn: socket.socket) -> None:
+    def _admit(self, conn: socket.socket) -> None:
+        """Decide on a new connection before reading from it: role first, then a slot."""
+        try:
+            peer = peer_credentials(conn)
+        except OSError:
+            conn.close()
+            return
+        role = self.roles.role_for(peer)
+        if role is None:
+            self._audit("forbidden", peer, None, None)
+            self._refuse(conn, "forbidden", f"uid {peer.uid} has no role on this socket")
+            return
+        if not self._take_slot(role):
+            self._audit("busy", peer, role, None)
+            self._refuse(conn, "busy", "too many admin connections")
+            return
+        worker = threading.Thread(target=self._serve, args=(conn, peer, role), daemon=True)
+        with self._lock:
+            self._workers.add(worker)
+        try:
+            worker.start()
+        except BaseException:  # no thread to be had: give the slot back, drop the connection
+            with self._lock:
+                self._active -= 1
+                self._workers.discard(worker)
+            conn.close()
+            raise
+
+    def _take_slot(self, role: Role) -> bool:
+        limit = self.max_clients
+        if limit > 1 and role < Role.ADMIN:
+            limit -= 1  # the last slot is the admin's
+        with self._lock:
+            if self._active >= limit:
+                return False
+            self._active += 1
+            return True
+
+    def _release_slot(self) -> None:
+        with self._lock:
+            self._active -= 1
+            self._workers.discard(threading.current_thread())
+
+    @staticmethod
+    def _refuse(conn: socket.socket, code: str, message: str) -> None:
+        """Answer a connection that is not served, without reading it, and close it."""
         with conn:
             try:
-                conn.settimeout(1.0)
-                peer = peer_credentials(conn)
-                self._audit("busy", peer, None, None)
-                write_frame(conn, encode(_error(None, "busy", "too many admin connections")))
+                conn.settimeout(0.5)  # a short reply to a fresh socket: never blocks long
+                write_frame(conn, encode(_error(None, code, message)))
+                conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
 
-    def _serve(self, conn: socket.socket) -> None:
+    def _serve(self, conn: socket.socket, peer: PeerCred, role: Role) -> None:
         try:
             with conn:
-                conn.settimeout(self.timeout_s)
-                peer = peer_credentials(conn)
-                role = self.roles.role_for(peer)
                 while not self._stop.is_set():
+                    deadline = time.monotonic() + self.timeout_s
                     try:
-                        frame = read_frame(conn, self.max_bytes)
+                        frame = read_frame(conn, self.max_bytes, deadline=deadline)
                     except FrameTooLarge as exc:
                         self._audit("too_large", peer, role, None, size=exc.size)
-                        write_frame(conn, encode(_error(None, "too_large", str(exc))))
+                        self._reply(conn, _error(None, "too_large", str(exc)))
                         return  # the body was not read: the stream cannot be resynced
-                    except (FrameError, TimeoutError):
+                    except FrameTimeout as exc:
+                        if exc.started:  # a slow or stalled request; an idle one just ends
+                            self._audit("timeout", peer, role, None)
+                            message = f"the request did not arrive within {self.timeout_s:g} s"
+                            self._reply(conn, _error(None, "timeout", message))
+                        return
+                    except FrameError:
                         return
                     if frame is None:
                         return
-                    reply = self._handle(frame, peer, role)
-                    write_frame(conn, encode(reply))
+                    try:
+                        reply = self._handle(frame, peer, role)
+                    except Exception as exc:  # a bug; still answer, and keep serving others
+                        logger.error("admin request failed: %s", type(exc).__name__)
+                        self._audit("failed", peer, role, None)
+                        reply = _error(None, "failed", "internal error; see the journal")
+                    self._reply(conn, reply)
         except OSError as exc:  # the client went away; nothing to do
             logger.debug("admin connection ended: %s", exc)
         except Exception:  # never let one connection take the server down
             logger.exception("admin connection failed")
         finally:
-            self._slots.release()
-            with self._lock:
-                self._workers.discard(threading.current_thread())
+            self._release_slot()
+
+    def _reply(self, conn: socket.socket, reply: Reply) -> None:
+        conn.settimeout(self.timeout_s)  # a client that does not read cannot hold the thread
+        write_frame(conn, encode(reply))
 
     def _handle(self, frame: bytes, peer: PeerCred, role: Role | None) -> Reply:
         try:
             raw = decode(frame)
-        except (ValueError, UnicodeDecodeError):
+        except RequestRefused as exc:
+            self._audit("bad_request", peer, role, None)
+            return _error(None, "bad_request", str(exc))
+        except json.JSONDecodeError as exc:
+            self._audit("bad_json", peer, role, None)
+            return _error(None, "bad_json", f"the request is not valid JSON ({exc.msg})")
+        except ValueError:  # not UTF-8; an integer too long to convert
             self._audit("bad_json", peer, role, None)
             return _error(None, "bad_json", "the request is not valid JSON")
         try:
@@ -342,6 +416,17 @@ def _summary(exc: ValidationError) -> str:
     """Field paths and messages only: never echo the (possibly personal) input values."""
     parts = []
     for err in exc.errors(include_input=False, include_url=False)[:5]:
-        where = ".".join(str(p) for p in err["loc"]) or "request"
-        parts.append(f"{where}: {err['msg']}")
+        where = ".".join(_place(p) for p in err["loc"]) or "request"
+        parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)
+
+
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_\[\]-]{0,39}")
+
+
+def _place(part: str | int) -> str:
+    """A field name or list index of an error's location; a key the client made up that is not
+    a plain name (a newline, a sentence, 5 kB) is not repeated."""
+    if isinstance(part, int) or _FIELD.fullmatch(part):
+        return str(part)
+    return "<field>"

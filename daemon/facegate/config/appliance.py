@@ -65,7 +65,9 @@ class AdminConfig(Section):
     max_request_bytes: int = Field(
         default=64 * 1024, ge=1024, le=1024 * 1024, description="Largest accepted request."
     )
-    timeout_s: float = Field(default=10.0, ge=0.5, le=300.0, description="Per-connection timeout.")
+    timeout_s: float = Field(
+        default=10.0, ge=0.5, le=300.0, description="Deadline for each whole admin request."
+    )
     max_clients: int = Field(default=8, ge=1, le=64, description="Connections served at once.")
 
     @field_validator("socket")

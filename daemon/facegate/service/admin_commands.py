@@ -3,31 +3,132 @@
 Each handler runs on the loop thread (``LoopDispatcher``), so the store's connection, the
 gallery and the access snapshot are only ever touched by the loop. Replies carry pseudonyms,
 counts and receipts — names only to the ``admin`` role, and only when asked.
+
+Every argument is checked against a bounded schema before a handler runs, so a request that
+fails has stored nothing: times are finite and between 2000 and 2100, a card is what a reader
+can report, a PIN is 4 to 12 digits, a template is base64 of finite float32 values of a sane
+length, lists and strings are bounded, and text holds no control characters.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import logging
+import math
+import re
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ..admin import AdminAuditEvent, AdminCommandError, AdminServer, Handler, PeerCred, Role
 from ..admin.wiring import audit_handlers, build_admin_server
 from ..audit import AuditLog
 from ..config.appliance import AdminConfig
+from ..errors import ConfigError
 from .control import Control
 
-__all__ = ["admin_handlers", "serve_admin"]
+__all__ = [
+    "EARLIEST",
+    "LATEST",
+    "MAX_TEMPLATE_DIM",
+    "DoorOpenArgs",
+    "EnrollArgs",
+    "EventsArgs",
+    "PersonArgs",
+    "PersonListArgs",
+    "admin_handlers",
+    "serve_admin",
+]
 
 logger = logging.getLogger(__name__)
 
+EARLIEST = 946_684_800.0  # 2000-01-01T00:00:00Z
+LATEST = 4_102_444_800.0  # 2100-01-01T00:00:00Z
+MAX_TEMPLATE_DIM = 2048  # floats per template; every embedder in use has 128 to 512
+MAX_CARD_DIGITS = 32  # the most a USB or OSDP reader may type (readers.hid, readers.osdp)
+
+
+def _time(value: float) -> float:
+    if not (math.isfinite(value) and EARLIEST <= value < LATEST):
+        raise ValueError("a time must be seconds since 1970 between 2000-01-01 and 2100-01-01")
+    return value
+
+
+# A point in time: a finite float between 2000 and 2100 (never NaN, Infinity or year 9999).
+Timestamp = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_time)]
+
+# Control characters (C0, C1, DEL), lone surrogates, line/paragraph separators and bidi overrides:
+# nothing a person's name or a form needs, and each can garble a terminal or a stored row.
+_FORBIDDEN_TEXT = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _plain(text: str) -> str:
+    if _FORBIDDEN_TEXT.search(text):
+        raise ValueError("text must not contain control characters")
+    return text
+
+
+# Bounded strings of printable text.
+Text50 = Annotated[str, Field(max_length=50), AfterValidator(_plain)]
+Text100 = Annotated[str, Field(max_length=100), AfterValidator(_plain)]
+Text200 = Annotated[str, Field(max_length=200), AfterValidator(_plain)]
+Text500 = Annotated[str, Field(max_length=500), AfterValidator(_plain)]
+
+
+_CARD = re.compile(
+    rf"(?P<digits>[0-9]{{1,{MAX_CARD_DIGITS}}})"
+    r"|(?P<f26>[0-9]{1,3}):(?P<n26>[0-9]{1,5})"
+    r"|[wW]34:(?P<f34>[0-9]{1,5}):(?P<n34>[0-9]{1,5})"
+)
+
+
+def _card(text: str) -> str:
+    match = _CARD.fullmatch(text.strip())
+    ranges_ok = match is not None and (
+        match["digits"] is not None
+        or (match["f26"] is not None and int(match["f26"]) < 256 and int(match["n26"]) < 65_536)
+        or (match["f34"] is not None and int(match["f34"]) < 65_536 and int(match["n34"]) < 65_536)
+    )
+    if not ranges_ok:  # never repeat the card in the message
+        raise ValueError(
+            "a card is FACILITY:NUMBER (26-bit: 0-255:0-65535), w34:FACILITY:NUMBER "
+            f"(0-65535:0-65535), or the 1 to {MAX_CARD_DIGITS} digits a reader types"
+        )
+    return text.strip()
+
+
+Card = Annotated[str, Field(max_length=64), AfterValidator(_card)]
+PinDigits = Annotated[
+    str, Field(pattern=r"^[0-9]{4,12}$")
+]  # policy.credentials.Pin: 4 to 12 digits
+
+
+def _template(text: str) -> str:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("a template must be base64 (of little-endian float32 values)") from None
+    if not raw or len(raw) % 4 or len(raw) > 4 * MAX_TEMPLATE_DIM:
+        raise ValueError(
+            f"a template must be 1 to {MAX_TEMPLATE_DIM} float32 values, not {len(raw)} bytes"
+        )
+    values = np.frombuffer(raw, dtype="<f4").astype(np.float64)
+    if not np.isfinite(values).all() or not np.any(values):
+        raise ValueError("a template must hold finite values, not all zero")
+    return text
+
+
+_TEMPLATE_CHARS = 4 * math.ceil(4 * MAX_TEMPLATE_DIM / 3)
+Template = Annotated[str, Field(max_length=_TEMPLATE_CHARS), AfterValidator(_template)]
+
 
 class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, hide_input_in_errors=True)
 
 
 class EventsArgs(_Args):
@@ -35,7 +136,7 @@ class EventsArgs(_Args):
 
 
 class DoorOpenArgs(_Args):
-    door: str = Field(min_length=1, max_length=32)
+    door: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")  # config.doors: a door id
     seconds: float | None = Field(default=None, gt=0, le=60)
 
 
@@ -52,24 +153,24 @@ class EnrollArgs(_Args):
     """Templates are computed by the admin's client; PIN and card arrive raw and are hashed
     here with the device keys (the socket is local and restricted to the operator role)."""
 
-    templates: list[str] = Field(default_factory=list, max_length=20)  # base64 float32
-    space: str | None = None
-    consent_method: str | None = None
-    notice_version: str | None = None
-    taken_by: str | None = None
-    scope: str | None = None
-    name: str | None = Field(default=None, max_length=200)
-    unit: str | None = Field(default=None, max_length=100)
-    phone: str | None = Field(default=None, max_length=50)
+    templates: list[Template] = Field(default_factory=list, max_length=20)  # base64 float32
+    space: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:+@-]{0,63}$")
+    consent_method: Text200 | None = None
+    notice_version: Text100 | None = None
+    taken_by: Text100 | None = None
+    scope: Text500 | None = None
+    name: Text200 | None = None
+    unit: Text100 | None = None
+    phone: Text50 | None = None
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
     minor: bool = False
-    guardian_name: str | None = Field(default=None, max_length=200)
-    guardian_relation: str | None = Field(default=None, max_length=50)
-    guardian_method: str | None = Field(default=None, max_length=200)
-    pin: str | None = Field(default=None, pattern=r"^[0-9]{4,12}$")
-    card: str | None = Field(default=None, max_length=64)
-    expires_at: float | None = None
-    valid_until: float | None = None
+    guardian_name: Text200 | None = None
+    guardian_relation: Text50 | None = None
+    guardian_method: Text200 | None = None
+    pin: PinDigits | None = None
+    card: Card | None = None
+    expires_at: Timestamp | None = None
+    valid_until: Timestamp | None = None
     kind: Literal["face", "credentials"] = "face"
 
 
@@ -165,11 +266,10 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
         }
 
     def enroll(args: EnrollArgs, _peer: PeerCred) -> dict[str, Any]:
-        from ..policy.credentials import Pin
+        from ..policy.credentials import CredentialError, Pin
         from ..store.credential_keys import credential_keys
         from .enrol_request import (
             EnrolmentForm,
-            EnrolmentInputError,
             EnrolmentRefused,
             assemble_enrolment,
             credential_inputs,
@@ -178,6 +278,10 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
 
         store, face = app.store, app.face_space()
         assert store is not None
+        now = app.clock.time()
+        for label, when in (("valid_until", args.valid_until), ("expires_at", args.expires_at)):
+            if when is not None and when <= now:
+                raise AdminCommandError("bad_request", f"{label} is in the past")
         templates = None
         if args.templates:
             if face is None:
@@ -187,7 +291,9 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
                     "bad_request",
                     f"templates are from {args.space}, the daemon uses {face.space}",
                 )
-            rows = [np.frombuffer(base64.b64decode(t), dtype="<f4") for t in args.templates]
+            rows = [
+                np.frombuffer(base64.b64decode(t, validate=True), "<f4") for t in args.templates
+            ]
             if any(r.shape != (face.dim,) for r in rows):
                 raise AdminCommandError("bad_request", "templates have the wrong dimension")
             templates = np.stack(rows)
@@ -198,7 +304,7 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
             credentials=args.pin is not None or args.card is not None,
         )
         try:
-            request = assemble_enrolment(form, app.cfg, app.clock.time())
+            request = assemble_enrolment(form, app.cfg, now)
             creds = credential_inputs(
                 credential_keys(store),
                 taken_pin_tags(store),
@@ -206,8 +312,11 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
                 card=args.card,
                 valid_until=args.valid_until,
             )
-        except (EnrolmentInputError, EnrolmentRefused) as exc:
+        except (ConfigError, CredentialError, EnrolmentRefused) as exc:  # nothing written yet
             raise AdminCommandError("bad_request", str(exc)) from None
+        cards = {lookup for _p, kind, lookup, _v in store.access_rows()[1] if kind == "card"}
+        if any(c.kind == "card" and c.lookup in cards for c in creds):
+            raise AdminCommandError("bad_request", "this card is already assigned to someone")
         enrolled = request.enroll(
             store,
             credentials=creds,
