@@ -69,3 +69,53 @@ def test_the_check_catches_a_socket(tmp_path: Path) -> None:
         timeout=60,
     )
     assert any(INET.search(line) for line in trace.read_text().splitlines())
+
+
+DAEMON = """
+import threading, sys
+from pathlib import Path
+import cv2, numpy as np
+from gpiozero.pins.mock import MockFactory
+from facegate.config import load_config_text
+from facegate.service.app import App
+from facegate.store import create_master_key, load_master_key
+tmp, models = Path(sys.argv[1]), sys.argv[2]
+clip = tmp / "clip"
+clip.mkdir()
+cv2.imwrite(str(clip / "0.png"), np.full((240, 320, 3), 90, np.uint8))
+cfg = load_config_text(
+    "site: {name: T, kind: residential_compound, purpose: Open the gate for residents.}\\n"
+    f"camera: {{type: replay, path: {clip}, fps: 20, loop: true}}\\n"
+    "doors: [{id: main, relay: {pin: 17}}]\\n"
+    "readers: [{id: r1, type: wiegand, door: main, d0: 22, d1: 23}]\\n"
+    f"models: {{dir: {models}}}\\n"
+    f"store: {{state_dir: {tmp / 'state'}}}\\n"
+)
+create_master_key(tmp / "state" / "master.key")
+app = App(cfg, pin_factory=MockFactory(), master_key=load_master_key(tmp / "state" / "master.key"))
+app.start()
+assert app.face is not None, "the face path (onnxruntime, LiteRT) must be loaded for this test"
+threading.Timer(4.0, app.stop).start()
+try:
+    app.run()
+finally:
+    app.close()
+print("frames", app.frames_processed)
+"""
+
+
+def test_the_daemon_opens_no_network_socket(tmp_path: Path, models_dir: Path) -> None:
+    """The daemon's own code path, models loaded, serving for a few seconds."""
+    assert STRACE is not None
+    trace = tmp_path / "trace.txt"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORT_", "HF_", "DO_NOT"))}
+    env["HOME"] = str(tmp_path / "home")
+    proc = subprocess.run(
+        [STRACE, "-f", "-qq", "-e", "trace=socket", "-o", str(trace), sys.executable, "-c",
+         DAEMON, str(tmp_path), str(models_dir)],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "frames" in proc.stdout
+    assert [line for line in trace.read_text().splitlines() if INET.search(line)] == []
+    assert not (tmp_path / "home" / ".cache" / "Microsoft").exists()
