@@ -31,7 +31,7 @@ doors:
       rules:
         - {schedule: daytime, modes: "face|card|pin"}
       default: [face+pin, card+pin]
-    lockout: {max_failures: 5, base_backoff_s: 30, max_backoff_s: 900}
+    lockout: {max_failures: 5, base_backoff_s: 30, max_backoff_s: 240}
     anti_passback: {enabled: true, out_readers: [exit-card]}
     gate:
       lock_type: fail_safe
