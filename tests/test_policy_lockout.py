@@ -132,6 +132,7 @@ def test_default_bounds() -> None:
     assert DEFAULT.max_locked_s(60) == 2370.0
     assert DEFAULT.max_locked_s(60, escalated=True) == 2880.0
     assert DEFAULT.max_locked_s(4) == 0.0
+    assert DEFAULT.max_locked_s(10**12) == 210.0 + (2 * 10**11 - 3) * 240.0  # no loop per lockout
     # Guesses a day at each lockout's end: 362 lockouts fit in 86,400 s, 5 guesses before each
     # and after the last.
     assert DEFAULT.max_guesses() == 1815

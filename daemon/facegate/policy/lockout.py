@@ -31,8 +31,8 @@ Reader lockout, per reader *and* per kind of credential
     defaults (5 failures, 240 s). The price is the guessing rate the bound allows a patient
     attacker who types at every lock's end: :meth:`LockoutPolicy.max_guesses` (1,815 a day
     with the defaults; with ``n`` residents a 6-digit PIN guess hits someone with odds
-    ``n / 10**6``, so about ``550 / n`` days per expected hit, and 363 ``lockout`` alarms a
-    day announce the attempt). The two cannot both be small: a lock that ``k`` failures
+    ``n / 10**6``, so about ``550 / n`` days per expected hit, and about 360 ``lockout``
+    alarms a day announce the attempt). The two cannot both be small: a lock that ``k`` failures
     buy for ``L`` seconds gives a patient attacker ``k / L`` guesses a second and lets a flood
     of ``r`` failures a second hold it ``r L / k`` of the time.
 
@@ -58,7 +58,6 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, TypeAlias
 
 __all__ = [
-    "LOCK_KINDS",
     "AntiPassbackPolicy",
     "Direction",
     "FaceLimitPolicy",
@@ -79,7 +78,6 @@ LockKind: TypeAlias = Literal["pin", "card"]
 """What a lockout refuses at its reader: PIN entry or card reads."""
 LockKey: TypeAlias = tuple[str, LockKind]
 """(reader id, kind): one lockout state each."""
-LOCK_KINDS: tuple[LockKind, ...] = ("pin", "card")
 _DAY_S = 86400.0
 
 
@@ -115,15 +113,20 @@ class LockoutPolicy:
     def max_locked_s(self, failures: int, *, escalated: bool = False) -> float:
         """The longest a lock can stay closed because of ``failures`` counted failures.
 
-        Each lockout needs ``max_failures`` failures and lasts ``backoff(level)``; a reset or
-        a success only lowers the level, so the worst case is one unbroken streak. With
+        Each lockout needs ``max_failures`` failures and lasts ``backoff(level)``; a reset only
+        lowers the level and a success only clears the count, so the worst case is one
+        unbroken streak. With
         ``escalated`` the streak starts at the cap (the lock was escalated before). A lockout
         already running when the failures start is not included (at most ``max_backoff_s``).
         """
         lockouts = max(0, failures) // self.max_failures
         if escalated:
             return lockouts * self.max_backoff_s
-        return sum(self.backoff(level) for level in range(1, lockouts + 1))
+        total, level = 0.0, 0
+        while level < lockouts and self.backoff(level + 1) < self.max_backoff_s:
+            level += 1
+            total += self.backoff(level)
+        return total + (lockouts - level) * self.max_backoff_s
 
     def max_guesses(self, seconds: float = _DAY_S) -> int:
         """The most failures a patient attacker gets judged in ``seconds`` from a fresh lock.
