@@ -643,10 +643,8 @@ def test_a_mismatched_pin_counts_against_pin_entry_not_card_reads() -> None:
         assert last.reason == MISMATCH
     assert last.alarms[0].detail.startswith("pin: PIN entry at reader gw")
     assert _lock(gate, "pin") and not _lock(gate, "card")
-    # The card is still taken as a first factor; only its PIN waits out the lock.
-    assert gate.send(card("carol", reader=GW)).reason == SFR
+    # A PIN alone is refused; a PIN answering a waiting card is judged (see below).
     assert gate.send(pin("carol", reader=GW)).reason == "locked_out"
-    gate.wait(30.0)  # the pending card expired meanwhile (second_factor_s 15 s)
     assert gate.send(card("carol", reader=GW)).reason == SFR
     assert gate.send(pin("carol", reader=GW)).granted
 
@@ -671,6 +669,54 @@ def test_a_grant_clears_the_counts_of_the_locks_it_used() -> None:
     assert gate.send(pin("alice", reader=GW)).granted
     lockouts = gate.snapshot.state.lockouts
     assert lockouts[(GW, "pin")].failures == 0 and lockouts[(GW, "card")].failures == 0
+
+
+# A two-factor door during a PIN lock: the PIN that answers a waiting card or face is judged.
+
+
+def _flood_pins(gate: Gate, reader: str = GW) -> None:
+    while not _lock(gate, "pin", reader):
+        gate.send(pin(None, reader=reader))
+
+
+@pytest.mark.parametrize("first", ["card", "face"])
+def test_a_two_factor_door_still_opens_for_a_resident_during_a_pin_lock(first: str) -> None:
+    mode = AccessMode.CARD_PIN if first == "card" else AccessMode.FACE_PIN
+    gate = Gate(_door((mode,), lockout=LockoutPolicy(max_failures=3)))
+    _flood_pins(gate)
+    assert gate.send(pin("alice", reader=GW)).reason == "locked_out"  # a PIN alone: refused
+    opener = card("alice", reader=GW) if first == "card" else face("alice")
+    assert gate.send(opener).reason == SFR
+    assert code(gate.send(pin("alice", reader=GW))) == f"{G}:{first}+pin"
+    assert _lock(gate, "pin")  # the keypad's lock is untouched
+
+
+def test_a_stolen_card_buys_no_extra_guesses_during_a_pin_lock() -> None:
+    gate = Gate(_door((AccessMode.CARD_PIN,), lockout=LockoutPolicy(max_failures=3)))
+    _flood_pins(gate)
+    gate.send(card("alice", reader=GW))
+    assert gate.send(pin(None, reader=GW)).reason == "wrong_pin"
+    gate.send(card("alice", reader=GW))
+    # Bob's PIN is right for Bob, but only Alice's answers Alice's card during the lock.
+    assert code(gate.send(pin("bob", reader=GW))) == f"{MISMATCH}:card+pin"
+    gate.send(card("alice", reader=GW))
+    third = gate.send(pin(None, reader=GW))
+    assert [a.detail for a in third.alarms] == [
+        "pin: PIN entry after one person's card or face at reader gw locked for 30 s after "
+        "3 failures"
+    ]
+    assert "alice" not in third.alarms[0].detail
+    gate.send(card("alice", reader=GW))
+    assert gate.send(pin("alice", reader=GW)).reason == "locked_out"  # Alice's own lock
+    gate.send(card("carol", reader=GW))
+    assert gate.send(pin("carol", reader=GW)).granted  # Carol's card is not Alice's
+
+
+def test_a_pin_lock_at_a_single_factor_door_gives_no_second_factor_way_round() -> None:
+    gate = Gate(_door((AccessMode.ANY,), lockout=LockoutPolicy(max_failures=3)))
+    _flood_pins(gate)
+    assert gate.send(card("alice", reader=GW)).granted  # the card opens alone, nothing waits
+    assert gate.send(pin("alice", reader=GW)).reason == "locked_out"
 
 
 # Flood and brute force, measured second by second through decide() with the default policy.

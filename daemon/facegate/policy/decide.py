@@ -13,7 +13,10 @@ Order of checks (the first that fails decides):
 2. PIN entry (for a PIN) or card reads (for a card) locked at this reader → ``locked_out``;
    face attempts at a rate-limited door → ``rate_limited``. Nothing else is judged, so a lock
    leaks nothing. The locks are apart: wrong PINs never refuse a card or a face, unknown cards
-   never refuse a PIN or a face (see :mod:`facegate.policy.lockout`).
+   never refuse a PIN or a face (see :mod:`facegate.policy.lockout`). One exception keeps a
+   two-factor door open during a PIN flood: a PIN that answers a card or face waiting for it
+   is judged against that person only, and its failures count against that person's own
+   lock (``holders``), so a stolen card buys no more guesses than the keypad gives.
 3. the door's modes now (its schedule windows): none → ``outside_schedule``; the factor is not
    part of any accepted mode → ``mode_not_allowed``.
 4. the credential resolves to no enrolled person → ``unknown_card`` / ``wrong_pin`` /
@@ -179,6 +182,7 @@ class _Judge:
         self.state = snapshot.state
         self.factor = _factor(event)
         self.alarms: list[Alarm] = []
+        self.holder: str | None = None  # set when a PIN answers someone's first factor in a lock
 
     def result(
         self,
@@ -226,11 +230,18 @@ class _Judge:
         if key is None:
             key = _lock_key(self.event.reader, self.factor)
         reader, kind = key
-        lock_state = self.state.lockouts.get(key, ReaderLockout())
-        lock_state, length = record_failure(lock_state, door.lockout, self.now)
-        self.state = replace(self.state, lockouts=_with(self.state.lockouts, key, lock_state))
-        if length is not None:
+        if kind == "pin" and self.holder is not None:
+            lock_state = self.state.holders.get(self.holder, ReaderLockout())
+            lock_state, length = record_failure(lock_state, door.lockout, self.now)
+            holders = _with(self.state.holders, self.holder, lock_state)
+            self.state = replace(self.state, holders=holders)
+            what = "PIN entry after one person's card or face"
+        else:
+            lock_state = self.state.lockouts.get(key, ReaderLockout())
+            lock_state, length = record_failure(lock_state, door.lockout, self.now)
+            self.state = replace(self.state, lockouts=_with(self.state.lockouts, key, lock_state))
             what = _LOCKED_WHAT[kind]
+        if length is not None:
             logger.warning(
                 "%s: %s at reader %s locked out for %.0f s", door.door, what, reader, length
             )
@@ -258,6 +269,9 @@ class _Judge:
             if key in updated:
                 updated[key] = record_success(updated[key], self.now)
         self.state = replace(self.state, lockouts=updated)
+        if self.holder is not None and self.holder in self.state.holders:
+            holder = record_success(self.state.holders[self.holder], self.now)
+            self.state = replace(self.state, holders=_with(self.state.holders, self.holder, holder))
 
 
 def _lock_key(reader: str, factor: Factor) -> LockKey:
@@ -267,6 +281,14 @@ def _lock_key(reader: str, factor: Factor) -> LockKey:
 
 def _lock_keys(reader: str, factors: frozenset[Factor]) -> set[LockKey]:
     return {_lock_key(reader, f) for f in factors if f != "face"}
+
+
+def _waiting_for_pin(state: PolicyState, door: str, now: float) -> Pending | None:
+    """A card or face at ``door`` still waiting for its PIN, if any."""
+    pending = state.pending.get(door)
+    if pending is None or now >= pending.expires_at or "pin" in pending.factors:
+        return None
+    return pending
 
 
 def _mismatch_key(reader: str, factor: Factor, pending: Pending) -> LockKey:
@@ -327,7 +349,14 @@ def decide(event: AccessEvent, snapshot: PolicySnapshot, clock: Clock) -> Decisi
         if snapshot.state.faces.get(door.door, FaceLimitState()).blocked(now):
             return judge.result(False, "rate_limited")
     elif judge.locked():
-        return judge.result(False, "locked_out")
+        waiting = _waiting_for_pin(snapshot.state, door.door, now) if factor == "pin" else None
+        holder_lock = snapshot.state.holders.get(waiting.subject) if waiting else None
+        if waiting is None or (holder_lock is not None and holder_lock.locked(now)):
+            return judge.result(False, "locked_out")
+        # PIN entry is locked, but this PIN answers a card or face waiting for it: judged
+        # against that person only and counted against them, so a flood at the keypad does
+        # not shut a two-factor door, and a stolen card buys no more guesses than the keypad.
+        judge.holder = waiting.subject
 
     # 3. What the door accepts now.
     modes = door.modes_at(snapshot.schedules, local)
@@ -345,6 +374,12 @@ def decide(event: AccessEvent, snapshot: PolicySnapshot, clock: Clock) -> Decisi
             # A wrong card or PIN ends a pending first factor at this door.
             judge.set_pending(None)
         return judge.result(False, _UNKNOWN[factor])
+    if judge.holder is not None and person.subject != judge.holder:
+        # Someone's PIN, but not the waiting person's: never opens on its own during the lock.
+        judge.fail()
+        judge.set_pending(None)
+        pair = snapshot.state.pending[door.door].factors | {factor}
+        return judge.result(False, "credential_mismatch", pair, person.subject)
 
     # 5. Is this person allowed here, now?
     status = person.validity.status(local)

@@ -36,6 +36,11 @@ Reader lockout, per reader *and* per kind of credential
     buy for ``L`` seconds gives a patient attacker ``k / L`` guesses a second and lets a flood
     of ``r`` failures a second hold it ``r L / k`` of the time.
 
+    At a two-factor door a PIN that answers a waiting card or face is judged even while PIN
+    entry is locked, against that person only; its failures count against that person's own
+    lock (``PolicyState.holders``, same policy), so a flood at the keypad does not shut a
+    ``card+pin`` door and a stolen card gets the same bound, at odds ``1 / 10**6`` a guess.
+
     An insider who alternates their own PIN with fewer than ``max_failures`` guesses never
     trips the lock; each of their successes is audited under their pseudonym.
 

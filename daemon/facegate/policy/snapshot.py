@@ -199,18 +199,22 @@ class PolicyState:
         pending: door id → first factor waiting for a second.
         lockouts: (reader id, ``pin`` or ``card``) → lockout state: PIN entry and card reads
             at one reader are locked apart.
+        holders: subject → lock on PINs that answer that person's waiting card or face while
+            PIN entry is locked (see :func:`facegate.policy.decide.decide`, step 2).
         faces: door id → unknown-face rate-limit state.
         presence: subject → last direction (anti-passback).
     """
 
     pending: Mapping[str, Pending] = field(default_factory=dict)
     lockouts: Mapping[LockKey, ReaderLockout] = field(default_factory=dict)
+    holders: Mapping[str, ReaderLockout] = field(default_factory=dict)
     faces: Mapping[str, FaceLimitState] = field(default_factory=dict)
     presence: Mapping[str, Presence] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return (
             f"PolicyState(pending={len(self.pending)}, lockouts={len(self.lockouts)}, "
+            f"holders={len(self.holders)}, "
             f"faces={len(self.faces)}, presence={len(self.presence)})"
         )
 
