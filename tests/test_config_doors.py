@@ -31,7 +31,7 @@ doors:
       rules:
         - {schedule: daytime, modes: "face|card|pin"}
       default: [face+pin, card+pin]
-    lockout: {max_failures: 5, base_backoff_s: 30, max_backoff_s: 900}
+    lockout: {max_failures: 5, base_backoff_s: 30, max_backoff_s: 240}
     anti_passback: {enabled: true, out_readers: [exit-card]}
     gate:
       lock_type: fail_safe
@@ -123,6 +123,8 @@ def test_every_field_has_a_description(model: type[BaseModel]) -> None:
     [
         (access.LockoutConfig, {"max_failures": 0}),
         (access.LockoutConfig, {"base_backoff_s": 100, "max_backoff_s": 50}),
+        (access.LockoutConfig, {"max_backoff_s": 301}),  # > 60 s per failure (5 failures)
+        (access.LockoutConfig, {"max_failures": 20, "max_backoff_s": 1201}),
         (gate.InputPinConfig, {"pin": 28}),
         (gate.InputPinConfig, {"pin": 5, "contact": "nx"}),
         (access.AccessConfig, {"second_factor_s": 1}),
@@ -139,6 +141,16 @@ def test_every_field_has_a_description(model: type[BaseModel]) -> None:
 def test_bounds(section: type[BaseModel], data: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         section.model_validate(data)
+
+
+def test_lockout_cap_is_bounded_per_failure() -> None:
+    """Issue 14: the old 900 s cap with 5 failures let 60 wrong PINs in two hours keep PIN
+    entry shut 99 % of the time; a failure may now buy at most 60 s of lockout."""
+    with pytest.raises(ValidationError, match=r"max_backoff_s <= 300 \(a flood of wrong PINs"):
+        access.LockoutConfig.model_validate({"max_failures": 5, "max_backoff_s": 900})
+    assert access.LockoutConfig().max_backoff_s == 240.0
+    assert access.LockoutConfig(max_failures=3, max_backoff_s=180).max_backoff_s == 180.0
+    assert access.LockoutConfig(max_failures=20, max_backoff_s=1200).max_backoff_s == 1200.0
 
 
 def test_pins_must_differ_within_a_door() -> None:

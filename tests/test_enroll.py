@@ -173,6 +173,14 @@ def test_pin_and_card_only_enrolment_opens_through_the_policy(
         wrong = ReaderPin("r1", "0" * len(pin) if pin != "0" * len(pin) else "1" * len(pin), 0.0)
         denied = access.pin("main", wrong)
         assert not denied.granted and denied.reason == "wrong_pin"
+        # r1 is one Wiegand reader with a keypad: wrong PINs lock its PIN entry only, and the
+        # resident's card at the same reader still opens (issue 14).
+        for _ in range(loaded.doors[0].lockout.max_failures - 1):
+            denied = access.pin("main", wrong)
+        assert [a.kind for a in denied.alarms] == ["lockout"]
+        assert denied.alarms[0].detail.startswith("pin: PIN entry at reader r1 locked")
+        assert access.pin("main", ReaderPin("r1", pin, 0.0)).reason == "locked_out"
+        assert access.card("main", card).granted
 
 
 def test_enrolling_from_a_fifo_or_a_huge_image_fails_fast(

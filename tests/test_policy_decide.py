@@ -578,6 +578,213 @@ def test_unknown_faces_spread_out_are_not_limited() -> None:
         gate.wait(21.0)
 
 
+# -- Lockouts per kind, bounded (issue 14: a lockout must not lock residents out) -------------
+
+GW = "gw"  # one Wiegand reader with a keypad: cards and PINs arrive from the same reader id
+
+
+def _lock(gate: Gate, kind: str, reader: str = GW) -> bool:
+    state = gate.snapshot.state.lockouts.get((reader, kind))  # type: ignore[call-overload]
+    return state is not None and state.locked(gate.clock.monotonic())
+
+
+def test_wrong_pins_lock_pin_entry_only_and_cards_and_faces_still_open() -> None:
+    gate = Gate(_door((AccessMode.ANY,), lockout=LockoutPolicy(max_failures=3)))
+    for _ in range(2):
+        assert gate.send(pin(None, reader=GW)).alarms == ()
+    tripped = gate.send(pin(None, reader=GW))
+    assert [a.kind for a in tripped.alarms] == ["lockout"]
+    detail = tripped.alarms[0].detail
+    assert detail == "pin: PIN entry at reader gw locked for 30 s after 3 failures"
+    assert _lock(gate, "pin") and not _lock(gate, "card")
+    assert gate.send(pin("alice", reader=GW)).reason == "locked_out"
+    # The same reader's card slot and the camera are not locked: residents still get in.
+    assert gate.send(card("alice", reader=GW)).granted
+    assert gate.send(card("bob", reader=GW)).granted
+    assert gate.send(face("carol")).granted
+    # An unknown card during the PIN lock is judged (and counted) as a card, not refused.
+    assert gate.send(card(None, reader=GW)).reason == "unknown_card"
+    gate.wait(30.0)
+    assert gate.send(pin("alice", reader=GW)).granted
+
+
+def test_unknown_cards_lock_card_reads_only_and_pins_and_faces_still_open() -> None:
+    gate = Gate(_door((AccessMode.ANY,), lockout=LockoutPolicy(max_failures=3)))
+    for _ in range(2):
+        gate.send(card(None, reader=GW))
+    tripped = gate.send(card(None, reader=GW))
+    assert [a.kind for a in tripped.alarms] == ["lockout"]
+    assert tripped.alarms[0].detail.startswith("card: card reads at reader gw locked for 30 s")
+    assert _lock(gate, "card") and not _lock(gate, "pin")
+    assert gate.send(pin("alice", reader=GW)).granted
+    assert gate.send(face("carol")).granted
+    assert gate.send(pin(None, reader=GW)).reason == "wrong_pin"  # judged, not locked_out
+
+
+def test_a_card_lock_refuses_enrolled_cards_too() -> None:
+    """A brute force on card numbers ends with an enrolled number: judging enrolled cards
+    during the lock would let it run at the reader's full speed, so they wait as well."""
+    gate = Gate(_door((AccessMode.ANY,), lockout=LockoutPolicy(max_failures=3)))
+    for _ in range(3):
+        gate.send(card(None, reader=GW))
+    for _ in range(50):  # numbers tried during the lock: none judged, the hit included
+        assert gate.send(card(None, reader=GW)).reason == "locked_out"
+    assert gate.send(card("alice", reader=GW)).reason == "locked_out"
+    assert gate.send(card("alice", reader="card2")).granted  # another reader is not locked
+    gate.wait(30.0)
+    assert gate.send(card("alice", reader=GW)).granted
+
+
+def test_a_mismatched_pin_counts_against_pin_entry_not_card_reads() -> None:
+    gate = Gate(_door((AccessMode.CARD_PIN,), lockout=LockoutPolicy(max_failures=2)))
+    for _ in range(2):
+        assert gate.send(card("alice", reader=GW)).reason == SFR
+        last = gate.send(pin("bob", reader=GW))
+        assert last.reason == MISMATCH
+    assert last.alarms[0].detail.startswith("pin: PIN entry at reader gw")
+    assert _lock(gate, "pin") and not _lock(gate, "card")
+    # A PIN alone is refused; a PIN answering a waiting card is judged (see below).
+    assert gate.send(pin("carol", reader=GW)).reason == "locked_out"
+    assert gate.send(card("carol", reader=GW)).reason == SFR
+    assert gate.send(pin("carol", reader=GW)).granted
+
+
+def test_a_mismatch_after_a_pending_pin_counts_against_that_pin_entry() -> None:
+    gate = Gate(_door((AccessMode.CARD_PIN,), lockout=LockoutPolicy(max_failures=2)))
+    for _ in range(2):
+        assert gate.send(pin("alice")).reason == SFR  # typed at kp1
+        last = gate.send(card("bob"))  # at card1
+        assert last.reason == MISMATCH
+    assert last.alarms[0].detail.startswith("pin: PIN entry at reader kp1")
+    assert _lock(gate, "pin", "kp1") and not _lock(gate, "card", "card1")
+
+
+def test_a_grant_clears_the_counts_of_the_locks_it_used() -> None:
+    gate = Gate(_door((AccessMode.CARD_PIN,), lockout=LockoutPolicy(max_failures=3)))
+    for _ in range(2):
+        gate.send(card(None, reader=GW))
+        gate.send(card("alice", reader=GW))
+        gate.send(pin(None, reader=GW))
+    assert gate.send(card("alice", reader=GW)).reason == SFR
+    assert gate.send(pin("alice", reader=GW)).granted
+    lockouts = gate.snapshot.state.lockouts
+    assert lockouts[(GW, "pin")].failures == 0 and lockouts[(GW, "card")].failures == 0
+
+
+# A two-factor door during a PIN lock: the PIN that answers a waiting card or face is judged.
+
+
+def _flood_pins(gate: Gate, reader: str = GW) -> None:
+    while not _lock(gate, "pin", reader):
+        gate.send(pin(None, reader=reader))
+
+
+@pytest.mark.parametrize("first", ["card", "face"])
+def test_a_two_factor_door_still_opens_for_a_resident_during_a_pin_lock(first: str) -> None:
+    mode = AccessMode.CARD_PIN if first == "card" else AccessMode.FACE_PIN
+    gate = Gate(_door((mode,), lockout=LockoutPolicy(max_failures=3)))
+    _flood_pins(gate)
+    assert gate.send(pin("alice", reader=GW)).reason == "locked_out"  # a PIN alone: refused
+    opener = card("alice", reader=GW) if first == "card" else face("alice")
+    assert gate.send(opener).reason == SFR
+    assert code(gate.send(pin("alice", reader=GW))) == f"{G}:{first}+pin"
+    assert _lock(gate, "pin")  # the keypad's lock is untouched
+
+
+def test_a_stolen_card_buys_no_extra_guesses_during_a_pin_lock() -> None:
+    gate = Gate(_door((AccessMode.CARD_PIN,), lockout=LockoutPolicy(max_failures=3)))
+    _flood_pins(gate)
+    gate.send(card("alice", reader=GW))
+    assert gate.send(pin(None, reader=GW)).reason == "wrong_pin"
+    gate.send(card("alice", reader=GW))
+    # Bob's PIN is right for Bob, but only Alice's answers Alice's card during the lock.
+    assert code(gate.send(pin("bob", reader=GW))) == f"{MISMATCH}:card+pin"
+    gate.send(card("alice", reader=GW))
+    third = gate.send(pin(None, reader=GW))
+    assert [a.detail for a in third.alarms] == [
+        "pin: PIN entry after one person's card or face at reader gw locked for 30 s after "
+        "3 failures"
+    ]
+    assert "alice" not in third.alarms[0].detail
+    gate.send(card("alice", reader=GW))
+    assert gate.send(pin("alice", reader=GW)).reason == "locked_out"  # Alice's own lock
+    gate.send(card("carol", reader=GW))
+    assert gate.send(pin("carol", reader=GW)).granted  # Carol's card is not Alice's
+
+
+def test_a_pin_lock_at_a_single_factor_door_gives_no_second_factor_way_round() -> None:
+    gate = Gate(_door((AccessMode.ANY,), lockout=LockoutPolicy(max_failures=3)))
+    _flood_pins(gate)
+    assert gate.send(card("alice", reader=GW)).granted  # the card opens alone, nothing waits
+    assert gate.send(pin("alice", reader=GW)).reason == "locked_out"
+
+
+# Flood and brute force, measured second by second through decide() with the default policy.
+
+TWO_HOURS = 7200
+
+
+def _flood(attempt_at: set[int], seconds: int, policy: LockoutPolicy | None = None) -> float:
+    """Wrong PINs at the given seconds; returns the fraction of seconds PIN entry was locked."""
+    gate = Gate(_door((AccessMode.ANY,), lockout=policy or LockoutPolicy()))
+    locked = 0
+    for second in range(seconds):
+        if second in attempt_at:
+            reason = gate.send(pin(None, reader=GW)).reason
+            assert reason in ("wrong_pin", "locked_out")
+        locked += _lock(gate, "pin")
+        gate.wait(1.0)
+    return locked / seconds
+
+
+def test_the_issue_14_flood_kept_the_old_policy_shut() -> None:
+    """The defect, reproduced on the old settings (cap 900 s): now refused by the config."""
+    old = LockoutPolicy(max_failures=5, base_backoff_s=30.0, max_backoff_s=900.0)
+    assert _flood(_patient_bursts(60, old), TWO_HOURS, old) > 0.95
+
+
+def _patient_bursts(total: int, policy: LockoutPolicy) -> set[int]:
+    """A burst of ``max_failures`` the second each lockout ends, until ``total`` are typed."""
+    times, at, level = set(), 0, 0
+    while len(times) < total:
+        times |= {at + i for i in range(policy.max_failures)}
+        level += 1
+        at += policy.max_failures - 1 + int(policy.backoff(level)) + 1
+    return times
+
+
+@pytest.mark.parametrize(
+    ("name", "times"),
+    [
+        ("one every 2 min", set(range(0, TWO_HOURS, 120))),
+        ("bursts of 5 every 10 min", {b + i for b in range(0, TWO_HOURS, 600) for i in range(5)}),
+        ("bursts at each lockout's end", _patient_bursts(60, LockoutPolicy())),
+    ],
+)
+def test_sixty_wrong_pins_in_two_hours_leave_pin_entry_open_most_of_the_time(
+    name: str, times: set[int]
+) -> None:
+    """60 wrong PINs in two hours (issue 14: 99 % locked before) leave PIN entry open at
+    least 60 % of the time: each lockout needs 5 of them and lasts at most 240 s."""
+    assert len(times) == 60, name
+    bound = LockoutPolicy().max_locked_s(60, escalated=True) / TWO_HOURS
+    assert bound == 0.4
+    assert _flood(times, TWO_HOURS) <= bound, name
+
+
+def test_a_patient_brute_force_gets_at_most_the_stated_guesses_a_day() -> None:
+    """An attacker typing a wrong PIN every 3 s whenever PIN entry is open, for a day."""
+    policy = LockoutPolicy()
+    gate = Gate(_door((AccessMode.ANY,), lockout=policy))
+    judged = 0
+    for _ in range(0, 86400, 3):
+        if not _lock(gate, "pin"):
+            judged += gate.send(pin(None, reader=GW)).reason == "wrong_pin"
+        gate.wait(3.0)
+    assert policy.max_guesses() == 1815  # the README's threat model quotes this number
+    assert 1500 < judged <= 1815
+
+
 # -- Anti-passback ---------------------------------------------------------------------------
 
 

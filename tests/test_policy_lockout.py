@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from facegate.policy.lockout import (
     AntiPassbackPolicy,
@@ -116,3 +118,65 @@ def test_passback() -> None:
     assert not passback_violation(inside, "in", AntiPassbackPolicy(), 1.0)  # off by default
     forever = AntiPassbackPolicy(enabled=True, reset_s=None)
     assert passback_violation(inside, "in", forever, 1e9)
+
+
+# -- The bounds of issue 14: a flood cannot hold a lock shut, and what a patient attacker gets --
+
+DEFAULT = LockoutPolicy()
+
+
+def test_default_bounds() -> None:
+    assert (DEFAULT.max_failures, DEFAULT.max_backoff_s) == (5, 240.0)
+    assert DEFAULT.lock_per_failure_s == 48.0
+    # 60 failures: 12 lockouts, 30 + 60 + 120 + 9 × 240 s from fresh, 12 × 240 s escalated.
+    assert DEFAULT.max_locked_s(60) == 2370.0
+    assert DEFAULT.max_locked_s(60, escalated=True) == 2880.0
+    assert DEFAULT.max_locked_s(4) == 0.0
+    assert DEFAULT.max_locked_s(10**12) == 210.0 + (2 * 10**11 - 3) * 240.0  # no loop per lockout
+    # Guesses a day at each lockout's end: 362 lockouts fit in 86,400 s, 5 guesses before each
+    # and after the last.
+    assert DEFAULT.max_guesses() == 1815
+    assert DEFAULT.max_guesses(0.0) == 5 and DEFAULT.max_guesses(29.9) == 5
+    assert DEFAULT.max_guesses(30.0) == 10
+    # The old cap (900 s): fewer guesses, but 60 failures could hold the lock 2 h.
+    old = LockoutPolicy(max_backoff_s=900.0)
+    assert old.max_guesses() == 500 and old.max_locked_s(60) > 7200
+
+
+def _guesses_by_simulation(policy: LockoutPolicy, seconds: float) -> int:
+    state, now, judged = ReaderLockout(), 0.0, 0
+    while now <= seconds:
+        if state.locked(now):
+            now = state.locked_until  # type: ignore[assignment]
+            continue
+        state, _ = record_failure(state, policy, now)
+        judged += 1
+    return judged
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [DEFAULT, POLICY, LockoutPolicy(1, 10.0, 60.0, 600.0), LockoutPolicy(20, 5.0, 1200.0, 60.0)],
+)
+def test_max_guesses_matches_an_attacker_at_each_lockouts_end(policy: LockoutPolicy) -> None:
+    for seconds in (0.0, 100.0, 3600.0, 86400.0):
+        assert _guesses_by_simulation(policy, seconds) == policy.max_guesses(seconds)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    times=st.lists(st.floats(0.0, 7199.0), min_size=60, max_size=60),
+    escalated=st.booleans(),
+)
+def test_any_sixty_failures_in_two_hours_lock_at_most_the_bound(
+    times: list[float], escalated: bool
+) -> None:
+    """However 60 failures are timed in two hours, the lock is closed at most 40 % of it."""
+    state = ReaderLockout(level=10) if escalated else ReaderLockout()
+    closed: list[tuple[float, float]] = []
+    for now in sorted(times):
+        state, length = record_failure(state, DEFAULT, now)
+        if length is not None:
+            closed.append((now, min(now + length, 7200.0)))
+    locked = sum(end - start for start, end in closed)  # lockouts never overlap
+    assert locked <= DEFAULT.max_locked_s(60, escalated=True) <= 0.4 * 7200

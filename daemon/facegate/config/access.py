@@ -15,6 +15,7 @@ from .base import Section
 from .calendar import NAME_PATTERN
 
 __all__ = [
+    "MAX_LOCK_PER_FAILURE_S",
     "AccessConfig",
     "AccessMode",
     "AccessRuleConfig",
@@ -34,6 +35,11 @@ class AccessMode(StrEnum):
     FACE_PIN = "face+pin"
     ANY = "face|card|pin"
     CARD_OR_PIN = "card|pin"
+
+
+MAX_LOCK_PER_FAILURE_S = 60.0
+"""The most lockout one failure may buy (``max_backoff_s / max_failures``): one wrong PIN
+every two minutes then holds PIN entry at most half the time (``facegate.policy.lockout``)."""
 
 
 def _modes(value: Any) -> Any:
@@ -86,14 +92,23 @@ class AccessConfig(Section):
 
 
 class LockoutConfig(Section):
-    """Reader lockout after wrong PINs or unknown cards."""
+    """Lockout after wrong PINs or unknown cards: wrong PINs lock PIN entry at that reader,
+    unknown cards lock card reads at that reader; cards, PINs and faces never lock each other."""
 
-    max_failures: int = Field(default=5, ge=1, le=20, description="Failures before a lockout.")
+    max_failures: int = Field(
+        default=5, ge=1, le=20, description="Wrong PINs (or unknown cards) before a lockout."
+    )
     base_backoff_s: float = Field(
-        default=30.0, ge=1.0, le=3600.0, description="First lockout; each next one doubles."
+        default=30.0, ge=1.0, le=1200.0, description="First lockout; each next one doubles."
     )
     max_backoff_s: float = Field(
-        default=900.0, ge=1.0, le=86400.0, description="Longest lockout (the doubling cap)."
+        default=240.0,
+        ge=1.0,
+        le=1200.0,
+        description=(
+            "Longest lockout (the doubling cap); at most 60 s per failure "
+            "(max_failures × 60), so a flood cannot hold a reader shut."
+        ),
     )
     reset_after_s: float = Field(
         default=600.0,
@@ -106,6 +121,14 @@ class LockoutConfig(Section):
     def _order(self) -> LockoutConfig:
         if self.max_backoff_s < self.base_backoff_s:
             raise ValueError("max_backoff_s must be at least base_backoff_s")
+        if self.max_backoff_s > self.max_failures * MAX_LOCK_PER_FAILURE_S:
+            raise ValueError(
+                f"max_backoff_s {self.max_backoff_s:g} with max_failures {self.max_failures} "
+                f"lets one failure hold the lock {self.max_backoff_s / self.max_failures:g} s; "
+                f"at most {MAX_LOCK_PER_FAILURE_S:g} s, so max_backoff_s <= "
+                f"{self.max_failures * MAX_LOCK_PER_FAILURE_S:g} (a flood of wrong PINs would "
+                "otherwise keep PIN entry shut most of the time)"
+            )
         return self
 
 

@@ -12,7 +12,7 @@ A door exists in this one validated form. ``facegate.policy`` derives the pure p
           rules:
             - {schedule: daytime, modes: "face|card|pin"}
           default: [face+pin, card+pin]        # at night: two factors
-        lockout: {max_failures: 5, base_backoff_s: 30, max_backoff_s: 900}
+        lockout: {max_failures: 5, base_backoff_s: 30, max_backoff_s: 240}
         gate:
           lock_type: fail_secure
           door_contact: {pin: 5}

@@ -41,7 +41,8 @@ AlarmKind: TypeAlias = Literal[
 
 ``door_forced``: the door opened with no grant and no exit request. ``door_held``: the door
 stayed open longer than ``held_open_s``. ``tamper``: a reader or enclosure tamper switch opened.
-``lockout``: a reader locked out after repeated wrong PINs or unknown cards.
+``lockout``: PIN entry (wrong PINs) or card reads (unknown cards) locked at one reader; the
+detail starts with ``pin:`` or ``card:``.
 ``face_rate_limited``: too many unknown faces at a door in a short time.
 ``passback``: a credential was used twice in the same direction (anti-passback).
 ``presentation_attack``: several faces failed liveness at a door in a short time (photos or

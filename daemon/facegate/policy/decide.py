@@ -10,16 +10,23 @@ Order of checks (the first that fails decides):
 1. unknown door → ``unknown_door``; an exit request is always granted (free egress); a face
    that failed liveness → ``liveness`` (with the ``presentation_attack`` alarm when the face
    path counted too many refusals at this door).
-2. the reader is locked out → ``locked_out``; face attempts at a rate-limited door →
-   ``rate_limited``. Nothing else is judged, so a locked reader leaks nothing.
+2. PIN entry (for a PIN) or card reads (for a card) locked at this reader → ``locked_out``;
+   face attempts at a rate-limited door → ``rate_limited``. Nothing else is judged, so a lock
+   leaks nothing. The locks are apart: wrong PINs never refuse a card or a face, unknown cards
+   never refuse a PIN or a face (see :mod:`facegate.policy.lockout`). One exception keeps a
+   two-factor door open during a PIN flood: a PIN that answers a card or face waiting for it
+   is judged against that person only, and its failures count against that person's own
+   lock (``holders``), so a stolen card buys no more guesses than the keypad gives.
 3. the door's modes now (its schedule windows): none → ``outside_schedule``; the factor is not
    part of any accepted mode → ``mode_not_allowed``.
 4. the credential resolves to no enrolled person → ``unknown_card`` / ``wrong_pin`` /
-   ``unknown_face``, counted towards the reader lockout or the face rate limit.
+   ``unknown_face``, counted towards PIN entry or card reads at the reader, or the face rate
+   limit.
 5. the person: ``not_yet_valid``, ``expired``, ``door_not_allowed``, ``outside_schedule``
    (their own schedule). A genuine credential is not a failure, so these are not counted.
 6. two factors: combined with a pending first factor of the same person; a second factor of
-   *another* person → ``credential_mismatch`` (counted); not yet enough →
+   *another* person → ``credential_mismatch`` (counted against PIN entry at the reader the
+   PIN came from: it is a PIN guess with a card or face in hand); not yet enough →
    ``second_factor_required`` and the factor waits ``second_factor_s`` for its partner.
 7. anti-passback (if enabled) → ``passback``; otherwise ``granted``.
 
@@ -42,6 +49,8 @@ from ..clock import Clock
 from ..gate.events import Alarm
 from .lockout import (
     FaceLimitState,
+    LockKey,
+    LockKind,
     Presence,
     ReaderLockout,
     passback_violation,
@@ -96,6 +105,7 @@ _UNKNOWN: Mapping[Factor, Reason] = {
     "pin": "wrong_pin",
 }
 _FACTOR_ORDER: tuple[Factor, ...] = ("face", "card", "pin")
+_LOCKED_WHAT: Mapping[LockKind, str] = {"pin": "PIN entry", "card": "card reads"}
 
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -172,6 +182,7 @@ class _Judge:
         self.state = snapshot.state
         self.factor = _factor(event)
         self.alarms: list[Alarm] = []
+        self.holder: str | None = None  # set when a PIN answers someone's first factor in a lock
 
     def result(
         self,
@@ -195,10 +206,11 @@ class _Judge:
     def set_pending(self, pending: Pending | None) -> None:
         self.state = replace(self.state, pending=_with(self.state.pending, self.door.door, pending))
 
-    def fail(self) -> None:
-        """Count a failure against the reader (card/PIN) or the door's face limit."""
+    def fail(self, key: LockKey | None = None) -> None:
+        """Count a failure against a lock (``key``; by default this event's reader and kind),
+        or, for a face, against the door's face limit."""
         door = self.door
-        if self.factor == "face":
+        if key is None and self.factor == "face":
             face_state = self.state.faces.get(door.door, FaceLimitState())
             face_state, tripped = record_unknown_face(face_state, door.face_limit, self.now)
             self.state = replace(self.state, faces=_with(self.state.faces, door.door, face_state))
@@ -215,29 +227,77 @@ class _Judge:
                     )
                 )
             return
-        reader = self.event.reader
-        lock_state = self.state.readers.get(reader, ReaderLockout())
-        lock_state, length = record_failure(lock_state, door.lockout, self.now)
-        self.state = replace(self.state, readers=_with(self.state.readers, reader, lock_state))
+        if key is None:
+            key = _lock_key(self.event.reader, self.factor)
+        reader, kind = key
+        if kind == "pin" and self.holder is not None:
+            lock_state = self.state.holders.get(self.holder, ReaderLockout())
+            lock_state, length = record_failure(lock_state, door.lockout, self.now)
+            holders = _with(self.state.holders, self.holder, lock_state)
+            self.state = replace(self.state, holders=holders)
+            what = "PIN entry after one person's card or face"
+        else:
+            lock_state = self.state.lockouts.get(key, ReaderLockout())
+            lock_state, length = record_failure(lock_state, door.lockout, self.now)
+            self.state = replace(self.state, lockouts=_with(self.state.lockouts, key, lock_state))
+            what = _LOCKED_WHAT[kind]
         if length is not None:
-            logger.warning("%s: reader %s locked out for %.0f s", door.door, reader, length)
+            logger.warning(
+                "%s: %s at reader %s locked out for %.0f s", door.door, what, reader, length
+            )
             self.alarms.append(
                 Alarm(
                     "lockout",
                     door.door,
                     self.now,
-                    f"reader {reader} locked for {length:g} s after "
+                    f"{kind}: {what} at reader {reader} locked for {length:g} s after "
                     f"{door.lockout.max_failures} failures",
                 )
             )
 
-    def succeed(self, readers: set[str]) -> None:
-        """Clear failure counts of the readers that took part in a grant."""
-        updated = dict(self.state.readers)
-        for reader in readers:
-            if reader in updated:
-                updated[reader] = record_success(updated[reader], self.now)
-        self.state = replace(self.state, readers=updated)
+    def locked(self) -> bool:
+        """Whether this event's kind (PIN entry or card reads) is locked at its reader."""
+        if self.factor == "face":
+            return False
+        key = _lock_key(self.event.reader, self.factor)
+        return self.state.lockouts.get(key, ReaderLockout()).locked(self.now)
+
+    def succeed(self, keys: set[LockKey]) -> None:
+        """Clear failure counts of the locks whose credentials took part in a grant."""
+        updated = dict(self.state.lockouts)
+        for key in keys:
+            if key in updated:
+                updated[key] = record_success(updated[key], self.now)
+        self.state = replace(self.state, lockouts=updated)
+        if self.holder is not None and self.holder in self.state.holders:
+            holder = record_success(self.state.holders[self.holder], self.now)
+            self.state = replace(self.state, holders=_with(self.state.holders, self.holder, holder))
+
+
+def _lock_key(reader: str, factor: Factor) -> LockKey:
+    """The lock a credential of ``factor`` read at ``reader`` counts against (not for faces)."""
+    return (reader, "pin" if factor == "pin" else "card")
+
+
+def _lock_keys(reader: str, factors: frozenset[Factor]) -> set[LockKey]:
+    return {_lock_key(reader, f) for f in factors if f != "face"}
+
+
+def _waiting_for_pin(state: PolicyState, door: str, now: float) -> Pending | None:
+    """A card or face at ``door`` still waiting for its PIN, if any."""
+    pending = state.pending.get(door)
+    if pending is None or now >= pending.expires_at or "pin" in pending.factors:
+        return None
+    return pending
+
+
+def _mismatch_key(reader: str, factor: Factor, pending: Pending) -> LockKey:
+    """The lock a mismatched second factor counts against: the PIN's, wherever it was typed."""
+    if factor == "pin":
+        return (reader, "pin")
+    if "pin" in pending.factors:
+        return (pending.reader, "pin")
+    return _lock_key(reader, factor)  # no PIN in the pair: no mode combines only face and card
 
 
 def decide(event: AccessEvent, snapshot: PolicySnapshot, clock: Clock) -> Decision:
@@ -283,12 +343,20 @@ def decide(event: AccessEvent, snapshot: PolicySnapshot, clock: Clock) -> Decisi
     judge = _Judge(event, snapshot, door, now)
     factor = judge.factor
 
-    # 2. Lockouts first: a locked reader is not judged at all.
+    # 2. Lockouts first: a locked kind is not judged at all. A card is never refused because
+    # PIN entry is locked, nor a PIN because card reads are; a face never by a reader lock.
     if factor == "face":
         if snapshot.state.faces.get(door.door, FaceLimitState()).blocked(now):
             return judge.result(False, "rate_limited")
-    elif snapshot.state.readers.get(event.reader, ReaderLockout()).locked(now):
-        return judge.result(False, "locked_out")
+    elif judge.locked():
+        waiting = _waiting_for_pin(snapshot.state, door.door, now) if factor == "pin" else None
+        holder_lock = snapshot.state.holders.get(waiting.subject) if waiting else None
+        if waiting is None or (holder_lock is not None and holder_lock.locked(now)):
+            return judge.result(False, "locked_out")
+        # PIN entry is locked, but this PIN answers a card or face waiting for it: judged
+        # against that person only and counted against them, so a flood at the keypad does
+        # not shut a two-factor door, and a stolen card buys no more guesses than the keypad.
+        judge.holder = waiting.subject
 
     # 3. What the door accepts now.
     modes = door.modes_at(snapshot.schedules, local)
@@ -306,6 +374,12 @@ def decide(event: AccessEvent, snapshot: PolicySnapshot, clock: Clock) -> Decisi
             # A wrong card or PIN ends a pending first factor at this door.
             judge.set_pending(None)
         return judge.result(False, _UNKNOWN[factor])
+    if judge.holder is not None and person.subject != judge.holder:
+        # Someone's PIN, but not the waiting person's: never opens on its own during the lock.
+        judge.fail()
+        judge.set_pending(None)
+        pair = snapshot.state.pending[door.door].factors | {factor}
+        return judge.result(False, "credential_mismatch", pair, person.subject)
 
     # 5. Is this person allowed here, now?
     status = person.validity.status(local)
@@ -324,22 +398,23 @@ def decide(event: AccessEvent, snapshot: PolicySnapshot, clock: Clock) -> Decisi
     if pending is not None and now >= pending.expires_at:
         judge.set_pending(None)
         pending = None
-    readers = {event.reader}
+    lock_keys = _lock_keys(event.reader, alone)
     factors = alone
     if pending is not None:
         combined = pending.factors | alone
         viable = completes(modes, combined) or could_complete(modes, combined)
         if pending.subject == person.subject and viable:
             factors = combined
-            readers.add(pending.reader)
+            lock_keys |= _lock_keys(pending.reader, pending.factors)
         elif completes(modes, alone):
             pass  # this credential opens on its own; the other person's pending is dropped
         elif factor == "face" and "face" not in pending.factors:
             # A passer-by's face never displaces, nor spoils, someone's pending card or PIN.
             return judge.result(False, "second_factor_required", alone, person.subject)
         elif viable and factor not in pending.factors:
-            # The second factor belongs to someone else than the first.
-            judge.fail()
+            # The second factor belongs to someone else than the first: a PIN guess with a
+            # card or face in hand, so it counts against PIN entry where the PIN was typed.
+            judge.fail(_mismatch_key(event.reader, factor, pending))
             judge.set_pending(None)
             return judge.result(False, "credential_mismatch", combined, person.subject)
 
@@ -366,5 +441,5 @@ def decide(event: AccessEvent, snapshot: PolicySnapshot, clock: Clock) -> Decisi
             judge.state,
             presence=_with(judge.state.presence, person.subject, Presence(direction, now)),
         )
-    judge.succeed(readers)
+    judge.succeed(lock_keys)
     return judge.result(True, "granted", factors, person.subject)

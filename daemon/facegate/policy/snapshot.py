@@ -22,6 +22,7 @@ from .lockout import (
     AntiPassbackPolicy,
     FaceLimitPolicy,
     FaceLimitState,
+    LockKey,
     LockoutPolicy,
     Presence,
     ReaderLockout,
@@ -127,7 +128,7 @@ class DoorPolicy:
         default_modes: modes when no rule's schedule is open; empty = closed to credentials
             (``outside_schedule``). The exit button always works.
         second_factor_s: how long a first factor waits for the second.
-        lockout: reader lockout settings.
+        lockout: reader lockout settings (PIN entry and card reads, each locked apart).
         face_limit: unknown-face rate limit.
         anti_passback: anti-passback settings (off by default).
     """
@@ -196,19 +197,24 @@ class PolicyState:
 
     Attributes:
         pending: door id → first factor waiting for a second.
-        readers: reader id → lockout state.
+        lockouts: (reader id, ``pin`` or ``card``) → lockout state: PIN entry and card reads
+            at one reader are locked apart.
+        holders: subject → lock on PINs that answer that person's waiting card or face while
+            PIN entry is locked (see :func:`facegate.policy.decide.decide`, step 2).
         faces: door id → unknown-face rate-limit state.
         presence: subject → last direction (anti-passback).
     """
 
     pending: Mapping[str, Pending] = field(default_factory=dict)
-    readers: Mapping[str, ReaderLockout] = field(default_factory=dict)
+    lockouts: Mapping[LockKey, ReaderLockout] = field(default_factory=dict)
+    holders: Mapping[str, ReaderLockout] = field(default_factory=dict)
     faces: Mapping[str, FaceLimitState] = field(default_factory=dict)
     presence: Mapping[str, Presence] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return (
-            f"PolicyState(pending={len(self.pending)}, readers={len(self.readers)}, "
+            f"PolicyState(pending={len(self.pending)}, lockouts={len(self.lockouts)}, "
+            f"holders={len(self.holders)}, "
             f"faces={len(self.faces)}, presence={len(self.presence)})"
         )
 
