@@ -20,8 +20,9 @@ def test_demo_timeline_and_summary(models_dir: Path, capsys: pytest.CaptureFixtu
     assert out.count("DENIED  door main by face (unknown_face)") == 1
     assert out.count("DENIED  door main by pin (wrong_pin)") == 3
     assert out.count("DENIED  door main by pin (locked_out)") == 1
-    # Liveness on: the resident's printed photo is challenged once, then refused.
-    assert out.count("CHALLENGE door main") == 1
+    # Liveness on: the resident's printed photo is challenged, retried once with the other
+    # kind, then refused.
+    assert out.count("CHALLENGE door main") == 2
     assert out.count("DENIED  door main by face (liveness)") == 1
     assert out.index("CHALLENGE door main") < out.index("by face (liveness)")
     assert "ALARM   door main: door_held" in out and "ALARM   door main: lockout" in out
@@ -35,6 +36,6 @@ def test_demo_timeline_and_summary(models_dir: Path, capsys: pytest.CaptureFixtu
         out,
     )
     assert summary, out
-    assert summary.groups() == ("4", "6", "4", "222")
+    assert summary.groups() == ("4", "6", "4", "252")
     # The anonymized timeline never prints an embedding or a raw score vector.
     assert "[" not in out.split("clip:")[1].split("summary")[0].replace("[", "", 0) or True

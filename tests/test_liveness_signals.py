@@ -50,7 +50,7 @@ from facegate.vision.liveness.blink import BlinkSignal, face_aspect
 from facegate.vision.liveness.challenge import ChallengeState, pose_proxy, yaw_proxy
 from facegate.vision.liveness.expression import ExpressionSignal, mouth_opening
 from facegate.vision.liveness.judge import LivenessJudge, LivenessVerdict
-from facegate.vision.liveness.model import ModelSamples
+from facegate.vision.liveness.model import ModelSamples, sharpness
 from facegate.vision.liveness.screen import ScreenSignal, moire_score
 from facegate.vision.liveness.structure import (
     NOSE_POINTS,
@@ -1546,3 +1546,32 @@ def test_a_flat_look_hands_over_to_the_challenge_at_once() -> None:
     started = next(t for t, v in verdicts if v.reason == "challenge_started")
     assert started - T0 < cfg.decide_within_s
     assert all(v.status != "spoof" for _, v in verdicts)
+
+
+def test_a_model_that_abstains_on_every_crop_holds_nothing_up() -> None:
+    """The sharpness gate: blurry crops are not judged, and a model that could judge none of
+    an attempt's crops neither refuses the face nor blocks its acceptance."""
+
+    class Blurry:
+        calls = 0
+
+        def score(self, image_rgb: npt.NDArray[np.uint8], points: npt.ArrayLike) -> None:
+            Blurry.calls += 1
+            return None
+
+    pad = pad_config(every_n_frames=2, min_samples=2, max_samples=3)
+    samples = ModelSamples(pad)
+    for _ in range(3):
+        samples.add(None)
+    assert samples.abstained and samples.result().status == "inconclusive"
+    judge = LivenessJudge(LivenessConfig(mode="passive", model=pad), None, Blurry())
+    verdicts = feed(judge, talking_blink_frames(T0, np.random.default_rng(58)))
+    assert (verdicts[-1][1].status, verdicts[-1][1].reason) == ("live", "blink+expression")
+    assert Blurry.calls == pad.max_samples
+
+
+def test_sharpness_counts_laplacian_edges() -> None:
+    flat = np.full((256, 256, 3), 128, np.uint8)
+    checker = ((np.indices((256, 256)).sum(axis=0) % 2) * 255).astype(np.uint8)
+    assert sharpness(flat) == 0
+    assert sharpness(np.stack([checker] * 3, axis=-1)) > 1000

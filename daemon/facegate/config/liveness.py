@@ -209,24 +209,29 @@ class ScreenConfig(Section):
         default=2, ge=1, le=100, description="Measure every n-th frame of a track."
     )
     min_samples: int = Field(
-        default=5, ge=1, le=1000, description="Measured frames before the detector may conclude."
+        default=12,
+        ge=1,
+        le=1000,
+        description="Measured frames before the detector may conclude; no face is accepted "
+        "before (12 samples of every 2nd frame: 1.6 s at 15 fps).",
     )
-    quantile: float = Field(
-        default=0.9,
-        gt=0.0,
-        le=1.0,
-        description="Quantile of the sampled frames' scores that is the track's score: moire "
-        "comes and goes with the screen's angle and distance, skin's colour detail does not.",
+    kth_highest: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="The track's score is its k-th highest frame score: moire comes and goes "
+        "with the screen's angle and distance (a replay showed it on 1 sampled frame in 6), "
+        "skin's colour detail does not; the 2nd highest ignores one odd frame.",
     )
     moire_spoof: float = Field(
-        default=0.5,
+        default=0.43,
         gt=0.0,
         le=10.0,
-        description="Fine-colour over fine-brightness energy of the face (the quantile over "
-        "the sampled frames) at or above which the face is on a screen (attack evidence). On "
-        "pad-dev over the first 3 s of each attempt the live attempts stay at or below 0.43 "
-        "(a dark + JPEG-20 variant; the originals at or below 0.23), the simulated screens "
-        "start at 0.58.",
+        description="Band-passed fine-colour over fine-brightness energy of the face (the "
+        "k-th highest over the sampled frames) at or above which the face is on a screen "
+        "(attack evidence). On pad-dev, over whole clips, live ones stay at or below 0.36 (a "
+        "dark + JPEG-20 variant), prints at or below 0.22, simulated screens start at 0.60; "
+        "the threshold is between.",
     )
 
 
@@ -265,6 +270,14 @@ class PadModelConfig(Section):
         "to the crop; 0.95 was calibrated on the shared clips).",
     )
     num_threads: int = Field(default=2, ge=1, le=8, description="Interpreter threads.")
+    min_sharpness: int = Field(
+        default=1000,
+        ge=0,
+        le=65536,
+        description="Least count of pixels of the 256x256 grey crop whose Laplacian exceeds 50 "
+        "for the model to judge it (its authors' gate); a blurrier crop abstains instead of "
+        "refusing a live face. 0 judges every crop. On pad-dev no crop passed 1000.",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> PadModelConfig:

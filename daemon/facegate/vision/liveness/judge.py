@@ -5,7 +5,8 @@ Evidence, not the absence of evidence. Per track (= per attempt):
 1. **Attack evidence refuses** (``spoof``): the screen detector's moiré (``screen``), the
    model's median score (``model``, when one is configured), or an overwhelmingly flat face
    (``flat``: parallax over motion below ``structure.final_flat_ratio``).
-2. **Two pieces of live evidence accept** (``live``; ``min_evidence``, 2 by default), from
+2. **Two pieces of live evidence accept** (``live``; ``min_evidence``, 2 by default), once the
+   screen detector has measured ``screen.min_samples`` frames, from
    independent signals: a blink (``blink``), a mouth that moves (``expression``), a head
    turn or nod with 3-D structure (``3d_turn``), a challenge answered (``challenge``). The
    reason lists them, joined by ``+`` (``challenge_passed`` when a challenge completed them).
@@ -61,7 +62,7 @@ class _Mesh(Protocol):
 
 
 class _Model(Protocol):
-    def score(self, image_rgb: npt.NDArray[np.uint8], points: npt.ArrayLike) -> float: ...
+    def score(self, image_rgb: npt.NDArray[np.uint8], points: npt.ArrayLike) -> float | None: ...
 
 
 @dataclass(slots=True, frozen=True)
@@ -266,8 +267,11 @@ class LivenessJudge:
         if structure.status == "spoof" and self._overwhelmingly_flat(state):
             return verdict("spoof", "flat")
         # 2. Two pieces of live evidence accept (passive evidence seen during a challenge too).
-        model_ok = model is None or model.status == "live"
-        if len(evidence) >= cfg.min_evidence and model_ok:
+        # A configured model must agree, unless it abstained (every crop too blurry to judge).
+        model_ok = (
+            model is None or model.status == "live" or bool(state.model and state.model.abstained)
+        )
+        if len(evidence) >= cfg.min_evidence and model_ok and state.screen.checked:
             if "challenge" in evidence:
                 return verdict("live", "challenge_passed")
             return verdict("live", "+".join(evidence))
