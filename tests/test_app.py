@@ -222,7 +222,8 @@ def test_cli_run_exit_codes(tmp_path: Path) -> None:
     assert not (tmp_path / "state").exists()
     ok = tmp_path / "ok.yaml"
     ok.write_text(
-        face_only.read_text() + "readers: [{id: r1, type: wiegand, door: room, d0: 22, d1: 23}]\n"
+        face_only.read_text()
+        + "readers: [{id: r1, type: wiegand, door: room, d0: 22, d1: 23}]\n"
     )
     # A reader, but no notice sign, no stated retention, no master key: the checklist refuses.
     assert main(["run", "-c", str(ok), "--pin-factory", "mock"]) == 3
