@@ -20,8 +20,9 @@ def test_demo_timeline_and_summary(models_dir: Path, capsys: pytest.CaptureFixtu
     assert out.count("DENIED  door main by face (unknown_face)") == 1
     assert out.count("DENIED  door main by pin (wrong_pin)") == 3
     assert out.count("DENIED  door main by pin (locked_out)") == 1
-    # Liveness on: the resident's printed photo is challenged once, then refused.
-    assert out.count("CHALLENGE door main") == 1
+    # Liveness on: the resident's printed photo is challenged, retried once with the other
+    # kind, then refused.
+    assert out.count("CHALLENGE door main") == 2
     assert out.count("DENIED  door main by face (liveness)") == 1
     assert out.index("CHALLENGE door main") < out.index("by face (liveness)")
     assert "ALARM   door main: door_held" in out and "ALARM   door main: lockout" in out
@@ -43,7 +44,7 @@ def test_demo_timeline_and_summary(models_dir: Path, capsys: pytest.CaptureFixtu
         out,
     )
     assert summary, out
-    assert summary.groups() == ("6", "6", "6", "222")
+    assert summary.groups() == ("6", "6", "6", "252")
     # The anonymized timeline never prints an embedding or a raw score vector.
     timeline = out.split("clip:")[1].split("summary")[0]
     assert not re.search(r"-?\d\.\d+,\s*-?\d\.\d+,\s*-?\d\.\d+", timeline)

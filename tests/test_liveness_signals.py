@@ -32,8 +32,10 @@ from pydantic import ValidationError
 from facegate.config.liveness import (
     BlinkConfig,
     ChallengeConfig,
+    ExpressionConfig,
     LivenessConfig,
     PadModelConfig,
+    ScreenConfig,
     StructureConfig,
 )
 from facegate.errors import ModelError
@@ -46,8 +48,10 @@ from facegate.vision.landmarks import (
 )
 from facegate.vision.liveness.blink import BlinkSignal, face_aspect
 from facegate.vision.liveness.challenge import ChallengeState, pose_proxy, yaw_proxy
+from facegate.vision.liveness.expression import ExpressionSignal, mouth_opening
 from facegate.vision.liveness.judge import LivenessJudge, LivenessVerdict
-from facegate.vision.liveness.model import ModelSamples
+from facegate.vision.liveness.model import ModelSamples, sharpness
+from facegate.vision.liveness.screen import ScreenSignal, moire_score
 from facegate.vision.liveness.structure import (
     NOSE_POINTS,
     OUTLINE_POINTS,
@@ -525,11 +529,17 @@ def test_no_blink_without_eyes_closing() -> None:
     assert signal.result().status == "inconclusive"
 
 
-def test_one_frame_dip_is_noise() -> None:
-    cfg = BlinkConfig()
-    assert cfg.min_frames > 1
+def test_one_frame_dip_is_noise_when_min_frames_asks_for_more() -> None:
+    cfg = BlinkConfig(min_frames=2)
     signal = run_blinks([OPEN] * 20 + [CLOSING] + [OPEN] * 20, cfg)
     assert signal.blinks == []
+
+
+def test_a_one_frame_blink_counts_by_default() -> None:
+    """At 15 fps a blink lasts 1-3 frames: one closed frame between open ones is a blink."""
+    assert BlinkConfig().min_frames == 1
+    signal = run_blinks([OPEN] * 20 + [CLOSING] + [OPEN] * 20)
+    assert len(signal.blinks) == 1
 
 
 def test_min_frames_is_honoured() -> None:
@@ -904,7 +914,7 @@ def test_passive_flat_moving_picture_is_spoof_flat() -> None:
 
 
 def test_passive_turning_head_is_live_3d_turn() -> None:
-    cfg = LivenessConfig(mode="passive")
+    cfg = LivenessConfig(mode="passive", min_evidence=1)
     judge = LivenessJudge(cfg, None)
     frames = moving_views(synthetic_head(), 40, FPS, np.random.default_rng(23), t0=T0)
     verdicts = feed(judge, frames)
@@ -933,10 +943,62 @@ def test_3d_structure_without_a_turn_is_not_live() -> None:
     assert (verdicts[-1][1].status, verdicts[-1][1].reason) == ("spoof", "no_liveness_evidence")
 
 
-def test_passive_blink_is_live() -> None:
-    judge = LivenessJudge(LivenessConfig(mode="passive"), None)
+def test_passive_blink_is_live_when_one_piece_of_evidence_is_enough() -> None:
+    judge = LivenessJudge(LivenessConfig(mode="passive", min_evidence=1), None)
     verdicts = feed(judge, blink_frames(T0, np.random.default_rng(25)))
     assert (verdicts[-1][1].status, verdicts[-1][1].reason) == ("live", "blink")
+    assert verdicts[-1][1].evidence == ("blink",)
+
+
+def test_a_blink_alone_is_not_enough_by_default() -> None:
+    """Evidence, not absence of evidence: one signal can be faked or misread, so a blink alone
+    leaves the attempt waiting, and passive mode refuses it at the deadline."""
+    cfg = LivenessConfig(mode="passive")
+    assert cfg.min_evidence == 2
+    judge = LivenessJudge(cfg, None)
+    noise = np.random.default_rng(25)
+    verdicts = feed(judge, blink_frames(T0, noise))
+    assert all(v.status != "live" for _, v in verdicts)
+    assert verdicts[-1][1].evidence == ("blink",)
+    more = feed(judge, still_frames(60, verdicts[-1][0] + 1 / FPS, noise))
+    assert (more[-1][1].status, more[-1][1].reason) == ("spoof", "no_liveness_evidence")
+
+
+def talking_blink_frames(t0: float, rng: np.random.Generator) -> list[tuple[float, Points]]:
+    """:func:`blink_frames` with a mouth that opens and closes (speech) meanwhile."""
+    out = []
+    for k, (t, pts) in enumerate(blink_frames(t0, rng)):
+        pts = pts.copy()
+        pts[14, 1] += 12.0 * (0.5 + 0.5 * math.sin(2.0 * math.pi * k / 8.0))  # the lower lip
+        out.append((t, pts))
+    return out
+
+
+def test_a_blink_and_a_moving_mouth_are_live() -> None:
+    judge = LivenessJudge(LivenessConfig(mode="passive"), None)
+    verdicts = feed(judge, talking_blink_frames(T0, np.random.default_rng(25)))
+    last = verdicts[-1][1]
+    assert (last.status, last.reason) == ("live", "blink+expression")
+    assert last.evidence == ("blink", "expression") and not last.challenged
+
+
+def test_a_moving_mouth_then_a_blink_challenge_answered_is_live() -> None:
+    cfg = challenge_config(kinds=("blink",))
+    judge = LivenessJudge(cfg, None, rng=random.Random(1))
+    noise = np.random.default_rng(27)
+    talk = [(T0 + k / FPS, _with_mouth(still(synthetic_head(), noise), k)) for k in range(60)]
+    verdicts = feed(judge, talk)
+    started = next((t, v) for t, v in verdicts if v.reason == "challenge_started")
+    assert started[1].evidence == ("expression",)
+    answer = feed(judge, blink_frames(verdicts[-1][0] + 0.04, noise))
+    assert (answer[-1][1].status, answer[-1][1].reason) == ("live", "challenge_passed")
+    assert answer[-1][1].evidence == ("expression", "challenge")
+
+
+def _with_mouth(pts: Points, k: int) -> Points:
+    pts = pts.copy()
+    pts[14, 1] += 12.0 * (0.5 + 0.5 * math.sin(2.0 * math.pi * k / 8.0))
+    return pts
 
 
 def challenge_config(**challenge: Any) -> LivenessConfig:
@@ -955,7 +1017,7 @@ def run_until_challenge(
 
 
 def test_challenge_is_asked_once_and_fails_for_good() -> None:
-    cfg = challenge_config(timeout_s=2.0, text_blink="Blink!", text_turn="Turn!")
+    cfg = challenge_config(timeout_s=2.0, text_blink="Blink!", text_turn="Turn!", retries=0)
     rng = CountingRandom(5)
     judge = LivenessJudge(cfg, None, rng=rng)
     noise = np.random.default_rng(26)
@@ -1016,7 +1078,7 @@ def test_turn_challenge_passed_by_a_real_turn() -> None:
 
 
 def test_turn_challenge_is_not_passed_by_a_blink() -> None:
-    cfg = challenge_config(kinds=("turn",))
+    cfg = challenge_config(kinds=("turn",), retries=0)
     judge = LivenessJudge(cfg, None, rng=random.Random(3))
     noise = np.random.default_rng(29)
     started, _ = run_until_challenge(judge, noise)
@@ -1059,7 +1121,7 @@ def test_model_attack_score_wins_over_a_blink() -> None:
 
 def test_model_must_conclude_before_a_blink_counts() -> None:
     pad = pad_config(every_n_frames=15, min_samples=3, max_samples=3, threshold=0.6)
-    cfg = LivenessConfig(mode="passive", model=pad)
+    cfg = LivenessConfig(mode="passive", model=pad, min_evidence=1)
     model = FakeModel(0.1)
     judge = LivenessJudge(cfg, None, model)
     frames = blink_frames(T0, np.random.default_rng(32)) + list(
@@ -1078,7 +1140,9 @@ def test_a_blink_before_the_prompt_does_not_answer_the_challenge() -> None:
     """A blink seen while the model was still undecided is not a response to a later prompt."""
     pad = pad_config(every_n_frames=70, min_samples=2, max_samples=2, threshold=0.6)
     cfg = LivenessConfig(
-        mode="passive+challenge", model=pad, challenge=ChallengeConfig(kinds=("blink",))
+        mode="passive+challenge",
+        model=pad,
+        challenge=ChallengeConfig(kinds=("blink",), retries=0),
     )
     judge = LivenessJudge(cfg, None, FakeModel(0.1), rng=random.Random(7))
     noise = np.random.default_rng(41)
@@ -1103,7 +1167,7 @@ def test_model_alone_is_no_proof_of_life() -> None:
 
 def test_model_is_not_run_unless_configured() -> None:
     model = FakeModel(0.99)
-    judge = LivenessJudge(LivenessConfig(mode="passive"), None, model)
+    judge = LivenessJudge(LivenessConfig(mode="passive", min_evidence=1), None, model)
     verdicts = feed(judge, blink_frames(T0, np.random.default_rng(35)))
     assert model.calls == []
     assert verdicts[-1][1].status == "live"
@@ -1111,7 +1175,7 @@ def test_model_is_not_run_unless_configured() -> None:
 
 
 def test_low_presence_frames_give_no_evidence() -> None:
-    cfg = LivenessConfig(mode="passive")
+    cfg = LivenessConfig(mode="passive", min_evidence=1)
     judge = LivenessJudge(cfg, None)
     noise = np.random.default_rng(36)
     blink = feed(judge, blink_frames(T0, noise), presence=0.3)
@@ -1140,7 +1204,7 @@ def test_challenge_starts_only_on_a_frame_with_a_face() -> None:
 
 
 def test_forget_resets_a_track_and_tracks_are_separate() -> None:
-    cfg = LivenessConfig(mode="passive")
+    cfg = LivenessConfig(mode="passive", min_evidence=1)
     judge = LivenessJudge(cfg, None)
     noise = np.random.default_rng(38)
     verdicts = feed(judge, still_frames(50, T0, noise), track=1)
@@ -1165,7 +1229,7 @@ def test_forget_resets_a_track_and_tracks_are_separate() -> None:
 
 
 def test_live_is_final() -> None:
-    judge = LivenessJudge(LivenessConfig(mode="passive"), None)
+    judge = LivenessJudge(LivenessConfig(mode="passive", min_evidence=1), None)
     noise = np.random.default_rng(39)
     verdicts = feed(judge, blink_frames(T0, noise))
     live = verdicts[-1][1]
@@ -1179,7 +1243,7 @@ def test_spoof_is_final() -> None:
     judge = LivenessJudge(LivenessConfig(mode="passive"), None)
     noise = np.random.default_rng(40)
     card = moving_views(
-        synthetic_head(flat=True), 30, FPS, noise, roll_amp=10.0, distance=350.0, t0=T0
+        synthetic_head(flat=True), 40, FPS, noise, roll_amp=10.0, distance=350.0, t0=T0
     )
     verdicts = feed(judge, card)
     spoof = verdicts[-1][1]
@@ -1345,3 +1409,169 @@ def test_build_judge_refuses_a_model_with_the_wrong_hash(
     )
     with pytest.raises(ModelError, match="sha256"):
         build_judge(cfg)
+
+
+# ---------------------------------------------------------------------------------------------
+# Screen detector, expression, the retry and the flat hand-over
+# ---------------------------------------------------------------------------------------------
+
+
+def _skin(rng: np.random.Generator, size: int = 160) -> npt.NDArray[np.uint8]:
+    """A face-sized patch of skin: smooth colour, fine detail in brightness only."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    base = 150.0 + 30.0 * np.sin(xx / 40.0) * np.cos(yy / 55.0)
+    grain = rng.normal(0.0, 6.0, (size, size))
+    rgb = np.stack([base * 1.1 + grain, base * 0.85 + grain, base * 0.7 + grain], axis=-1)
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def _on_a_screen(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """The same patch seen on a display: R, G, B sub-pixel columns beating with the camera's."""
+    out = image.astype(np.float64)
+    cols = np.arange(image.shape[1])
+    for channel in range(3):
+        stripe = 0.55 + 0.45 * np.cos(2.0 * np.pi * (cols / 2.7 - channel / 3.0))
+        out[:, :, channel] *= stripe[None, :]
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+FACE_BOX = Detection((20.0, 20.0, 140.0, 140.0), 0.9, ())
+
+
+def test_moire_score_separates_skin_from_a_screen() -> None:
+    skin = _skin(np.random.default_rng(50))
+    live = moire_score(skin, FACE_BOX)
+    screen = moire_score(_on_a_screen(skin), FACE_BOX)
+    assert live is not None and screen is not None
+    assert live < 0.3 < ScreenConfig().moire_spoof < screen
+    assert moire_score(skin, Detection((0.0, 0.0, 10.0, 10.0), 0.9, ())) is None  # too small
+
+
+def test_screen_signal_concludes_on_a_quantile_of_its_samples() -> None:
+    cfg = ScreenConfig(every_n_frames=2, min_samples=3)
+    skin = _skin(np.random.default_rng(51))
+    screen = ScreenSignal(cfg)
+    for _ in range(4):  # frames 1 and 3 are measured: too few
+        screen.add(_on_a_screen(skin), FACE_BOX)
+    assert screen.result().status == "inconclusive"
+    for _ in range(2):
+        screen.add(_on_a_screen(skin), FACE_BOX)
+    assert screen.result().status == "spoof"
+    live = ScreenSignal(cfg)
+    for _ in range(20):
+        live.add(skin, FACE_BOX)
+    assert live.result().status == "inconclusive"  # never live evidence
+
+
+def test_a_screen_is_refused_even_when_it_blinks_and_talks() -> None:
+    """A replayed video blinks and talks: the moiré of the display is what gives it away."""
+    judge = LivenessJudge(LivenessConfig(mode="passive"), None)
+    screen = _on_a_screen(
+        np.full((480, 640, 3), 140, np.uint8) + _skin(np.random.default_rng(52), 640)[:480]
+    )
+    verdicts = []
+    for t, pts in talking_blink_frames(T0, np.random.default_rng(53)):
+        landmarks = FaceLandmarks(points=pts.astype(np.float32), presence=1.0)
+        verdicts.append(judge.observe(1, screen, DETECTION, t, landmarks=landmarks))
+    assert (verdicts[-1].status, verdicts[-1].reason) == ("spoof", "screen")
+    assert all(v.status != "live" for v in verdicts)
+
+
+def test_mouth_opening_is_kept_by_a_tilted_picture_and_moved_by_speech() -> None:
+    head = synthetic_head(flat=True)
+    head[14] = (0.0, 72.0, 0.0)
+    frontal = mouth_opening(project(head))
+    tilted = mouth_opening(project(head, pitch_deg=30.0, yaw_deg=20.0))
+    assert tilted == pytest.approx(frontal, rel=0.08)
+    signal = ExpressionSignal(ExpressionConfig())
+    noise = np.random.default_rng(54)
+    for k in range(30):
+        signal.add(_with_mouth(still(synthetic_head(), noise), k), T0 + k / FPS)
+    assert signal.result().status == "live"
+    quiet = ExpressionSignal(ExpressionConfig())
+    for k in range(30):
+        quiet.add(still(synthetic_head(), noise), T0 + k / FPS)
+    assert quiet.result().status == "inconclusive"
+
+
+def test_an_unanswered_challenge_is_retried_once_with_the_other_kind() -> None:
+    cfg = challenge_config(timeout_s=2.0)
+    rng = CountingRandom(8)
+    judge = LivenessJudge(cfg, None, rng=rng)
+    noise = np.random.default_rng(55)
+    started, first = run_until_challenge(judge, noise)
+    later = feed(judge, still_frames(100, started + 1 / FPS, noise))
+    restarts = [(t, v) for t, v in later if v.reason == "challenge_started"]
+    assert len(restarts) == 1
+    t2, second = restarts[0]
+    assert first.prompt is not None and second.prompt is not None
+    assert second.prompt.kind != first.prompt.kind
+    assert t2 > first.prompt.deadline
+    assert (later[-1][1].status, later[-1][1].reason) == ("spoof", "challenge_failed")
+    assert rng.chosen == 2
+
+
+def test_a_challenge_answered_without_other_evidence_asks_again() -> None:
+    """One answered challenge is one piece of evidence: a still face that blinks on request
+    gets the retry (a turn), and passes when it answers that too."""
+    cfg = challenge_config(kinds=("blink", "turn"))
+    judge = LivenessJudge(cfg, None, rng=random.Random(1))
+    noise = np.random.default_rng(56)
+    started, verdict = run_until_challenge(judge, noise)
+    assert verdict.prompt is not None
+    if verdict.prompt.kind == "blink":
+        answer = feed(judge, blink_frames(started + 0.04, noise))
+        follow = "turn"
+    else:
+        answer = feed(
+            judge, moving_views(synthetic_head(), 40, FPS, noise, yaw_amp=25.0, t0=started + 0.07)
+        )
+        follow = "blink"
+    assert all(v.status != "live" for _, v in answer)
+    asked = [v for _, v in answer if v.reason == "challenge_started"]
+    assert asked and asked[0].prompt is not None and asked[0].prompt.kind == follow
+
+
+def test_a_flat_look_hands_over_to_the_challenge_at_once() -> None:
+    """Real heads whose motion is mostly expression can look flat: the challenge decides,
+    unless the flatness is overwhelming."""
+    structure = StructureConfig(final_flat_ratio=0.0)  # never final
+    cfg = LivenessConfig(mode="passive+challenge", structure=structure)
+    judge = LivenessJudge(cfg, None, rng=random.Random(3))
+    frames = moving_views(
+        synthetic_head(flat=True), 40, FPS, np.random.default_rng(57), roll_amp=10.0,
+        distance=350.0, t0=T0,
+    )  # fmt: skip
+    verdicts = feed(judge, frames)
+    started = next(t for t, v in verdicts if v.reason == "challenge_started")
+    assert started - T0 < cfg.decide_within_s
+    assert all(v.status != "spoof" for _, v in verdicts)
+
+
+def test_a_model_that_abstains_on_every_crop_holds_nothing_up() -> None:
+    """The sharpness gate: blurry crops are not judged, and a model that could judge none of
+    an attempt's crops neither refuses the face nor blocks its acceptance."""
+
+    class Blurry:
+        calls = 0
+
+        def score(self, image_rgb: npt.NDArray[np.uint8], points: npt.ArrayLike) -> None:
+            Blurry.calls += 1
+            return None
+
+    pad = pad_config(every_n_frames=2, min_samples=2, max_samples=3)
+    samples = ModelSamples(pad)
+    for _ in range(3):
+        samples.add(None)
+    assert samples.abstained and samples.result().status == "inconclusive"
+    judge = LivenessJudge(LivenessConfig(mode="passive", model=pad), None, Blurry())
+    verdicts = feed(judge, talking_blink_frames(T0, np.random.default_rng(58)))
+    assert (verdicts[-1][1].status, verdicts[-1][1].reason) == ("live", "blink+expression")
+    assert Blurry.calls == pad.max_samples
+
+
+def test_sharpness_counts_laplacian_edges() -> None:
+    flat = np.full((256, 256, 3), 128, np.uint8)
+    checker = ((np.indices((256, 256)).sum(axis=0) % 2) * 255).astype(np.uint8)
+    assert sharpness(flat) == 0
+    assert sharpness(np.stack([checker] * 3, axis=-1)) > 1000

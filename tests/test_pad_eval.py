@@ -21,14 +21,17 @@ from facegate.config.liveness import LivenessConfig, PadModelConfig
 from facegate.measure.pad import (
     PAD_KEYS,
     Attempt,
+    AttemptResult,
     PadReport,
     evaluate_pad,
     iter_attempts,
     read_clip,
+    readme_table,
     run_attempt,
     scan_attacks,
     scan_clips,
     synth_print_clip,
+    wilson,
     write_frames,
 )
 from facegate.vision.liveness.judge import LivenessVerdict
@@ -288,3 +291,37 @@ def test_the_model_tells_the_screen_replay_from_the_live_clip(
 
     live, replay = median_score("real.mp4"), median_score("fake.mp4")
     assert live < threshold < replay, (live, replay)
+
+
+@pytest.mark.parametrize(
+    ("errors", "n", "low", "high"),
+    [(0, 10, 0.0, 0.2775), (1, 10, 0.0179, 0.4042), (10, 10, 0.7225, 1.0), (5, 49, 0.0444, 0.2176)],
+)
+def test_wilson_interval(errors: int, n: int, low: float, high: float) -> None:
+    lo, hi = wilson(errors, n)
+    assert lo == pytest.approx(low, abs=1e-3) and hi == pytest.approx(high, abs=1e-3)
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_rates_have_counts_intervals_and_the_unchallenged_bpcer() -> None:
+    def result(accepted: bool, challenged: bool) -> AttemptResult:
+        status = "live" if accepted else "spoof"
+        return AttemptResult("c", 0, accepted, challenged, status, "r")
+
+    report = PadReport(mode="passive+challenge")
+    report.bona_fide = [result(True, False)] * 6 + [result(False, True)] * 3 + [result(True, True)]
+    report.attacks = {"screen": [result(False, False)] * 9 + [result(True, True)]}
+    rates = report.rates()
+    assert rates["screen"]["errors"] == 1 and rates["screen"]["attempts"] == 10
+    assert rates["bona_fide"]["errors"] == 3 and rates["bona_fide"]["rate"] == pytest.approx(0.3)
+    assert rates["bona_fide_unchallenged"] == {
+        "errors": 0,
+        "attempts": 6,
+        "rate": 0.0,
+        "ci95": list(wilson(0, 6)),
+    }
+    details = report.details()
+    json.dumps(details, allow_nan=False)
+    table = readme_table([("default", details)])
+    assert table.splitlines()[0].startswith("| mode | APCER screen | BPCER |")
+    assert "10% (1/10; 2%-40%)" in table and "30% (3/10; 11%-60%)" in table

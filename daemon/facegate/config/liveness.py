@@ -26,9 +26,11 @@ from .base import Section
 __all__ = [
     "BlinkConfig",
     "ChallengeConfig",
+    "ExpressionConfig",
     "LivenessConfig",
     "LivenessMode",
     "PadModelConfig",
+    "ScreenConfig",
     "StructureConfig",
 ]
 
@@ -100,14 +102,27 @@ class StructureConfig(Section):
         default=1.5,
         gt=0.0,
         le=50.0,
-        description="Median parallax over motion of the moving pairs below which the face is "
-        "flat: a print or a screen moved as a whole (attack evidence).",
+        description="Median parallax over motion of the moving pairs below which the face "
+        "looks flat: a print or a screen moved as a whole. Real heads whose motion is mostly "
+        "expression also fall below it, so a flat face only hands over to the challenge "
+        "(passive+challenge) unless it is below final_flat_ratio.",
+    )
+    final_flat_ratio: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=50.0,
+        description="Ratio below which, over at least three times min_pairs moving pairs, a "
+        "flat face is refused at once (overwhelming attack evidence). On pad-dev live "
+        "attempts went down to 0.55 (strong expressions), the synthesized prints not below "
+        "1.4; 0 turns it off.",
     )
 
     @model_validator(mode="after")
     def _ordered(self) -> StructureConfig:
         if self.solid_ratio < self.flat_ratio:
             raise ValueError("solid_ratio must not be below flat_ratio")
+        if self.final_flat_ratio > self.flat_ratio:
+            raise ValueError("final_flat_ratio must not be above flat_ratio")
         return self
 
 
@@ -118,16 +133,17 @@ class BlinkConfig(Section):
         default=1.5, gt=0.2, le=10.0, description="Seconds of eye aspect ratios in the median."
     )
     dip: float = Field(
-        default=0.25,
+        default=0.2,
         gt=0.0,
         lt=1.0,
         description="Relative dip (1 - EAR / running median) of the mean of both eyes that "
         "starts a blink. Relative, because faces differ in how open their eyes are. Natural "
-        "blinks dip 0.2-0.4, a deliberate one (the challenge) deeper; 0.2 let noise on 20 "
-        "of 136 synthesized print clips pass as blinks, 0.25 on 6.",
+        "blinks dip 0.2-0.4, a deliberate one (the challenge) deeper. A blink alone never "
+        "accepts (two pieces of evidence do); on pad-dev 0.2 found blinks in 1 of the 20 "
+        "synthesized prints and 0.18 in 3.",
     )
     each_eye_dip: float = Field(
-        default=0.12, ge=0.0, lt=1.0, description="Relative dip each eye must show in a blink."
+        default=0.1, ge=0.0, lt=1.0, description="Relative dip each eye must show in a blink."
     )
     recover: float = Field(
         default=0.08,
@@ -142,10 +158,12 @@ class BlinkConfig(Section):
         description="Longest dip that is a blink (longer: looking down, or a tilted picture).",
     )
     min_frames: int = Field(
-        default=2,
+        default=1,
         ge=1,
         le=30,
-        description="Frames a blink's dip must last; a one-frame dip is landmark noise.",
+        description="Frames a blink's dip must last. At 15 fps a blink lasts 1-3 frames, so "
+        "one frame counts; landmark noise is kept out by both eyes having to dip, the jitter "
+        "test and the recovery.",
     )
     max_jitter: float = Field(
         default=0.04,
@@ -163,6 +181,58 @@ class BlinkConfig(Section):
         if self.recover >= self.dip:
             raise ValueError("recover must be below dip")
         return self
+
+
+class ExpressionConfig(Section):
+    """Expression: the mouth opens and closes (speech, a smile); a picture's cannot."""
+
+    window_s: float = Field(
+        default=3.0, gt=0.2, le=10.0, description="Seconds of mouth openings compared."
+    )
+    min_frames: int = Field(
+        default=8, ge=2, le=300, description="Frames in the window before the signal may conclude."
+    )
+    min_range: float = Field(
+        default=0.16,
+        gt=0.0,
+        le=5.0,
+        description="Spread (95th - 5th percentile) of the inner-lip gap over the eyes-to-lip "
+        "distance that is a moving mouth (live evidence). On pad-dev prints stay at or below "
+        "0.11 and screen stills at or below 0.15; talking people reach 0.16-0.4.",
+    )
+
+
+class ScreenConfig(Section):
+    """The screen detector: colour moiré of a display's pixel grid on the face."""
+
+    every_n_frames: int = Field(
+        default=2, ge=1, le=100, description="Measure every n-th frame of a track."
+    )
+    min_samples: int = Field(
+        default=12,
+        ge=1,
+        le=1000,
+        description="Measured frames before the detector may conclude; no face is accepted "
+        "before (12 samples of every 2nd frame: 1.6 s at 15 fps).",
+    )
+    kth_highest: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="The track's score is its k-th highest frame score: moire comes and goes "
+        "with the screen's angle and distance (a replay showed it on 1 sampled frame in 6), "
+        "skin's colour detail does not; the 2nd highest ignores one odd frame.",
+    )
+    moire_spoof: float = Field(
+        default=0.43,
+        gt=0.0,
+        le=10.0,
+        description="Band-passed fine-colour over fine-brightness energy of the face (the "
+        "k-th highest over the sampled frames) at or above which the face is on a screen "
+        "(attack evidence). On pad-dev, over whole clips, live ones stay at or below 0.36 (a "
+        "dark + JPEG-20 variant), prints at or below 0.22, simulated screens start at 0.60; "
+        "the threshold is between.",
+    )
 
 
 class PadModelConfig(Section):
@@ -200,6 +270,14 @@ class PadModelConfig(Section):
         "to the crop; 0.95 was calibrated on the shared clips).",
     )
     num_threads: int = Field(default=2, ge=1, le=8, description="Interpreter threads.")
+    min_sharpness: int = Field(
+        default=1000,
+        ge=0,
+        le=65536,
+        description="Least count of pixels of the 256x256 grey crop whose Laplacian exceeds 50 "
+        "for the model to judge it (its authors' gate); a blurrier crop abstains instead of "
+        "refusing a live face. 0 judges every crop. On pad-dev no crop passed 1000.",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> PadModelConfig:
@@ -216,6 +294,14 @@ class ChallengeConfig(Section):
     )
     timeout_s: float = Field(
         default=3.0, gt=0.5, le=20.0, description="Seconds the person has to respond."
+    )
+    retries: int = Field(
+        default=1,
+        ge=0,
+        le=1,
+        description="Further challenges (of the other kind, when there are two) after one "
+        "that went unanswered, or that was answered while the attempt still lacked a second "
+        "piece of evidence.",
     )
     text_blink: str = Field(
         default="Please blink", min_length=1, max_length=60, description="Display text (blink)."
@@ -252,6 +338,20 @@ class LivenessConfig(Section):
         default_factory=StructureConfig, description="3-D structure from motion."
     )
     blink: BlinkConfig = Field(default_factory=BlinkConfig, description="Blinks.")
+    expression: ExpressionConfig = Field(
+        default_factory=ExpressionConfig, description="Mouth motion (speech, smiles)."
+    )
+    screen: ScreenConfig = Field(
+        default_factory=ScreenConfig, description="The screen detector (colour moire)."
+    )
+    min_evidence: int = Field(
+        default=2,
+        ge=1,
+        le=4,
+        description="Distinct pieces of live evidence an acceptance needs: a blink, a moving "
+        "mouth, a 3-D head turn, a challenge answered. Two independent ones by default: any "
+        "one of them can be faked or misread.",
+    )
     model: PadModelConfig | None = Field(
         default=None, description="Optional anti-spoofing model; none by default."
     )

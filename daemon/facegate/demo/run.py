@@ -218,7 +218,7 @@ def _liveness_scene(app: App, portrait: np.ndarray, printer: Timeline, result: D
         portrait,
         rng=np.random.default_rng(11),
         face=face,
-        seconds=7.0,
+        seconds=10.0,  # 3 s passive, a challenge and its one retry (3 s each)
         fps=10.0,
         path=PrintPath(fill=(0.9, 1.1)),  # held close, as an attacker would
     )

@@ -122,7 +122,7 @@ class Timeline:
             self._line(
                 event.at,
                 f'[cyan]CHALLENGE[/] door {event.door}: "{event.detail.get("text")}" '
-                "(buzzer/LED pattern, display text; once per approach)",
+                "(buzzer/LED pattern, display text; one retry at most)",
             )
         elif event.kind == "relay_on":
             self.result.relay_pulses += 1

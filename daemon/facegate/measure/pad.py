@@ -17,7 +17,12 @@ past its window if need be, and passes only if those frames happen to contain th
 response (a blink, or a head turn or nod with 3-D structure). The rule is the same for
 bona-fide and attack clips: for live people it stands in for a cooperative user, for attacks it
 is what a replay that happens to blink, or a print that happens to move, would get. An
-attempt whose clip ends before the challenge is answered or times out is refused.
+attempt whose clip ends before the challenge is answered or times out is refused (its
+``clip_ended`` is set in ``--details``).
+
+Small samples: every rate comes with its counts and a 95 % Wilson score interval
+(:func:`wilson`), in ``--details`` and in the table, because 10 attacks of a type cannot tell
+0 % from 25 %.
 """
 
 from __future__ import annotations
@@ -46,11 +51,13 @@ __all__ = [
     "PrintPath",
     "evaluate_pad",
     "iter_attempts",
+    "readme_table",
     "run_attempt",
     "scan_attacks",
     "scan_clips",
     "synth_print_clip",
     "synth_print_set",
+    "wilson",
 ]
 
 PAD_KEYS: tuple[str, ...] = (
@@ -374,9 +381,29 @@ def iter_attempts(n_frames: int, fps: float, clip: Path, window_s: float) -> Ite
         yield Attempt(clip, start, start + w)
 
 
+def wilson(errors: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """The Wilson score interval (95 % by default) of a rate of ``errors`` in ``n``.
+
+    Unlike ``rate ± z·sd`` it stays inside [0, 1] and is not empty at 0 or n errors: 0 of 10
+    is 0-28 %, not "0 %".
+    """
+    if n <= 0:
+        return 0.0, 1.0
+    p = errors / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1.0 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 @dataclass(slots=True, frozen=True)
 class AttemptResult:
-    """How one attempt ended: ``accepted`` (judged live), whether it reached a challenge."""
+    """How one attempt ended: ``accepted`` (judged live), whether it reached a challenge.
+
+    ``evidence`` is the live evidence the judge had seen, ``scores`` its signals' scores at the
+    end, and ``clip_ended`` is set when the clip ran out while a challenge was still running
+    (refused: the offline stand-in for a person who did not answer).
+    """
 
     clip: str
     start: int
@@ -384,6 +411,9 @@ class AttemptResult:
     challenged: bool
     status: str
     reason: str
+    evidence: tuple[str, ...] = ()
+    scores: dict[str, float] = field(default_factory=dict)
+    clip_ended: bool = False
 
 
 @dataclass(slots=True)
@@ -403,6 +433,31 @@ class PadReport:
         p50, p95, top = np.percentile(self.frame_ms, [50, 95, 100])
         return float(p50), float(p95), float(top)
 
+    def rates(self) -> dict[str, dict[str, Any]]:
+        """Per type: errors, attempts, rate and 95 % Wilson interval.
+
+        Attack types count accepted attacks (APCER); ``bona_fide`` counts refused live
+        attempts (BPCER), and ``bona_fide_unchallenged`` the same over the live attempts that
+        were decided without a challenge (the BPCER a person meets when the passive signals
+        suffice).
+        """
+        groups: dict[str, tuple[int, int]] = {
+            kind: (sum(r.accepted for r in rs), len(rs)) for kind, rs in self.attacks.items()
+        }
+        plain = [r for r in self.bona_fide if not r.challenged]
+        groups["bona_fide"] = (sum(not r.accepted for r in self.bona_fide), len(self.bona_fide))
+        groups["bona_fide_unchallenged"] = (sum(not r.accepted for r in plain), len(plain))
+        out: dict[str, dict[str, Any]] = {}
+        for kind, (errors, n) in groups.items():
+            lo, hi = wilson(errors, n)
+            out[kind] = {
+                "errors": errors,
+                "attempts": n,
+                "rate": errors / n if n else 0.0,
+                "ci95": [lo, hi],
+            }
+        return out
+
     def details(self) -> dict[str, Any]:
         """Everything measured: the summary, the time spread, and every attempt's outcome."""
         _, p95, top = self.frame_ms_percentiles()
@@ -415,6 +470,11 @@ class PadReport:
             "ms_per_frame_p95": p95,
             "ms_per_frame_max": top,
             "frames": len(self.frame_ms),
+            "rates": self.rates(),
+            "clips": {
+                "bona_fide": len({r.clip for r in self.bona_fide}),
+                **{kind: len({r.clip for r in rs}) for kind, rs in self.attacks.items()},
+            },
             "challenge_rule": "a challenge runs on over the clip's following frames, for live "
             "and attack clips alike; a clip that ends first is refused",
             "results": [
@@ -426,6 +486,9 @@ class PadReport:
                     "challenged": r.challenged,
                     "status": r.status,
                     "reason": r.reason,
+                    "evidence": list(r.evidence),
+                    "scores": {k: round(float(v), 4) for k, v in r.scores.items()},
+                    "clip_ended": r.clip_ended,
                 }
                 for kind, r in attempts
             ],
@@ -472,6 +535,8 @@ def run_attempt(
 ) -> AttemptResult:
     """Run the judge over one attempt (see the module doc for the offline challenge rule)."""
     status, reason, challenged = "inconclusive", "no_face", False
+    evidence: tuple[str, ...] = ()
+    scores: dict[str, float] = {}
     for i in range(attempt.start, len(frames)):
         if i >= attempt.stop and not challenged:
             break  # only a running challenge goes on past the window
@@ -482,13 +547,15 @@ def run_attempt(
         verdict = judge.observe(track_id, frames[i], det, i / fps)
         frame_ms.append((time.perf_counter() - t0) * 1000.0)
         status, reason = verdict.status, verdict.reason
+        evidence, scores = verdict.evidence, dict(verdict.scores)
         challenged = challenged or verdict.challenged
         if verdict.final:
             break
     judge.forget(track_id)
     return AttemptResult(
-        str(attempt.clip), attempt.start, status == "live", challenged, status, reason
-    )
+        str(attempt.clip), attempt.start, status == "live", challenged, status, reason,
+        evidence, scores, clip_ended=status == "challenge",
+    )  # fmt: skip
 
 
 def evaluate_pad(
@@ -535,3 +602,33 @@ def evaluate_pad(
         else:
             report.attacks[kind] = results
     return report
+
+
+def readme_table(runs: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """A Markdown table of ``eval-pad --details`` documents, one row per ``(label, details)``.
+
+    Each cell is the rate, the counts and the 95 % Wilson interval; the columns are the attack
+    types of the first run, then BPCER, BPCER without a challenge, the challenge rate and the
+    median (p95) ms per frame.
+    """
+    if not runs:
+        return ""
+    kinds = [k for k in runs[0][1]["rates"] if not k.startswith("bona_fide")]
+
+    def cell(rate: dict[str, Any]) -> str:
+        lo, hi = rate["ci95"]
+        return f"{rate['rate']:.0%} ({rate['errors']}/{rate['attempts']}; {lo:.0%}-{hi:.0%})"
+
+    head = ["mode", *(f"APCER {k}" for k in kinds)]
+    head += ["BPCER", "BPCER unchallenged", "challenge rate", "ms/frame median (p95)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for label, d in runs:
+        rates = d["rates"]
+        row = [label, *(cell(rates[k]) if k in rates else "-" for k in kinds)]
+        row += [cell(rates["bona_fide"]), cell(rates["bona_fide_unchallenged"])]
+        row += [
+            f"{d['challenge_rate']:.0%}",
+            f"{d['ms_per_frame']:.1f} ({d['ms_per_frame_p95']:.1f})",
+        ]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"

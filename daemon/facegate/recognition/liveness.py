@@ -48,6 +48,7 @@ def build_judge(
             sha256=live.model.sha256,
             crop_scale=live.model.crop_scale,
             num_threads=live.model.num_threads,
+            min_sharpness=live.model.min_sharpness,
         )
     return LivenessJudge(live, mesh, model, rng=rng)
 

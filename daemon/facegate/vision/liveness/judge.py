@@ -1,22 +1,27 @@
 """Combine the liveness signals of one track into a verdict, frame by frame.
 
-Rules (per track = per attempt):
+Evidence, not the absence of evidence. Per track (= per attempt):
 
-1. Any signal that finds an attack (a flat face that moved, or the model's median score over
-   its runs) makes the verdict ``spoof``.
-2. The verdict is ``live`` when the model (if configured) has concluded bona fide and either
-   a blink was seen, or the head turned or nodded (``structure.min_turn``) while showing 3-D
-   structure.
-   3-D structure alone is not enough: FaceMesh sometimes reads a slanted picture as a turned
-   head.
-3. Otherwise it is ``inconclusive`` until ``decide_within_s`` after the track's first frame.
-   Then, in ``passive`` mode, it becomes ``spoof`` (reason ``no_liveness_evidence``: the gate
-   cannot vouch for the face; PIN or card still work). In ``passive+challenge`` mode the judge
-   starts **one** challenge (blink or turn, chosen at random) and the verdict is ``challenge``
-   until the response is seen (``live``) or the challenge times out (``spoof``, reason
-   ``challenge_failed``). During a challenge only the requested response counts as live
-   evidence (a blink after the prompt, or a head turn that shows 3-D structure); attack
-   evidence still ends it as ``spoof``, and a configured model must still agree.
+1. **Attack evidence refuses** (``spoof``): the screen detector's moiré (``screen``), the
+   model's median score (``model``, when one is configured), or an overwhelmingly flat face
+   (``flat``: parallax over motion below ``structure.final_flat_ratio``).
+2. **Two pieces of live evidence accept** (``live``; ``min_evidence``, 2 by default), once the
+   screen detector has measured ``screen.min_samples`` frames, from
+   independent signals: a blink (``blink``), a mouth that moves (``expression``), a head
+   turn or nod with 3-D structure (``3d_turn``), a challenge answered (``challenge``). The
+   reason lists them, joined by ``+`` (``challenge_passed`` when a challenge completed them).
+   A configured model must also have concluded bona fide.
+3. **Anything else goes to the challenge** (``passive+challenge``): after
+   ``decide_within_s``, or at once when the face looks flat (a flat look hands over to the
+   challenge; real heads whose motion is mostly expression look flat too). The judge asks for
+   a blink or a turn at random (``challenge_started``, with the prompt); the verdict is
+   ``challenge`` until the response is seen. An unanswered challenge, or one answered while
+   the attempt still lacks a second piece of evidence, gets ``challenge.retries`` (one) more
+   of the other kind; after that the verdict is ``spoof`` (``challenge_failed``). During a
+   challenge only the requested response counts as its answer (a blink after the prompt, or a
+   head turn that shows 3-D structure); attack evidence still refuses. In ``passive`` mode
+   there is no challenge: without two pieces of evidence by ``decide_within_s`` the face is
+   refused (``no_liveness_evidence``: the gate cannot vouch for it; PIN or card still work).
 
 ``live`` and ``spoof`` are final for the track. Everything is driven by the ``now`` the caller
 passes (monotonic seconds), so tests can use a fake clock.
@@ -25,6 +30,7 @@ passes (monotonic seconds), so tests can use a fake clock.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -35,8 +41,10 @@ from ...config.liveness import LivenessConfig
 from ..landmarks import FaceLandmarks
 from ..types import Detection
 from .blink import BlinkSignal
-from .challenge import ChallengePrompt, ChallengeState, pose_proxy
+from .challenge import ChallengeKind, ChallengePrompt, ChallengeState, pose_proxy
+from .expression import ExpressionSignal
 from .model import ModelSamples
+from .screen import ScreenSignal
 from .structure import StructureSignal
 
 __all__ = ["LivenessJudge", "LivenessVerdict", "Status"]
@@ -54,7 +62,7 @@ class _Mesh(Protocol):
 
 
 class _Model(Protocol):
-    def score(self, image_rgb: npt.NDArray[np.uint8], points: npt.ArrayLike) -> float: ...
+    def score(self, image_rgb: npt.NDArray[np.uint8], points: npt.ArrayLike) -> float | None: ...
 
 
 @dataclass(slots=True, frozen=True)
@@ -63,12 +71,17 @@ class LivenessVerdict:
 
     Attributes:
         status: ``live``, ``spoof``, ``inconclusive`` or ``challenge``.
-        reason: Short machine-readable reason (``3d_turn``, ``blink``, ``flat``, ``model``,
-            ``challenge_passed``, ``challenge_failed``, ``no_liveness_evidence``, ``waiting``,
-            ``challenge_running``, ``off``).
-        scores: Each signal's score so far (``structure``, ``blink``, ``model``).
+        reason: Short machine-readable reason: for ``live`` the evidence joined by ``+``
+            (``blink``, ``expression``, ``3d_turn``; e.g. ``blink+expression``) or
+            ``challenge_passed``; for ``spoof`` ``screen``, ``flat``, ``model``,
+            ``challenge_failed`` or ``no_liveness_evidence``; otherwise ``waiting``,
+            ``challenge_started`` (a new prompt: show or sound it), ``challenge_running``, or
+            ``off``.
+        scores: Each signal's score so far (``structure``, ``blink``, ``expression``,
+            ``screen``, ``model``).
         prompt: The running challenge (what to show or sound), when ``status == "challenge"``.
-        challenged: Whether this attempt has had its one challenge.
+        challenged: Whether this attempt has had a challenge.
+        evidence: The live evidence seen so far (additive: the names above).
     """
 
     status: Status
@@ -76,6 +89,7 @@ class LivenessVerdict:
     scores: dict[str, float] = field(default_factory=dict)
     prompt: ChallengePrompt | None = None
     challenged: bool = False
+    evidence: tuple[str, ...] = ()
 
     @property
     def final(self) -> bool:
@@ -84,15 +98,38 @@ class LivenessVerdict:
 
 class _TrackState:
     __slots__ = (
-        "blink", "challenge", "first", "last", "model", "pose_max", "pose_min", "structure",
+        "answer_blinks",
+        "answered",
+        "blink",
+        "challenge",
+        "challenge_kind",
+        "challenges",
+        "expression",
+        "first",
+        "last",
+        "model",
+        "pose_max",
+        "pose_min",
+        "screen",
+        "structure",
+        "turn_answered",
+        "turn_before",
         "verdict",
     )  # fmt: skip
 
     def __init__(self, cfg: LivenessConfig, now: float) -> None:
         self.structure = StructureSignal(cfg.structure)
         self.blink = BlinkSignal(cfg.blink)
+        self.expression = ExpressionSignal(cfg.expression)
+        self.screen = ScreenSignal(cfg.screen)
         self.model = ModelSamples(cfg.model) if cfg.model is not None else None
         self.challenge: ChallengeState | None = None
+        self.challenges = 0  # challenges asked so far
+        self.challenge_kind: ChallengeKind | None = None  # the last one asked
+        self.answered = 0  # challenges answered
+        self.answer_blinks: set[float] = set()  # blinks that answered a challenge
+        self.turn_answered = False  # a turn challenge was answered
+        self.turn_before = False  # a 3-D turn had been seen before the last challenge
         self.first = now
         self.last = now
         self.verdict: LivenessVerdict | None = None
@@ -162,6 +199,8 @@ class LivenessJudge:
             return state.verdict
         state.structure.add(landmarks.points, now)
         state.blink.add(landmarks.points, now)
+        state.expression.add(landmarks.points, now)
+        state.screen.add(image, detection)
         pose = pose_proxy(landmarks.points)
         np.minimum(state.pose_min, pose, out=state.pose_min)
         np.maximum(state.pose_max, pose, out=state.pose_max)
@@ -175,45 +214,116 @@ class LivenessJudge:
     def _decide(
         self, state: _TrackState, now: float, landmarks: FaceLandmarks | None
     ) -> LivenessVerdict:
+        cfg = self.cfg
         structure = state.structure.result()
         blink = state.blink.result()
+        expression = state.expression.result()
+        screen = state.screen.result()
         model = state.model.result() if state.model is not None else None
-        scores = {"structure": structure.score, "blink": blink.score}
+        scores = {
+            "structure": structure.score,
+            "blink": blink.score,
+            "expression": expression.score,
+            "screen": screen.score,
+        }
         if model is not None:
             scores["model"] = model.score
-        challenged = state.challenge is not None
+        # A running challenge answered: that is evidence (recorded before the passive evidence
+        # is counted, so that the answering blink or turn is not counted twice).
+        ch = state.challenge
+        if ch is not None and ch.passed(
+            state.blink.count_since(ch.started), structure.status == "live"
+        ):
+            if ch.kind == "blink":
+                state.answer_blinks.add(min(t for t in state.blink.blinks if t >= ch.started))
+            else:
+                state.turn_answered = True
+            state.answered += 1
+            state.challenge = None
+        # One event is one piece of evidence: a blink or turn that answered a challenge does
+        # not count again as a passive blink or turn.
+        evidence: list[str] = []
+        passive_blinks = [t for t in state.blink.blinks if t not in state.answer_blinks]
+        if len(passive_blinks) >= cfg.blink.min_blinks:
+            evidence.append("blink")
+        if expression.status == "live":
+            evidence.append("expression")
+        turn_3d = structure.status == "live" and state.turned(cfg.structure.min_turn)
+        if turn_3d and (not state.turn_answered or state.turn_before):
+            evidence.append("3d_turn")
+        evidence += ["challenge"] * state.answered
 
         def verdict(status: Status, reason: str) -> LivenessVerdict:
             prompt = state.challenge.prompt if status == "challenge" and state.challenge else None
-            return LivenessVerdict(status, reason, scores, prompt, challenged)
+            return LivenessVerdict(
+                status, reason, scores, prompt, state.challenges > 0, tuple(evidence)
+            )
 
-        if structure.status == "spoof":
-            return verdict("spoof", "flat")
+        # 1. Attack evidence refuses.
+        if screen.status == "spoof":
+            return verdict("spoof", "screen")
         if model is not None and model.status == "spoof":
             return verdict("spoof", "model")
-        model_ok = model is None or model.status == "live"
-        if state.challenge is not None:
-            ch = state.challenge
-            solid = structure.status == "live"
-            if ch.passed(state.blink.count_since(ch.started), solid) and model_ok:
+        if structure.status == "spoof" and self._overwhelmingly_flat(state):
+            return verdict("spoof", "flat")
+        # 2. Two pieces of live evidence accept (passive evidence seen during a challenge too).
+        # A configured model must agree, unless it abstained (every crop too blurry to judge).
+        model_ok = (
+            model is None or model.status == "live" or bool(state.model and state.model.abstained)
+        )
+        if len(evidence) >= cfg.min_evidence and model_ok and state.screen.checked:
+            if "challenge" in evidence:
                 return verdict("live", "challenge_passed")
-            if ch.expired(now):
-                return verdict("spoof", "challenge_failed")
+            return verdict("live", "+".join(evidence))
+        # 3. A challenge runs until answered or expired; then, once, the other kind.
+        ch = state.challenge
+        if ch is not None and not ch.expired(now):
             return verdict("challenge", "challenge_running")
-        if model_ok:
-            if blink.status == "live":
-                return verdict("live", "blink")
-            if structure.status == "live" and state.turned(self.cfg.structure.min_turn):
-                return verdict("live", "3d_turn")
-        if now - state.first < self.cfg.decide_within_s:
+        if state.challenges > 0:
+            # The last challenge ended (answered or expired) without enough evidence.
+            state.challenge = None
+            if state.challenges > cfg.challenge.retries:
+                return verdict("spoof", "challenge_failed")
+            if landmarks is None:  # ask again on a frame the mesh can follow
+                return verdict("inconclusive", "waiting")
+            return self._challenge(state, now, landmarks, verdict)
+        # 4. Not enough evidence yet: wait, then challenge (or refuse in passive mode).
+        flat = structure.status == "spoof"
+        if cfg.mode == "passive+challenge" and flat and landmarks is not None:
+            return self._challenge(state, now, landmarks, verdict)
+        if now - state.first < cfg.decide_within_s:
             return verdict("inconclusive", "waiting")
-        if self.cfg.mode == "passive":
-            return verdict("spoof", "no_liveness_evidence")
+        if cfg.mode == "passive":
+            return verdict("spoof", "flat" if flat else "no_liveness_evidence")
         if landmarks is None:  # start the challenge on a frame the mesh can follow
             return verdict("inconclusive", "waiting")
-        kind = self.rng.choice(self.cfg.challenge.kinds)
+        return self._challenge(state, now, landmarks, verdict)
+
+    def _overwhelmingly_flat(self, state: _TrackState) -> bool:
+        cfg = self.cfg.structure
+        _, ratio, moving = state.structure.measures()
+        return ratio < cfg.final_flat_ratio and moving >= 3 * cfg.min_pairs
+
+    def _challenge(
+        self,
+        state: _TrackState,
+        now: float,
+        landmarks: FaceLandmarks,
+        verdict: Callable[[Status, str], LivenessVerdict],
+    ) -> LivenessVerdict:
+        """Ask a challenge: at random the first time, then the other kind (if there is one)."""
+        kinds = self.cfg.challenge.kinds
+        previous = state.challenge_kind
+        others = [k for k in kinds if k != previous]
+        kind: ChallengeKind = self.rng.choice(others if previous is not None and others else kinds)
         state.challenge = ChallengeState(
             self.cfg.challenge, kind, now, pose_proxy(landmarks.points), self.cfg.structure.min_turn
         )
-        challenged = True
+        state.challenge_kind = kind
+        state.challenges += 1
+        if not state.turn_answered:
+            structure = state.structure.result()
+            state.turn_before = structure.status == "live" and state.turned(
+                self.cfg.structure.min_turn
+            )
         return verdict("challenge", "challenge_started")
