@@ -21,7 +21,7 @@ from facegate.capture import ReplayCamera
 from facegate.clock import FakeClock
 from facegate.config import FacegateConfig
 from facegate.config.gate import DisplayConfig
-from facegate.measure.pad import synth_print_clip, write_frames
+from facegate.measure.pad_synth import synth_print_clip, write_frames
 from facegate.service.app import App, AppEvent
 from facegate.store import ConsentInput, create_master_key, enroll_person, load_master_key
 from helpers import load_rgb, make_config

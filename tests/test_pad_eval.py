@@ -30,10 +30,9 @@ from facegate.measure.pad import (
     run_attempt,
     scan_attacks,
     scan_clips,
-    synth_print_clip,
     wilson,
-    write_frames,
 )
+from facegate.measure.pad_synth import synth_print_clip, write_frames
 from facegate.vision.liveness.judge import LivenessVerdict
 from facegate.vision.types import Detection
 

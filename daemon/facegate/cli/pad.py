@@ -150,7 +150,7 @@ def _config(path: Path | None) -> FacegateConfig:
 def cmd_pad_synth(args: argparse.Namespace) -> int:
     """Run ``facegate pad synth``; returns the exit status."""
     from ..measure.detect import largest_face_finder
-    from ..measure.pad import IMAGE_SUFFIXES, synth_print_set
+    from ..measure.pad_synth import IMAGE_SUFFIXES, synth_print_set
     from .output import transient_progress
 
     err, out = console(stderr=True), console()

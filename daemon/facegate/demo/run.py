@@ -198,7 +198,7 @@ def _liveness_scene(app: App, portrait: np.ndarray, printer: Timeline, result: D
     """Turn liveness on (as on a real gate) and hold a printed photo of the resident up."""
     import random
 
-    from ..measure.pad import PrintPath, synth_print_clip
+    from ..measure.pad_synth import PrintPath, synth_print_clip
     from ..recognition.liveness import build_judge
     from ..vision.detect import largest
 
