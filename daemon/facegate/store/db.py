@@ -30,6 +30,9 @@ __all__ = ["Event", "Store", "new_pseudonym"]
 logger = logging.getLogger(__name__)
 
 DB_NAME = "facegate.db"
+# The audit trail's folder in the state folder (``audit.signing.audit_folder``): its files are
+# the evidence that a store existed here before.
+AUDIT_DIR = "audit"
 
 
 def new_pseudonym() -> str:
@@ -72,6 +75,7 @@ class Store:
             raise StoreError(
                 f"cannot create state folder {self.state_dir}: {exc.strerror}"
             ) from None
+        self._refuse_lost_database()
         old_umask = os.umask(0o077)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -99,6 +103,38 @@ class Store:
         except StoreError:
             self._db.close()
             raise
+
+    def _refuse_lost_database(self) -> None:
+        """A missing or empty database on a device with an audit trail is a lost store.
+
+        Creating a new empty one would silently drop every person, credential and consent
+        record (and start the audit trail under a new key); only a new install, with no audit
+        trail yet, gets a new database.
+        """
+        try:
+            size: int | None = self.path.stat().st_size
+        except FileNotFoundError:
+            size = None
+        except OSError as exc:
+            raise StoreError(f"cannot read {self.path}: {exc.strerror}") from None
+        if size:
+            return
+        trail = self.state_dir / AUDIT_DIR
+        try:
+            records = sorted(trail.glob("audit-*.jsonl")) if trail.is_dir() else []
+        except OSError:
+            records = []
+        if not records:
+            return  # a new install
+        what = "is missing" if size is None else "is empty (0 bytes)"
+        raise StoreError(
+            f"{self.path} {what}, but this device has an audit trail ({len(records)} files in "
+            f"{trail}): its people, credentials and consent records are lost, and facegate "
+            "refuses to replace them with an empty store. Restore the database from your "
+            f"backup into {self.path} (it opens with master key {self.key_id}). To start over "
+            f"with an empty store on purpose, first archive {trail} elsewhere (its records "
+            "are kept at least 3 years)."
+        )
 
     def _check_key(self) -> None:
         """Bind the database to its master key by fingerprint; refuse any other key."""
