@@ -40,7 +40,7 @@ from .integrity import IntegrityMonitor, watched_files
 from .notify import notifier_from_env, watchdog_interval
 from .reader_set import ReaderSet
 from .rules import RefusedToStart, enforce_rules
-from .state import PURGE_EVERY_S, apply_retention, close_state, open_state
+from .state import PURGE_EVERY_S, PURGE_RETRY_S, apply_retention, close_state, open_state
 
 __all__ = ["App", "AppEvent", "Outcome", "RefusedToStart"]
 
@@ -190,8 +190,11 @@ class App:
     def purge(self) -> None:
         """Apply the retention periods now, and schedule the next run a day later."""
         assert self.store is not None
-        templates_gone = apply_retention(self.store, self.audit, self.cfg)
-        self._next_purge = self.clock.monotonic() + PURGE_EVERY_S
+        templates_gone = apply_retention(
+            self.store, self.audit, self.cfg, on_error=self.actuator.write_failed
+        )  # a full disk: an alarm, and another try in an hour
+        every = PURGE_RETRY_S if templates_gone is None else PURGE_EVERY_S
+        self._next_purge = self.clock.monotonic() + every
         if templates_gone:
             self.refresh_people()
 
@@ -247,6 +250,7 @@ class App:
         for event in self.readers.poll(now):
             self.handle_reader_event(event)
         self.actuator.poll_doors(now)
+        self.actuator.retry_writes(now)  # event rows and audit records a full disk held back
         self.loop_calls.run_pending()
         if self.integrity is not None:
             for finding in self.integrity.check(now):
@@ -299,7 +303,7 @@ class App:
         }
 
     def status_line(self) -> str:
-        alarms = ", ".join(sorted(self.health.active)) or "none"
+        alarms = ", ".join(sorted(self.health.active | self.actuator.active_alarms)) or "none"
         return f"{len(self.doors)} doors, {self.frames_processed} frames, alarms: {alarms}"
 
     def door_ids(self) -> list[str]:

@@ -69,6 +69,7 @@ class Store:
         self.path = self.state_dir / DB_NAME
         self._master = master_key
         self.clock = clock or SystemClock()
+        self.checkpoint_error: sqlite3.Error | None = None  # of the last checkpoint()
         try:
             self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
@@ -169,14 +170,23 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception."""
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception.
+
+        A failed ``COMMIT`` (``database or disk is full``) is rolled back too, and the
+        original error is what the caller sees: SQLite may already have rolled the
+        transaction back itself, so a ``ROLLBACK`` that fails must not hide it.
+        """
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    logger.exception("could not roll back a failed transaction on %s", self.path)
             raise
-        self._db.execute("COMMIT")
 
     def _check_compatible(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -212,20 +222,37 @@ class Store:
         """Fold the WAL into the database and truncate it, so deleted pages leave no copy.
 
         A reader holding an old snapshot blocks a full checkpoint; this retries for a while.
-        Returns whether the WAL was fully checkpointed and truncated.
+        Returns whether the WAL was fully checkpointed and truncated. A checkpoint that
+        fails (a full disk: the database file cannot grow) is logged, kept in
+        ``checkpoint_error`` and returns ``False``: what was committed stays committed, and
+        the next checkpoint folds it in.
         """
         # Wait briefly in SQLite's busy handler and retry here, on the injected clock,
         # instead of blocking for the full busy timeout on every attempt.
-        self._db.execute("PRAGMA busy_timeout = 50")
+        self.checkpoint_error = None
         try:
-            for attempt in range(attempts):
-                busy, _log, _done = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-                if busy == 0:
-                    return True
-                if attempt + 1 < attempts:
-                    self.clock.sleep(pause_s)
-        finally:
-            self._db.execute("PRAGMA busy_timeout = 5000")
+            self._db.execute("PRAGMA busy_timeout = 50")
+            try:
+                for attempt in range(attempts):
+                    busy, _log, _done = self._db.execute(
+                        "PRAGMA wal_checkpoint(TRUNCATE)"
+                    ).fetchone()
+                    if busy == 0:
+                        return True
+                    if attempt + 1 < attempts:
+                        self.clock.sleep(pause_s)
+            finally:
+                self._db.execute("PRAGMA busy_timeout = 5000")
+        except sqlite3.Error as exc:
+            self.checkpoint_error = exc
+            logger.error(
+                "WAL checkpoint of %s failed (%s); deleted data stays in %s-wal until the "
+                "next checkpoint",
+                self.path.name,
+                exc,
+                self.path.name,
+            )
+            return False
         logger.warning(
             "WAL checkpoint blocked by another reader; deleted data stays in %s-wal until "
             "the next checkpoint",
