@@ -241,6 +241,8 @@ class AuditLog:
     def _flush(self) -> dict[int, dict[str, Any]]:
         written: dict[int, dict[str, Any]] = {}
         try:
+            if self._recovery and self._unsigned:
+                self._sign()  # the recovery signature (a dropped torn line) comes first
             if self._dropped:
                 ts = self._pending[0][2] if self._pending else self.clock.time()
                 self._write("records_dropped", {"count": self._dropped}, ts=ts)
@@ -325,8 +327,14 @@ class AuditLog:
                     len(self._pending),
                     self.write_error,
                 )
-            if self._unsigned:
+            if not self._unsigned:
+                return
+            try:
                 self._sign()
+            except OSError as exc:
+                if not self.buffer_limit:
+                    raise
+                logger.error("audit: the last records stay unsigned (%s)", exc)
 
     def __enter__(self) -> AuditLog:
         return self
@@ -353,9 +361,16 @@ class AuditLog:
                 f"audit file {self._path} has no readable record; run `facegate audit verify`"
             )
         self._seq, self._prev = int(last["seq"]), str(last["hash"])
-        dropped = self._drop_partial_line()
+        size = self._path.stat().st_size
+        keep = self._partial_line_at(size)
+        dropped = 0 if keep is None else size - keep
+        if keep is not None:
+            # Cut with the recovery signature's write (see _raw_write): if that write fails
+            # the bytes stay, so a drop is never left unreported.
+            self._torn_at = keep
+            logger.warning("audit: dropping %d bytes of a half-written record", dropped)
         self.recovered_bytes = dropped
-        self._size = self._path.stat().st_size
+        self._size = size - dropped
         if last.get("kind") != SIGNATURE_KIND or dropped:
             self._unsigned = 1
             self._recovery = {"recovered": True}
@@ -369,22 +384,18 @@ class AuditLog:
             logger.error("audit: cannot write to %s at start (%s)", self._path, exc)
             self.write_error = exc  # the daemon goes on; the signature is written later
 
-    def _drop_partial_line(self) -> int:
-        """Cut a half-written last line (a crash during a write); returns the bytes dropped.
+    def _partial_line_at(self, data_size: int) -> int | None:
+        """Where a half-written last line (a crash during a write) starts, if there is one.
 
         That record was never completely written, so nothing was acknowledged for it; the
         recovery signature records how many bytes were dropped.
         """
-        data_size = self._path.stat().st_size
-        with self._path.open("rb+") as f:
+        with self._path.open("rb") as f:
             f.seek(max(0, data_size - 65_536))
             tail = f.read()
-            if not tail or tail.endswith(b"\n"):
-                return 0
-            keep = data_size - len(tail) + tail.rfind(b"\n") + 1
-            f.truncate(keep)
-        logger.warning("audit: dropped %d bytes of a half-written record", data_size - keep)
-        return data_size - keep
+        if not tail or tail.endswith(b"\n"):
+            return None
+        return data_size - len(tail) + tail.rfind(b"\n") + 1
 
     def _start_file(self, number: int) -> None:
         previous: tuple[Path | None, int] = (
@@ -447,11 +458,13 @@ class AuditLog:
 
     def _raw_write(self, data: bytes) -> None:
         """Append one whole line, or nothing: a failed write is cut back off the file."""
-        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            if self._torn_at is not None:  # an earlier failed write is still there
+            torn = b""
+            if self._torn_at is not None:  # a torn line (or a failed write) is still there
+                end = os.fstat(fd).st_size
+                torn = os.pread(fd, max(0, end - self._torn_at), self._torn_at)
                 os.ftruncate(fd, self._torn_at)
-                self._torn_at = None
             start = os.fstat(fd).st_size
             view = memoryview(data)
             try:
@@ -463,10 +476,14 @@ class AuditLog:
             except OSError:
                 try:
                     os.ftruncate(fd, start)
+                    rest = memoryview(torn if "dropped_bytes" in self._recovery else b"")
+                    while rest:  # put it back (it fits: it was just freed)
+                        rest = rest[os.write(fd, rest) :]  # cut for good only with its record
                 except OSError:
                     self._torn_at = start  # cut before the next write, or on opening
                     logger.exception("audit: could not cut a failed write off %s", self._path)
                 raise
+            self._torn_at = None
         finally:
             os.close(fd)
         self._size += len(data)

@@ -4,7 +4,8 @@ A write that fails (``database or disk is full``, any SQLite or OS error) never 
 decision: the door has already acted. The row is kept in a bounded in-memory buffer (the
 oldest dropped beyond it, and counted), retried in order every ``retry_every_s``, and the
 failure is reported once through ``on_alarm`` (``disk_full`` or ``store_write_failed``) and
-cleared once everything, event rows and the audit trail's own buffer, is written again.
+cleared once everything, event rows and the audit trail's own buffer, is written again and
+the store's reserve (the room it releases to start on a full disk) is back.
 """
 
 from __future__ import annotations
@@ -105,7 +106,12 @@ class EventRecorder:
         if not force and now < self._next_retry:
             return
         self._next_retry = now + self.retry_every_s
-        audit = self.audit
+        store, audit = self.store, self.audit
+        if store is not None and store.reserve_released and self.alarm is None:
+            self.failed(
+                OSError(errno.ENOSPC, "no room to open the store: its reserve was released"),
+                "store at start",
+            )
         if audit is not None and self.alarm is None and (audit.pending or audit.write_error):
             error = audit.write_error or OSError(errno.EIO, "audit records not written")
             self.failed(error, "audit record")
@@ -121,6 +127,10 @@ class EventRecorder:
             self.written_late += 1
         if self.audit is not None and not self.audit.flush():
             return
+        if self.store is not None:
+            if not self.store.make_reserve():
+                return  # still (nearly) full: room for the reserve first
+            self.store.reserve_released = False
         self._clear()
 
     def _keep(self, event: Event) -> None:

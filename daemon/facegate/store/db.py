@@ -7,10 +7,12 @@ the database never sees a plaintext embedding.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import secrets
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -33,6 +35,9 @@ DB_NAME = "facegate.db"
 # The audit trail's folder in the state folder (``audit.signing.audit_folder``): its files are
 # the evidence that a store existed here before.
 AUDIT_DIR = "audit"
+# Zeros kept beside the database, released when a full disk stops it from opening.
+RESERVE_NAME = "facegate.reserve"
+RESERVE_BYTES = 256 * 1024
 
 
 def new_pseudonym() -> str:
@@ -70,6 +75,7 @@ class Store:
         self._master = master_key
         self.clock = clock or SystemClock()
         self.checkpoint_error: sqlite3.Error | None = None  # of the last checkpoint()
+        self.reserve_released = False  # the store opened only after releasing its reserve
         try:
             self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
@@ -77,6 +83,26 @@ class Store:
                 f"cannot create state folder {self.state_dir}: {exc.strerror}"
             ) from None
         self._refuse_lost_database()
+        try:
+            self._open()
+        except sqlite3.OperationalError as exc:
+            # A full disk cannot even map the WAL index (-shm) at start: give the reserve
+            # back and try once more, so the gate starts and can say so.
+            if not self._release_reserve():
+                raise StoreError(
+                    f"cannot open {self.path}: {exc} (is {self.state_dir} full?)"
+                ) from exc
+            logger.error("%s: no room to open the store (%s); reserve released", self.path, exc)
+            try:
+                self._open()
+            except sqlite3.OperationalError as again:
+                raise StoreError(
+                    f"cannot open {self.path}: {again} (is {self.state_dir} full?)"
+                ) from again
+        if not self.reserve_released:
+            self.make_reserve()
+
+    def _open(self) -> None:
         old_umask = os.umask(0o077)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -96,6 +122,9 @@ class Store:
             self._db.execute("PRAGMA secure_delete = ON")
             self._migrate()
             self._check_key()
+        except sqlite3.OperationalError:
+            self._db.close()
+            raise  # a full disk, an I/O error: the caller decides
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise StoreError(
@@ -104,6 +133,49 @@ class Store:
         except StoreError:
             self._db.close()
             raise
+
+    # -- the reserve: room to start on a full disk -----------------------------------------
+
+    @property
+    def reserve_path(self) -> Path:
+        return self.state_dir / RESERVE_NAME
+
+    def make_reserve(self) -> bool:
+        """Keep ``RESERVE_BYTES`` of zeros beside the database (if there is room): on a disk
+        that filled up, releasing them lets the next start map the WAL index and write its
+        alarm. Returns whether the reserve is there."""
+        path = self.reserve_path
+        try:
+            if path.stat().st_size == RESERVE_BYTES:
+                return True
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return False
+        try:
+            if shutil.disk_usage(self.state_dir).free < 4 * RESERVE_BYTES:
+                return False  # not while the disk is (nearly) full: that room is needed
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                block = bytes(65_536)
+                for _ in range(RESERVE_BYTES // len(block)):
+                    if os.write(fd, block) != len(block):  # real blocks, not a sparse file
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError:
+            path.unlink(missing_ok=True)
+            return False
+        return True
+
+    def _release_reserve(self) -> bool:
+        try:
+            self.reserve_path.unlink()
+        except OSError:
+            return False
+        self.reserve_released = True
+        return True
 
     def _refuse_lost_database(self) -> None:
         """A missing or empty database on a device with an audit trail is a lost store.
