@@ -167,7 +167,8 @@ class AuditLog:
         self.dropped_total = 0
         self.write_error: OSError | None = None  # the last failed write, until one succeeds
         self._recovery: dict[str, Any] = {}  # for the next signature, if the first one failed
-        self._torn_at: int | None = None  # a failed write that could not be cut back
+        # (file, offset) of bytes still to cut: a torn line, or a failed write not cut back
+        self._torn_at: tuple[Path, int] | None = None
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_public_key(self.folder, self._public)
         self._open_chain()
@@ -367,7 +368,7 @@ class AuditLog:
         if keep is not None:
             # Cut with the recovery signature's write (see _raw_write): if that write fails
             # the bytes stay, so a drop is never left unreported.
-            self._torn_at = keep
+            self._torn_at = (self._path, keep)
             logger.warning("audit: dropping %d bytes of a half-written record", dropped)
         self.recovered_bytes = dropped
         self._size = size - dropped
@@ -461,10 +462,10 @@ class AuditLog:
         fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             torn = b""
-            if self._torn_at is not None:  # a torn line (or a failed write) is still there
-                end = os.fstat(fd).st_size
-                torn = os.pread(fd, max(0, end - self._torn_at), self._torn_at)
-                os.ftruncate(fd, self._torn_at)
+            if self._torn_at is not None and self._torn_at[0] == self._path:
+                cut = self._torn_at[1]  # a torn line (or a failed write) is still there
+                torn = os.pread(fd, max(0, os.fstat(fd).st_size - cut), cut)
+                os.ftruncate(fd, cut)
             start = os.fstat(fd).st_size
             view = memoryview(data)
             try:
@@ -480,7 +481,7 @@ class AuditLog:
                     while rest:  # put it back (it fits: it was just freed)
                         rest = rest[os.write(fd, rest) :]  # cut for good only with its record
                 except OSError:
-                    self._torn_at = start  # cut before the next write, or on opening
+                    self._torn_at = (self._path, start)  # cut before the next write
                     logger.exception("audit: could not cut a failed write off %s", self._path)
                 raise
             self._torn_at = None
