@@ -260,6 +260,19 @@ def test_the_event_buffer_is_bounded_and_counts_what_it_dropped(
     assert cleared == {"kind": "disk_full", "written": 2, "dropped": 4}
 
 
+def test_rows_held_back_are_written_at_shutdown_if_there_is_room(
+    app: tuple[App, list[AppEvent]], clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _timeline = app
+    assert a.store is not None
+    store = a.store
+    monkeypatch.setattr(store, "record_event", full)
+    a.handle_reader_event(card(1))
+    monkeypatch.undo()
+    a.actuator.flush_writes()  # as App.close() does before the store closes
+    assert [r.method for r in store.events(10)] == ["card"]
+
+
 def test_any_write_error_is_a_store_write_failed_alarm() -> None:
     assert failure_kind(sqlite3.OperationalError(FULL)) == "disk_full"
     assert failure_kind(OSError(errno.ENOSPC, "no space")) == "disk_full"

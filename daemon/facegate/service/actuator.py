@@ -240,6 +240,10 @@ class Actuator:
         """From the loop: write what a full disk held back, and clear the alarm once done."""
         self.recorder.retry(now)
 
+    def flush_writes(self) -> None:
+        """At shutdown, before the store closes: write what is held back, if there is room."""
+        self.recorder.close(self.clock.monotonic())
+
     def write_failed(self, exc: BaseException, what: str) -> None:
         """A write outside the decisions failed (retention purge, checkpoint): one alarm."""
         self.recorder.failed(exc, what)

@@ -337,6 +337,7 @@ class App:
         if self.camera is not None:
             _quietly("the camera", self.camera.close)
             self.camera = None
+        self.actuator.flush_writes()  # event rows a full disk held back, if there is room now
         close_state(self.store, self.audit)  # the audit trail's stop record, then the store
         self.store = self.audit = self.actuator.store = self.actuator.audit = None
 

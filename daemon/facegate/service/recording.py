@@ -133,6 +133,14 @@ class EventRecorder:
             self.store.reserve_released = False
         self._clear()
 
+    def close(self, now: float) -> None:
+        """At shutdown: one last try; what still cannot be written is logged as lost."""
+        if self.pending or self.alarm is not None:
+            self.retry(now, force=True)
+        if self.pending:
+            logger.error("%d event rows could not be written and are lost", len(self.pending))
+            self.pending.clear()
+
     def _keep(self, event: Event) -> None:
         self.pending.append(event)
         if len(self.pending) > self.limit:
