@@ -7,17 +7,26 @@ runs on across files and the verifier walks them in order. Signature records are
 ``batch`` records, every ``sign_every_s`` seconds (see ``maybe_sign``), at rotation and on
 close; on open, a tail left unsigned by a crash is signed first (``recovered: true``).
 
+A failed write (``ENOSPC``: the disk is full) never leaves a half line: the file is cut back
+to its last whole record and the chain is not advanced. With ``buffer_limit`` (the daemon) the
+record is kept in memory, in order, and written by the next ``append``/``flush`` once there is
+room (the oldest are dropped beyond the limit, and a ``records_dropped`` record in the chain
+says how many); ``write_error`` tells the caller the log is behind. Without it (the commands)
+the error is raised and nothing is kept.
+
 Retention: ``prune()`` only ever deletes the oldest *closed* files whose newest record is older
 than ``keep_years`` (at least three years, the Measures' minimum for processing records).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import re
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +125,7 @@ class AuditLog:
         batch: a signature record after this many records.
         sign_every_s: ``maybe_sign()`` signs an unsigned tail older than this.
         keep_years: rotated files are kept at least this long (≥ 3).
+        buffer_limit: records kept in memory while writes fail (0: raise at once instead).
     """
 
     def __init__(
@@ -129,6 +139,7 @@ class AuditLog:
         batch: int = DEFAULT_BATCH,
         sign_every_s: float = 60.0,
         keep_years: float = 3.0,
+        buffer_limit: int = 0,
     ) -> None:
         if max_bytes < 4096:
             raise ValueError("max_bytes must be at least 4096")
@@ -150,6 +161,14 @@ class AuditLog:
         self._subject_key = subject_key
         self._lock = threading.RLock()
         self._closed = False
+        self.buffer_limit = max(0, buffer_limit)
+        self._pending: deque[tuple[str, dict[str, Any], float]] = deque()
+        self._dropped = 0  # records dropped from a full buffer, not yet reported in the chain
+        self.dropped_total = 0
+        self.write_error: OSError | None = None  # the last failed write, until one succeeds
+        self._recovery: dict[str, Any] = {}  # for the next signature, if the first one failed
+        # (file, offset) of bytes still to cut: a torn line, or a failed write not cut back
+        self._torn_at: tuple[Path, int] | None = None
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_public_key(self.folder, self._public)
         self._open_chain()
@@ -170,8 +189,16 @@ class AuditLog:
         """The keyed hash that stands for ``pseudonym`` in this log."""
         return subject_id(self._subject_key, pseudonym)
 
-    def append(self, kind: str, *, subject: str | None = None, **fields: Any) -> dict[str, Any]:
-        """Append one record; returns it (as written).
+    @property
+    def pending(self) -> int:
+        """Records kept in memory, not yet written (a full disk)."""
+        return len(self._pending)
+
+    def append(
+        self, kind: str, *, subject: str | None = None, **fields: Any
+    ) -> dict[str, Any] | None:
+        """Append one record; returns it (as written), or ``None`` when it was kept in memory
+        because the write failed (``buffer_limit``; see ``write_error``).
 
         Args:
             kind: e.g. ``decision``, ``alarm``, ``admin``, ``consent``, ``deletion``.
@@ -181,6 +208,7 @@ class AuditLog:
         Raises:
             AuditFieldError: a field name or value is not allowed.
             RuntimeError: the log is closed.
+            OSError: the write failed (without ``buffer_limit``); the file is unchanged.
         """
         check_kind(kind)
         check_fields(fields)
@@ -189,13 +217,65 @@ class AuditLog:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the audit log is closed")
-            record = self._write(kind, fields)
-            self._unsigned += 1
-            if self._unsigned >= self.batch:
-                self._sign()
-            if self._size >= self.max_bytes:
-                self._rotate()
-            return record
+            now = self.clock.time()
+            if not self.buffer_limit:
+                record = self._write(kind, fields, ts=now)
+                self._unsigned += 1
+                self._housekeeping()
+                return record
+            self._pending.append((kind, fields, now))
+            if len(self._pending) > self.buffer_limit:
+                self._pending.popleft()
+                self._dropped += 1
+                self.dropped_total += 1
+            written = self._flush()
+            return written.get(id(fields))
+
+    def flush(self) -> bool:
+        """Write the records kept in memory, in order; ``True`` when none is left."""
+        with self._lock:
+            if self._closed:
+                return not self._pending
+            self._flush()
+            return not self._pending and self.write_error is None
+
+    def _flush(self) -> dict[int, dict[str, Any]]:
+        written: dict[int, dict[str, Any]] = {}
+        try:
+            if self._recovery and self._unsigned:
+                self._sign()  # the recovery signature (a dropped torn line) comes first
+            if self._dropped:
+                ts = self._pending[0][2] if self._pending else self.clock.time()
+                self._write("records_dropped", {"count": self._dropped}, ts=ts)
+                self._dropped = 0
+                self._unsigned += 1
+            while self._pending:
+                kind, fields, ts = self._pending[0]
+                written[id(fields)] = self._write(kind, fields, ts=ts)
+                self._pending.popleft()
+                self._unsigned += 1
+                self._housekeeping()
+            self._housekeeping()
+        except OSError as exc:
+            if self.write_error is None:
+                logger.error(
+                    "audit: cannot write to %s (%s); %d records kept in memory until there is room",
+                    self._path,
+                    exc.strerror or exc,
+                    len(self._pending),
+                )
+            self.write_error = exc
+            return written
+        if self.write_error is not None:
+            logger.warning("audit: writing again; the records kept in memory are written")
+        self.write_error = None
+        return written
+
+    def _housekeeping(self) -> None:
+        if self._unsigned >= self.batch or (self._recovery and self._unsigned):
+            self._sign()
+        if self._size >= self.max_bytes:
+            self._rotate()
 
     def maybe_sign(self) -> bool:
         """Sign the unsigned tail if it is older than ``sign_every_s`` (call from the loop)."""
@@ -204,7 +284,17 @@ class AuditLog:
                 return False
             if self.clock.monotonic() - self._last_sign_mono < self.sign_every_s:
                 return False
-            self._sign()
+            if not self.buffer_limit:
+                self._sign()
+                return True
+            self._flush()
+            if not self._unsigned:
+                return True  # the flush signed it
+            try:
+                self._sign()
+            except OSError as exc:
+                self.write_error = exc
+                return False
             return True
 
     def prune(self) -> list[Path]:
@@ -229,9 +319,23 @@ class AuditLog:
         with self._lock:
             if self._closed:
                 return
-            if self._unsigned:
-                self._sign()
             self._closed = True
+            if self._pending or self._dropped:
+                self._flush()
+            if self._pending:
+                logger.error(
+                    "audit: %d records could not be written (%s) and are lost",
+                    len(self._pending),
+                    self.write_error,
+                )
+            if not self._unsigned:
+                return
+            try:
+                self._sign()
+            except OSError as exc:
+                if not self.buffer_limit:
+                    raise
+                logger.error("audit: the last records stay unsigned (%s)", exc)
 
     def __enter__(self) -> AuditLog:
         return self
@@ -258,38 +362,59 @@ class AuditLog:
                 f"audit file {self._path} has no readable record; run `facegate audit verify`"
             )
         self._seq, self._prev = int(last["seq"]), str(last["hash"])
-        dropped = self._drop_partial_line()
+        size = self._path.stat().st_size
+        keep = self._partial_line_at(size)
+        dropped = 0 if keep is None else size - keep
+        if keep is not None:
+            # Cut with the recovery signature's write (see _raw_write): if that write fails
+            # the bytes stay, so a drop is never left unreported.
+            self._torn_at = (self._path, keep)
+            logger.warning("audit: dropping %d bytes of a half-written record", dropped)
         self.recovered_bytes = dropped
-        self._size = self._path.stat().st_size
+        self._size = size - dropped
         if last.get("kind") != SIGNATURE_KIND or dropped:
             self._unsigned = 1
-            self._sign(recovered=True, dropped_bytes=dropped)
-        if self._size >= self.max_bytes:
-            self._rotate()
+            self._recovery = {"recovered": True}
+            if dropped:
+                self._recovery["dropped_bytes"] = dropped
+        try:
+            self._housekeeping()
+        except OSError as exc:
+            if not self.buffer_limit:
+                raise
+            logger.error("audit: cannot write to %s at start (%s)", self._path, exc)
+            self.write_error = exc  # the daemon goes on; the signature is written later
 
-    def _drop_partial_line(self) -> int:
-        """Cut a half-written last line (a crash during a write); returns the bytes dropped.
+    def _partial_line_at(self, data_size: int) -> int | None:
+        """Where a half-written last line (a crash during a write) starts, if there is one.
 
         That record was never completely written, so nothing was acknowledged for it; the
         recovery signature records how many bytes were dropped.
         """
-        data_size = self._path.stat().st_size
-        with self._path.open("rb+") as f:
+        with self._path.open("rb") as f:
             f.seek(max(0, data_size - 65_536))
             tail = f.read()
-            if not tail or tail.endswith(b"\n"):
-                return 0
-            keep = data_size - len(tail) + tail.rfind(b"\n") + 1
-            f.truncate(keep)
-        logger.warning("audit: dropped %d bytes of a half-written record", data_size - keep)
-        return data_size - keep
+        if not tail or tail.endswith(b"\n"):
+            return None
+        return data_size - len(tail) + tail.rfind(b"\n") + 1
 
     def _start_file(self, number: int) -> None:
-        self._path = self.folder / f"audit-{number:06d}.jsonl"
-        fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        previous: tuple[Path | None, int] = (
+            getattr(self, "_path", None),
+            getattr(self, "_size", 0),
+        )
+        path = self.folder / f"audit-{number:06d}.jsonl"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         os.close(fd)
-        self._size = 0
-        self._write(FILE_KIND, {"file": number, "key": self._key_id})
+        self._path, self._size = path, 0
+        try:
+            self._write(FILE_KIND, {"file": number, "key": self._key_id})
+        except OSError:
+            # No room for its first record: no file without one; rotate again later.
+            path.unlink(missing_ok=True)
+            if previous[0] is not None:
+                self._path, self._size = previous[0], previous[1]
+            raise
 
     def _rotate(self) -> None:
         if self._unsigned:
@@ -303,11 +428,13 @@ class AuditLog:
         except OSError:
             logger.exception("audit retention could not remove an old file")
 
-    def _write(self, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+    def _write(
+        self, kind: str, fields: dict[str, Any], *, ts: float | None = None
+    ) -> dict[str, Any]:
         record: dict[str, Any] = {
             "v": FORMAT_VERSION,
             "seq": self._seq + 1,
-            "ts": round(self.clock.time(), 3),
+            "ts": round(self.clock.time() if ts is None else ts, 3),
             "kind": kind,
             "prev": self._prev,
             **fields,
@@ -318,24 +445,46 @@ class AuditLog:
         self._seq, self._prev = record["seq"], record["hash"]
         return record
 
-    def _sign(self, *, recovered: bool = False, dropped_bytes: int = 0) -> None:
+    def _sign(self) -> None:
         seq = self._seq + 1
         sig = self._key.sign(signed_message(seq, self._prev)).signature.hex()
         fields: dict[str, Any] = {"key": self._key_id, "count": self._unsigned, "sig": sig}
-        if recovered:
-            fields["recovered"] = True
-        if dropped_bytes:
-            fields["dropped_bytes"] = dropped_bytes
+        fields.update(self._recovery)  # a tail left unsigned by a crash, signed on opening
         self._write(SIGNATURE_KIND, fields)
+        self._recovery = {}
         self._unsigned = 0
         self._last_sign_mono = self.clock.monotonic()
         with self._path.open("ab") as f:
             os.fsync(f.fileno())
 
     def _raw_write(self, data: bytes) -> None:
-        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        """Append one whole line, or nothing: a failed write is cut back off the file."""
+        fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, data)
+            torn = b""
+            if self._torn_at is not None and self._torn_at[0] == self._path:
+                cut = self._torn_at[1]  # a torn line (or a failed write) is still there
+                torn = os.pread(fd, max(0, os.fstat(fd).st_size - cut), cut)
+                os.ftruncate(fd, cut)
+            start = os.fstat(fd).st_size
+            view = memoryview(data)
+            try:
+                while view:
+                    written = os.write(fd, view)
+                    if written <= 0:
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                    view = view[written:]
+            except OSError:
+                try:
+                    os.ftruncate(fd, start)
+                    rest = memoryview(torn if "dropped_bytes" in self._recovery else b"")
+                    while rest:  # put it back (it fits: it was just freed)
+                        rest = rest[os.write(fd, rest) :]  # cut for good only with its record
+                except OSError:
+                    self._torn_at = (self._path, start)  # cut before the next write
+                    logger.exception("audit: could not cut a failed write off %s", self._path)
+                raise
+            self._torn_at = None
         finally:
             os.close(fd)
         self._size += len(data)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..store.safety import AUDIT_DIR
 from .log import AuditLog, signing_key_from_seed
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ AUDIT_SUBJECT_KEY = "audit-subject"
 
 def audit_folder(state_dir: Path) -> Path:
     """``<state_dir>/audit``."""
-    return Path(state_dir) / "audit"
+    return Path(state_dir) / AUDIT_DIR
 
 
 def open_audit_log(

@@ -5,6 +5,11 @@ has already decided it; the actuator only carries the decision out, in one order
 (grant, deny, prompt, alarms), then the anonymized event row and the signed audit record,
 then the timeline (``AppEvent`` to the listener). It also reports what the doors, the health
 rules and the integrity monitor raise. It decides nothing.
+
+Recording never undoes acting: an event row or audit record that cannot be written (a full
+disk) is kept in memory and written later, in order (:class:`~.recording.EventRecorder`, the
+audit trail's own buffer), and the failure is one alarm (``disk_full`` or
+``store_write_failed``: audit if possible, timeline, ``STATUS=``) until writing works again.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from ..policy.decide import Decision
 from ..recognition import ChallengeRequested, FaceEvent, FaceObservation
 from ..store import Event, Store
 from .health import HealthAlarm
+from .recording import EventRecorder
 
 __all__ = ["Actuator", "AppEvent", "Listener", "Outcome"]
 
@@ -88,9 +94,24 @@ class Actuator:
         self.default_door = default_door
         self.listener = listener
         self.doors: dict[str, DoorRuntime] = {}
-        self.store: Store | None = None
-        self.audit: AuditLog | None = None
+        self.recorder = EventRecorder(self.storage_alarm)
         self._released: dict[str, bool] = {}
+
+    @property
+    def store(self) -> Store | None:
+        return self.recorder.store
+
+    @store.setter
+    def store(self, store: Store | None) -> None:
+        self.recorder.store = store
+
+    @property
+    def audit(self) -> AuditLog | None:
+        return self.recorder.audit
+
+    @audit.setter
+    def audit(self, audit: AuditLog | None) -> None:
+        self.recorder.audit = audit
 
     # -- doors ---------------------------------------------------------------------------
 
@@ -184,7 +205,7 @@ class Actuator:
         if self.store is None:
             return
         result = "granted" if outcome.granted else ("pending" if outcome.pending else "denied")
-        self.store.record_event(
+        self.recorder.record(
             Event(
                 ts=self.clock.time(),
                 door=outcome.door,
@@ -195,17 +216,58 @@ class Actuator:
                 reason=outcome.reason,
             )
         )
-        if self.audit is not None:
-            self.audit.append(
-                "decision",
-                subject=outcome.subject,
-                door=outcome.door,
-                method=outcome.method,
-                result=result,
-                reason=outcome.reason,
-                reader=outcome.reader,
-                score=None if outcome.score is None else round(float(outcome.score), 3),
+        self._audit(
+            "decision",
+            subject=outcome.subject,
+            door=outcome.door,
+            method=outcome.method,
+            result=result,
+            reason=outcome.reason,
+            reader=outcome.reader,
+            score=None if outcome.score is None else round(float(outcome.score), 3),
+        )
+
+    def _audit(self, kind: str, *, subject: str | None = None, **fields: Any) -> None:
+        """An audit record; a write the log could not keep for later is a write alarm."""
+        if self.audit is None:
+            return
+        try:
+            self.audit.append(kind, subject=subject, **fields)
+        except OSError as exc:  # an audit log without a buffer (the daemon's has one)
+            self.recorder.failed(exc, "audit record")
+
+    def retry_writes(self, now: float) -> None:
+        """From the loop: write what a full disk held back, and clear the alarm once done."""
+        self.recorder.retry(now)
+
+    def flush_writes(self) -> None:
+        """At shutdown, before the store closes: write what is held back, if there is room."""
+        self.recorder.close(self.clock.monotonic())
+
+    def write_failed(self, exc: BaseException, what: str) -> None:
+        """A write outside the decisions failed (retention purge, checkpoint): one alarm."""
+        self.recorder.failed(exc, what)
+
+    @property
+    def active_alarms(self) -> set[str]:
+        """The write alarm, while active (for ``status`` and ``STATUS=``)."""
+        return set() if self.recorder.alarm is None else {self.recorder.alarm}
+
+    def storage_alarm(self, kind: str, cleared: bool, detail: dict[str, Any]) -> None:
+        """The store or the audit trail cannot write (``disk_full``, ``store_write_failed``),
+        or writes again: audit (kept for later if need be), timeline; once each way."""
+        now, door = self.clock.monotonic(), self.default_door
+        if cleared:
+            logger.warning("storage: %s cleared (%s)", kind, detail)
+        else:
+            logger.error("storage: ALARM %s (%s)", kind, detail)
+        counts: dict[str, Any] = {k: v for k, v in detail.items() if isinstance(v, int)}
+        self._audit("alarm", door=door, alarm=kind, cleared=cleared, **counts)
+        self.emit(
+            AppEvent(
+                "alarm_cleared" if cleared else "alarm", now, door, detail={"kind": kind, **detail}
             )
+        )
 
     # -- the face path's frames ------------------------------------------------------------
 
@@ -221,8 +283,7 @@ class Actuator:
         self.door_actions(
             door, self.doors[door].prompt(challenge_feedback(challenge.kind), now=now)
         )
-        if self.audit is not None:
-            self.audit.append("liveness_challenge", door=door, challenge=challenge.kind)
+        self._audit("liveness_challenge", door=door, challenge=challenge.kind)
         detail = {"kind": challenge.kind, "text": challenge.text, "until": challenge.deadline}
         self.emit(AppEvent("challenge", now, door, detail=detail))
 
@@ -237,8 +298,7 @@ class Actuator:
             elif isinstance(action, ClearAlarm):
                 cleared = action.cleared
                 logger.info("door %s: alarm %s cleared", cleared.door, cleared.kind)
-                if self.audit is not None:
-                    self.audit.append("alarm", door=cleared.door, alarm=cleared.kind, cleared=True)
+                self._audit("alarm", door=cleared.door, alarm=cleared.kind, cleared=True)
                 self.emit(
                     AppEvent("alarm_cleared", now, cleared.door, detail={"kind": cleared.kind})
                 )
@@ -254,12 +314,10 @@ class Actuator:
     def alarm(self, alarm: Alarm) -> None:
         """A door's alarm (latched by its controller): audit, event row, timeline."""
         logger.warning("door %s: ALARM %s", alarm.door, alarm.kind)
-        if self.audit is not None:
-            self.audit.append("alarm", door=alarm.door, alarm=alarm.kind)
-        if self.store is not None:
-            self.store.record_event(
-                Event(self.clock.time(), alarm.door, "alarm", "alarm", None, None, alarm.kind)
-            )
+        self._audit("alarm", door=alarm.door, alarm=alarm.kind)
+        self.recorder.record(
+            Event(self.clock.time(), alarm.door, "alarm", "alarm", None, None, alarm.kind)
+        )
         self.emit(AppEvent("alarm", alarm.at, alarm.door, detail={"kind": alarm.kind}))
 
     def health(self, alarms: list[HealthAlarm]) -> None:
@@ -267,8 +325,7 @@ class Actuator:
         door = self.default_door
         for a in alarms:
             logger.warning("health: %s%s", a.kind, " cleared" if a.cleared else "")
-            if self.audit is not None:
-                self.audit.append("alarm", door=door, alarm=a.kind, cleared=a.cleared, **a.detail)
+            self._audit("alarm", door=door, alarm=a.kind, cleared=a.cleared, **a.detail)
             kind = "alarm_cleared" if a.cleared else "alarm"
             self.emit(AppEvent(kind, a.at, door, detail={"kind": a.kind}))
 
@@ -292,8 +349,7 @@ class Actuator:
         """A changed file, an outside database write, a refused admin request."""
         now, door = self.clock.monotonic(), self.default_door
         logger.warning("intrusion: %s (%s)", kind, what)
-        if self.audit is not None:
-            self.audit.append("alarm", door=door, alarm=kind, file=what)
+        self._audit("alarm", door=door, alarm=kind, file=what)
         self.emit(AppEvent("alarm", now, door, detail={"kind": kind, "file": what}))
 
     def admin_refused(self, refused: AdminAuditEvent) -> None:

@@ -39,7 +39,7 @@ from .loop import serve
 from .notify import notifier_from_env, watchdog_interval
 from .reader_set import ReaderSet
 from .rules import face_refusals, ways_in
-from .state import PURGE_EVERY_S, apply_retention, close_state, open_state
+from .state import PURGE_EVERY_S, PURGE_RETRY_S, apply_retention, close_state, open_state
 from .ways import WaysIn
 
 __all__ = ["App", "AppEvent", "Outcome"]
@@ -130,12 +130,8 @@ class App:
     def check_rules(self) -> None:
         """Before any hardware: the rules that forbid face processing here (none stops PIN,
         card or the door's inputs; they keep face down, see ``service/rules.py``)."""
-        self._face_refusals = face_refusals(
-            self.cfg,
-            self.camera_door,
-            run_checklist=self.run_checklist,
-            facts=self.compliance_facts,
-        )
+        checklist, facts = self.run_checklist, self.compliance_facts
+        self._face_refusals = face_refusals(self.cfg, self.camera_door, checklist, facts)
 
     def init_gate(self) -> None:
         self.actuator.open_doors(self.cfg.doors, self.pin_factory, self.lcd_factory)
@@ -195,8 +191,11 @@ class App:
     def purge(self) -> None:
         """Apply the retention periods now, and schedule the next run a day later."""
         assert self.store is not None
-        templates_gone = apply_retention(self.store, self.audit, self.cfg)
-        self._next_purge = self.clock.monotonic() + PURGE_EVERY_S
+        templates_gone = apply_retention(
+            self.store, self.audit, self.cfg, on_error=self.actuator.write_failed
+        )  # a full disk: an alarm, and another try in an hour
+        every = PURGE_RETRY_S if templates_gone is None else PURGE_EVERY_S
+        self._next_purge = self.clock.monotonic() + every
         if templates_gone:
             self.refresh_people()
 
@@ -204,8 +203,8 @@ class App:
         """Reload people and credentials after an enrolment or deletion (gallery + policy)."""
         if self.store is not None:
             self.init_gallery()
-        if self.access is not None and self.store is not None:
-            self.access.reload(self.store)
+            if self.access is not None:
+                self.access.reload(self.store)
 
     # -- the ways in -----------------------------------------------------------------------
 
@@ -255,9 +254,10 @@ class App:
         now = self.clock.monotonic()
         for event in self.readers.poll(now):
             self.handle_reader_event(event)
-        if self.readers.busy_at(self.camera_door):  # a PIN being typed at the camera's door
+        if self.readers.busy_at(self.camera_door):  # a PIN being typed: no face scan there
             self.face_way.pause(self.camera_door, 0.5)
         self.actuator.poll_doors(now)
+        self.actuator.retry_writes(now)  # event rows and audit records a full disk held back
         self.loop_calls.run_pending()
         if self.integrity is not None:
             for finding in self.integrity.check(now):
@@ -302,7 +302,7 @@ class App:
         }
 
     def status_line(self) -> str:
-        alarms = ", ".join(sorted(self.health.active)) or "none"
+        alarms = ", ".join(sorted(self.health.active | self.actuator.active_alarms)) or "none"
         return (
             f"{len(self.doors)} doors, {self.ways.summary()}, {self.frames_processed} frames, "
             f"alarms: {alarms}"
@@ -337,6 +337,7 @@ class App:
         self.actuator.close_doors()
         self.readers.close()
         self.face_way.close_camera()
+        self.actuator.flush_writes()  # event rows a full disk held back, if there is room now
         close_state(self.store, self.audit)  # the audit trail's stop record, then the store
         self.store = self.audit = self.actuator.store = self.actuator.audit = None
 

@@ -32,7 +32,6 @@ def ways_in(cfg: FacegateConfig, camera_door: str | None) -> dict[str, set[str]]
 def face_refusals(
     cfg: FacegateConfig,
     camera_door: str | None,
-    *,
     run_checklist: bool = False,
     facts: Any = None,
 ) -> list[str]:

@@ -8,15 +8,19 @@ gallery and the policy snapshot must then be refreshed).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from ..audit import AuditLog, open_audit_log
 from ..clock import Clock
 from ..config import FacegateConfig
+from ..errors import StoreError
 from ..store import Store, open_store, purge_expired, resolve_key_path
+from .recording import BUFFER_EVENTS, WRITE_ERRORS
 
-__all__ = ["PURGE_EVERY_S", "apply_retention", "close_state", "open_state"]
+__all__ = ["PURGE_EVERY_S", "PURGE_RETRY_S", "apply_retention", "close_state", "open_state"]
 
 PURGE_EVERY_S = 86_400.0  # retention runs at start and then daily (an internal schedule)
+PURGE_RETRY_S = 3_600.0  # after a purge that could not write (a full disk)
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,7 @@ def open_state(
             batch=a.sign_every_records,
             sign_every_s=a.sign_every_s,
             keep_years=cfg.retention.record_years,
+            buffer_limit=BUFFER_EVENTS,  # a full disk: records wait in memory, in order
         )
     except BaseException:
         store.close()
@@ -63,12 +68,32 @@ def close_state(store: Store | None, audit: AuditLog | None) -> None:
         store.close()
 
 
-def apply_retention(store: Store, audit: AuditLog | None, cfg: FacegateConfig) -> bool:
-    """Apply the retention periods now; ``True`` when face templates were deleted."""
+def apply_retention(
+    store: Store,
+    audit: AuditLog | None,
+    cfg: FacegateConfig,
+    on_error: Callable[[BaseException, str], None] | None = None,
+) -> bool | None:
+    """Apply the retention periods now; ``True`` when face templates were deleted.
+
+    A purge or checkpoint that cannot write (a full disk) goes to ``on_error`` (the
+    actuator's write alarm) and returns ``None`` (the purge did not run): the daemon carries
+    on; without ``on_error`` it is raised.
+    """
     retention = cfg.retention
-    report = purge_expired(
-        store, event_days=retention.event_days, record_years=retention.record_years
-    )
+    try:
+        report = purge_expired(
+            store, event_days=retention.event_days, record_years=retention.record_years
+        )
+    except WRITE_ERRORS as exc:
+        if on_error is None:
+            raise
+        on_error(exc, "retention purge")
+        return None
+    if report.checkpoint_error is not None and on_error is not None:
+        failure = StoreError(f"WAL checkpoint after the purge: {report.checkpoint_error}")
+        failure.__cause__ = store.checkpoint_error
+        on_error(failure, "checkpoint")
     if report.templates or report.events or report.records:
         if audit is not None:
             audit.append(

@@ -19,6 +19,7 @@ import os
 import stat
 import struct
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import nacl.encoding
@@ -83,11 +84,17 @@ def _wrap_with_passphrase(key: bytes, passphrase: bytes) -> bytes:
 
 
 def write_key_file(
-    path: Path, key: bytes, *, passphrase: bytes | None = None, exclusive: bool = True
+    path: Path,
+    key: bytes,
+    *,
+    passphrase: bytes | None = None,
+    exclusive: bool = True,
+    step: Callable[[str], None] | None = None,
 ) -> None:
     """Write ``key`` (optionally passphrase-wrapped) to ``path`` with mode 0600, fsynced.
 
-    With ``exclusive`` an existing file is never overwritten.
+    With ``exclusive`` an existing file is never overwritten. ``step`` is called after each
+    write step (fault injection in tests).
     """
     if len(key) != KEY_BYTES:
         raise MasterKeyError("a master key must be 32 bytes")
@@ -104,12 +111,21 @@ def write_key_file(
     except OSError as exc:
         raise MasterKeyError(f"cannot create master key {path}: {exc.strerror}") from None
     try:
-        os.write(fd, content)
+        if step is not None:
+            step("created")
+        view = memoryview(content)
+        while view:  # a short write is not an error: write the rest
+            written = os.write(fd, view)
+            view = view[written:]
+        if step is not None:
+            step("written")
         os.fsync(fd)
     finally:
         os.close(fd)
     os.chmod(path, 0o600)
     _fsync_dir(path.parent)
+    if step is not None:
+        step("synced")
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -23,6 +23,12 @@ import numpy as np
 from ..clock import Clock, SystemClock
 from ..errors import MasterKeyError, StoreError
 from . import crypto
+from .safety import (
+    RESERVE_NAME,
+    make_reserve,
+    refuse_lost_database,
+    release_reserve,
+)
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["Event", "Store", "new_pseudonym"]
@@ -66,12 +72,35 @@ class Store:
         self.path = self.state_dir / DB_NAME
         self._master = master_key
         self.clock = clock or SystemClock()
+        self.checkpoint_error: sqlite3.Error | None = None  # of the last checkpoint()
+        self.reserve_released = False  # the store opened only after releasing its reserve
         try:
             self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise StoreError(
                 f"cannot create state folder {self.state_dir}: {exc.strerror}"
             ) from None
+        self._refuse_lost_database()
+        try:
+            self._open()
+        except sqlite3.OperationalError as exc:
+            # A full disk cannot even map the WAL index (-shm) at start: give the reserve
+            # back and try once more, so the gate starts and can say so.
+            if not self._release_reserve():
+                raise StoreError(
+                    f"cannot open {self.path}: {exc} (is {self.state_dir} full?)"
+                ) from exc
+            logger.error("%s: no room to open the store (%s); reserve released", self.path, exc)
+            try:
+                self._open()
+            except sqlite3.OperationalError as again:
+                raise StoreError(
+                    f"cannot open {self.path}: {again} (is {self.state_dir} full?)"
+                ) from again
+        if not self.reserve_released:
+            self.make_reserve()
+
+    def _open(self) -> None:
         old_umask = os.umask(0o077)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -91,6 +120,9 @@ class Store:
             self._db.execute("PRAGMA secure_delete = ON")
             self._migrate()
             self._check_key()
+        except sqlite3.OperationalError:
+            self._db.close()
+            raise  # a full disk, an I/O error: the caller decides
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise StoreError(
@@ -99,6 +131,25 @@ class Store:
         except StoreError:
             self._db.close()
             raise
+
+    # -- the reserve and a lost database (store/safety.py) -----------------------------------
+
+    @property
+    def reserve_path(self) -> Path:
+        return self.state_dir / RESERVE_NAME
+
+    def make_reserve(self) -> bool:
+        """Keep a reserve beside the database while there is room (see ``safety``)."""
+        return make_reserve(self.state_dir)
+
+    def _release_reserve(self) -> bool:
+        if not release_reserve(self.state_dir):
+            return False
+        self.reserve_released = True
+        return True
+
+    def _refuse_lost_database(self) -> None:
+        refuse_lost_database(self.path, self.state_dir, self.key_id)
 
     def _check_key(self) -> None:
         """Bind the database to its master key by fingerprint; refuse any other key."""
@@ -133,14 +184,23 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception."""
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception.
+
+        A failed ``COMMIT`` (``database or disk is full``) is rolled back too, and the
+        original error is what the caller sees: SQLite may already have rolled the
+        transaction back itself, so a ``ROLLBACK`` that fails must not hide it.
+        """
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    logger.exception("could not roll back a failed transaction on %s", self.path)
             raise
-        self._db.execute("COMMIT")
 
     def _check_compatible(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -176,20 +236,37 @@ class Store:
         """Fold the WAL into the database and truncate it, so deleted pages leave no copy.
 
         A reader holding an old snapshot blocks a full checkpoint; this retries for a while.
-        Returns whether the WAL was fully checkpointed and truncated.
+        Returns whether the WAL was fully checkpointed and truncated. A checkpoint that
+        fails (a full disk: the database file cannot grow) is logged, kept in
+        ``checkpoint_error`` and returns ``False``: what was committed stays committed, and
+        the next checkpoint folds it in.
         """
         # Wait briefly in SQLite's busy handler and retry here, on the injected clock,
         # instead of blocking for the full busy timeout on every attempt.
-        self._db.execute("PRAGMA busy_timeout = 50")
+        self.checkpoint_error = None
         try:
-            for attempt in range(attempts):
-                busy, _log, _done = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-                if busy == 0:
-                    return True
-                if attempt + 1 < attempts:
-                    self.clock.sleep(pause_s)
-        finally:
-            self._db.execute("PRAGMA busy_timeout = 5000")
+            self._db.execute("PRAGMA busy_timeout = 50")
+            try:
+                for attempt in range(attempts):
+                    busy, _log, _done = self._db.execute(
+                        "PRAGMA wal_checkpoint(TRUNCATE)"
+                    ).fetchone()
+                    if busy == 0:
+                        return True
+                    if attempt + 1 < attempts:
+                        self.clock.sleep(pause_s)
+            finally:
+                self._db.execute("PRAGMA busy_timeout = 5000")
+        except sqlite3.Error as exc:
+            self.checkpoint_error = exc
+            logger.error(
+                "WAL checkpoint of %s failed (%s); deleted data stays in %s-wal until the "
+                "next checkpoint",
+                self.path.name,
+                exc,
+                self.path.name,
+            )
+            return False
         logger.warning(
             "WAL checkpoint blocked by another reader; deleted data stays in %s-wal until "
             "the next checkpoint",

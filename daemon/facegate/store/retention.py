@@ -24,6 +24,7 @@ class PurgeReport:
     events: int = 0
     records: int = 0
     people_without_face: list[str] = field(default_factory=list)
+    checkpoint_error: str | None = None  # the deletions committed; the WAL still holds them
 
 
 def purge_expired(
@@ -71,6 +72,7 @@ def purge_expired(
                     "people": len(report.people_without_face),
                 },
             )
-    if report.templates or report.events:
-        store.checkpoint()
+    if (report.templates or report.events) and not store.checkpoint():
+        error = store.checkpoint_error
+        report.checkpoint_error = None if error is None else str(error)
     return report
