@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from .common import (
     load,
     open_configured_store,
 )
+from .receipt import print_receipt as _print_receipt
 
 if TYPE_CHECKING:
     from ..service.enrol_request import EnrolmentForm, EnrolmentRequest
@@ -101,9 +101,15 @@ def _credentials(
 def cmd_enroll(args: argparse.Namespace) -> int:
     from ..clock import SystemClock
     from ..recognition import FacePipeline
-    from ..recognition.enrollment import capture_templates, shred, templates_from_photos
+    from ..recognition.enrollment import (
+        capture_templates,
+        find_enrolled,
+        shred,
+        templates_from_photos,
+    )
     from ..service.enrol_request import EnrolmentRefused, assemble_enrolment
 
+    _check_photo_paths(args.photo)  # before loading anything: a typo fails at once
     cfg = load(args.config)
     out = console()
     clock = SystemClock()
@@ -155,6 +161,12 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     if client is not None:
         return _enroll_via_daemon(client, args, cfg, templates, pipeline.space, expires)
     with open_configured_store(cfg) as store:
+        if not args.allow_duplicate:
+            same = find_enrolled(pipeline, store.iter_templates(pipeline.space), templates)
+            if same is not None:
+                err = console(stderr=True)
+                err.print(duplicate_message(same), markup=False)
+                return EXIT_REFUSED
         credentials, shown_pin = _credentials(args, store, cfg)
         enrolled = request.enroll(
             store, credentials=credentials, templates=templates, space=pipeline.space
@@ -181,7 +193,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
                 "facegate did not copy the photos; the files are still where you left them "
                 "(use --shred-photos to overwrite and delete them)"
             )
-    out.print("Restart the daemon (systemctl restart facegate) to load the new person.")
+    out.print(_LOADED_AT_START)
     return 0
 
 
@@ -231,6 +243,41 @@ def _enroll_via_daemon(
     return 0
 
 
+# This path writes the store only when no daemon answers on the admin socket (with one
+# running, enrolments go through it and are active at once), so nothing needs a restart.
+_LOADED_AT_START = "the daemon is not running; it loads the new person when it starts"
+
+
+def _check_photo_paths(photos: list[Path]) -> None:
+    """Every photo exists, is a regular file and is readable, before any model is loaded.
+
+    Raises:
+        ConfigError: the first photo that is not (exit 2, with its path).
+    """
+    import os
+    import stat
+
+    for path in photos:
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such photo") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the photo ({exc.strerror})") from None
+        if not stat.S_ISREG(mode):
+            raise ConfigError(f"{path}: not a regular file (a photo must be an image file)")
+        if not os.access(path, os.R_OK):
+            raise ConfigError(f"{path}: permission denied (cannot read the photo)")
+
+
+def duplicate_message(match: tuple[str, float]) -> str:
+    return (
+        f"refused: this face matches {match[0]}, already enrolled (score {match[1]:.3f}); "
+        f"nothing was stored. Check `facegate person list`; enrol anyway with "
+        f"--allow-duplicate (for example twins)"
+    )
+
+
 def _enroll_without_face(args: argparse.Namespace, cfg: Any, request: EnrolmentRequest) -> int:
     """PIN and/or card only: no face, so no biometric consent is needed (Art. 10)."""
     client = daemon_client(cfg)
@@ -247,7 +294,7 @@ def _enroll_without_face(args: argparse.Namespace, cfg: Any, request: EnrolmentR
     if args.valid_until is not None:
         day = dt.datetime.fromtimestamp(args.valid_until, dt.UTC).date().isoformat()
         out.print(f"access ends on {day}")
-    out.print("Restart the daemon (systemctl restart facegate) to load the new person.")
+    out.print(_LOADED_AT_START)
     return 0
 
 
@@ -321,20 +368,6 @@ def cmd_person_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_receipt(
-    lines: list[str], receipt_json: str, path: Path | None, signature: str, public_key: str
-) -> None:
-    out = console()
-    for line in lines:
-        out.print(line, markup=False)
-    out.print(f"  signature: {signature}", markup=False)
-    out.print(f"  device key: {public_key} (Ed25519, also in the audit's verify.pub)")
-    if path is not None:
-        document = {"receipt": receipt_json, "signature": signature, "public_key": public_key}
-        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        out.print(f"receipt written to {path}")
-
-
 def _audit_direct(cfg: Any, store: Any, kind: str, pseudonym: str) -> None:
     """With the daemon stopped, this command is the one writer: record it in the audit log."""
     from ..audit import open_audit_log
@@ -400,7 +433,8 @@ def add_people_parsers(sub: Any) -> None:
         "Name, unit and phone are optional and stored encrypted, apart from the templates.",
     )
     add_config_arg(p)
-    src = p.add_argument_group("face source (one of)")
+    group = p.add_argument_group("face source (one of: --photo or --camera)")
+    src = group.add_mutually_exclusive_group()
     src.add_argument(
         "--photo",
         type=Path,
@@ -451,6 +485,11 @@ def add_people_parsers(sub: Any) -> None:
         default=None,
         metavar="YYYY-MM-DD",
         help="the person's access ends on this date (visitors, tenants)",
+    )
+    p.add_argument(
+        "--allow-duplicate",
+        action="store_true",
+        help="enrol even if the face matches a person already enrolled (e.g. twins)",
     )
     p.add_argument(
         "--shred-photos",

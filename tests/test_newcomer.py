@@ -1,0 +1,115 @@
+"""Issue 17 item 6: the frictions a newcomer met, each behaviour pinned so it cannot drift back.
+
+Enrolment sources are exclusive, a missing photo fails before any model loads, the same face
+is not enrolled twice as two people, receipts are one JSON object that `receipt verify` checks.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from facegate.cli import main
+from test_enroll import write_config
+
+CONSENT = ["--consent-method", "paper form 9", "--notice-version", "v1", "--taken-by", "admin"]
+
+
+def test_enroll_photo_and_camera_are_mutually_exclusive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"x")
+    with pytest.raises(SystemExit) as exc:
+        main(["enroll", "--photo", str(photo), "--camera", *CONSENT])
+    assert exc.value.code == 2
+    assert "--camera: not allowed with argument --photo" in capsys.readouterr().err
+
+
+def test_enroll_help_names_the_sources_and_duplicate_override(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["enroll", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "one of: --photo or --camera" in text and "--allow-duplicate" in text
+
+
+@pytest.mark.parametrize("kind", ["missing", "folder", "unreadable"])
+def test_a_bad_photo_path_fails_before_any_model_loads(
+    kind: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import facegate.recognition as recognition
+
+    def no_models(*_a: object, **_k: object) -> None:
+        raise AssertionError("a model was loaded before the photo paths were checked")
+
+    monkeypatch.setattr(recognition, "FacePipeline", no_models)
+    photo = tmp_path / "photo.jpg"
+    if kind == "folder":
+        photo.mkdir()
+    elif kind == "unreadable":
+        import os
+
+        if os.geteuid() == 0:
+            pytest.skip("root reads any file")
+        photo.write_bytes(b"x")
+        photo.chmod(0)
+    cfg = write_config(tmp_path, tmp_path / "models")
+    start = time.monotonic()
+    assert main(["enroll", "-c", str(cfg), "--photo", str(photo), *CONSENT]) == 2
+    assert time.monotonic() - start < 1.0
+    err = capsys.readouterr().err
+    assert str(photo) in err
+    assert {"missing": "no such photo", "folder": "not a regular file"}.get(
+        kind, "permission denied"
+    ) in err
+
+
+def test_same_face_twice_is_refused_unless_allowed_and_receipts_verify(
+    models_dir: Path, testdata: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = str(write_config(tmp_path, models_dir))
+    photo = str(testdata / "faces" / "jeff_bezos" / "img20.jpg")
+    other = str(sorted((testdata / "faces" / "barack_obama").glob("*.jpg"))[0])
+    assert main(["keys", "init", "-c", cfg]) == 0
+    assert main(["enroll", "-c", cfg, "--photo", photo, *CONSENT]) == 0
+    out = capsys.readouterr().out
+    assert "restart" not in out.lower() and "loads the new person when it starts" in out
+    first = next(w for w in out.split() if w.startswith("p-")).rstrip(":")
+    assert main(["enroll", "-c", cfg, "--photo", photo, *CONSENT]) == 3
+    err = capsys.readouterr().err
+    assert f"matches {first}" in err and "--allow-duplicate" in err
+    assert main(["enroll", "-c", cfg, "--photo", other, *CONSENT]) == 0  # someone else: fine
+    capsys.readouterr()
+    assert main(["enroll", "-c", cfg, "--photo", photo, "--allow-duplicate", *CONSENT]) == 0
+    capsys.readouterr()
+    assert main(["person", "list", "-c", cfg]) == 0
+    assert "3 people, 3 with a stored face" in capsys.readouterr().out
+
+    receipt = tmp_path / "receipt.json"
+    assert main(["person", "delete", "-c", cfg, first, "--receipt", str(receipt)]) == 0
+    capsys.readouterr()
+    document = json.loads(receipt.read_text())
+    assert isinstance(document["receipt"], dict)  # one object, not JSON inside a string
+    assert document["receipt"]["pseudonym"] == first
+    assert main(["receipt", "verify", "-c", cfg, str(receipt)]) == 0
+    out = capsys.readouterr().out
+    assert "VALID" in out and first in out and "deletion" in out
+    # A receipt in the first format (the signed JSON as a string) still verifies.
+    old = dict(document, receipt=json.dumps(document["receipt"], sort_keys=True))
+    legacy = tmp_path / "old.json"
+    legacy.write_text(json.dumps(old))
+    assert main(["receipt", "verify", "-c", cfg, str(legacy)]) == 0
+    capsys.readouterr()
+    # An edited receipt does not.
+    document["receipt"]["deleted"] = {"face templates": 0}
+    receipt.write_text(json.dumps(document))
+    assert main(["receipt", "verify", "-c", cfg, str(receipt)]) == 1
+    assert "NOT VALID" in capsys.readouterr().err
