@@ -113,3 +113,66 @@ def test_same_face_twice_is_refused_unless_allowed_and_receipts_verify(
     receipt.write_text(json.dumps(document))
     assert main(["receipt", "verify", "-c", cfg, str(receipt)]) == 1
     assert "NOT VALID" in capsys.readouterr().err
+
+
+def _gate_config(tmp_path: Path) -> str:
+    cfg = tmp_path / "gate.yaml"
+    cfg.write_text(
+        "site: {name: T, kind: residential_compound, purpose: Open the gate for residents.}\n"
+        f"camera: {{type: replay, path: {tmp_path}}}\n"
+        "doors: [{id: main, relay: {pin: 17}}]\n"
+        f"store: {{state_dir: {tmp_path / 'state'}}}\n"
+        f"admin: {{socket: {tmp_path / 'admin.sock'}}}\n"
+    )
+    return str(cfg)
+
+
+def test_audit_verify_on_a_missing_trail_says_so_not_broken(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = _gate_config(tmp_path)
+    assert main(["audit", "verify", "-c", cfg]) == 1
+    err = capsys.readouterr().err
+    assert "BROKEN" not in err
+    assert f"no audit trail at {tmp_path / 'state' / 'audit'}" in err and "first start" in err
+
+
+def test_a_torn_last_line_is_reported_then_repaired(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    from facegate.audit import open_audit_log
+    from facegate.audit.log import audit_files
+    from facegate.cli.common import load, open_configured_store
+
+    cfg = _gate_config(tmp_path)
+    assert main(["keys", "init", "-c", cfg]) == 0
+    config = load(Path(cfg))
+    with open_configured_store(config) as store:
+        log = open_audit_log(store, config.store.state_dir)
+        log.append("admin", action="test")
+        log.close()
+    last = audit_files(tmp_path / "state" / "audit")[-1]
+    with last.open("ab") as f:
+        f.write(b'{"seq": 9, "ha')  # a crash in the middle of a write
+    capsys.readouterr()
+    assert main(["audit", "verify", "-c", cfg]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "intact; the last line is an incomplete write of 14 bytes (a crash)" in out
+    assert "`facegate audit repair` removes it" in out
+
+    # Refused while something answers on the admin socket (the daemon).
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(tmp_path / "admin.sock"))
+        server.listen()
+        assert main(["audit", "repair", "-c", cfg]) == 1
+        assert "the daemon is running" in capsys.readouterr().err
+    # A stale socket file left by a crash does not count as a running daemon.
+    assert main(["audit", "repair", "-c", cfg]) == 0
+    assert "dropped an incomplete last line of 14 bytes" in capsys.readouterr().out
+    assert main(["audit", "verify", "-c", cfg]) == 0
+    out = capsys.readouterr().out
+    assert "incomplete" not in out
+    records = [json.loads(line) for line in last.read_text().splitlines()]
+    assert any(r["kind"] == "audit_repair" and r.get("dropped_bytes") == 14 for r in records)
