@@ -176,3 +176,78 @@ def test_a_torn_last_line_is_reported_then_repaired(
     assert "incomplete" not in out
     records = [json.loads(line) for line in last.read_text().splitlines()]
     assert any(r["kind"] == "audit_repair" and r.get("dropped_bytes") == 14 for r in records)
+
+
+def test_a_stopped_daemon_is_not_an_admin_socket_missing_from_the_build() -> None:
+    from facegate.compliance.checks import _admin_socket
+    from facegate.compliance.facts import ComplianceFacts
+
+    row = _admin_socket(None, None, None, ComplianceFacts(admin_socket_mode=None))
+    assert row.status.name == "WARN"
+    assert "not in this build" not in row.reason
+    assert "creates the socket when it starts, mode 0660" in row.reason
+
+
+def _mock_gate(tmp_path: Path, models_dir: Path) -> Path:
+    """The demo's configuration as a real daemon on mock pins, with a tamper switch and a
+    siren wired (both normally closed / idle), its notice recorded so face comes up."""
+    import cv2
+    import numpy as np
+
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(4):  # a few different frames: a single still picture is "frozen"
+        cv2.imwrite(str(clip / f"{i:03d}.png"), rng.integers(60, 200, (240, 320, 3), np.uint8))
+    text = (Path(__file__).parents[1] / "config" / "demo.yaml").read_text()
+    text = (
+        text.replace("path: clip", f"path: {clip}")
+        .replace("loop: false", "loop: true")
+        .replace("state_dir: state", f"state_dir: {tmp_path / 'state'}")
+        .replace(
+            "      buzzer: {pin: 26}",
+            "      buzzer: {pin: 26}\n      tamper: {pin: 13}\n      alarm_relay: {pin: 19}",
+        )
+    )
+    text += f"models: {{dir: {models_dir}}}\n"
+    text += f"admin: {{socket: {tmp_path / 'a.sock'}, group: null}}\n"
+    cfg = tmp_path / "gate.yaml"
+    cfg.write_text(text)
+    assert main(["keys", "init", "-c", str(cfg)]) == 0
+    assert main(["notice", "hash", "--record", "-c", str(cfg)]) == 0
+    return cfg
+
+
+@pytest.mark.slow
+def test_run_on_mock_pins_starts_quiet_and_exits_130_on_sigint_0_on_sigterm(
+    tmp_path: Path, models_dir: Path
+) -> None:
+    """No tamper alarm, siren or loop_stalled at start on mock pins, no runtime INFO line;
+    SIGINT (Ctrl-C) exits 130 as the README says, SIGTERM (systemctl stop) exits 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    cfg = _mock_gate(tmp_path, models_dir)
+    daemon = Path(__file__).parents[1] / "daemon"
+    env = dict(os.environ, PYTHONPATH=f"{daemon}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 0)):
+        log = tmp_path / f"run-{sig.name}.log"
+        with log.open("wb") as err:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "facegate", "run", "-c", str(cfg), "--pin-factory", "mock"],
+                stdout=subprocess.DEVNULL, stderr=err, env=env,
+            )  # fmt: skip
+            deadline = time.monotonic() + 120
+            while b"admin socket listening" not in log.read_bytes():
+                assert child.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+            time.sleep(3.0)  # a few loop turns after the slow start
+            child.send_signal(sig)
+            assert child.wait(timeout=60) == code, log.read_text()
+        text = log.read_text()
+        for bad in ("tamper", "siren", "loop_stalled", "XNNPACK", "Traceback"):
+            assert bad not in text, f"{bad!r} in:\n{text}"
+        assert "gallery loaded" in text  # face came up: the models were really loaded
