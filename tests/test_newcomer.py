@@ -251,3 +251,34 @@ def test_run_on_mock_pins_starts_quiet_and_exits_130_on_sigint_0_on_sigterm(
         for bad in ("tamper", "siren", "loop_stalled", "XNNPACK", "Traceback"):
             assert bad not in text, f"{bad!r} in:\n{text}"
         assert "gallery loaded" in text  # face came up: the models were really loaded
+
+
+def test_scripts_dev_shows_progress_during_the_long_install() -> None:
+    """Issue 17: the pip install ran 1.5 minutes with --quiet; a newcomer thought it hung."""
+    text = (Path(__file__).parents[1] / "scripts" / "dev").read_text()
+    line = next(x for x in text.splitlines() if "pip install" in x and '".[dev,demo]"' in x)
+    assert "--quiet" not in line
+    assert "about 1.5 minutes" in text
+
+
+def test_bench_without_the_demo_extra_says_what_to_install_before_loading_models(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    import facegate.recognition as recognition
+
+    real = importlib.util.find_spec
+
+    def without_skimage(name: str, *a: object, **k: object) -> object:
+        return None if name == "skimage" else real(name, *a, **k)  # type: ignore[arg-type]
+
+    def no_models(*_a: object, **_k: object) -> None:
+        raise AssertionError("a model was loaded before the extra was checked")
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_skimage)
+    monkeypatch.setattr(recognition, "FacePipeline", no_models)
+    assert main(["bench", "--gallery", "10"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "pip install 'facegate[demo]'" in err and "--source" in err and "skimage" in err
