@@ -186,6 +186,11 @@ def test_a_stopped_daemon_is_not_an_admin_socket_missing_from_the_build() -> Non
     assert row.status.name == "WARN"
     assert "not in this build" not in row.reason
     assert "creates the socket when it starts, mode 0660" in row.reason
+    from facegate.compliance.checks import _audit
+
+    row = _audit(None, None, None, ComplianceFacts(audit_verified=None))
+    assert row.status.name == "WARN" and "in this build" not in row.reason
+    assert "first start" in row.reason
 
 
 def _mock_gate(tmp_path: Path, models_dir: Path) -> Path:

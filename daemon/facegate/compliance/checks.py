@@ -311,7 +311,11 @@ def _audit(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckResult:
     art = "Art. 9, 14"
     if facts.audit_verified is None:
         return CheckResult(
-            "audit_chain", art, Status.WARN, "no signed audit chain in this build yet"
+            "audit_chain",
+            art,
+            Status.WARN,
+            "no audit trail yet: the daemon starts the signed chain at its first start "
+            "(`facegate audit verify` checks it from then on)",
         )
     if not facts.audit_verified:
         why = facts.audit_problem or "the audit chain does not verify"
