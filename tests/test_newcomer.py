@@ -287,3 +287,27 @@ def test_bench_without_the_demo_extra_says_what_to_install_before_loading_models
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "pip install 'facegate[demo]'" in err and "--source" in err and "skimage" in err
+
+
+def test_a_way_down_reason_quoting_a_hash_does_not_stop_the_daemon(tmp_path: Path) -> None:
+    """Issue 17: with the notice not recorded, face went down with a reason quoting its
+    version (`bf848726645fc092`); the audit refused the digit run and the daemon exited 1."""
+    from facegate.audit import AuditLog
+    from facegate.clock import FakeClock
+    from facegate.service.actuator import Actuator
+
+    actuator = Actuator(FakeClock(), "main")
+    from nacl.signing import SigningKey
+
+    actuator.audit = AuditLog(tmp_path / "audit", SigningKey(bytes(32)), bytes(32))
+    actuator.way("main", "face", False, "notice version bf848726645fc092 not recorded")
+    actuator.audit.close()
+    text = "".join(p.read_text() for p in sorted((tmp_path / "audit").glob("audit-*.jsonl")))
+    assert "face_down" in text and "848726645" not in text
+
+
+def test_run_help_names_the_exit_codes_it_has(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "SIGTERM (the service manager's stop) exits 0; SIGINT (Ctrl-C) exits 130" in text

@@ -122,7 +122,13 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 def add_run_parser(sub: Any) -> None:
     """Register ``run`` (first in the command list, as it is what systemd starts)."""
-    p = sub.add_parser("run", help="run the gate daemon (what systemd starts)")
+    p = sub.add_parser(
+        "run",
+        help="run the gate daemon (what systemd starts)",
+        description="Runs the gate until stopped, the locks safe at every stop. SIGHUP reloads "
+        "the configuration; SIGTERM (the service manager's stop) exits 0; SIGINT (Ctrl-C) "
+        "exits 130.",
+    )
     add_config_arg(p)
     p.add_argument(
         "--pin-factory",
