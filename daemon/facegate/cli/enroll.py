@@ -362,7 +362,8 @@ def add_enroll_parser(sub: Any) -> None:
     p.add_argument(
         "--allow-duplicate",
         action="store_true",
-        help="enrol even if the face matches a person already enrolled (e.g. twins)",
+        help="enrol even if the face matches someone already enrolled (twins); the check runs "
+        "when this command writes the store itself (daemon stopped)",
     )
     p.add_argument(
         "--shred-photos",
