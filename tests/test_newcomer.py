@@ -311,3 +311,31 @@ def test_run_help_names_the_exit_codes_it_has(capsys: pytest.CaptureFixture[str]
         main(["run", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "SIGTERM (the service manager's stop) exits 0; SIGINT (Ctrl-C) exits 130" in text
+
+
+def test_mock_pins_rest_where_the_wired_switches_hold_them(tmp_path: Path) -> None:
+    from gpiozero import DigitalInputDevice
+
+    from facegate.config import load_config_text
+    from facegate.gate import idle_levels, make_pin_factory
+
+    cfg = load_config_text(
+        "site: {name: T, kind: residential_compound, purpose: Open the gate for residents.}\n"
+        f"camera: {{type: replay, path: {tmp_path}}}\n"
+        "doors:\n"
+        "  - id: main\n"
+        "    relay: {pin: 17}\n"
+        "    gate:\n"
+        "      door_contact: {pin: 5}\n"
+        "      exit_button: {pin: 6}\n"
+        "      tamper: {pin: 13, pull_up: false}\n"
+    )
+    levels = idle_levels(cfg.doors)
+    # NC with pull-up: closed pulls it low; NO: at its pull; NC with pull-down: high.
+    assert levels == {5: False, 6: True, 13: True}
+    factory = make_pin_factory("mock", levels)
+    contact = DigitalInputDevice(5, pull_up=True, pin_factory=factory)
+    tamper = DigitalInputDevice(13, pull_up=False, pin_factory=factory)
+    assert contact.is_active and tamper.is_active  # both switches closed: no alarm
+    factory.pin(13).drive_low()  # the enclosure opened: a mock test can still trip it
+    assert not tamper.is_active
