@@ -39,12 +39,16 @@ def test_demo_timeline_and_summary(models_dir: Path, capsys: pytest.CaptureFixtu
     assert out.count("face paused at door main: a keypad or card is in use") >= 3
     assert "too small" in out or "matches" in out
     summary = re.search(
-        r"summary: (\d+) granted, (\d+) denied, (\d+) relay pulses, (\d+) frames; "
-        r"every scene as expected",
+        r"summary: (\d+) granted, (\d+) denied, (\d+) relay pulses, (\d+) frames \((\d+) of "
+        r"the clip, (\d+) in the scenes after it\); every scene as expected",
         out,
     )
     assert summary, out
-    assert summary.groups() == ("6", "6", "6", "252")
+    granted, denied, pulses, frames, clip, after = summary.groups()
+    assert (granted, denied, pulses, frames) == ("6", "6", "6", "252")
+    # The header and the summary count the clip alike (issue 17).
+    header = re.search(r"clip: (\d+) frames at 10 fps", out)
+    assert header and header.group(1) == clip and int(clip) + int(after) == 252
     # The anonymized timeline never prints an embedding or a raw score vector.
     timeline = out.split("clip:")[1].split("summary")[0]
     assert not re.search(r"-?\d\.\d+,\s*-?\d\.\d+,\s*-?\d\.\d+", timeline)

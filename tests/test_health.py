@@ -120,6 +120,17 @@ def test_loop_stall_is_reported() -> None:
     assert alarms[0].detail == {"gap_s": 3.0}
 
 
+def test_a_slow_start_is_not_a_loop_stall() -> None:
+    """Issue 17: models and camera take seconds to open between Health() and the first tick;
+    every start raised loop_stalled. The check starts with the loop's first turn."""
+    clock = FakeClock()
+    live = Health(CFG, clock=clock)
+    clock.advance(5.0)  # loading models
+    assert [a.kind for a in live.tick(expect_frames=False)] == []
+    clock.advance(3.0)
+    assert [a.kind for a in live.tick(expect_frames=False)] == ["loop_stalled"]
+
+
 def test_clock_jump_once_per_jump() -> None:
     clock = JumpClock()
     live = Health(CFG, clock=clock)

@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .models import add_models_parsers
     from .pad import add_pad_parsers
     from .people import add_people_parsers
+    from .receipt import add_receipt_parsers
 
     parser = argparse.ArgumentParser(
         prog="facegate",
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_models_parsers(sub)
     add_keys_parsers(sub)
     add_people_parsers(sub)
+    add_receipt_parsers(sub)
     add_audit_parsers(sub)
     add_admin_parsers(sub)
     add_compliance_parsers(sub)

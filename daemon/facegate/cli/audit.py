@@ -1,4 +1,5 @@
-"""``facegate audit verify|export``: check the audit chain, or bundle a period for an auditor."""
+"""``facegate audit verify|export|repair``: check the audit chain, bundle a period for an
+auditor, or drop a crash's incomplete last line with the daemon stopped."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from typing import Any
 
 from .common import add_config_arg, console, load
 
-__all__ = ["add_audit_parsers", "cmd_audit_export", "cmd_audit_verify", "parse_date"]
+__all__ = [
+    "add_audit_parsers",
+    "cmd_audit_export",
+    "cmd_audit_repair",
+    "cmd_audit_verify",
+    "parse_date",
+]
 
 
 def parse_date(text: str) -> datetime:
@@ -45,7 +52,15 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         report = verify_bundle(args.bundle, keys[0] if keys else None)
         where = str(args.bundle)
     else:
+        from ..audit.log import audit_files
+
         folder = _folder(args)
+        if not audit_files(folder):
+            console(stderr=True).print(
+                f"no audit trail at {folder} (the daemon creates it at its first start)",
+                markup=False,
+            )
+            return 1
         report = verify(folder, keys)
         where = str(folder)
     if report.first_broken is not None:
@@ -61,6 +76,59 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     )
     if report.unsigned_tail:
         out.print(f"note: the last {report.unsigned_tail} records are not signed yet")
+    if report.torn_bytes:
+        out.print(
+            f"intact; the last line is an incomplete write of {report.torn_bytes} bytes (a "
+            "crash); `facegate audit repair` removes it"
+        )
+    return 0
+
+
+def _daemon_answers(socket_path: Path) -> bool:
+    """Something accepts connections on the admin socket (a stale file does not)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(2.0)
+        try:
+            sock.connect(str(socket_path))
+        except OSError:
+            return False
+    return True
+
+
+def cmd_audit_repair(args: argparse.Namespace) -> int:
+    from ..audit import open_audit_log
+    from ..audit.log import audit_files
+    from ..audit.signing import audit_folder
+    from .common import open_configured_store
+
+    cfg = load(args.config)
+    err = console(stderr=True)
+    if _daemon_answers(cfg.admin.socket):
+        err.print(
+            f"refused: the daemon is running (it answers on {cfg.admin.socket}); it repairs the "
+            "log itself at start. Stop it first (systemctl stop facegate)",
+            markup=False,
+        )
+        return 1
+    folder = audit_folder(cfg.store.state_dir)
+    if not audit_files(folder):
+        err.print(f"no audit trail at {folder} (the daemon creates it at its first start)")
+        return 1
+    with open_configured_store(cfg) as store:
+        # Opening drops a torn last line and signs a record of the bytes dropped.
+        log = open_audit_log(store, cfg.store.state_dir)
+        try:
+            dropped = log.recovered_bytes
+            log.append("audit_repair", dropped_bytes=dropped)
+        finally:
+            log.close()
+    console().print(
+        f"repaired {folder}: dropped an incomplete last line of {dropped} bytes (recorded)"
+        if dropped
+        else f"nothing to repair in {folder}: every line is complete (a repair record was added)"
+    )
     return 0
 
 
@@ -106,3 +174,13 @@ def add_audit_parsers(sub: Any) -> None:
     q.add_argument("--to", type=parse_date, required=True, help="YYYY-MM-DD (inclusive)")
     q.add_argument("--out", type=Path, required=True, help="bundle file to write (.tar.gz)")
     q.set_defaults(func=cmd_audit_export)
+    q = asub.add_parser(
+        "repair",
+        help="drop an incomplete last line left by a crash (daemon stopped)",
+        description="Opens the store and the audit log as the daemon does at start: an "
+        "incomplete last line (a write cut short by a crash or power loss) is dropped and a "
+        "signed record notes how many bytes, then an audit_repair record is appended. Refused "
+        "while the daemon runs. Needs the master key.",
+    )
+    add_config_arg(q)
+    q.set_defaults(func=cmd_audit_repair)

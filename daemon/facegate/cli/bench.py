@@ -68,9 +68,33 @@ def print_table(result: dict[str, Any], console: Console) -> None:
     )
 
 
+# The synthesized clip's two public-domain portraits ship in these (pyproject's `demo` extra).
+DEMO_EXTRA = ("skimage", "matplotlib")
+
+
+def _check_demo_extra() -> None:
+    """Before any model loads: the default clip needs the ``demo`` extra.
+
+    Raises:
+        FacegateError: one of its packages is missing (one line: what to install, or --source).
+    """
+    import importlib.util
+
+    from ..errors import FacegateError
+
+    missing = [name for name in DEMO_EXTRA if importlib.util.find_spec(name) is None]
+    if missing:
+        raise FacegateError(
+            f"bench's default clip needs the demo extra ({', '.join(missing)} missing): "
+            "pip install 'facegate[demo]', or give a clip with --source VIDEO_OR_DIR"
+        )
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from ..measure.bench import run_bench, write_json
 
+    if args.source is None:
+        _check_demo_extra()
     cfg = config_or_builtin(args.config)
     if args.models_dir is not None:
         cfg = cfg.model_copy(
@@ -128,7 +152,8 @@ def add_bench_parser(sub: Any) -> None:
         default=None,
         metavar="VIDEO_OR_DIR",
         help="clip to replay; the first good face in it is enrolled "
-        "(default: the demo's synthesized clip)",
+        "(default: the demo's synthesized clip, which needs the demo extra: "
+        "pip install 'facegate[demo]')",
     )
     p.add_argument(
         "--repeat", type=int, default=5, help="times the clip is replayed (default %(default)s)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from .. import __version__
-from .common import EXIT_OK, add_config_arg, console, load, require_daemon
+from .common import EXIT_INTERRUPTED, EXIT_OK, add_config_arg, console, load, require_daemon
 
 if TYPE_CHECKING:
     from ..config import FacegateConfig
@@ -24,7 +25,7 @@ logger = logging.getLogger("facegate")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ..gate import make_pin_factory
+    from ..gate import idle_levels, make_pin_factory
     from ..gate.display import LoggedLcd
     from ..service.app import App
     from ..service.supervisor import Supervisor
@@ -36,7 +37,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     def build(config: FacegateConfig, path: Path) -> App:
         return App(
             config,
-            pin_factory=make_pin_factory(args.pin_factory),
+            # Mock inputs rest as the wired switches would (no tamper alarm at start).
+            pin_factory=make_pin_factory(args.pin_factory, idle_levels(config.doors)),
             run_checklist=True,
             config_path=path,
             lcd_factory=LoggedLcd if mock else None,  # no I2C bus either on a mock run
@@ -52,7 +54,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     supervisor.run()
     logger.info("stopped")
-    return EXIT_OK
+    # SIGTERM is the service manager's normal stop (0); SIGINT is an interrupt (130, Ctrl-C).
+    return EXIT_INTERRUPTED if supervisor.stopped_by == signal.SIGINT else EXIT_OK
 
 
 def _setup_logging(level: str) -> None:
@@ -119,7 +122,13 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 def add_run_parser(sub: Any) -> None:
     """Register ``run`` (first in the command list, as it is what systemd starts)."""
-    p = sub.add_parser("run", help="run the gate daemon (what systemd starts)")
+    p = sub.add_parser(
+        "run",
+        help="run the gate daemon (what systemd starts)",
+        description="Runs the gate until stopped, the locks safe at every stop. SIGHUP reloads "
+        "the configuration; SIGTERM (the service manager's stop) exits 0; SIGINT (Ctrl-C) "
+        "exits 130.",
+    )
     add_config_arg(p)
     p.add_argument(
         "--pin-factory",

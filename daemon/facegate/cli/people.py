@@ -1,254 +1,25 @@
-"""``facegate enroll`` and ``facegate person list|withdraw|delete``."""
+"""``facegate person list|withdraw|delete`` (``enroll`` is in :mod:`.enroll`)."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.table import Table
 
-from ..errors import ConfigError
 from .common import (
-    EXIT_REFUSED,
     add_config_arg,
     console,
     daemon_client,
     load,
     open_configured_store,
 )
-
-if TYPE_CHECKING:
-    from ..service.enrol_request import EnrolmentForm, EnrolmentRequest
+from .receipt import print_receipt as _print_receipt
 
 __all__ = ["add_people_parsers"]
-
-
-def _date(value: str) -> float:
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2027-06-30") from None
-    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC).timestamp()
-
-
-def _ask_secret(prompt: str, *, twice: bool) -> str:
-    import getpass
-
-    if not sys.stdin.isatty():
-        raise ConfigError(f"{prompt} must be typed at a terminal (never on the command line)")
-    first = getpass.getpass(f"{prompt}: ")
-    if twice and getpass.getpass("again: ") != first:
-        raise ConfigError("the two entries differ; nothing was stored")
-    return first
-
-
-def _fields(args: argparse.Namespace) -> dict[str, Any]:
-    """The person's fields, named as the admin socket's ``enroll`` takes them."""
-    return {
-        "name": args.name,
-        "unit": args.unit,
-        "phone": args.phone,
-        "birth_year": args.birth_year,
-        "minor": args.minor,
-        "consent_method": args.consent_method,
-        "notice_version": args.notice_version,
-        "taken_by": args.taken_by,
-        "scope": args.scope,
-        "guardian_name": args.guardian_name,
-        "guardian_relation": args.guardian_relation,
-        "guardian_method": args.guardian_consent_method,
-        "expires_at": args.expires,
-        "valid_until": args.valid_until,
-    }
-
-
-def _form(args: argparse.Namespace, *, face: bool) -> EnrolmentForm:
-    from ..service.enrol_request import EnrolmentForm
-
-    wants = bool(args.pin or args.generate_pin or args.card)
-    return EnrolmentForm.of(_fields(args), face=face, credentials=wants)
-
-
-def _credentials(
-    args: argparse.Namespace, store: Any, cfg: Any
-) -> tuple[tuple[Any, ...], str | None]:
-    """Hash the PIN and card given interactively; returns them and a generated PIN to show."""
-    from ..policy.credentials import Pin
-    from ..service.enrol_request import card_input, pin_input, taken_pin_tags, unique_pin
-    from ..store.credential_keys import credential_keys
-
-    keys = credential_keys(store)
-    taken = taken_pin_tags(store)
-    creds: list[Any] = []
-    shown: str | None = None
-    if args.pin or args.generate_pin:
-        if args.generate_pin:
-            pin = unique_pin(cfg, keys, taken)
-            shown = pin.reveal().decode()
-        else:
-            pin = Pin(_ask_secret("PIN (digits)", twice=True))
-        creds.append(pin_input(keys, taken, pin, args.valid_until))
-    if args.card:
-        card = _ask_secret("card (FACILITY:NUMBER, or its digits)", twice=False)
-        creds.append(card_input(keys, card, args.valid_until))
-    return tuple(creds), shown
-
-
-def cmd_enroll(args: argparse.Namespace) -> int:
-    from ..clock import SystemClock
-    from ..recognition import FacePipeline
-    from ..recognition.enrollment import capture_templates, shred, templates_from_photos
-    from ..service.enrol_request import EnrolmentRefused, assemble_enrolment
-
-    cfg = load(args.config)
-    out = console()
-    clock = SystemClock()
-    face_wanted = bool(args.photo) or args.camera
-    try:
-        request = assemble_enrolment(_form(args, face=face_wanted), cfg, clock.time())
-    except EnrolmentRefused as exc:
-        out.print(f"refused: {exc}")
-        return EXIT_REFUSED
-    if not face_wanted:
-        return _enroll_without_face(args, cfg, request)
-
-    client = daemon_client(cfg)
-    if client is not None and args.camera:
-        raise ConfigError(
-            "the daemon is running and holds the camera: enrol from photos (--photo), or stop "
-            "the daemon for a camera enrolment"
-        )
-    pipeline = FacePipeline(cfg)
-    if args.camera:
-        from ..capture import make_camera
-
-        camera = make_camera(cfg.camera)
-        camera.open()
-        try:
-            with out.status("look at the camera…") as status:
-
-                def guide(message: str, frames: int) -> None:
-                    status.update(f"{message}  ({frames}/{cfg.enrollment.frames} frames)")
-
-                templates = capture_templates(
-                    pipeline, camera, cfg.enrollment, clock=clock, on_status=guide
-                )
-        finally:
-            camera.close()
-        out.print(f"captured {len(templates)} good frames (held in memory only)")
-    else:
-        found, outcomes = templates_from_photos(pipeline, args.photo)
-        for outcome in outcomes:
-            mark = "[green]used[/]" if outcome.ok else f"[red]skipped[/] ({outcome.reason})"
-            out.print(f"  {outcome.path}: {mark}")
-        if found is None:
-            out.print("error: no usable face in the photos given; nothing was stored")
-            return 1
-        templates = found
-
-    expires = request.expires_at
-    assert expires is not None  # a face always has one
-    if client is not None:
-        return _enroll_via_daemon(client, args, cfg, templates, pipeline.space, expires)
-    with open_configured_store(cfg) as store:
-        credentials, shown_pin = _credentials(args, store, cfg)
-        enrolled = request.enroll(
-            store, credentials=credentials, templates=templates, space=pipeline.space
-        )
-    until = dt.datetime.fromtimestamp(expires, dt.UTC).date().isoformat()
-    if shown_pin is not None:
-        out.print(f"generated PIN (tell the person; it is not shown again): {shown_pin}")
-    out.print(
-        f"enrolled {enrolled.pseudonym}: consent {enrolled.consent_id}, "
-        f"{enrolled.templates} template(s) sealed, face kept until {until}"
-        + (" (guardian consent recorded)" if request.guardian else "")
-    )
-    if args.photo:
-        if args.shred_photos:
-            for path in args.photo:
-                if path.exists():
-                    shred(path)
-            out.print(
-                "the photo files were overwritten and deleted (on SD cards and SSDs the "
-                "storage may still hold old copies of their blocks)"
-            )
-        else:
-            out.print(
-                "facegate did not copy the photos; the files are still where you left them "
-                "(use --shred-photos to overwrite and delete them)"
-            )
-    out.print("Restart the daemon (systemctl restart facegate) to load the new person.")
-    return 0
-
-
-def _enroll_via_daemon(
-    client: Any,
-    args: argparse.Namespace,
-    cfg: Any,
-    templates: Any,
-    space: str | None,
-    expires: float | None,
-) -> int:
-    """Send the enrolment to the running daemon, which checks it again, writes it and
-    reloads at once."""
-    import base64
-
-    from ..policy.credentials import generate_pin
-    from ..service.enrol_request import generated_pin_length
-
-    out = console()
-    pin: str | None = None
-    shown = None
-    if args.generate_pin:
-        # The daemon refuses a PIN someone already has; a clash is very unlikely.
-        shown = pin = generate_pin(generated_pin_length(cfg)).reveal().decode()
-    elif args.pin:
-        pin = _ask_secret("PIN (digits)", twice=True)
-    card = _ask_secret("card (FACILITY:NUMBER, or its digits)", twice=False) if args.card else None
-    request: dict[str, Any] = {
-        **_fields(args),
-        "templates": [
-            base64.b64encode(row.astype("<f4").tobytes()).decode("ascii") for row in templates
-        ]
-        if templates is not None
-        else [],
-        "space": space,
-        "pin": pin,
-        "card": card,
-        "expires_at": expires,
-    }
-    reply = client.call("enroll", **{k: v for k, v in request.items() if v not in (None, [])})
-    out.print(
-        f"enrolled {reply['person']} through the running daemon: {reply['templates']} "
-        f"template(s), {reply['credentials']} credential(s); it is active now"
-    )
-    if shown is not None:
-        out.print(f"generated PIN (tell the person; it is not shown again): {shown}")
-    return 0
-
-
-def _enroll_without_face(args: argparse.Namespace, cfg: Any, request: EnrolmentRequest) -> int:
-    """PIN and/or card only: no face, so no biometric consent is needed (Art. 10)."""
-    client = daemon_client(cfg)
-    if client is not None:
-        return _enroll_via_daemon(client, args, cfg, None, None, None)
-    out = console()
-    with open_configured_store(cfg) as store:
-        credentials, shown_pin = _credentials(args, store, cfg)
-        enrolled = request.enroll(store, credentials=credentials)
-    kinds = " and ".join(sorted({c.kind.upper() for c in credentials}))
-    out.print(f"enrolled {enrolled.pseudonym} with {kinds} only (no face, nothing biometric)")
-    if shown_pin is not None:
-        out.print(f"generated PIN (tell the person; it is not shown again): {shown_pin}")
-    if args.valid_until is not None:
-        day = dt.datetime.fromtimestamp(args.valid_until, dt.UTC).date().isoformat()
-        out.print(f"access ends on {day}")
-    out.print("Restart the daemon (systemctl restart facegate) to load the new person.")
-    return 0
 
 
 def cmd_person_list(args: argparse.Namespace) -> int:
@@ -321,20 +92,6 @@ def cmd_person_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_receipt(
-    lines: list[str], receipt_json: str, path: Path | None, signature: str, public_key: str
-) -> None:
-    out = console()
-    for line in lines:
-        out.print(line, markup=False)
-    out.print(f"  signature: {signature}", markup=False)
-    out.print(f"  device key: {public_key} (Ed25519, also in the audit's verify.pub)")
-    if path is not None:
-        document = {"receipt": receipt_json, "signature": signature, "public_key": public_key}
-        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        out.print(f"receipt written to {path}")
-
-
 def _audit_direct(cfg: Any, store: Any, kind: str, pseudonym: str) -> None:
     """With the daemon stopped, this command is the one writer: record it in the audit log."""
     from ..audit import open_audit_log
@@ -391,73 +148,9 @@ def cmd_person_delete(args: argparse.Namespace) -> int:
 
 
 def add_people_parsers(sub: Any) -> None:
-    p = sub.add_parser(
-        "enroll",
-        help="enrol a person's face (photos or camera) with their separate consent",
-        description="Creates a pseudonymous person, records their separate consent (a "
-        "guardian's for anyone who may be under 14), and stores sealed templates of several "
-        "good images. Camera frames live in memory only; photo files are read, never copied. "
-        "Name, unit and phone are optional and stored encrypted, apart from the templates.",
-    )
-    add_config_arg(p)
-    src = p.add_argument_group("face source (one of)")
-    src.add_argument(
-        "--photo",
-        type=Path,
-        action="append",
-        default=[],
-        help="a photo of the person (repeat for several)",
-    )
-    src.add_argument(
-        "--camera",
-        action="store_true",
-        help="take enrollment.frames good frames from the configured camera",
-    )
-    who = p.add_argument_group("identity (optional, encrypted)")
-    who.add_argument("--name", help="display name")
-    who.add_argument("--unit", help="unit / apartment")
-    who.add_argument("--phone", help="phone number")
-    who.add_argument("--birth-year", type=int, help="birth year (decides guardian consent)")
-    who.add_argument("--minor", action="store_true", help="the person is under 14")
-    con = p.add_argument_group("consent (required for a face)")
-    con.add_argument("--consent-method", help="e.g. 'paper form 2026-0142' or 'signed tablet'")
-    con.add_argument("--notice-version", help="version (hash) of the notice shown")
-    con.add_argument("--taken-by", help="who took the consent")
-    con.add_argument("--scope", help="doors covered (default: all doors)")
-    gua = p.add_argument_group("guardian consent (required under 14)")
-    gua.add_argument("--guardian-name", help="guardian's name (stored encrypted)")
-    gua.add_argument("--guardian-relation", help="e.g. mother, father, legal guardian")
-    gua.add_argument("--guardian-consent-method", help="how the guardian consented")
-    cred = p.add_argument_group("PIN and card (equal ways in; enough on their own)")
-    cred.add_argument(
-        "--pin", action="store_true", help="ask for a PIN (twice, hidden); store its Argon2id hash"
-    )
-    cred.add_argument(
-        "--generate-pin", action="store_true", help="make a unique random PIN and show it once"
-    )
-    cred.add_argument(
-        "--card", action="store_true", help="ask for the card (hidden); store its keyed hash"
-    )
-    p.add_argument(
-        "--expires",
-        type=_date,
-        default=None,
-        metavar="YYYY-MM-DD",
-        help="delete the face on this date (default: retention.template_days)",
-    )
-    p.add_argument(
-        "--valid-until",
-        type=_date,
-        default=None,
-        metavar="YYYY-MM-DD",
-        help="the person's access ends on this date (visitors, tenants)",
-    )
-    p.add_argument(
-        "--shred-photos",
-        action="store_true",
-        help="overwrite and delete the photo files after enrolment",
-    )
-    p.set_defaults(func=cmd_enroll)
+    from .enroll import add_enroll_parser
+
+    add_enroll_parser(sub)  # first: the command list's order
 
     p = sub.add_parser("person", help="list people, withdraw consent, delete a person")
     psub = p.add_subparsers(dest="person_command", metavar="ACTION", required=True)

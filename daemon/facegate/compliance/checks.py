@@ -311,7 +311,11 @@ def _audit(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckResult:
     art = "Art. 9, 14"
     if facts.audit_verified is None:
         return CheckResult(
-            "audit_chain", art, Status.WARN, "no signed audit chain in this build yet"
+            "audit_chain",
+            art,
+            Status.WARN,
+            "no audit trail yet: the daemon starts the signed chain at its first start "
+            "(`facegate audit verify` checks it from then on)",
         )
     if not facts.audit_verified:
         why = facts.audit_problem or "the audit chain does not verify"
@@ -334,7 +338,14 @@ def _admin_socket(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckRes
     art = "Art. 14"
     mode = facts.admin_socket_mode
     if mode is None:
-        return CheckResult("admin_socket", art, Status.WARN, "admin socket not in this build")
+        # Stopped, or this is the daemon's own start-up checklist (the socket comes last).
+        return CheckResult(
+            "admin_socket",
+            art,
+            Status.WARN,
+            "no admin socket yet: the daemon is not serving; it creates the socket when it "
+            "starts, mode 0660 (checked again while it runs)",
+        )
     if mode & 0o007:
         return CheckResult(
             "admin_socket",

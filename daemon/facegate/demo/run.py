@@ -154,6 +154,7 @@ def _run(
     with busy("synthesizing the demo clip…"):
         starts = write_clip(portraits, clip_dir)
     total = sum(scene.frames for scene, _ in starts)
+    result.clip_frames = total  # the summary counts the later scenes' frames apart
     say(f"clip: {total} frames at 10 fps, threshold {pipeline.threshold:.3f}\n")
 
     app.init_camera()

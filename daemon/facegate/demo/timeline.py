@@ -21,7 +21,8 @@ Say = Callable[[str], None]
 class DemoResult:
     """What happened, scene by scene, and whether it was what the script expects."""
 
-    frames: int = 0
+    frames: int = 0  # every frame through the pipeline: the clip's, then the later scenes'
+    clip_frames: int = 0  # the synthesized clip's (the header's count)
     granted: int = 0
     denied: int = 0
     relay_pulses: int = 0

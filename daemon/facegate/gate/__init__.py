@@ -14,7 +14,7 @@ from .events import (
 from .feedback import AlarmOutput, FeedbackDevice
 from .inputs import DoorContact, ExitButton, TamperSwitch
 from .lock import LockRelay, LockType
-from .pins import make_pin_factory
+from .pins import idle_levels, make_pin_factory
 from .runtime import DoorRuntime
 
 __all__ = [
@@ -41,5 +41,6 @@ __all__ = [
     "TamperChanged",
     "TamperSwitch",
     "build_door_runtime",
+    "idle_levels",
     "make_pin_factory",
 ]

@@ -50,7 +50,7 @@ def _astronaut() -> np.ndarray:
         from skimage import data
     except ImportError as exc:
         raise FacegateError(
-            "the demo needs scikit-image for its public-domain portrait: "
+            "the synthesized clip (demo, bench) needs scikit-image for its public-domain portrait: "
             "pip install 'facegate[demo]'"
         ) from exc
     return np.ascontiguousarray(data.astronaut())
@@ -61,7 +61,7 @@ def _hopper() -> np.ndarray:
         from matplotlib import cbook
     except ImportError as exc:
         raise FacegateError(
-            "the demo needs matplotlib for its second public-domain portrait: "
+            "the synthesized clip (demo, bench) needs matplotlib for its second portrait: "
             "pip install 'facegate[demo]'"
         ) from exc
     path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)

@@ -7,7 +7,7 @@ disk. Photos given as files are only read.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +18,14 @@ from ..capture.images import read_image
 from ..clock import Clock, SystemClock
 from ..config.enrollment import EnrollmentConfig
 from ..errors import FacegateError, ImageError
+from ..vision.match import Gallery
 from .pipeline import FacePipeline
 
 __all__ = [
     "EnrollmentError",
     "PhotoOutcome",
     "capture_templates",
+    "find_enrolled",
     "shred",
     "templates_from_photos",
 ]
@@ -137,3 +139,23 @@ def shred(path: Path) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     path.unlink()
+
+
+def find_enrolled(
+    pipeline: FacePipeline, people: Iterable[tuple[str, np.ndarray]], templates: np.ndarray
+) -> tuple[str, float] | None:
+    """The enrolled person (pseudonym, best score) that any of ``templates`` matches at the
+    threshold the daemon uses once they are added, or ``None``: the same face enrolled twice
+    as two people would make every grant name one of them at random."""
+    gallery = Gallery(pipeline.embedder.dim)
+    gallery.add_many(people)
+    if not len(gallery):
+        return None
+    # The threshold in force once this person is in (a larger gallery never lowers it).
+    threshold = pipeline.policy.threshold(gallery.template_count + len(templates))
+    best: tuple[str, float] | None = None
+    for row in templates:
+        found = gallery.search(row, threshold)
+        if found.matched and found.subject and (best is None or found.score > best[1]):
+            best = (found.subject, found.score)
+    return best

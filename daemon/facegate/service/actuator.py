@@ -15,6 +15,7 @@ audit trail's own buffer), and the failure is one alarm (``disk_full`` or
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ from .recording import EventRecorder
 __all__ = ["Actuator", "AppEvent", "Listener", "Outcome"]
 
 logger = logging.getLogger(__name__)
+_DIGIT_RUN = re.compile(r"\d{8,}")  # what the audit refuses as a card or phone number
 
 
 @dataclass(slots=True, frozen=True)
@@ -338,6 +340,9 @@ class Actuator:
             logger.warning("door %s: %s down (%s); other ways in keep working", door, way, reason)
         if self.audit is not None:
             short = reason if len(reason) <= 120 else reason[:119] + "…"  # audit fields: 1 line
+            # A reason can quote a notice version or a path (`bf848726645fc092`): the audit's
+            # guard against card numbers refused it and the daemon stopped at start.
+            short = _DIGIT_RUN.sub("…", short)
             self.audit.append("alarm", door=door, alarm=kind, cleared=up, reason=short or None)
         if self.store is not None and not up:
             row = Event(self.clock.time(), door, "alarm", "alarm", None, None, kind)

@@ -109,7 +109,8 @@ class Health:
         now = clock.monotonic()
         self._started = now
         self._last_frame: float | None = None
-        self._last_tick = now
+        # None until the loop first turns: start-up (models, camera) is not a stall.
+        self._last_tick: float | None = None
         self._last_ping: float | None = None
         self._dark_since: float | None = None
         self._same_since: float | None = None
@@ -154,9 +155,10 @@ class Health:
         now = self.clock.monotonic()
         cfg = self.config
         alarms: list[HealthAlarm] = []
-        gap = now - self._last_tick
-        if gap >= cfg.tick_stale_s:
-            alarms.append(HealthAlarm("loop_stalled", now, detail={"gap_s": round(gap, 3)}))
+        if self._last_tick is not None:
+            gap = now - self._last_tick
+            if gap >= cfg.tick_stale_s:
+                alarms.append(HealthAlarm("loop_stalled", now, detail={"gap_s": round(gap, 3)}))
         self._last_tick = now
         offset = self.clock.time() - now
         jump = offset - self._offset
@@ -181,7 +183,8 @@ class Health:
 
     def healthy(self) -> tuple[bool, str]:
         """Whether the watchdog may be fed now (the loop turns), and why not."""
-        if self.clock.monotonic() - self._last_tick >= self.config.tick_stale_s:
+        last = self._started if self._last_tick is None else self._last_tick
+        if self.clock.monotonic() - last >= self.config.tick_stale_s:
             return False, "loop stalled"
         return True, "ok"
 

@@ -43,6 +43,7 @@ class Supervisor:
         self.reloads = 0
         self._reload = threading.Event()
         self._stopping = threading.Event()
+        self.stopped_by: int | None = None  # the signal that stopped it (the CLI's exit code)
 
     def install_signal_handlers(self) -> None:
         """SIGHUP → reload; SIGTERM and SIGINT → stop (call from the main thread)."""
@@ -56,6 +57,7 @@ class Supervisor:
             self.request_reload()
         else:
             logger.info("received %s; stopping with the locks safe", signal.Signals(signum).name)
+            self.stopped_by = signum
             self.request_stop()
 
     def request_reload(self) -> None:

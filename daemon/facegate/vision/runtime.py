@@ -10,8 +10,13 @@ that the package (config checks, the admin client, tests of pure code) imports w
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +98,40 @@ def verify_model_file(path: str | Path, sha256: str | None = None) -> Path:
     return path
 
 
+# The runtime's C++ logger writes this to file descriptor 2 on every interpreter (no setting
+# or environment variable turns it off): a stray line on nearly every command.
+_DELEGATE_NOTICE = b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+
+
+@contextlib.contextmanager
+def _without_delegate_notice() -> Iterator[None]:
+    """Hold back file descriptor 2 while an interpreter is made, then pass on every line
+    written meanwhile except the runtime's XNNPACK notice (warnings and errors still show)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable stderr: nothing to keep clean
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            kept = [
+                line
+                for line in held.read().splitlines(keepends=True)
+                if line.rstrip(b"\r\n") != _DELEGATE_NOTICE
+            ]
+            if kept:
+                os.write(2, b"".join(kept))
+
+
 def load_interpreter(
     path: str | Path,
     *,
@@ -119,8 +158,9 @@ def load_interpreter(
 
     interpreter_cls = _interpreter_class()
     try:
-        interpreter = interpreter_cls(model_path=str(path), num_threads=num_threads)
-        interpreter.allocate_tensors()
+        with _without_delegate_notice():
+            interpreter = interpreter_cls(model_path=str(path), num_threads=num_threads)
+            interpreter.allocate_tensors()
     except Exception as exc:  # the runtimes raise ValueError/RuntimeError with C++ text
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot load model file {path}: {reason}") from exc
