@@ -63,6 +63,11 @@ def test_cli_goes_through_the_daemon(
     out = capsys.readouterr().out
     assert "through the running daemon" in out and "active now" in out
     assert len(app.face.pipeline.gallery) == 1  # reloaded at once, no restart
+    # The same face again, as if it were someone else: refused, unless told it is (issue 17).
+    other = str(testdata / "faces" / "jeff_bezos" / "img21.jpg")
+    assert main(["enroll", "-c", cfg, "--photo", other, "--name", "Jeff Again", *consent]) != 0
+    assert "already enrolled as p-" in capsys.readouterr().err
+    assert len(app.face.pipeline.gallery) == 1
     assert main(["enroll", "-c", cfg, "--camera", *consent]) == 2  # the daemon holds the camera
     assert "holds the camera" in capsys.readouterr().err
     assert main(["person", "list", "-c", cfg]) == 0

@@ -106,6 +106,9 @@ class FakeControl:
     def face_space(self) -> FaceSpace | None:
         return FaceSpace(SPACE, DIM)
 
+    def same_face(self, templates: Any) -> str | None:
+        return None  # random templates match nobody in an empty gallery
+
     def people_changed(self, kind: str, pseudonym: str) -> None:
         self.changed.append((kind, pseudonym))
 

@@ -230,6 +230,7 @@ def _enroll_via_daemon(
         "pin": pin,
         "card": card,
         "expires_at": expires,
+        "allow_duplicate": bool(args.allow_duplicate),
     }
     reply = client.call("enroll", **{k: v for k, v in request.items() if v not in (None, [])})
     out.print(

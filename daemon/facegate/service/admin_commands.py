@@ -172,6 +172,7 @@ class EnrollArgs(_Args):
     expires_at: Timestamp | None = None
     valid_until: Timestamp | None = None
     kind: Literal["face", "credentials"] = "face"
+    allow_duplicate: bool = False  # the face matches someone enrolled: a different person
 
 
 def admin_handlers(app: Control) -> dict[str, Handler]:
@@ -297,6 +298,13 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
             if any(r.shape != (face.dim,) for r in rows):
                 raise AdminCommandError("bad_request", "templates have the wrong dimension")
             templates = np.stack(rows)
+            same = None if args.allow_duplicate else app.same_face(templates)
+            if same is not None:
+                raise AdminCommandError(
+                    "bad_request",
+                    f"this face is already enrolled as {same}; if this is a different person, "
+                    "enrol again with --allow-duplicate",
+                )
         # The same checks and defaults as `facegate enroll` writing the store itself.
         form = EnrolmentForm.of(
             args.model_dump(),

@@ -186,8 +186,6 @@ class App:
                 self, self.cfg.admin, self.audit, on_refused=self._refusals.put
             )
 
-    # -- people ----------------------------------------------------------------------------
-
     def purge(self) -> None:
         """Apply the retention periods now, and schedule the next run a day later."""
         assert self.store is not None
@@ -321,12 +319,14 @@ class App:
     def face_space(self) -> FaceSpace | None:
         return None if self.face is None else FaceSpace(self.face.space, self.face.dim)
 
+    def same_face(self, templates: Any) -> str | None:
+        assert self.store is not None
+        return self.face_way.same_face(self.store.iter_templates, templates)
+
     def people_changed(self, kind: str, pseudonym: str) -> None:
         if self.audit is not None:
             self.audit.append(kind, subject=pseudonym)
         self.refresh_people()
-
-    # -- shutdown --------------------------------------------------------------------------
 
     def close(self) -> None:
         """Locks to their safe state first, then readers, camera and store. Idempotent."""

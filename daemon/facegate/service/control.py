@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
+
 from ..admin import PeerCred, Role
 from ..admin.server import HandlerFunc
 from ..clock import Clock
@@ -64,6 +66,11 @@ class Control(Protocol):
 
     def face_space(self) -> FaceSpace | None:
         """The face path's embedding space, or ``None`` when the face path is not running."""
+        ...
+
+    def same_face(self, templates: np.ndarray) -> str | None:
+        """The enrolled person these templates match at the daemon's threshold, or ``None``
+        (the same face enrolled twice as two people)."""
         ...
 
     def people_changed(self, kind: str, pseudonym: str) -> None:

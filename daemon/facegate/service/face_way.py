@@ -105,6 +105,15 @@ class FaceWay:
         if self.face is not None:
             self.face.load_gallery(templates(self.face.space))
 
+    def same_face(self, people: Templates, templates: np.ndarray) -> str | None:
+        """Who among ``people(space)`` these templates match at the daemon's threshold."""
+        from ..recognition.enrollment import find_enrolled
+
+        if self.face is None:
+            return None
+        found = find_enrolled(self.face.pipeline, people(self.face.space), templates)
+        return None if found is None else found[0]
+
     def open_camera(self) -> None:
         """Open the camera; a failure takes face down and is retried after the back-off."""
         now = self.clock.monotonic()
