@@ -313,6 +313,24 @@ def test_run_help_names_the_exit_codes_it_has(capsys: pytest.CaptureFixture[str]
     assert "SIGTERM (the service manager's stop) exits 0; SIGINT (Ctrl-C) exits 130" in text
 
 
+def test_eval_and_models_help_name_the_real_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    """Help that drifted from the code (issue 17): eval called dlib the default; the models
+    install help counted packages and files that have changed since."""
+    from facegate.models.manifest import MODEL_FILES
+
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "`dlib-fast` for dlib's ResNet on onnxruntime (the default when its converted" in text
+    assert "dlib-fast when installed, else dlib" in text
+    with pytest.raises(SystemExit):
+        main(["models", "install", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "README's Models table" in text  # no counts that drift
+    assert not any(w in text for w in ("two packages", "four files", "three packages"))
+    assert len(MODEL_FILES) >= 6
+
+
 def test_mock_pins_rest_where_the_wired_switches_hold_them(tmp_path: Path) -> None:
     from gpiozero import DigitalInputDevice
 

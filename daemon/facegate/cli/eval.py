@@ -80,9 +80,10 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--embedder",
         default=None,
         metavar="NAME",
-        help="`dlib` for dlib's ResNet (the default), `dlib-fast` for its ONNX runtime, `sface` "
-        "for OpenCV Zoo's SFace (with the yunet detector), or the `name` of the `type: tflite` "
-        "embedder in the -c configuration",
+        help="`dlib-fast` for dlib's ResNet on onnxruntime (the default when its converted "
+        "model is installed), `dlib` for the same network on dlib itself (the reference, and the "
+        "default otherwise), `sface` for OpenCV Zoo's SFace (with the yunet detector), or the "
+        "`name` of the `type: tflite` embedder in the -c configuration",
     )
     p.add_argument(  # issue 20
         "--enroll",
@@ -97,7 +98,7 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="take the models folder, detector, quality, embedder and matcher settings from "
-        "this configuration (default: built-in defaults with the dlib embedder)",
+        "this configuration (default: the built-in defaults: dlib-fast when installed, else dlib)",
     )
     p.set_defaults(func=cmd_eval)
     return p
