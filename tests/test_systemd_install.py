@@ -30,7 +30,9 @@ def test_install_sh_syntax() -> None:
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
 @pytest.mark.parametrize(
-    "script", [INSTALL, ROOT / "scripts" / "check-arm64"], ids=lambda p: p.name
+    "script",
+    [INSTALL, ROOT / "scripts" / "check-arm64", ROOT / "scripts" / "dev"],
+    ids=lambda p: p.name,
 )
 def test_scripts_shellcheck(script: Path) -> None:
     result = run("shellcheck", "--severity=info", str(script))
