@@ -271,8 +271,8 @@ create_key() {
 
 install_units() {
     note "the unit and the udev rules"
-    step "sudo install -m 0644 systemd/facegate.service $UNIT_DIR/facegate.service"
-    step "sudo install -m 0644 hardware/99-facegate.rules $UDEV_RULES"
+    step "sudo install -D -m 0644 systemd/facegate.service $UNIT_DIR/facegate.service"
+    step "sudo install -D -m 0644 hardware/99-facegate.rules $UDEV_RULES"
     if [ "$DRY_RUN" = 1 ] || [ -d /run/systemd/system ]; then
         step "sudo udevadm control --reload && sudo udevadm trigger"
         step "sudo systemctl daemon-reload"
