@@ -15,6 +15,14 @@ from facegate.models.manifest import default_models_dir, verify_installed
 from helpers import SHARED
 
 
+@pytest.fixture(autouse=True)
+def _no_host_credstore(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests never find this machine's /etc/credstore key (install.sh may have made one)."""
+    monkeypatch.setenv("FACEGATE_CREDSTORE", str(tmp_path_factory.getbasetemp() / "credstore"))
+
+
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     """The installed, hash-verified models folder."""

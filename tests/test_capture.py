@@ -406,6 +406,43 @@ def test_picamera2_missing_is_a_camera_error_with_install_hint(
         cam.read()
 
 
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            ValueError(
+                "numpy.dtype size changed, may indicate binary incompatibility. Expected 96 "
+                "from C header, got 88 from PyObject"
+            ),
+            r"numpy\.dtype size changed.*numpy 1\.x.*`picamera` extra",
+        ),
+        (RuntimeError("libcamera: no cameras available"), r"RuntimeError: libcamera"),
+        (AttributeError("module 'libcamera' has no attribute 'Transform'"), "AttributeError"),
+        (ImportError("libgbm.so.1: cannot open shared object file"), "cannot be imported"),
+        (ModuleNotFoundError("No module named 'libcamera'", name="libcamera"), "apt install"),
+    ],
+)
+def test_any_picamera2_import_failure_is_one_camera_error(
+    monkeypatch: pytest.MonkeyPatch, error: Exception, expected: str
+) -> None:
+    """Raspberry Pi OS's picamera2 stack fails in many ways once the venv differs from the
+    system (picamera2 issues #1088, #1170, #1211); each is a CameraError with the fix."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def failing_import(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "picamera2":
+            raise error
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "picamera2", raising=False)
+    monkeypatch.setattr(builtins, "__import__", failing_import)
+    with pytest.raises(CameraError, match=expected) as info:
+        Picamera2Camera(clock=FakeClock()).open()
+    assert info.value.__cause__ is error
+
+
 class FakePicamera2:
     """Just enough of ``picamera2.Picamera2`` for the adapter."""
 

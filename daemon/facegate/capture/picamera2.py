@@ -23,6 +23,43 @@ __all__ = ["Picamera2Camera"]
 logger = logging.getLogger(__name__)
 
 
+_NUMPY_ABI_HINTS = ("numpy.dtype size changed", "numpy.ndarray size changed", "numpy.core")
+
+
+def _import_picamera2() -> Any:
+    """``picamera2.Picamera2``, or one ``CameraError`` naming the cause and the fix.
+
+    Importing picamera2 also imports libcamera's bindings and C extensions built by Raspberry
+    Pi OS against Bookworm's numpy 1.24 (``python3-simplejpeg``, …): a numpy 2 in the venv
+    makes them fail with ``ValueError: numpy.dtype size changed``, a libcamera mismatch with
+    ``RuntimeError`` or ``AttributeError``. Any of these is a camera error, not a traceback.
+    """
+    try:
+        from picamera2 import Picamera2
+    except ImportError as exc:
+        if getattr(exc, "name", None) in ("picamera2", "libcamera") or "picamera2" in str(exc):
+            raise CameraError(
+                f"picamera2 is not installed ({exc}): on Raspberry Pi OS run "
+                "`sudo apt install python3-picamera2 python3-libcamera` (or "
+                "`sudo scripts/install.sh --camera picamera2`) and create the venv with "
+                "--system-site-packages"
+            ) from exc
+        raise CameraError(f"picamera2 cannot be imported: {exc}") from exc
+    except Exception as exc:  # ValueError (numpy ABI), RuntimeError, AttributeError, …
+        import numpy
+
+        text = f"{type(exc).__name__}: {exc}"
+        if any(hint in text for hint in _NUMPY_ABI_HINTS):
+            raise CameraError(
+                f"picamera2 cannot be imported ({text}): Raspberry Pi OS builds it against "
+                f"numpy 1.x and this venv has numpy {numpy.__version__}; install facegate "
+                "with its `picamera` extra (numpy<2), as `sudo scripts/install.sh --camera "
+                "picamera2` does"
+            ) from exc
+        raise CameraError(f"picamera2 cannot be imported ({text})") from exc
+    return Picamera2
+
+
 class Picamera2Camera(CameraBase):
     """Reads frames from a Pi camera module as RGB arrays."""
 
@@ -47,14 +84,7 @@ class Picamera2Camera(CameraBase):
         self._cam: Any = None
 
     def open(self) -> None:
-        try:
-            from picamera2 import Picamera2
-        except ImportError as exc:
-            raise CameraError(
-                "picamera2 is not installed: on Raspberry Pi OS run "
-                "`sudo apt install python3-picamera2` and create the venv with "
-                "--system-site-packages"
-            ) from exc
+        Picamera2 = _import_picamera2()
         try:
             cam = Picamera2(self.camera_num)
             # "RGB888" in libcamera is BGR byte order in memory; ask for XBGR8888, which is

@@ -67,9 +67,12 @@ def config_or_builtin(path: Path | None) -> FacegateConfig:
 
 def open_configured_store(cfg: FacegateConfig) -> Store:
     from ..store import open_store, resolve_key_path
+    from ..store.state_owner import hand_over_on_exit
 
     key_path = resolve_key_path(cfg.store.key_file, cfg.store.state_dir)
-    return open_store(key_path, cfg.store.state_dir)
+    store = open_store(key_path, cfg.store.state_dir)
+    hand_over_on_exit(cfg.store.state_dir)
+    return store
 
 
 def daemon_client(cfg: FacegateConfig) -> Any:

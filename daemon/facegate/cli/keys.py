@@ -44,13 +44,30 @@ def _key_path(args: argparse.Namespace) -> tuple[Path, Path]:
     return resolve_key_path(cfg.store.key_file, cfg.store.state_dir), cfg.store.state_dir
 
 
+def _new_key_path(args: argparse.Namespace) -> tuple[Path, Path]:
+    from ..store.key_discovery import new_master_key_path
+
+    try:
+        store_cfg = load(args.config).store
+    except Exception:  # --key-file alone is enough for `init`
+        if args.key_file is None:
+            raise
+        return new_master_key_path(None, args.key_file.parent, key_file=args.key_file), (
+            args.key_file.parent
+        )
+    path = new_master_key_path(store_cfg.key_file, store_cfg.state_dir, key_file=args.key_file)
+    return path, store_cfg.state_dir
+
+
 def cmd_keys_init(args: argparse.Namespace) -> int:
     from ..store import create_master_key
     from ..store.crypto import key_fingerprint
+    from ..store.state_owner import hand_over
 
-    path, _ = _key_path(args)
+    path, state_dir = _new_key_path(args)
     passphrase = _new_passphrase() if args.passphrase else None
     key = create_master_key(path, passphrase=passphrase)
+    hand_over(state_dir)
     protection = "wrapped with your passphrase (Argon2id)" if passphrase else "mode 0600"
     console().print(
         f"created master key {path} ({protection}), id {key_fingerprint(key)}. Back it up "
@@ -61,9 +78,11 @@ def cmd_keys_init(args: argparse.Namespace) -> int:
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from ..store import rotate_master_key
+    from ..store.state_owner import hand_over
 
     path, state_dir = _key_path(args)
     result = rotate_master_key(path, state_dir)
+    hand_over(state_dir)
     console().print(
         f"master key rotated: {result.old_key_id} → {result.new_key_id}; {result.rewrapped} "
         "data keys re-wrapped, no template decrypted. Restart the daemon; back up the new key."

@@ -140,15 +140,11 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def resolve_key_path(configured: Path | None, state_dir: Path) -> Path:
-    """The key file to use: configured, else a systemd credential, else in the state dir."""
-    if configured is not None:
-        return configured
-    cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
-    if cred_dir:
-        candidate = Path(cred_dir) / CREDENTIAL_NAME
-        if candidate.exists():
-            return candidate
-    return state_dir / "master.key"
+    """The key file to use: the one rule of ``key_discovery`` (configured, else the systemd
+    credential, else /etc/credstore, else in the state dir)."""
+    from .key_discovery import master_key_path
+
+    return master_key_path(configured, state_dir)
 
 
 def create_master_key(path: Path, *, passphrase: bytes | None = None) -> bytes:
