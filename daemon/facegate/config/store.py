@@ -21,8 +21,9 @@ class StoreConfig(Section):
     key_file: Path | None = Field(
         default=None,
         description=(
-            "Master key file (32 random bytes, mode 0600). Left out: $CREDENTIALS_DIRECTORY/"
-            "facegate-master-key when systemd passes it in, else <state_dir>/master.key."
+            "Master key file (32 random bytes, mode 0600). Left out: the first that exists of "
+            "$CREDENTIALS_DIRECTORY/facegate-master-key (systemd), "
+            "/etc/credstore/facegate-master-key (install.sh) and <state_dir>/master.key."
         ),
     )
 
