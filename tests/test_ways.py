@@ -58,3 +58,28 @@ def test_a_missing_model_takes_only_face_down(tmp_path: Path) -> None:
     finally:
         app.close()
     assert factory.pin(17).state is False
+
+
+def test_face_down_sounds_the_siren_where_siren_on_lists_it(tmp_path: Path) -> None:
+    """Issue 14: face down raises an alarm "(audit, STATUS=, siren if configured)"."""
+    from facegate.config import load_config_text
+
+    cfg = load_config_text(
+        "site: {name: T, kind: residential_compound, purpose: Open the gate for residents.}\n"
+        f"camera: {{type: replay, path: {tmp_path}}}\n"
+        "doors: [{id: main, relay: {pin: 17},"
+        " gate: {alarm_relay: {pin: 19, active_high: true}, siren_on: [face_down]}}]\n"
+        "readers: [{id: r1, type: wiegand, door: main, d0: 22, d1: 23}]\n"
+        f"models: {{dir: {tmp_path / 'no-models'}}}\n"  # no models: face goes down at start
+        f"store: {{state_dir: {tmp_path / 'state'}}}\n"
+    )
+    factory = MockFactory()
+    app = App(cfg, pin_factory=factory, master_key=b"k" * 32)
+    app.start()
+    try:
+        assert not app.ways.face_up
+        assert factory.pin(19).state is True  # the siren sounds while face is down
+        app.face_way.up("models")
+        assert app.ways.face_up and factory.pin(19).state is False
+    finally:
+        app.close()

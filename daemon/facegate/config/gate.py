@@ -36,6 +36,7 @@ AlarmKind: TypeAlias = Literal[
     "face_rate_limited",
     "passback",
     "presentation_attack",
+    "face_down",
 ]
 """What an alarm is about.
 
@@ -47,6 +48,8 @@ detail starts with ``pin:`` or ``card:``.
 ``passback``: a credential was used twice in the same direction (anti-passback).
 ``presentation_attack``: several faces failed liveness at a door in a short time (photos or
 screens held up to the camera).
+``face_down``: face recognition is down at the camera's door (camera, models, face path or a
+rule of the Measures); PIN, card and the exit button keep working. Latched while it lasts.
 """
 
 ALARM_KINDS: frozenset[str] = frozenset(get_args(AlarmKind))
@@ -141,8 +144,8 @@ class DoorGateConfig(Section):
     )
     siren_on: list[AlarmKind] = Field(
         default_factory=lambda: sorted(DEFAULT_SIREN_KINDS),
-        max_length=8,
-        description="Latched alarms that sound the siren.",
+        max_length=9,
+        description="Latched alarms that sound the siren (add face_down to hear a dead camera).",
     )
 
     @model_validator(mode="after")

@@ -76,6 +76,7 @@ class DoorRuntime:
         self.feedback = feedback
         self.display = display
         self.siren_kinds = frozenset(siren_kinds)
+        self._held: set[AlarmKind] = set()
         self.on_event = on_event
         self.clock: Clock = clock or SystemClock()
         self._inbox: deque[GateEvent] = deque()
@@ -173,9 +174,19 @@ class DoorRuntime:
                 except Exception:  # keep closing the rest; the lock is already safe
                     logger.exception("%s: closing %s failed", self.door, type(device).__name__)
 
+    def hold_alarm(self, kind: AlarmKind, on: bool, now: float | None = None) -> None:
+        """A condition the daemon latches for this door (``face_down``): sounds the siren while
+        it lasts when ``siren_on`` lists it. The door's own alarms are latched by its controller."""
+        if on:
+            self._held.add(kind)
+        else:
+            self._held.discard(kind)
+        self._update_siren(self._now(now))
+
     def _update_siren(self, now: float) -> None:
         if self.alarm_output is not None:
-            self.alarm_output.set(bool(self.controller.active_alarms & self.siren_kinds), now)
+            active = self.controller.active_alarms | self._held
+            self.alarm_output.set(bool(active & self.siren_kinds), now)
 
     def _now(self, now: float | None) -> float:
         return self.clock.monotonic() if now is None else now

@@ -347,6 +347,9 @@ class Actuator:
         if self.store is not None and not up:
             row = Event(self.clock.time(), door, "alarm", "alarm", None, None, kind)
             self.store.record_event(row)
+        runtime = self.doors.get(door)
+        if runtime is not None and way == "face":
+            runtime.hold_alarm("face_down", not up, now)  # the siren, where siren_on lists it
         detail = {"way": way, "reason": reason}
         self.emit(AppEvent("way_up" if up else "way_down", now, door, detail=detail))
 
