@@ -26,6 +26,7 @@ __all__ = [
     "PhotoOutcome",
     "capture_templates",
     "find_enrolled",
+    "find_in_gallery",
     "shred",
     "templates_from_photos",
 ]
@@ -149,6 +150,13 @@ def find_enrolled(
     as two people would make every grant name one of them at random."""
     gallery = Gallery(pipeline.embedder.dim)
     gallery.add_many(people)
+    return find_in_gallery(pipeline, gallery, templates)
+
+
+def find_in_gallery(
+    pipeline: FacePipeline, gallery: Gallery, templates: np.ndarray
+) -> tuple[str, float] | None:
+    """:func:`find_enrolled` on a gallery already loaded (the running daemon's)."""
     if not len(gallery):
         return None
     # The threshold in force once this person is in (a larger gallery never lowers it).

@@ -320,8 +320,7 @@ class App:
         return None if self.face is None else FaceSpace(self.face.space, self.face.dim)
 
     def same_face(self, templates: Any) -> str | None:
-        assert self.store is not None
-        return self.face_way.same_face(self.store.iter_templates, templates)
+        return self.face_way.same_face(templates)  # the gallery already loaded, not the store
 
     def people_changed(self, kind: str, pseudonym: str) -> None:
         if self.audit is not None:

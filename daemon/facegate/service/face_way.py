@@ -105,13 +105,13 @@ class FaceWay:
         if self.face is not None:
             self.face.load_gallery(templates(self.face.space))
 
-    def same_face(self, people: Templates, templates: np.ndarray) -> str | None:
-        """Who among ``people(space)`` these templates match at the daemon's threshold."""
-        from ..recognition.enrollment import find_enrolled
+    def same_face(self, templates: np.ndarray) -> str | None:
+        """Who in the loaded gallery these templates match at the daemon's threshold."""
+        from ..recognition.enrollment import find_in_gallery
 
         if self.face is None:
             return None
-        found = find_enrolled(self.face.pipeline, people(self.face.space), templates)
+        found = find_in_gallery(self.face.pipeline, self.face.pipeline.gallery, templates)
         return None if found is None else found[0]
 
     def open_camera(self) -> None:
