@@ -29,6 +29,7 @@ from ..audit import AuditLog
 from ..config.appliance import AdminConfig
 from ..errors import ConfigError
 from .control import Control
+from .mock_inputs import mock_input_handlers
 
 __all__ = [
     "EARLIEST",
@@ -376,7 +377,12 @@ def serve_admin(
     if not cfg.socket.parent.is_dir():
         logger.warning("admin socket disabled: %s does not exist", cfg.socket.parent)
         return None
-    handlers = {**audit_handlers(audit), **admin_handlers(app), **(extra or {})}
+    handlers = {
+        **audit_handlers(audit),
+        **admin_handlers(app),
+        **mock_input_handlers(app),
+        **(extra or {}),
+    }
     server = build_admin_server(cfg, handlers, audit, on_refused=on_refused)
     server.start()
     return server
