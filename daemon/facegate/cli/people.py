@@ -12,6 +12,7 @@ from rich.table import Table
 
 from .common import (
     add_config_arg,
+    audit_direct,
     console,
     daemon_client,
     load,
@@ -92,17 +93,6 @@ def cmd_person_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit_direct(cfg: Any, store: Any, kind: str, pseudonym: str) -> None:
-    """With the daemon stopped, this command is the one writer: record it in the audit log."""
-    from ..audit import open_audit_log
-
-    log = open_audit_log(store, cfg.store.state_dir)
-    try:
-        log.append(kind, subject=pseudonym)
-    finally:
-        log.close()
-
-
 def cmd_person_withdraw(args: argparse.Namespace) -> int:
     from ..store import withdraw
 
@@ -118,7 +108,7 @@ def cmd_person_withdraw(args: argparse.Namespace) -> int:
         return 0
     with open_configured_store(cfg) as store:
         receipt = withdraw(store, args.person, remove_credentials=args.remove_credentials)
-        _audit_direct(cfg, store, "withdrawal", args.person)
+        audit_direct(cfg, store, "withdrawal", args.person)
         signature, public_key = receipt.signed(store)
     _print_receipt(receipt.lines(), receipt.to_json(), args.receipt, signature, public_key)
     return 0
@@ -138,7 +128,7 @@ def cmd_person_delete(args: argparse.Namespace) -> int:
     with open_configured_store(cfg) as store:
         receipt = delete_person(store, args.person)
         if receipt is not None:
-            _audit_direct(cfg, store, "deletion", args.person)
+            audit_direct(cfg, store, "deletion", args.person)
             signature, public_key = receipt.signed(store)
     if receipt is None:
         console(stderr=True).print(f"error: no person {args.person}")

@@ -164,6 +164,7 @@ class EnrollArgs(_Args):
     phone: Text50 | None = None
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
     minor: bool = False
+    adult: bool = False  # attested 14 or older (the age is asked explicitly for a face)
     guardian_name: Text200 | None = None
     guardian_relation: Text50 | None = None
     guardian_method: Text200 | None = None
@@ -336,6 +337,8 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
             "consent": enrolled.consent_id,
             "templates": enrolled.templates,
             "credentials": enrolled.credentials,
+            "expires_at": request.expires_at if templates is not None else None,
+            "advice": list(request.advice),
         }
 
     return {

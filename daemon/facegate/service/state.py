@@ -14,10 +14,19 @@ from ..audit import AuditLog, open_audit_log
 from ..clock import Clock
 from ..config import FacegateConfig
 from ..errors import StoreError
+from ..compliance.records import current_notice
 from ..store import Store, open_store, purge_expired, resolve_key_path
+from ..store.retention import DAY_S, Reconsent
 from .recording import BUFFER_EVENTS, WRITE_ERRORS
 
-__all__ = ["PURGE_EVERY_S", "PURGE_RETRY_S", "apply_retention", "close_state", "open_state"]
+__all__ = [
+    "PURGE_EVERY_S",
+    "PURGE_RETRY_S",
+    "apply_retention",
+    "close_state",
+    "open_state",
+    "reconsent_rule",
+]
 
 PURGE_EVERY_S = 86_400.0  # retention runs at start and then daily (an internal schedule)
 PURGE_RETRY_S = 3_600.0  # after a purge that could not write (a full disk)
@@ -83,7 +92,11 @@ def apply_retention(
     retention = cfg.retention
     try:
         report = purge_expired(
-            store, event_days=retention.event_days, record_years=retention.record_years
+            store,
+            event_days=retention.event_days,
+            record_years=retention.record_years,
+            template_days=retention.template_days,
+            reconsent=reconsent_rule(cfg),
         )
     except WRITE_ERRORS as exc:
         if on_error is None:
@@ -94,13 +107,16 @@ def apply_retention(
         failure = StoreError(f"WAL checkpoint after the purge: {report.checkpoint_error}")
         failure.__cause__ = store.checkpoint_error
         on_error(failure, "checkpoint")
-    if report.templates or report.events or report.records:
+    if report.anything:
         if audit is not None:
             audit.append(
                 "retention",
                 templates=report.templates,
                 events=report.events,
                 records=report.records,
+                people=report.people,
+                consents=report.consents,
+                requests=report.requests,
             )
         logger.info(
             "retention: deleted %d expired templates, %d old events, %d old records",
@@ -108,4 +124,12 @@ def apply_retention(
             report.events,
             report.records,
         )
-    return bool(report.templates)
+    return bool(report.templates or report.people)
+
+
+def reconsent_rule(cfg: FacegateConfig) -> Reconsent | None:
+    """The current notice and the day older consents stop covering a face (None: no notice)."""
+    current = current_notice(cfg.store.state_dir)
+    if current is None:
+        return None
+    return Reconsent(current.version, current.recorded_at + cfg.retention.reconsent_days * DAY_S)

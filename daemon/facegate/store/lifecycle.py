@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import StoreError
 from . import crypto
 from .db import new_pseudonym
+from .people_index import INDEX_KEY, index_person
 
 if TYPE_CHECKING:
     from .db import Store
@@ -179,6 +180,7 @@ def enroll_person(
     credentials: tuple[CredentialInput, ...] = (),
     valid_from: float | None = None,
     valid_until: float | None = None,
+    age: str | None = None,
 ) -> Enrolled:
     """Create a person with any of: face templates, PIN, card — in one transaction.
 
@@ -206,6 +208,10 @@ def enroll_person(
             )
         if space is None:
             raise StoreError("templates need their embedding space")
+        if expires_at is None:
+            raise StoreError("a face template needs an expiry date (retention, Art. 8)")
+        if valid_until is not None:  # a face never outlives the person's access
+            expires_at = min(expires_at, valid_until)
     if rows is None and not credentials:
         raise StoreError("nothing to enrol: give a face (with consent), a PIN or a card")
     for label, key, value in (
@@ -224,6 +230,7 @@ def enroll_person(
     data_key = crypto.new_data_key()
     now = store.clock.time()
     consent_id: str | None = None
+    index_key = store.device_key(INDEX_KEY)
     with store.transaction() as db:
         db.execute(
             "INSERT INTO people (pseudonym, wrapped_key, created_at, minor, valid_from,"
@@ -253,6 +260,7 @@ def enroll_person(
                     ),
                 ),
             )
+        index_person(db, index_key, pseudonym, identity)
         if rows is not None and consent is not None:
             consent_id = "c-" + uuid.uuid4().hex[:16]
             db.execute(
@@ -320,6 +328,7 @@ def enroll_person(
                 "face": rows is not None,
                 "credentials": sorted(c.kind for c in credentials),
                 "minor": minor,
+                "age": age,  # how it was established: "born YYYY", "adult", "child"
             },
         )
     return Enrolled(pseudonym, consent_id, 0 if rows is None else len(rows), len(credentials))
