@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import tempfile
 from pathlib import Path
+
+import pytest
 
 from facegate.config import load_config_text
 from facegate.service.enrol_request import (
@@ -53,7 +53,7 @@ def test_a_face_needs_separate_consent_and_gets_the_retention_expiry() -> None:
 
 def test_a_guardian_is_required_for_a_minor_and_recorded_only_for_one() -> None:
     child = {**CONSENT, "adult": False}
-    with pytest.raises(EnrolmentRefused, match="guardian.*card or PIN first"):
+    with pytest.raises(EnrolmentRefused, match=r"guardian.*card or PIN first"):
         assemble_enrolment(EnrolmentForm(face=True, birth_year=2020, **child), CFG, NOW)
     with pytest.raises(EnrolmentRefused, match="guardian"):  # half a guardian is none
         assemble_enrolment(
@@ -127,21 +127,19 @@ def test_the_short_form_on_the_sign_names_the_posted_notice_in_full() -> None:
 
 
 def test_consent_under_a_replaced_notice_is_refused(tmp_path: Path) -> None:
-    cfg = CFG.model_copy(
-        update={"store": CFG.store.model_copy(update={"state_dir": tmp_path})}
-    )
+    cfg = CFG.model_copy(update={"store": CFG.store.model_copy(update={"state_dir": tmp_path})})
     old = post_notice(tmp_path, now=NOW - 10 * DAY_S)
     new = post_notice(tmp_path, now=NOW - DAY_S, wording=" Changed.")
     with pytest.raises(EnrolmentInputError, match="was replaced by"):
         assemble_enrolment(EnrolmentForm(face=True, **{**CONSENT, "notice_version": old}), cfg, NOW)
-    ok = assemble_enrolment(EnrolmentForm(face=True, **{**CONSENT, "notice_version": new}), cfg, NOW)
+    ok = assemble_enrolment(
+        EnrolmentForm(face=True, **{**CONSENT, "notice_version": new}), cfg, NOW
+    )
     assert ok.consent is not None and ok.consent.notice_version == new
 
 
 def test_no_notice_recorded_means_no_face(tmp_path: Path) -> None:
-    cfg = CFG.model_copy(
-        update={"store": CFG.store.model_copy(update={"state_dir": tmp_path})}
-    )
+    cfg = CFG.model_copy(update={"store": CFG.store.model_copy(update={"state_dir": tmp_path})})
     with pytest.raises(EnrolmentInputError, match="no notice version is recorded"):
         assemble_enrolment(EnrolmentForm(face=True, **CONSENT), cfg, NOW)
 

@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 from ..audit import AuditLog, open_audit_log
 from ..clock import Clock
+from ..compliance.records import current_notice
 from ..config import FacegateConfig
 from ..errors import StoreError
-from ..compliance.records import current_notice
 from ..store import Store, open_store, purge_expired, resolve_key_path
 from ..store.retention import DAY_S, Reconsent
 from .recording import BUFFER_EVENTS, WRITE_ERRORS
