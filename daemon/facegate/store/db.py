@@ -287,9 +287,8 @@ class Store:
     ) -> list[str]:
         """Create many people, each with a consent record and templates, in one transaction.
 
-        For bulk imports and benchmarks: one ``BEGIN … COMMIT`` instead of three per person.
-        Each element of ``people`` is a (k, dim) array of that person's templates; every
-        template expires at ``expires_at`` (no template is stored without an expiry).
+        For bulk imports and benchmarks: one transaction. Each element of ``people`` is a
+        (k, dim) array of that person's templates; every one expires at ``expires_at``.
         """
         pseudonyms: list[str] = []
         now = self.clock.time()

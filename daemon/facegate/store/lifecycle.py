@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import StoreError
 from . import crypto
 from .db import new_pseudonym
+from .identity import Identity
 from .people_index import INDEX_KEY, index_person
 
 if TYPE_CHECKING:
@@ -42,19 +43,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(slots=True, frozen=True)
-class Identity:
-    """Who the person is, for the admin only. Every field optional; sealed at rest."""
-
-    name: str | None = None
-    unit: str | None = None
-    phone: str | None = None
-    birth_year: int | None = None
-
-    def __repr__(self) -> str:  # never print personal data by accident
-        return "Identity(<sealed>)"
 
 
 @dataclass(slots=True, frozen=True)

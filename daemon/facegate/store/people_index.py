@@ -21,10 +21,10 @@ import unicodedata
 from typing import TYPE_CHECKING, Literal
 
 from . import crypto
+from .identity import Identity
 
 if TYPE_CHECKING:
     from .db import Store
-    from .lifecycle import Identity
 
 __all__ = ["INDEX_KEY", "backfill", "find_people", "index_person", "normalise", "token"]
 
@@ -63,8 +63,6 @@ def index_person(
 
 
 def _identity(store: Store, pseudonym: str, wrapped: bytes) -> Identity | None:
-    from .lifecycle import Identity
-
     row = store.query("SELECT sealed FROM identities WHERE pseudonym = ?", (pseudonym,)).fetchone()
     if row is None:
         return None
@@ -95,11 +93,11 @@ def find_people(
     Raises:
         ValueError: neither given, or one normalises to nothing.
     """
-    wanted: list[tuple[Field, str]] = [
-        (f, v)
-        for f, v in (("name", name), ("unit", unit))
-        if v is not None  # type: ignore[misc]
-    ]
+    wanted: list[tuple[Field, str]] = []
+    if name is not None:
+        wanted.append(("name", name))
+    if unit is not None:
+        wanted.append(("unit", unit))
     if not wanted:
         raise ValueError("give a name or a unit to look for")
     backfill(store)
