@@ -1,4 +1,5 @@
-"""``facegate person list|withdraw|delete`` (``enroll`` is in :mod:`.enroll`)."""
+"""``facegate person list|withdraw|delete`` (``enroll`` is in :mod:`.enroll`; find, export,
+update, reconsent and consent-form in :mod:`.rights`)."""
 
 from __future__ import annotations
 
@@ -142,7 +143,9 @@ def add_people_parsers(sub: Any) -> None:
 
     add_enroll_parser(sub)  # first: the command list's order
 
-    p = sub.add_parser("person", help="list people, withdraw consent, delete a person")
+    p = sub.add_parser(
+        "person", help="list, find, export, correct, withdraw, delete; consent forms and renewal"
+    )
     psub = p.add_subparsers(dest="person_command", metavar="ACTION", required=True)
     q = psub.add_parser("list", help="pseudonyms, credentials, consent state and expiry")
     add_config_arg(q)
@@ -169,3 +172,6 @@ def add_people_parsers(sub: Any) -> None:
     q.add_argument("person", help="the person's pseudonym (p-…)")
     q.add_argument("--receipt", type=Path, default=None, help="also write the receipt (JSON)")
     q.set_defaults(func=cmd_person_delete)
+    from .rights import add_person_rights_parsers
+
+    add_person_rights_parsers(psub)  # find, export, update, reconsent, consent-form
