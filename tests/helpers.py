@@ -79,3 +79,26 @@ def post_notice(state_dir: Path, *, now: float = 1_700_000_000.0, wording: str =
     bundle = build_notice(cfg.site, cfg.retention, cfg.notice)
     record_notice(state_dir, bundle, now=now)
     return bundle.version
+
+
+def _notice_version() -> str:
+    from facegate.compliance.notice_text import build_notice
+
+    cfg = load_config_text(
+        MINIMAL_CONFIG.format(clip=Path("/nonexistent"), state=Path("/nonexistent")) + TEST_NOTICE
+    )
+    assert cfg.notice is not None
+    return build_notice(cfg.site, cfg.retention, cfg.notice).version
+
+
+NOTICE_VERSION = _notice_version()  # what post_notice() records (no wording added)
+# The consent flags of `facegate enroll` for an adult, under the notice post_notice() records.
+CONSENT_ARGS = [
+    "--consent-method",
+    "paper-form",
+    "--notice-version",
+    NOTICE_VERSION,
+    "--taken-by",
+    "admin",
+    "--adult",
+]
