@@ -155,7 +155,7 @@ def test_pin_and_card_only_enrolment_opens_through_the_policy(
     answers = iter(["12:3456"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     assert (
-        main(["enroll", "-c", cfg, "--generate-pin", "--card", "--valid-until", "2099-01-01"]) == 0
+        main(["enroll", "-c", cfg, "--generate-pin", "--card", "--valid-until", "2040-01-01"]) == 0
     )
     out = capsys.readouterr().out
     assert "with CARD and PIN only" in out and "12:3456" not in out
@@ -201,6 +201,7 @@ def test_enrolling_from_a_fifo_or_a_huge_image_fails_fast(
     cfg = str(write_config(tmp_path, models_dir))
     consent = CONSENT_ARGS
     assert main(["keys", "init", "-c", cfg]) == 0
+    post_notice(tmp_path / "state")
     fifo = tmp_path / "photo.jpg"
     os.mkfifo(fifo)
     codes: list[int] = []
