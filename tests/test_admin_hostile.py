@@ -43,8 +43,8 @@ from facegate.admin.protocol import MAX_DEPTH, Reply
 from facegate.clock import FakeClock
 from facegate.config import FacegateConfig, load_config_text
 from facegate.service.admin_commands import admin_handlers
-from facegate.service.rights import rights_handlers
 from facegate.service.control import FaceSpace
+from facegate.service.rights import rights_handlers
 from facegate.store import Store
 from facegate.store.credential_keys import credential_keys
 from helpers import NOTICE_VERSION, post_notice
@@ -722,7 +722,6 @@ FIELD_VALUES = {
     "taken_by": st.text(max_size=10),
     "unit": st.text(max_size=10),
     "lang": st.sampled_from(["zh-CN", "en", "fr"]),
-    "valid_until": st.floats(),
     "kind": st.sampled_from(["access", "copy", "x"]),
     "channel": st.sampled_from(["phone", "email", ""]),
     "recorded_by": st.sampled_from(["admin", "a b", ""]),
