@@ -504,3 +504,24 @@ def test_the_consent_form_carries_the_posted_notice_and_needs_a_font(
         pytest.skip("no CJK font installed (Debian: fonts-wqy-microhei)")
     assert main(form) == 0
     assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_the_daemon_takes_the_renewal_deadline_from_the_posted_notices(
+    store: Store, clock: FakeClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from facegate.service.state import apply_retention, reconsent_rule
+    from helpers import post_notice
+
+    cfg = make_config(tmp_path)
+    assert cfg.store.state_dir == store.state_dir and reconsent_rule(cfg) is None
+    old = post_notice(store.state_dir, now=NOW - 100 * DAY)
+    pin = (CredentialInput("pin", "t12", "h"),)
+    face(store, 12, consent=ConsentInput("paper-form", old, "admin", "main"), credentials=pin)
+    new = post_notice(store.state_dir, now=NOW, wording=" Changed.")
+    assert reconsent_rule(cfg) == Reconsent(new, NOW + cfg.retention.reconsent_days * DAY)
+    with caplog.at_level("WARNING"):
+        assert apply_retention(store, None, cfg) is False
+    assert "1 people consented under an older notice" in caplog.text
+    clock.advance((cfg.retention.reconsent_days + 1) * DAY)
+    assert apply_retention(store, None, cfg) is True
+    assert count(store, "templates") == 0 and count(store, "people") == 1  # the PIN stays

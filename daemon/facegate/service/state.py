@@ -7,6 +7,7 @@ gallery and the policy snapshot must then be refreshed).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 
@@ -17,6 +18,7 @@ from ..config import FacegateConfig
 from ..errors import StoreError
 from ..store import Store, open_store, purge_expired, resolve_key_path
 from ..store.retention import DAY_S, Reconsent
+from ..store.rights import consents_to_renew
 from .recording import BUFFER_EVENTS, WRITE_ERRORS
 
 __all__ = [
@@ -90,13 +92,14 @@ def apply_retention(
     on; without ``on_error`` it is raised.
     """
     retention = cfg.retention
+    rule = reconsent_rule(cfg)
     try:
         report = purge_expired(
             store,
             event_days=retention.event_days,
             record_years=retention.record_years,
             template_days=retention.template_days,
-            reconsent=reconsent_rule(cfg),
+            reconsent=rule,
         )
     except WRITE_ERRORS as exc:
         if on_error is None:
@@ -123,6 +126,13 @@ def apply_retention(
             report.templates,
             report.events,
             report.records,
+        )
+    if rule is not None and (due := len(consents_to_renew(store, rule.current_version))):
+        logger.warning(
+            "%d people consented under an older notice; their faces expire on %s unless they "
+            "consent again (`facegate person reconsent-due`)",
+            due,
+            dt.datetime.fromtimestamp(rule.deadline, dt.UTC).date().isoformat(),
         )
     return bool(report.templates or report.people)
 
