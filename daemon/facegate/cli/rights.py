@@ -167,6 +167,10 @@ def cmd_reconsent_due(args: argparse.Namespace) -> int:
     if reply["current"] is None:
         out.print("no notice is recorded as posted: nobody can consent yet")
         return 0
+    if not reply["people"]:
+        current = reply["current"][:16]
+        out.print(f"everyone with a face consented under the notice posted now ({current})")
+        return 0
     for p in reply["people"]:
         out.print(
             f"{p['person']}\tconsent {p['consent']} of {_day(p['given_at'])}\t"
