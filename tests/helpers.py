@@ -100,5 +100,7 @@ CONSENT_ARGS = [
     NOTICE_VERSION,
     "--taken-by",
     "admin",
+    "--consent-ref",
+    "F-2027-0001",
     "--adult",
 ]

@@ -362,6 +362,7 @@ def test_templates_of_the_wrong_space_or_dimension_store_nothing(daemonish: Daem
         "consent_method": "paper-form",
         "notice_version": NOTICE_VERSION,
         "taken_by": "admin",
+        "consent_ref": "F-1",
         "adult": True,
     }
     before = daemonish.snapshot()

@@ -33,6 +33,7 @@ CONSENT = {
     "consent_method": "paper-form",
     "notice_version": POSTED,
     "taken_by": "admin",
+    "consent_ref": "F-0142",
     "adult": True,
 }
 GUARDIAN = {"guardian_name": "G", "guardian_relation": "mother", "guardian_method": "paper-form"}
@@ -41,10 +42,15 @@ GUARDIAN = {"guardian_name": "G", "guardian_relation": "mother", "guardian_metho
 def test_a_face_needs_separate_consent_and_gets_the_retention_expiry() -> None:
     with pytest.raises(EnrolmentInputError, match="separate consent: give --notice-version"):
         assemble_enrolment(
-            EnrolmentForm(face=True, consent_method="paper-form", taken_by="admin"), CFG, NOW
+            EnrolmentForm(
+                face=True, consent_method="paper-form", taken_by="admin", consent_ref="F-1"
+            ),
+            CFG,
+            NOW,
         )
     request = assemble_enrolment(EnrolmentForm(face=True, **CONSENT), CFG, NOW)
     assert request.consent is not None and request.consent.scope == "main,side"
+    assert request.consent.reference == "F-0142"
     assert request.expires_at == NOW + CFG.retention.template_days * DAY_S
     assert request.identity is None and not request.minor and request.guardian is None
     given = assemble_enrolment(EnrolmentForm(face=True, expires_at=NOW + 5, **CONSENT), CFG, NOW)
@@ -112,6 +118,8 @@ def test_the_admin_socket_takes_every_field_of_the_form() -> None:
         ({"taken_by": "x y"}, "--taken-by must be the operator's id"),
         ({"taken_by": " "}, "separate consent: give --taken-by|operator's id"),
         ({"adult": False}, "age asked explicitly"),
+        ({"consent_ref": None}, "separate consent: give --consent-ref"),
+        ({"consent_ref": "form no 12"}, "--consent-ref must be the signed form's number"),
     ],
 )
 def test_a_consent_that_is_not_evidence_is_refused(change: dict[str, object], message: str) -> None:

@@ -44,7 +44,7 @@ DAY = 86_400.0
 YEAR = 365.25 * DAY
 SPACE = "dlib"
 OLD, NEW = "a" * 64, "b" * 64
-CONSENT = ConsentInput("paper-form", OLD, "admin", "main")
+CONSENT = ConsentInput("paper-form", OLD, "admin", "main", "F-0001")
 
 
 def templates(seed: int, k: int = 2) -> np.ndarray:
@@ -184,6 +184,7 @@ def test_export_is_signed_and_holds_what_the_law_lists(store: Store, tmp_path: P
     }
     assert record["face"] == {"templates": 2, "expires_at": NOW + 700 * DAY}
     assert record["consents"][0]["notice_version"] == OLD
+    assert record["consents"][0]["reference"] == "F-0001"  # links to the signed form
     assert [c["kind"] for c in record["credentials"]] == ["pin"]
     assert [e["result"] for e in record["events"]] == ["granted"]
     assert "hash" not in doc["document"] and "tag" not in doc["document"]  # never a PIN hash
@@ -397,7 +398,9 @@ def test_faces_under_an_older_notice_expire_after_the_renewal_deadline(
     current = face(store, 10, consent=ConsentInput("paper-form", NEW, "admin", "main"))
     rule = Reconsent(NEW, NOW + 30 * DAY)
     assert {r.pseudonym for r in consents_to_renew(store, NEW)} == {renewed, late}
-    renew_consent(store, renewed, ConsentInput("tablet-signature", NEW, "op2", "main"))
+    renew_consent(store, renewed, ConsentInput("tablet-signature", NEW, "op2", "main", "T-9"))
+    refs = store.query("SELECT reference FROM consents WHERE pseudonym = ?", (renewed,))
+    assert "T-9" in [r[0] for r in refs]
     assert {r.pseudonym for r in consents_to_renew(store, NEW)} == {late}
     clock.advance(29 * DAY)
     assert purge_expired(store, event_days=90, record_years=3, reconsent=rule).templates == 0

@@ -63,6 +63,7 @@ def _fields(args: argparse.Namespace) -> dict[str, Any]:
         "expires_at": args.expires,
         "valid_until": args.valid_until,
         "adult": args.adult,
+        "consent_ref": args.consent_ref,
     }
 
 
@@ -352,6 +353,9 @@ def add_enroll_parser(sub: Any) -> None:
         help="the notice posted now: `facegate notice hash` (full hash or the sign's short form)",
     )
     con.add_argument("--taken-by", help="id of the operator who took the consent")
+    con.add_argument(
+        "--consent-ref", help="number of the signed consent form, or the e-signature's id"
+    )
     con.add_argument("--scope", help="doors covered (default: all doors)")
     gua = p.add_argument_group("guardian consent (required under 14)")
     gua.add_argument("--guardian-name", help="guardian's name (stored encrypted)")

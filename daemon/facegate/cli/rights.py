@@ -141,6 +141,7 @@ def cmd_reconsent(args: argparse.Namespace) -> int:
         "notice_version": args.notice_version,
         "consent_method": args.consent_method,
         "taken_by": args.taken_by,
+        "consent_ref": args.consent_ref,
         "scope": args.scope,
     }
     reply = _call(cfg, "person.reconsent", person=args.person, **fields)
@@ -339,6 +340,9 @@ def add_person_rights_parsers(psub: Any) -> None:
         "--consent-method", required=True, help="paper-form, e-signature or tablet-signature"
     )
     q.add_argument("--taken-by", required=True, help="id of the operator who took it")
+    q.add_argument(
+        "--consent-ref", required=True, help="number of the signed form, or the e-signature's id"
+    )
     q.add_argument("--scope", help="doors covered (default: all doors)")
     q.set_defaults(func=cmd_reconsent)
 

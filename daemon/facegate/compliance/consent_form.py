@@ -74,7 +74,8 @@ def consent_form_markdown(bundle: NoticeBundle, cfg: FacegateConfig) -> str:
         "",
         "## 经办 / Taken by (operator)",
         "",
-        f"- 经办人编号 Operator id: {BLANK}    表单编号 Form no.: {BLANK}",
+        f"- 经办人编号 Operator id (--taken-by): {BLANK}",
+        f"- 表单编号 Form no. (--consent-ref): {BLANK}",
         "- 方式 Method: □ paper-form   □ e-signature   □ tablet-signature",
         "",
         "本同意书与处理记录一并保存，保存期限见上文。 This form is kept with the processing "

@@ -132,6 +132,7 @@ class EnrollArgs(_Args):
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
     minor: bool = False
     adult: bool = False  # attested 14 or older (the age is asked explicitly for a face)
+    consent_ref: Text100 | None = None  # the signed form's number or the e-signature's id
     guardian_name: Text200 | None = None
     guardian_relation: Text50 | None = None
     guardian_method: Text200 | None = None

@@ -68,6 +68,8 @@ DAY_S = 86_400.0
 # How consent (and a guardian's consent) was given: a fixed list, so the record means something.
 CONSENT_METHODS = ("paper-form", "e-signature", "tablet-signature")
 OPERATOR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")  # who took it: an operator id
+# The signed form's number or the e-signature's id, linking the record to the signed consent.
+CONSENT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,63}$")
 MAX_AGE_YEARS = 120  # a birth year further back is a typo
 MAX_VALIDITY_YEARS = 20  # a --valid-until further out is a typo
 CHILD_ADVICE = (
@@ -91,6 +93,7 @@ FORM_FIELDS = (
     "expires_at",
     "valid_until",
     "adult",
+    "consent_ref",
 )
 
 
@@ -126,6 +129,7 @@ class EnrolmentForm:
     expires_at: float | None = None
     valid_until: float | None = None
     adult: bool = False
+    consent_ref: str | None = None
 
     @classmethod
     def of(cls, fields: Mapping[str, Any], *, face: bool, credentials: bool) -> EnrolmentForm:
@@ -212,6 +216,7 @@ def assemble_enrolment(form: EnrolmentForm, cfg: FacegateConfig, now: float) -> 
             ("--consent-method", form.consent_method),
             ("--notice-version", form.notice_version),
             ("--taken-by", form.taken_by),
+            ("--consent-ref", form.consent_ref),
         )
         if not value
     ]
@@ -219,7 +224,7 @@ def assemble_enrolment(form: EnrolmentForm, cfg: FacegateConfig, now: float) -> 
         raise EnrolmentInputError(
             f"a face needs the person's separate consent: give {', '.join(missing)}"
         )
-    assert form.consent_method and form.notice_version and form.taken_by
+    assert form.consent_method and form.notice_version and form.taken_by and form.consent_ref
     if age is None:
         raise EnrolmentInputError(
             "a face needs the person's age asked explicitly: give --birth-year, or --adult "
@@ -243,7 +248,11 @@ def assemble_enrolment(form: EnrolmentForm, cfg: FacegateConfig, now: float) -> 
             check_consent_method(form.guardian_method, "--guardian-consent-method"),
         )
     consent = ConsentInput(
-        method, version, taken_by, form.scope or ",".join(d.id for d in cfg.doors)
+        method,
+        version,
+        taken_by,
+        form.scope or ",".join(d.id for d in cfg.doors),
+        check_consent_ref(form.consent_ref),
     )
     expires = form.expires_at
     if expires is None:
@@ -264,6 +273,20 @@ def check_consent_method(method: str, flag: str) -> str:
     if method.strip() not in CONSENT_METHODS:
         raise EnrolmentInputError(f"{flag} must be one of {', '.join(CONSENT_METHODS)}")
     return method.strip()
+
+
+def check_consent_ref(reference: str) -> str:
+    """The signed form's number or the e-signature's id (letters, digits, ``._:/#-``).
+
+    Raises:
+        EnrolmentInputError: it is not one.
+    """
+    if not CONSENT_REF.fullmatch(reference.strip()):
+        raise EnrolmentInputError(
+            "--consent-ref must be the signed form's number or the e-signature's id "
+            "(letters, digits, . _ : / # -; up to 64)"
+        )
+    return reference.strip()
 
 
 def check_operator(taken_by: str) -> str:

@@ -33,6 +33,7 @@ from .enrol_request import (
     OPERATOR_ID,
     EnrolmentInputError,
     check_consent_method,
+    check_consent_ref,
     check_operator,
     posted_notice_version,
 )
@@ -132,7 +133,7 @@ def export_lines(record: dict[str, Any], lang: Lang, cfg: FacegateConfig) -> lis
         )
         out.append(
             f"  {_t('consent', lang)} {c['consent']}: {_day(c['given_at'], cfg)}, {c['method']}, "
-            f"notice {c['notice_version'][:16]}, {c['taken_by']}{ended}"
+            f"{c['reference'] or '-'}, notice {c['notice_version'][:16]}, {c['taken_by']}{ended}"
         )
     out.append(f"  {_t('events', lang)}: {len(record['events']) or _t('none', lang)}")
     for e in record["events"][-10:]:
@@ -176,7 +177,8 @@ def renewal_input(cfg: FacegateConfig, fields: dict[str, Any]) -> ConsentInput:
     Raises:
         EnrolmentInputError: a field missing or not allowed.
     """
-    missing = [k for k in ("notice_version", "consent_method", "taken_by") if not fields.get(k)]
+    wanted = ("notice_version", "consent_method", "taken_by", "consent_ref")
+    missing = [k for k in wanted if not fields.get(k)]
     if missing:
         raise EnrolmentInputError(f"renewing consent needs {', '.join(missing)}")
     return ConsentInput(
@@ -184,6 +186,7 @@ def renewal_input(cfg: FacegateConfig, fields: dict[str, Any]) -> ConsentInput:
         posted_notice_version(cfg, fields["notice_version"]),
         check_operator(fields["taken_by"]),
         fields.get("scope") or ",".join(d.id for d in cfg.doors),
+        check_consent_ref(fields["consent_ref"]),
     )
 
 
@@ -214,6 +217,7 @@ class ReconsentArgs(_Args):
     notice_version: Text100
     consent_method: Text100
     taken_by: str = Field(pattern=OPERATOR)
+    consent_ref: Text100
     scope: Text200 | None = None
 
 

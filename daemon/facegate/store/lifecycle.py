@@ -53,6 +53,7 @@ class ConsentInput:
     notice_version: str
     taken_by: str
     scope: str
+    reference: str | None = None  # the signed form's number or the e-signature's id
 
 
 @dataclass(slots=True, frozen=True)
@@ -254,7 +255,7 @@ def enroll_person(
             db.execute(
                 "INSERT INTO consents (consent_id, pseudonym, given_at, method, notice_version,"
                 " taken_by, scope, separate, guardian_sealed, guardian_relation,"
-                " guardian_method) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                " guardian_method, reference) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
                 (
                     consent_id,
                     pseudonym,
@@ -266,6 +267,7 @@ def enroll_person(
                     crypto.seal(data_key, guardian.name.encode()) if guardian else None,
                     guardian.relation if guardian else None,
                     guardian.method if guardian else None,
+                    consent.reference,
                 ),
             )
             db.executemany(
@@ -294,6 +296,7 @@ def enroll_person(
                     "notice_version": consent.notice_version,
                     "taken_by": consent.taken_by,
                     "scope": consent.scope,
+                    "reference": consent.reference,
                     "guardian": guardian is not None,
                     "templates": len(rows),
                 },

@@ -185,12 +185,15 @@ def person_record(store: Store, pseudonym: str, *, events: int = 50) -> dict[str
             "scope": scope,
             "guardian_relation": relation,
             "withdrawn_at": withdrawn,
+            "reference": reference,
         }
-        for cid, given, method, version, taken_by, scope, relation, withdrawn in store.query(
-            "SELECT consent_id, given_at, method, notice_version, taken_by, scope,"
-            " guardian_relation, withdrawn_at FROM consents WHERE pseudonym = ?"
-            " ORDER BY given_at",
-            (pseudonym,),
+        for cid, given, method, version, taken_by, scope, relation, withdrawn, reference in (
+            store.query(
+                "SELECT consent_id, given_at, method, notice_version, taken_by, scope,"
+                " guardian_relation, withdrawn_at, reference FROM consents WHERE pseudonym = ?"
+                " ORDER BY given_at",
+                (pseudonym,),
+            )
         )
     ]
     credentials = [
@@ -276,7 +279,7 @@ def renew_consent(store: Store, pseudonym: str, consent: ConsentInput) -> str:
             )
         db.execute(
             "INSERT INTO consents (consent_id, pseudonym, given_at, method, notice_version,"
-            " taken_by, scope, separate) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+            " taken_by, scope, separate, reference) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
             (
                 new_id,
                 pseudonym,
@@ -285,6 +288,7 @@ def renew_consent(store: Store, pseudonym: str, consent: ConsentInput) -> str:
                 consent.notice_version,
                 consent.taken_by,
                 consent.scope,
+                consent.reference,
             ),
         )
         db.execute("UPDATE templates SET consent_id = ? WHERE pseudonym = ?", (new_id, pseudonym))
@@ -303,6 +307,7 @@ def renew_consent(store: Store, pseudonym: str, consent: ConsentInput) -> str:
                 "method": consent.method,
                 "notice_version": consent.notice_version,
                 "taken_by": consent.taken_by,
+                "reference": consent.reference,
             },
         )
     return new_id

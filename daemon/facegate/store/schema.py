@@ -99,7 +99,8 @@ MIGRATIONS.append(
     # v3: rights and retention (issue 15). A template can no longer be stored without an
     # expiry (old rows get the longest life the configuration allowed, 730 days; the purge
     # also applies the configured template_days to created_at); a keyed blind index of the
-    # normalised name and unit finds one person without decrypting everyone (filled for old
+    # normalised name and unit finds one person without decrypting everyone; the reference of
+    # the signed consent form (filled for old
     # rows by ``people_index.backfill``: ``people.indexed`` says which are done); and the log
     # of rights requests (received, due, answered, by whom).
     [
@@ -111,6 +112,9 @@ MIGRATIONS.append(
             WHEN NEW.expires_at IS NULL
             BEGIN SELECT RAISE(ABORT, 'a face template needs an expiry'); END""",
         "ALTER TABLE people ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0",
+        # The signed form's number (paper-form) or the e-signature's id: what makes the
+        # consent row evidence of a separate consent. NULL only for rows from before v3.
+        "ALTER TABLE consents ADD COLUMN reference TEXT",
         """CREATE TABLE person_index (
             pseudonym TEXT NOT NULL REFERENCES people(pseudonym) ON DELETE CASCADE,
             field     TEXT NOT NULL CHECK (field IN ('name', 'unit')),
