@@ -14,7 +14,7 @@ from facegate.cli import main
 from facegate.config import load_config_text
 from facegate.service.app import App
 from facegate.store import create_master_key
-from helpers import make_config
+from helpers import CONSENT_ARGS, make_config, post_notice
 
 
 @pytest.fixture
@@ -58,7 +58,8 @@ def test_cli_goes_through_the_daemon(
     assert main(["status", "-c", cfg]) == 0
     assert "door main: locked" in capsys.readouterr().out
     photo = str(testdata / "faces" / "jeff_bezos" / "img20.jpg")
-    consent = ["--consent-method", "form 1", "--notice-version", "v1", "--taken-by", "admin"]
+    consent = CONSENT_ARGS
+    post_notice(app.cfg.store.state_dir)
     assert main(["enroll", "-c", cfg, "--photo", photo, "--name", "Jeff Test", *consent]) == 0
     out = capsys.readouterr().out
     assert "through the running daemon" in out and "active now" in out
