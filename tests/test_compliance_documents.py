@@ -124,6 +124,12 @@ def test_check_command_exit_codes(
     assert _run("notice", "hash", "-c", str(config_file), "--record") == 0
     version = capsys.readouterr().out.strip()
     assert len(version) == 64
+    # Recorded but never rendered: no sign is posted → still FAIL (issue 15 finding 7).
+    assert _run("compliance", "check", "-c", str(config_file)) == 3
+    out = capsys.readouterr().out
+    assert "1 FAIL" in out and "never" in out and "rendered" in out
+    sign = tmp_path / "sign.html"
+    assert _run("notice", "render", "-c", str(config_file), "--out", str(sign)) == 0
     assert _run("compliance", "check", "-c", str(config_file)) == 0
     assert "ready to start" in capsys.readouterr().out
     private = tmp_path / "private.yaml"

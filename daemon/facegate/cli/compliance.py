@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import ConfigError, FacegateError
 from .common import add_config_arg, console
+from .workflow import add_filing_actions, add_incident_parser, add_pia_sign
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -138,7 +139,21 @@ def cmd_notice_render(args: argparse.Namespace) -> int:
     con.print(f"notice version {bundle.version}", markup=False)
     if not args.no_record:
         con.print(_record(cfg, bundle), markup=False)
+        if fmt in ("pdf", "png", "html"):
+            _note_rendered(cfg, bundle.version, lang, fmt, args.size)
     return EXIT_OK
+
+
+def _note_rendered(cfg: FacegateConfig, version: str, lang: str, fmt: str, page: str) -> None:
+    from ..clock import SystemClock
+    from ..compliance.records import note_rendered
+
+    try:
+        note_rendered(
+            cfg.store.state_dir, version, lang=lang, fmt=fmt, page=page, now=SystemClock().time()
+        )
+    except FacegateError as exc:
+        console(stderr=True).print(f"rendering not noted ({exc})", markup=False)
 
 
 def cmd_notice_hash(args: argparse.Namespace) -> int:
@@ -251,6 +266,7 @@ def add_compliance_parsers(sub: argparse._SubParsersAction[argparse.ArgumentPars
     add_config_arg(q)
     q.add_argument("--out", type=Path, required=True, help="FILE.md or FILE.pdf")
     q.set_defaults(func=cmd_pia_render)
+    add_pia_sign(psub)
 
     p = sub.add_parser("filing", help="filing with the provincial CAC (Art. 15)")
     fsub = p.add_subparsers(dest="filing_command", metavar="ACTION", required=True)
@@ -261,3 +277,5 @@ def add_compliance_parsers(sub: argparse._SubParsersAction[argparse.ArgumentPars
     add_config_arg(q)
     q.add_argument("--out", type=Path, required=True, help="FILE.md or FILE.pdf")
     q.set_defaults(func=cmd_filing_report)
+    add_filing_actions(fsub)
+    add_incident_parser(sub)
