@@ -67,7 +67,7 @@ def _row(results: list[CheckResult], rule: str) -> CheckResult:
 
 def _check(tmp_path: Path, config: dict[str, Any] | None = None, **facts: Any) -> list[CheckResult]:
     cfg, notice, filing = load(tmp_path, **(config or {}))
-    version = build_notice(cfg.site, cfg.retention, notice).version if notice else None
+    version = build_notice(cfg, notice).version if notice else None
     return run_checks(cfg, notice, filing, good_facts(version, **facts))
 
 
@@ -218,7 +218,7 @@ def test_network_camera_is_a_warning_not_a_sink(tmp_path: Path) -> None:
     cfg = load_config_text(text)
     notice, filing = cfg.notice, cfg.filing
     assert notice is not None
-    version = build_notice(cfg.site, cfg.retention, notice).version
+    version = build_notice(cfg, notice).version
     row = _row(run_checks(cfg, notice, filing, good_facts(version)), "no_network_sink")
     assert row.status is Status.WARN
 
@@ -242,7 +242,7 @@ def test_filing_flips_at_the_threshold(
     assert notice is not None
     filing = FilingConfig(reference=reference)
     assert filing.threshold == 100_000 and filing.warn_fraction == 0.8
-    version = build_notice(cfg.site, cfg.retention, notice).version
+    version = build_notice(cfg, notice).version
     facts = good_facts(version, people_with_face=count)
     assert _row(run_checks(cfg, notice, filing, facts), "filing").status is status
 
@@ -250,7 +250,7 @@ def test_filing_flips_at_the_threshold(
 def test_filing_threshold_and_fraction_are_configurable(tmp_path: Path) -> None:
     cfg, notice, _ = load(tmp_path)
     assert notice is not None
-    version = build_notice(cfg.site, cfg.retention, notice).version
+    version = build_notice(cfg, notice).version
     draft_2023 = FilingConfig(threshold=10_000, warn_fraction=0.5)
 
     def status(n: int) -> Status:
@@ -272,7 +272,7 @@ def test_filing_section_from_yaml(tmp_path: Path) -> None:
 
 def test_none_filing_means_defaults(tmp_path: Path) -> None:
     cfg, notice, _ = load(tmp_path)
-    version = build_notice(cfg.site, cfg.retention, notice).version if notice else None
+    version = build_notice(cfg, notice).version if notice else None
     facts = good_facts(version, people_with_face=100_000)
     row = _row(run_checks(cfg, notice, None, facts), "filing")
     assert row.status is Status.WARN and "by 2026-07-13" in row.reason
@@ -365,7 +365,7 @@ def test_gather_facts_reads_the_store_and_files(tmp_path: Path) -> None:
         )
     unit = tmp_path / "facegate.service"
     unit.write_text("[Service]\nExecStart=/usr/bin/facegate run\nIPAddressDeny=any\n")
-    bundle = build_notice(cfg.site, cfg.retention, notice)
+    bundle = build_notice(cfg, notice)
     record_notice(state, bundle, now=1.0)
     note_rendered(state, bundle.version, lang="zh-CN", fmt="pdf", page="A4", now=2.0)
     facts = gather_facts(cfg, notice=notice, unit_paths=[tmp_path / "absent", unit])
@@ -407,7 +407,7 @@ def test_changed_notice_needs_recording_again(tmp_path: Path) -> None:
     cfg, notice, _ = load(tmp_path)
     assert notice is not None
     state = cfg.store.state_dir
-    old = build_notice(cfg.site, cfg.retention, notice)
+    old = build_notice(cfg, notice)
     record_notice(state, old, now=1.0)
     record_notice(state, old, now=2.0)  # idempotent
     assert [r.version for r in recorded_notices(state)] == [old.version]
@@ -427,7 +427,7 @@ def test_enforce_refuses_on_fail_and_logs_each_problem(
 ) -> None:
     cfg, notice, filing = load(tmp_path, kind="toilet")
     assert notice is not None
-    version = build_notice(cfg.site, cfg.retention, notice).version
+    version = build_notice(cfg, notice).version
     facts = good_facts(version, audit_verified=None)
     with caplog.at_level(logging.INFO), pytest.raises(ComplianceRefused) as err:
         enforce_startup_checklist(cfg, notice, filing, facts)
@@ -442,7 +442,7 @@ def test_enforce_refuses_on_fail_and_logs_each_problem(
 def test_enforce_passes_a_good_device(tmp_path: Path) -> None:
     cfg, notice, filing = load(tmp_path)
     assert notice is not None
-    version = build_notice(cfg.site, cfg.retention, notice).version
+    version = build_notice(cfg, notice).version
     results = enforce_startup_checklist(cfg, notice, filing, good_facts(version))
     assert exit_code(results) == 0
 

@@ -111,7 +111,7 @@ def test_a_rendered_sign_of_another_version_does_not_count(tmp_path: Path) -> No
     cfg, notice, _filing = load(tmp_path)
     assert notice is not None
     state = cfg.store.state_dir
-    bundle = build_notice(cfg.site, cfg.retention, notice)
+    bundle = build_notice(cfg, notice)
     record_notice(state, bundle, now=1.0)
     note_rendered(state, "f" * 64, lang="zh-CN", fmt="pdf", page="A4", now=2.0)
     assert gather_facts(cfg, notice=notice).notice_rendered is False
@@ -119,7 +119,7 @@ def test_a_rendered_sign_of_another_version_does_not_count(tmp_path: Path) -> No
 
 def test_admin_socket_says_stopped_not_missing_from_the_build(tmp_path: Path) -> None:
     cfg, notice, filing = load(tmp_path)
-    version = build_notice(cfg.site, cfg.retention, notice).version if notice else None
+    version = build_notice(cfg, notice).version if notice else None
     row = _row(run_checks(cfg, notice, filing, good_facts(version, admin_socket_mode=None)),
                "admin_socket")  # fmt: skip
     assert row.status is Status.WARN and "daemon is stopped" in row.reason
@@ -144,7 +144,7 @@ def test_daemon_answers_only_when_someone_listens(tmp_path: Path) -> None:
 
 def test_the_pia_never_calls_a_failing_audit_in_force(tmp_path: Path) -> None:
     cfg, notice, filing = load(tmp_path)
-    version = build_notice(cfg.site, cfg.retention, notice).version if notice else None
+    version = build_notice(cfg, notice).version if notice else None
     facts = good_facts(version, audit_verified=False, audit_problem="the audit trail is missing")
     results = run_checks(cfg, notice, filing, facts)
     (audit,) = [r for r in security_measures(cfg, facts, results) if "audit" in r[0].lower()]
@@ -184,7 +184,7 @@ def test_filing_deadline_from_the_recorded_crossing(
     tmp_path: Path, today: dt.date, reference: str | None, status: Status
 ) -> None:
     cfg, notice, filing = load(tmp_path, threshold=10)
-    version = build_notice(cfg.site, cfg.retention, notice).version if notice else None
+    version = build_notice(cfg, notice).version if notice else None
     crossed = ledger(filing_crossed_on=dt.date(2026, 6, 1), filing_reference=reference)
     facts = good_facts(version, people_with_face=12, ledger=crossed, today=today)
     row = _row(run_checks(cfg, notice, filing, facts), "filing")
@@ -201,7 +201,7 @@ def test_the_crossing_day_is_recorded_once_and_survives_deletions(tmp_path: Path
     assert Ledger(state).note_count(11, 10, dt.date(2026, 6, 2)) is False
     assert Ledger(state).facts().filing_crossed_on == dt.date(2026, 6, 1)
     cfg, notice, filing = load(tmp_path, threshold=10)
-    version = build_notice(cfg.site, cfg.retention, notice).version if notice else None
+    version = build_notice(cfg, notice).version if notice else None
     # people deleted since: still owed, and the reason says so
     facts = good_facts(version, people_with_face=3, ledger=Ledger(state).facts(),
                        today=dt.date(2026, 9, 1))  # fmt: skip
@@ -211,7 +211,7 @@ def test_the_crossing_day_is_recorded_once_and_survives_deletions(tmp_path: Path
 
 def test_a_change_of_method_after_filing_asks_for_a_change_filing(tmp_path: Path) -> None:
     cfg, notice, filing = load(tmp_path)
-    version = build_notice(cfg.site, cfg.retention, notice).version if notice else None
+    version = build_notice(cfg, notice).version if notice else None
     filed = ledger(filing_reference="REF-1", filing_scope="old-scope")
     row = _row(run_checks(cfg, notice, filing, good_facts(version, ledger=filed)), "filing")
     assert row.status is Status.WARN and "filing change" in row.reason
@@ -222,7 +222,7 @@ def test_a_change_of_method_after_filing_asks_for_a_change_filing(tmp_path: Path
 
 def test_pia_rule_asks_for_assessment_and_reassessment(tmp_path: Path) -> None:
     cfg, notice, filing = load(tmp_path)
-    version = build_notice(cfg.site, cfg.retention, notice).version if notice else None
+    version = build_notice(cfg, notice).version if notice else None
 
     def pia(**facts: object) -> tuple[Status, str]:
         row = _row(run_checks(cfg, notice, filing, good_facts(version, **facts)), "pia")

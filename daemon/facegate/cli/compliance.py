@@ -111,7 +111,7 @@ def _record(cfg: FacegateConfig, bundle: object) -> str:
     try:
         rec = record_notice(cfg.store.state_dir, bundle, now=SystemClock().time())
     except FacegateError as exc:
-        return f"not recorded ({exc}); run `facegate notice hash --record` as the service user"
+        return f"not recorded ({exc}); render it again as the service user"
     return f"recorded in {rec.path}"
 
 
@@ -121,7 +121,7 @@ def cmd_notice_render(args: argparse.Namespace) -> int:
     from ..compliance.notice_text import build_notice
 
     cfg, notice, _filing = _load(args.config)
-    bundle = build_notice(cfg.site, cfg.retention, _need_notice(notice))
+    bundle = build_notice(cfg, _need_notice(notice))
     lang = cast("Language", args.lang)
     if lang not in bundle.languages:
         raise ConfigError(f"notice.languages does not include {lang}")
@@ -160,7 +160,7 @@ def cmd_notice_hash(args: argparse.Namespace) -> int:
     from ..compliance.notice_text import build_notice
 
     cfg, notice, _filing = _load(args.config)
-    bundle = build_notice(cfg.site, cfg.retention, _need_notice(notice))
+    bundle = build_notice(cfg, _need_notice(notice))
     # Only the hash on stdout: `--notice-version "$(facegate notice hash)"`.
     sys.stdout.write(bundle.version + "\n")
     err = console(stderr=True)
@@ -245,7 +245,12 @@ def add_compliance_parsers(sub: argparse._SubParsersAction[argparse.ArgumentPars
     add_config_arg(q)
     q.add_argument("--format", choices=FORMATS, default=None, help="default: from the --out suffix")
     q.add_argument("--lang", choices=["zh-CN", "en"], default="zh-CN", help="default zh-CN")
-    q.add_argument("--size", choices=["A4", "A5"], default="A4", help="paper (default A4)")
+    q.add_argument(
+        "--size",
+        choices=["A3", "A4", "A5"],
+        default="A3",
+        help="paper: A3 the sign to post (default), A4 or A5 hand-outs",
+    )
     q.add_argument("--out", type=Path, required=True, help="file to write")
     q.add_argument("--no-record", action="store_true", help="do not record the version")
     q.set_defaults(func=cmd_notice_render)

@@ -114,7 +114,7 @@ def _notice(
     if notice is None:
         return CheckResult("notice", art, Status.FAIL, "no notice: section; the sign is required")
     try:
-        bundle = build_notice(cfg.site, cfg.retention, notice)
+        bundle = build_notice(cfg, notice)
     except (ValueError, KeyError) as exc:  # pragma: no cover - config validation prevents it
         return CheckResult("notice", art, Status.FAIL, f"the notice text cannot be built: {exc}")
     short = bundle.short_version
@@ -326,8 +326,9 @@ def _admin_socket(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckRes
             "admin_socket",
             art,
             Status.WARN,
-            "the daemon is stopped, so there is no admin socket to check; it creates it at "
-            "start, mode 0660 (run `facegate compliance check` again while it runs)",
+            "the daemon is stopped, so there is no admin socket to check; it creates the "
+            "socket when it starts, mode 0660 (run `facegate compliance check` again while "
+            "it runs)",
         )
     if facts.daemon_running is False:
         return CheckResult(

@@ -128,7 +128,7 @@ def _notice_version(cfg: FacegateConfig, notice: NoticeConfig | None) -> str:
         return to_fill("告知文本 notice: add a notice: section and run `facegate notice hash`")
     from .notice_text import build_notice
 
-    return build_notice(cfg.site, cfg.retention, notice).version
+    return build_notice(cfg, notice).version
 
 
 def pia_markdown(

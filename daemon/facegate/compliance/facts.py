@@ -281,7 +281,7 @@ def gather_facts(
     recorded = [r.version for r in recorded_notices(cfg.store.state_dir)]
     notice_recorded: str | None = recorded[-1] if recorded else None
     if notice is not None and recorded:
-        current = build_notice(cfg.site, cfg.retention, notice).version
+        current = build_notice(cfg, notice).version
         if current in recorded:
             notice_recorded = current
     rendered = (
