@@ -298,3 +298,36 @@ def test_workflow_commands_refuse_while_the_daemon_writes_the_audit_trail(
         server.close()
     assert "only writer" in capsys.readouterr().err
     assert not (tmp_path / "state" / "compliance" / "ledger.json").exists()
+
+
+# -- finding 9: the PIA says exactly what protects the key --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("protection", "state", "said"),
+    [
+        ("plain", "未落实", "stolen card yields every template"),
+        ("passphrase", "已落实", "admin passphrase"),
+        ("rpi-otp", "已落实", "OTP"),
+        ("credential", "待确认", "TPM"),
+    ],
+)
+def test_the_pia_says_what_protects_the_key(
+    tmp_path: Path, protection: str, state: str, said: str
+) -> None:
+    cfg, notice, filing = load(tmp_path)
+    version = build_notice(cfg, notice).version if notice else None
+    facts = good_facts(version, key_protection=protection)
+    rows = security_measures(cfg, facts, run_checks(cfg, notice, filing, facts))
+    (key,) = [r for r in rows if r[0].startswith("主密钥防盗")]
+    assert key[1].startswith(state) and said in key[2]
+    names = " ".join(r[0] for r in rows)
+    assert "Intrusion detection (" not in names and "not intrusion detection" in names
+    (backups,) = [r for r in rows if "old backups" in r[0]]
+    assert backups[1].startswith("部分落实") and "rotation" in backups[2]
+
+
+def test_gather_facts_tells_the_key_protection(tmp_path: Path) -> None:
+    cfg, notice, _filing = load(tmp_path)
+    create_master_key(cfg.store.state_dir / "master.key")
+    assert gather_facts(cfg, notice=notice).key_protection == "plain"

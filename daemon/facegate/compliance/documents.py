@@ -74,9 +74,11 @@ def security_measures(
         return (measure, _status_zh(r.status), _esc(r.reason))
 
     embedder = getattr(cfg.embedder, "type", "dlib")
+    key_state, key_evidence = _key_protection(facts)
     rows = [
         row("store_encrypted", "加密存储 Encryption at rest (PyNaCl SecretBox, per-person keys)"),
-        row("key_file", "主密钥保护 Master key protection (0600 file or systemd credential)"),
+        row("key_file", "主密钥文件权限 Master key file mode (0600 or a systemd credential)"),
+        ("主密钥防盗 Master key if the SD card is stolen", key_state, key_evidence),
         row("audit_chain", "安全审计 Security audit (hash-chained, signed log)"),
         row("admin_socket", "访问控制 Access control (admin Unix socket, peer credentials)"),
         row(
@@ -98,12 +100,48 @@ def security_measures(
             "purged at start and daily",
         ),
         (
-            "入侵检测 Intrusion detection (tamper switch, door-forced alarm)",
+            "防拆开关与门磁告警 Enclosure tamper switch and door-forced alarm (not intrusion "
+            "detection: nothing watches the network or the software)",
             "待确认 unconfirmed",
             to_fill("确认防拆开关和门磁已接线 confirm tamper and door contact are wired"),
         ),
+        (
+            "旧备份中的已删除数据 Deleted people in old backups",
+            "部分落实 partial",
+            "删除后本设备上的密文不可解；删除前的备份仍含其包裹的数据密钥，用当时的主密钥可解，"
+            "须轮换主密钥（facegate keys rotate）并销毁旧密钥及其备份后才不可解。 A backup made "
+            "before a deletion still opens with the master key of that time; only a key "
+            "rotation, with the old key and its copies destroyed, makes it undecryptable.",
+        ),
     ]
     return rows
+
+
+def _key_protection(facts: ComplianceFacts) -> tuple[str, str]:
+    """What protects the master key at rest, said exactly."""
+    how = facts.key_protection
+    if how == "passphrase":
+        return "已落实 in force", (
+            "主密钥以管理员口令（Argon2id）包裹：被盗的卡无口令不能解出模板；口令须在启动时提供。 "
+            "Wrapped with an admin passphrase: a stolen card yields nothing without it."
+        )
+    if how == "rpi-otp":
+        return "已落实 in force", (
+            "主密钥与本树莓派的 OTP 私钥绑定（FGO1）：卡放到其他设备上打不开；本机 root 仍可读取。 "
+            "Sealed to this Pi's OTP key: the card alone opens nowhere else; root on this Pi "
+            "can still read it."
+        )
+    if how == "credential":
+        return "待确认 unconfirmed", (
+            "由 systemd 凭据提供：若用 systemd-creds 以 TPM 加密（LoadCredentialEncrypted=）则"
+            "与设备绑定，否则凭据文件与数据库在同一张卡上。 From a systemd credential: bound to "
+            "the device only when encrypted with a TPM (LoadCredentialEncrypted=)."
+        )
+    return "未落实 NOT in force", (
+        "主密钥是与数据库同一张卡上的 0600 文件：被盗的卡可解出全部模板。请设置口令或"
+        "`facegate keys seal`。 The key is a 0600 file on the same card as the database: a "
+        "stolen card yields every template. Add a passphrase or `facegate keys seal`."
+    )
 
 
 def _measures_table(rows: list[tuple[str, str, str]]) -> list[str]:
@@ -232,8 +270,9 @@ def pia_markdown(
         "",
         "### 5.3 泄露、篡改、丢失、毁损风险 Risks of leakage, tampering, loss",
         "",
-        "- 设备被盗：模板以每人数据密钥加密，主密钥 0600 或由 systemd 凭据提供。 Device theft: "
-        "templates sealed with per-person keys; master key 0600 or a systemd credential.",
+        "- 设备或存储卡被盗：模板以每人数据密钥加密，数据密钥由主密钥包裹；主密钥的保护见第 6 节"
+        f"（本设备：{_key_protection(facts)[0]}）。 Device or card theft: templates sealed with "
+        "per-person keys wrapped by the master key; what protects that key is in section 6.",
         "- 网络窃取：守护进程不建立外连；服务单元禁止 IP。 Network theft: no outbound "
         "connections; the unit denies IP.",
         "- 篡改：处理记录保存不少于三年；审计链见第 6 节。 Tampering: processing records kept "

@@ -90,6 +90,10 @@ class ComplianceFacts:
         scope: the current processing scope (``ledger.processing_scope``); None: unknown.
         today: the local date the checklist judges deadlines on; None: not known.
         holidays: non-working days for the filing deadline (``calendar.holidays``).
+        key_protection: what protects the master key at rest: ``plain`` (a 0600 file, on
+            the same card as the database), ``passphrase`` (Argon2id-wrapped), ``rpi-otp``
+            (sealed to the Pi's OTP key), ``credential`` (a systemd credential); None:
+            unknown (no key file).
     """
 
     people_with_face: int = 0
@@ -114,6 +118,7 @@ class ComplianceFacts:
     scope: str | None = None
     today: dt.date | None = None
     holidays: frozenset[dt.date] = frozenset()
+    key_protection: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -209,6 +214,17 @@ def _unit_fact(paths: Iterable[Path]) -> bool | None:
     if not found:
         return None
     return unit_denies_ip("\n".join(texts))
+
+
+def _key_protection(path: Path, is_credential: bool) -> str | None:
+    if is_credential:
+        return "credential"
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return None
+    return {b"FGK1": "passphrase", b"FGO1": "rpi-otp"}.get(head, "plain")
 
 
 def _mode(path: Path | None) -> int | None:
@@ -335,4 +351,5 @@ def gather_facts(
         scope=processing_scope(cfg),
         today=today,
         holidays=frozenset(h.date for h in cfg.calendar.holidays),
+        key_protection=_key_protection(key_path, key_is_credential),
     )
