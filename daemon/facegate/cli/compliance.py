@@ -132,7 +132,14 @@ def cmd_notice_render(args: argparse.Namespace) -> int:
         out.write_text(text, encoding="utf-8")
         written = [out]
     else:
-        written = render_notice(bundle, lang, fmt, out, page=args.size)  # type: ignore[arg-type]
+        written = render_notice(
+            bundle,
+            lang,
+            fmt,  # type: ignore[arg-type]
+            out,
+            page=args.size,
+            dpi=args.dpi,
+        )
     con = console()
     for path in written:
         con.print(f"wrote {path}", markup=False)
@@ -251,6 +258,8 @@ def add_compliance_parsers(sub: argparse._SubParsersAction[argparse.ArgumentPars
         default="A3",
         help="paper: A3 the sign to post (default), A4 or A5 hand-outs",
     )
+    q.add_argument("--dpi", type=int, choices=range(50, 601), default=150, metavar="50-600",
+                   help="PNG resolution (default 150)")  # fmt: skip
     q.add_argument("--out", type=Path, required=True, help="file to write")
     q.add_argument("--no-record", action="store_true", help="do not record the version")
     q.set_defaults(func=cmd_notice_render)

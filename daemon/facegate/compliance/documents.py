@@ -242,9 +242,9 @@ def pia_markdown(
         f"{today.isoformat()}: {facts.people_with_face}",
         f"- 预计规模 Expected number of people: {to_fill('预计登记人数 expected count')}",
         "- 个人信息种类 Data: 人脸特征模板；同意记录；可选身份信息（姓名、房号、电话、出生年份，"
-        "加密并与生物特征分开存储）；密码哈希；卡号键控哈希；匿名通行记录。 Face templates; "
+        "加密并与生物特征分开存储）；密码哈希；卡号键控哈希；假名化通行记录。 Face templates; "
         "consent records; optional identity (sealed, stored apart from biometrics); PIN "
-        "hashes; keyed card hashes; anonymized events.",
+        "hashes; keyed card hashes; pseudonymised events.",
         "",
         "## 5. 第九条评估事项 The four Art. 9 questions",
         "",
@@ -301,7 +301,7 @@ def pia_markdown(
         "",
         f"- 人脸模板 Face templates: 自登记起最长 {r.template_days} 天；撤回即删除 "
         f"at most {r.template_days} days; deleted at once on withdrawal",
-        f"- 匿名通行记录 Anonymized access events: {r.event_days} 天 days",
+        f"- 假名化通行记录 Anonymized access events: {r.event_days} 天 days",
         f"- 处理记录 Processing records: {r.record_years} 年 years (不少于三年 at least three)",
         f"- 本评估报告及其所依据的处理记录保存不少于三年（本设备设置为 {r.record_years} 年）。"
         f" This assessment and the processing records behind it are kept at least three years "

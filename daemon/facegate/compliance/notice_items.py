@@ -58,7 +58,7 @@ def _identity_fields(lang: Language) -> str:
     return ("、" if lang == "zh-CN" else ", ").join(labels)
 
 
-def _zone_zh(cfg: FacegateConfig, door: str) -> str:
+def _zone_zh(cfg: FacegateConfig) -> str:
     z = cfg.face_zone
     start = (
         f"只有按下“刷脸”键或刷脸按钮后，设备才在{z.awake_s:g}秒内识别人脸识别区域内的人脸，"
@@ -67,14 +67,14 @@ def _zone_zh(cfg: FacegateConfig, door: str) -> str:
         else "只识别站在人脸识别区域内的人脸。"
     )
     return (
-        f"人脸识别区域：{door}门禁终端正前方、约1米以内（画面中部{z.region[0]:.0%}至"
+        f"本门禁终端正前方、约1米以内（画面中部{z.region[0]:.0%}至"
         f"{z.region[2]:.0%}宽度，人脸宽度不小于{z.min_face_px}像素）。{start}"
         "区域外路过的人不计算特征、不比对、不保存。有人使用键盘或刷卡时，人脸识别暂停"
         f"{z.pause_s:g}秒。"
     )
 
 
-def _zone_en(cfg: FacegateConfig, door: str) -> str:
+def _zone_en(cfg: FacegateConfig) -> str:
     z = cfg.face_zone
     start = (
         "Faces are looked at only after someone presses the face key or button, for "
@@ -84,7 +84,7 @@ def _zone_en(cfg: FacegateConfig, door: str) -> str:
         else "Only a face inside the zone is recognised."
     )
     return (
-        f"The face recognition zone is directly in front of the {door} terminal, within about "
+        "The face recognition zone is directly in front of this terminal, within about "
         f"one metre (the middle {z.region[0]:.0%} to {z.region[2]:.0%} of the picture, faces "
         f"at least {z.min_face_px} pixels wide). {start} People passing outside the zone are "
         "never turned into templates, compared or kept. While someone uses the keypad or a "
@@ -103,7 +103,6 @@ def notice_items(cfg: FacegateConfig, notice: NoticeConfig, lang: Language) -> l
     alternatives = localized(notice.alternatives, lang)
     withdrawal = localized(notice.withdrawal_how, lang) or ""
     complaints = localized(notice.complaints, lang)
-    door = cfg.doors[0].name or cfg.doors[0].id
     periods = retention_periods(cfg)
     minor = cfg.enrollment.minor_age
     days = notice.response_days
@@ -135,7 +134,7 @@ def notice_items(cfg: FacegateConfig, notice: NoticeConfig, lang: Language) -> l
             Item("controller", "个人信息处理者及联系方式", sentence(who, lang)),
             Item("purpose", "处理目的", sentence(purpose, lang)),
             Item("necessity", "必要性及对您的影响", need),
-            Item("zone", "人脸识别区域", _zone_zh(cfg, door)),
+            Item("zone", "人脸识别区域", _zone_zh(cfg)),
             Item("method", "处理方式", method),
             Item("data", "处理的个人信息种类", data),
             Item("retention", "保存期限", "\n".join("· " + p.zh for p in periods)),
@@ -205,7 +204,7 @@ def notice_items(cfg: FacegateConfig, notice: NoticeConfig, lang: Language) -> l
         Item("controller", "Personal information handler and contact", sentence(who, lang)),
         Item("purpose", "Purpose", sentence(purpose, lang)),
         Item("necessity", "Why a face, and its impact on you", need),
-        Item("zone", "Face recognition zone", _zone_en(cfg, door)),
+        Item("zone", "Face recognition zone", _zone_en(cfg)),
         Item("method", "How faces are processed", method),
         Item("data", "Personal information kept", data),
         Item("retention", "How long it is kept", "\n".join("· " + p.en for p in periods)),

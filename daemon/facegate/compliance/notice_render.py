@@ -338,6 +338,7 @@ def render_notice(
     out: Path,
     *,
     page: PageSize = "A4",
+    dpi: int = 150,
 ) -> list[Path]:
     """Render the sign in ``fmt`` (pdf, png or html) to ``out``; returns the files written.
 
@@ -349,6 +350,6 @@ def render_notice(
     if fmt == "pdf":
         return render_pdf(bundle, lang, out, page=page)
     if fmt == "png":
-        return render_png(bundle, lang, out, page=page)
+        return render_png(bundle, lang, out, page=page, dpi=dpi)
     render_html(bundle, lang, out, page=page)
     return [out]

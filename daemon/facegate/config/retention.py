@@ -25,7 +25,10 @@ class RetentionConfig(Section):
         default=90,
         ge=1,
         le=3650,
-        description="Access events (anonymized) older than this many days are deleted.",
+        description=(
+            "Access events (pseudonymised: they keep the person's pseudonym) older than this "
+            "many days are deleted."
+        ),
     )
     record_years: int = Field(
         default=3,
