@@ -186,3 +186,42 @@ def test_a_withdrawal_receipt_from_the_store(tmp_path: Path) -> None:
         lines = withdraw(store, person.pseudonym).lines("Europe/Berlin")
     assert any("（Europe/Berlin；" in line for line in lines)
     assert load  # the helper module is shared with the checklist tests
+
+
+def test_the_readme_sign_is_the_current_one() -> None:
+    """The README shows hardware/notice-zh-CN.png with the version it was rendered at; a
+    change of the sign's text changes the version, and this test asks to render it again."""
+    root = Path(__file__).resolve().parents[1]
+    bundle = build_notice(load_config_text((root / "config" / "example.yaml").read_text()))
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "![the zh-CN notice sign](hardware/notice-zh-CN.png)" in readme
+    assert f"notice version `{bundle.short_version}`" in readme, (
+        "re-render: facegate notice render -c config/example.yaml --size A3 --dpi 72 "
+        "--no-record --out hardware/notice-zh-CN.png, and put its version in the README"
+    )
+    assert (root / "hardware" / "notice-zh-CN.png").stat().st_size > 50_000
+
+
+def test_every_test_the_article_table_names_exists() -> None:
+    """The README's article table names tests as ``file.py::test`` (or ``::test`` for the
+    file named before it in the row); each must exist, so the table cannot drift."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The law, article by article", 1)[1].split("\n## ", 1)[0]
+    checked = 0
+    for row in section.splitlines():
+        if not row.startswith("| ") or row.startswith("| article") or row.startswith("| ---"):
+            continue
+        current = None
+        for file, name in re.findall(r"`(?:(test_\w+\.py))?(?:::(\w+))?(?:\[\w+\])?`", row):
+            if file:
+                current = file
+                assert (root / "tests" / file).is_file(), file
+            if name:
+                assert current is not None, row
+                source = (root / "tests" / current).read_text(encoding="utf-8")
+                assert f"def {name}(" in source, f"{current}::{name}"
+                checked += 1
+    assert checked >= 20
