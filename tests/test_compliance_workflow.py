@@ -331,3 +331,31 @@ def test_gather_facts_tells_the_key_protection(tmp_path: Path) -> None:
     cfg, notice, _filing = load(tmp_path)
     create_master_key(cfg.store.state_dir / "master.key")
     assert gather_facts(cfg, notice=notice).key_protection == "plain"
+
+
+def test_the_daemon_records_the_day_the_threshold_is_reached(tmp_path: Path) -> None:
+    import numpy as np
+
+    from facegate.service.state import apply_retention
+    from facegate.store import ConsentInput, Store, enroll_person
+
+    cfg, _notice, _filing = load(tmp_path, threshold=2)
+    key = create_master_key(cfg.store.state_dir / "master.key")
+    with Store(cfg.store.state_dir, key) as store:
+        for seed in range(2):
+            t = np.random.default_rng(seed).normal(size=(1, 128)).astype(np.float32)
+            consent = ConsentInput("paper", "v", "admin", "door main")
+            enroll_person(store, consent=consent, templates=t / np.linalg.norm(t), space="s")
+        apply_retention(store, None, cfg)
+    crossed = Ledger(cfg.store.state_dir).facts().filing_crossed_on
+    assert crossed is not None and abs((crossed - dt.date.today()).days) <= 1
+
+
+def test_the_filing_report_names_the_crossing_day_and_deadline(tmp_path: Path) -> None:
+    from facegate.compliance.documents import filing_markdown
+
+    cfg, notice, filing = load(tmp_path, threshold=10)
+    facts = good_facts(None, people_with_face=12,
+                       ledger=ledger(filing_crossed_on=dt.date(2026, 6, 1)))  # fmt: skip
+    md = filing_markdown(cfg, notice, filing, facts, today=TODAY)
+    assert "2026-06-01" in md and "filing due by 2026-07-13" in md

@@ -144,6 +144,19 @@ def _key_protection(facts: ComplianceFacts) -> tuple[str, str]:
     )
 
 
+def _filing_deadline(facts: ComplianceFacts) -> str:
+    from .ledger import FILING_WORKING_DAYS, add_working_days
+
+    crossed = facts.ledger.filing_crossed_on
+    if crossed is None:
+        return "- 达到门槛日期 Day the threshold was reached: 未达到 not reached"
+    due = add_working_days(crossed, FILING_WORKING_DAYS, facts.holidays)
+    return (
+        f"- 达到门槛日期 Day the threshold was reached: {crossed.isoformat()}；备案期限 "
+        f"filing due by {due.isoformat()} ({FILING_WORKING_DAYS} 个工作日 working days)"
+    )
+
+
 def _measures_table(rows: list[tuple[str, str, str]]) -> list[str]:
     out = ["| 措施 Measure | 状态 State | 依据 Evidence (from the running configuration) |"]
     out.append("| --- | --- | --- |")
@@ -388,6 +401,7 @@ def filing_markdown(
             if must
             else "(未达到 not reached)"
         ),
+        _filing_deadline(facts),
         "- 统计方法 Method: 本设备存储中至少有一个人脸模板的不同个人（假名）数量。 Count of "
         "distinct pseudonymous people with at least one template in this device's store.",
         "- 其他设备合计 Total across the controller's other devices: "
