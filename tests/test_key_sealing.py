@@ -52,7 +52,7 @@ def test_detection_finds_a_programmed_otp_key(pi: Path, tmp_path: Path) -> None:
     (tmp_path / "tpmrm0").touch()
     options = {o.name: o for o in detect_sealing(tpm_device=tmp_path / "tpmrm0")}
     assert options["rpi-otp"].available and "programmed" in options["rpi-otp"].detail
-    _tool(pi, "rpi-otp-private-key", "[ \"$1\" = \"-c\" ] && exit 1\necho 00\n")
+    _tool(pi, "rpi-otp-private-key", '[ "$1" = "-c" ] && exit 1\necho 00\n')
     options = {o.name: o for o in detect_sealing(tpm_device=tmp_path / "tpmrm0")}
     assert not options["rpi-otp"].available and "no key programmed" in options["rpi-otp"].detail
 
@@ -68,7 +68,7 @@ def test_a_key_sealed_to_the_otp_opens_only_with_that_otp(
     assert load_master_key(key_file) == key
     assert "sealed to this Pi" in capsys.readouterr().out
     # The card in another Pi (another OTP key): refused, naming the backup.
-    _tool(pi, "rpi-otp-private-key", f'echo {"11" * 32}\n')
+    _tool(pi, "rpi-otp-private-key", f"echo {'11' * 32}\n")
     with pytest.raises(MasterKeyError, match="another device"):
         load_master_key(key_file)
     # No tool at all (the card in a PC).
@@ -78,7 +78,7 @@ def test_a_key_sealed_to_the_otp_opens_only_with_that_otp(
 
 
 def test_an_unprogrammed_otp_is_refused(pi: Path) -> None:
-    _tool(pi, "rpi-otp-private-key", f'echo {"00" * 32}\n')
+    _tool(pi, "rpi-otp-private-key", f"echo {'00' * 32}\n")
     with pytest.raises(MasterKeyError, match="no private key is programmed"):
         otp_kek()
 

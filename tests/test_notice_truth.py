@@ -115,9 +115,12 @@ def test_the_periods_on_the_sign_are_the_ones_the_code_enforces(tmp_path: Path) 
         assert report.templates == 1 and report.events == 1 and report.records == 1
         assert store._db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1
         # Consent records stay (the sign says "at least", as evidence of lawful processing).
-        assert store._db.execute(
-            "SELECT COUNT(*) FROM consents WHERE pseudonym = ?", (expiring.pseudonym,)
-        ).fetchone()[0] == 1
+        assert (
+            store._db.execute(
+                "SELECT COUNT(*) FROM consents WHERE pseudonym = ?", (expiring.pseudonym,)
+            ).fetchone()[0]
+            == 1
+        )
     from facegate.clock import FakeClock
     from facegate.service.state import open_state
 

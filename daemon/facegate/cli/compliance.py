@@ -245,9 +245,11 @@ def add_compliance_parsers(sub: argparse._SubParsersAction[argparse.ArgumentPars
     q = nsub.add_parser(
         "render",
         help="print the notice as PDF, PNG or HTML, or as short / audio text",
-        description="Renders the sign from the notice:, site: and retention: sections and "
-        "records its version in the state folder (consent records name that version). PDF and "
-        "PNG need a CJK font (Debian: fonts-wqy-microhei or fonts-noto-cjk).",
+        description="Renders the sign from the configuration (notice:, site:, retention:, "
+        "face_zone:, enrollment:, calendar:) and records its version, and that a sign of it was "
+        "rendered, in the state folder (consent records name that version; the checklist FAILs "
+        "a version never rendered). PDF and PNG need a CJK font (Debian: fonts-wqy-microhei or "
+        "fonts-noto-cjk).",
     )
     add_config_arg(q)
     q.add_argument("--format", choices=FORMATS, default=None, help="default: from the --out suffix")
