@@ -359,3 +359,11 @@ def test_the_filing_report_names_the_crossing_day_and_deadline(tmp_path: Path) -
                        ledger=ledger(filing_crossed_on=dt.date(2026, 6, 1)))  # fmt: skip
     md = filing_markdown(cfg, notice, filing, facts, today=TODAY)
     assert "2026-06-01" in md and "filing due by 2026-07-13" in md
+
+
+def test_the_pia_states_the_capture_zone_and_trigger(tmp_path: Path) -> None:
+    cfg, notice, filing = load(tmp_path)
+    zone = cfg.face_zone.model_copy(update={"trigger": "request"})
+    cfg = cfg.model_copy(update={"face_zone": zone})
+    md = pia_markdown(cfg, notice, filing, good_facts(None), today=TODAY)
+    assert "人脸识别区域" in md and "trigger: request" in md and "never embedded" in md

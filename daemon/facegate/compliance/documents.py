@@ -144,6 +144,29 @@ def _key_protection(facts: ComplianceFacts) -> tuple[str, str]:
     )
 
 
+def _least_intrusion(cfg: FacegateConfig) -> str:
+    z = cfg.face_zone
+    x0, _y0, x1, _y1 = z.region
+    trigger = (
+        "且仅在按下“刷脸”键或按钮之后（face_zone.trigger: request）；"
+        if z.trigger == "request"
+        else "（face_zone.trigger: zone）；"
+    )
+    trigger_en = (
+        " and only after the face key or button is pressed (trigger: request)"
+        if z.trigger == "request"
+        else " (trigger: zone)"
+    )
+    return (
+        f"仅处理人脸识别区域内的人脸（画面 {x0:.0%}–{x1:.0%}，宽度不小于 {z.min_face_px} 像素）"
+        f"{trigger}区域外的人脸不提取特征、不比对；使用键盘或刷卡时暂停 {z.pause_s:g} 秒；"
+        "不分析年龄、民族、情绪等特征；密码和门禁卡作为同等替代方式。 Only faces inside the "
+        f"capture zone are processed{trigger_en}; faces outside are never embedded or "
+        "searched; face pauses while a keypad or card is used; no attribute analysis; PIN and "
+        "card are equal alternatives."
+    )
+
+
 def _filing_deadline(facts: ComplianceFacts) -> str:
     from .ledger import FILING_WORKING_DAYS, add_working_days
 
@@ -233,9 +256,7 @@ def pia_markdown(
             "为何在此必须使用人脸识别，仅用密码/门禁卡为何不足 why face recognition is "
             "necessary here and why PIN/card alone are not sufficient"
         ),
-        "- 最小影响 Least intrusion: 仅在有人进入门禁区域时进行比对；不分析年龄、民族、情绪等特征；"
-        "密码和门禁卡作为同等替代方式。 Matching runs only when a face is presented at the gate; "
-        "no attribute analysis; PIN and card are equal alternatives.",
+        "- 最小影响 Least intrusion: " + _least_intrusion(cfg),
         "",
         "## 3. 处理方式 Method",
         "",
