@@ -76,7 +76,7 @@ def post_notice(state_dir: Path, *, now: float = 1_700_000_000.0, wording: str =
     text = MINIMAL_CONFIG.format(clip=state_dir / "clip", state=state_dir) + TEST_NOTICE
     cfg = load_config_text(text.replace("face entry.", f"face entry.{wording}"))
     assert cfg.notice is not None
-    bundle = build_notice(cfg.site, cfg.retention, cfg.notice)
+    bundle = build_notice(cfg)
     record_notice(state_dir, bundle, now=now)
     return bundle.version
 
@@ -88,7 +88,7 @@ def _notice_version() -> str:
         MINIMAL_CONFIG.format(clip=Path("/nonexistent"), state=Path("/nonexistent")) + TEST_NOTICE
     )
     assert cfg.notice is not None
-    return build_notice(cfg.site, cfg.retention, cfg.notice).version
+    return build_notice(cfg).version
 
 
 NOTICE_VERSION = _notice_version()  # what post_notice() records (no wording added)

@@ -221,7 +221,8 @@ def _mock_gate(tmp_path: Path, models_dir: Path) -> Path:
     cfg = tmp_path / "gate.yaml"
     cfg.write_text(text)
     assert main(["keys", "init", "-c", str(cfg)]) == 0
-    assert main(["notice", "hash", "--record", "-c", str(cfg)]) == 0
+    sign = tmp_path / "sign.html"  # rendered and recorded (a version only hashed is not posted)
+    assert main(["notice", "render", "-c", str(cfg), "--out", str(sign)]) == 0
     return cfg
 
 

@@ -493,7 +493,7 @@ def test_the_consent_form_carries_the_posted_notice_and_needs_a_font(
     assert main(["notice", "hash", "--record", "-c", cfg_path]) == 0
     cfg = load_config(Path(cfg_path))
     assert cfg.notice is not None
-    bundle = build_notice(cfg.site, cfg.retention, cfg.notice)
+    bundle = build_notice(cfg)
     md = consent_form_markdown(bundle, cfg)
     assert bundle.version in md and "GB/T 41819" in md and "paper-form" in md
     assert "365" in md  # the retention periods, as configured

@@ -111,7 +111,8 @@ def cmd_person_withdraw(args: argparse.Namespace) -> int:
         receipt = withdraw(store, args.person, remove_credentials=args.remove_credentials)
         audit_direct(cfg, store, "withdrawal", args.person)
         signature, public_key = receipt.signed(store)
-    _print_receipt(receipt.lines(), receipt.to_json(), args.receipt, signature, public_key)
+    lines = receipt.lines(cfg.calendar.timezone)
+    _print_receipt(lines, receipt.to_json(), args.receipt, signature, public_key)
     return 0
 
 
@@ -134,7 +135,8 @@ def cmd_person_delete(args: argparse.Namespace) -> int:
     if receipt is None:
         console(stderr=True).print(f"error: no person {args.person}")
         return 1
-    _print_receipt(receipt.lines(), receipt.to_json(), args.receipt, signature, public_key)
+    lines = receipt.lines(cfg.calendar.timezone)
+    _print_receipt(lines, receipt.to_json(), args.receipt, signature, public_key)
     return 0
 
 

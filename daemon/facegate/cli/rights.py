@@ -194,7 +194,7 @@ def cmd_consent_form(args: argparse.Namespace) -> int:
     cfg = load(args.config)
     if cfg.notice is None:
         raise ConfigError("the configuration has no notice: section; the form quotes the notice")
-    bundle = build_notice(cfg.site, cfg.retention, cfg.notice)
+    bundle = build_notice(cfg)
     posted = current_notice(cfg.store.state_dir)
     if posted is None or posted.version != bundle.version:
         raise ConfigError(

@@ -3,7 +3,10 @@
 A consent record names the SHA-256 of the notice text the person saw. That hash proves
 nothing unless the text behind it is kept too: ``record_notice`` writes the canonical text of
 each version to ``<state_dir>/notices/<version>.json`` (mode 0600, never overwritten), and
-the start-up checklist asks that the current version is among them (Art. 5).
+the start-up checklist asks that the current version is among them (Art. 5). A version only
+*recorded* (``notice hash --record``) was never printed: ``note_rendered`` appends each sign
+rendered for a version to ``<version>.renders.jsonl``, and the checklist FAILs a recorded
+version with no sign rendered.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ __all__ = [
     "NOTICES_DIR",
     "RecordedNotice",
     "current_notice",
+    "note_rendered",
     "record_notice",
     "recorded_notices",
+    "rendered_formats",
     "resolve_notice_version",
 ]
 
@@ -130,3 +135,49 @@ def resolve_notice_version(state_dir: Path, given: str) -> RecordedNotice:
             "under the notice posted now"
         )
     return found[0]
+
+
+SIGN_FORMATS = ("pdf", "png", "html")
+
+
+def note_rendered(
+    state_dir: Path, version: str, *, lang: str, fmt: str, page: str, now: float
+) -> None:
+    """Remember that a sign of ``version`` was rendered (language, format, paper, time).
+
+    Raises:
+        StoreError: the state folder cannot be written.
+    """
+    if not _VERSION_RE.match(version) or fmt not in SIGN_FORMATS:
+        raise ValueError("a rendered sign needs a 64-hex version and one of pdf, png, html")
+    folder = Path(state_dir) / NOTICES_DIR
+    line = json.dumps({"lang": lang, "format": fmt, "page": page, "at": now}, sort_keys=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(
+            folder / f"{version}.renders.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
+        )
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+    except OSError as exc:
+        raise StoreError(f"cannot note the rendered sign in {folder}: {exc.strerror}") from None
+
+
+def rendered_formats(state_dir: Path, version: str) -> list[str]:
+    """The sign formats rendered for ``version`` (``[]`` when none, or unreadable)."""
+    if not _VERSION_RE.match(version):
+        return []
+    path = Path(state_dir) / NOTICES_DIR / f"{version}.renders.jsonl"
+    out: list[str] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    for raw in text.splitlines():
+        try:
+            fmt = json.loads(raw).get("format")
+        except (ValueError, AttributeError):
+            continue
+        if fmt in SIGN_FORMATS:
+            out.append(fmt)
+    return out

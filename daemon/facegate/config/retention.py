@@ -46,7 +46,10 @@ class RetentionConfig(Section):
         default=90,
         ge=1,
         le=MAX_EVENT_DAYS,
-        description="Access events (anonymized) older than this many days are deleted.",
+        description=(
+            "Access events (pseudonymised: they keep the person's pseudonym) older than this "
+            "many days are deleted."
+        ),
     )
     record_years: int = Field(
         default=3,

@@ -125,6 +125,19 @@ class FacegateConfig(Section):
                         f"GPIO {pin} is used twice: {used[pin]} and readers.{reader.id}.{attr}"
                     )
                 used[pin] = f"readers.{reader.id}.{attr}"
+        if self.face_zone.trigger == "request":
+            camera_door = self.doors[0].id
+            asks = [
+                r.id
+                for r in self.readers
+                if r.door == camera_door
+                and (r.type == "button" or getattr(getattr(r, "pin", None), "face_key", None))
+            ]
+            if not asks:
+                raise ValueError(
+                    "face_zone.trigger is request, but no reader at the camera's door "
+                    f"({camera_door}) has a pin.face_key and no type: button reader is there"
+                )
         return self
 
     def liveness_mode(self, door_id: str) -> LivenessMode:

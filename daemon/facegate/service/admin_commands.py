@@ -145,12 +145,12 @@ class EnrollArgs(_Args):
     allow_duplicate: bool = False  # the face matches someone enrolled: a different person
 
 
-def _receipt_reply(receipt: Any, store: Any) -> dict[str, Any]:
+def _receipt_reply(receipt: Any, store: Any, tz: str) -> dict[str, Any]:
     """A deletion or withdrawal receipt as the socket returns it: signed by the device."""
     signature, public_key = receipt.signed(store)
     return {
         "receipt": receipt.to_json(),
-        "lines": receipt.lines(),
+        "lines": receipt.lines(tz),
         "signature": signature,
         "public_key": public_key,
     }
@@ -223,7 +223,7 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
         assert app.store is not None
         receipt = withdraw(app.store, args.person, remove_credentials=args.remove_credentials)
         app.people_changed("withdrawal", args.person)
-        return _receipt_reply(receipt, app.store)
+        return _receipt_reply(receipt, app.store, app.cfg.calendar.timezone)
 
     def person_delete(args: PersonArgs, _peer: PeerCred) -> dict[str, Any]:
         from ..store import delete_person
@@ -233,7 +233,7 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
         if receipt is None:
             raise AdminCommandError("bad_request", f"no person {args.person}")
         app.people_changed("deletion", args.person)
-        return _receipt_reply(receipt, app.store)
+        return _receipt_reply(receipt, app.store, app.cfg.calendar.timezone)
 
     def enroll(args: EnrollArgs, _peer: PeerCred) -> dict[str, Any]:
         from ..policy.credentials import CredentialError, Pin

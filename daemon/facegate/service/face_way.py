@@ -18,6 +18,7 @@ import numpy as np
 from ..capture import Camera, Frame, make_camera
 from ..clock import Clock
 from ..config import FacegateConfig
+from ..readers.events import CardRead, FaceRequested, PinEntered
 from ..recognition import FaceEvent, FacePath, build_face_path
 from .actuator import Actuator, AppEvent
 from .health import Health, HealthAlarm
@@ -140,6 +141,16 @@ class FaceWay:
         if not self.face.paused(now):
             self.actuator.emit(AppEvent("face_paused", now, door))
         self.face.pause(now + seconds)
+
+    def reader_event(self, door: str, event: object) -> None:
+        """A reader's event at ``door``: a card or PIN pauses the face path there
+        (``face_zone.pause_s``); a face key or button wakes it (``face_zone.awake_s``)."""
+        if isinstance(event, CardRead | PinEntered):
+            self.pause(door, self.cfg.face_zone.pause_s)
+        elif isinstance(event, FaceRequested) and self.face is not None and door == self.door:
+            now = self.clock.monotonic()
+            self.face.request(now + self.cfg.face_zone.awake_s)
+            self.actuator.emit(AppEvent("face_requested", now, door))
 
     # -- frames and faults -----------------------------------------------------------------
 

@@ -79,6 +79,28 @@ def close_state(store: Store | None, audit: AuditLog | None) -> None:
         store.close()
 
 
+def note_filing_count(store: Store, audit: AuditLog | None, cfg: FacegateConfig) -> None:
+    """At start and daily with the purge: record the first day the count of people with a face
+    reaches the filing threshold (the 30 working days of Measures Art. 15 run from it)."""
+    from ..compliance.device import local_today
+    from ..compliance.ledger import Ledger
+    from ..errors import FacegateError
+
+    try:
+        count = store.count_people_with_face()
+        if Ledger(cfg.store.state_dir).note_count(count, cfg.filing.threshold, local_today(cfg)):
+            logger.warning(
+                "%d people with a face reached the filing threshold %d today: file with the "
+                "provincial CAC within 30 working days (`facegate filing report`)",
+                count,
+                cfg.filing.threshold,
+            )
+            if audit is not None:
+                audit.append("filing_threshold", count=count, threshold=cfg.filing.threshold)
+    except FacegateError as exc:
+        logger.warning("filing threshold crossing not recorded: %s", exc)
+
+
 def apply_retention(
     store: Store,
     audit: AuditLog | None,
@@ -91,6 +113,7 @@ def apply_retention(
     actuator's write alarm) and returns ``None`` (the purge did not run): the daemon carries
     on; without ``on_error`` it is raised.
     """
+    note_filing_count(store, audit, cfg)
     retention = cfg.retention
     rule = reconsent_rule(cfg)
     try:

@@ -1,4 +1,4 @@
-"""The encrypted SQLite store: people, consent records, sealed templates, anonymized events.
+"""The encrypted SQLite store: people, consent records, sealed templates, pseudonymised events.
 
 SQLite in WAL mode, ``secure_delete`` on (deleted rows are overwritten with zeros, not just
 unlinked), every change in one transaction. Templates are sealed before they reach SQLite;
@@ -45,7 +45,7 @@ def new_pseudonym() -> str:
 
 @dataclass(slots=True, frozen=True)
 class Event:
-    """An anonymized access event: no name, no image, no embedding."""
+    """A pseudonymised access event: no name, no image, no embedding."""
 
     ts: float
     door: str

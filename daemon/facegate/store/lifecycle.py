@@ -97,14 +97,36 @@ class Receipt:
     at: float
     kept: tuple[str, ...] = ()
 
-    def lines(self) -> list[str]:
-        when = datetime.fromtimestamp(self.at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        title = "consent withdrawal" if self.kind == "withdrawal" else "deletion"
+    def lines(self, tz: str = "Asia/Shanghai") -> list[str]:
+        """The receipt in Simplified Chinese, then English, at local time in ``tz``
+        (``calendar.timezone``), with the UTC time beside it."""
+        from zoneinfo import ZoneInfo
+
+        local = datetime.fromtimestamp(self.at, ZoneInfo(tz))
+        utc = datetime.fromtimestamp(self.at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        zone = "北京时间" if tz == "Asia/Shanghai" else tz
+        when_zh = f"{local:%Y年%m月%d日 %H:%M:%S}（{zone}；{utc}）"
+        when_en = f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} ({tz}; {utc})"
+        withdrawal = self.kind == "withdrawal"
+        title_zh = "撤回同意回执" if withdrawal else "个人信息删除回执"
+        title_en = "consent withdrawal" if withdrawal else "deletion"
+        labels_zh = {"face templates": "人脸特征模板", "PIN/card credentials": "密码/门禁卡凭据",
+                     "identity records": "身份信息"}  # fmt: skip
         out = [
-            f"facegate {title} receipt",
+            f"facegate {title_zh}",
+            f"  编号（假名）： {self.pseudonym}",
+            f"  同意记录：     {', '.join(self.consent_ids) or '-'}",
+            f"  时间：         {when_zh}",
+        ]
+        for what, n in self.deleted.items():
+            out.append(f"  已删除：       {labels_zh.get(what, what)} {n} 项")
+        out += [f"  保留：         {what.replace(' entry', '')}通行方式" for what in self.kept]
+        out += [
+            "",
+            f"facegate {title_en} receipt",
             f"  person:    {self.pseudonym}",
             f"  consent:   {', '.join(self.consent_ids) or '-'}",
-            f"  time:      {when}",
+            f"  time:      {when_en}",
         ]
         out += [f"  deleted:   {n} {what}" for what, n in self.deleted.items()]
         out += [f"  kept:      {what}" for what in self.kept]

@@ -10,7 +10,7 @@ from __future__ import annotations
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
 MIGRATIONS: list[list[str]] = [
-    # v1: people with wrapped data keys, consent records, sealed templates, anonymized events.
+    # v1: people with wrapped data keys, consent records, sealed templates, pseudonymised events.
     [
         """CREATE TABLE people (
             pseudonym   TEXT PRIMARY KEY,
