@@ -4,7 +4,7 @@ Every fact is read, not written in: the handler and contact, the purpose, the ca
 and trigger (``face_zone``), the kinds of data (the fields of ``store.lifecycle.Identity``
 and the credential and event tables), each retention period (``periods.retention_periods``,
 tied to the code that deletes), the age below which a guardian consents
-(``enrollment.minor_age``), the rights-request response time (``rights.response_working_days``, the same deadline the request log tracks), the
+(``enrollment.minor_age``), the rights-request response time (``rights.response_working_days``), the
 alternative, and where to complain. Items in order (2025 Measures Art. 5; PIPL Art. 17, 30):
 
 ``controller``, ``purpose``, ``necessity``, ``zone``, ``method``, ``data``, ``retention``,
