@@ -1,0 +1,215 @@
+"""The office node: sends enrolments and withdrawals to the gates, keeps their answers.
+
+A person goes only to the gates their consent record names; each gate gets its own copy of
+the bundle, sealed to that gate's X25519 key, numbered in that gate's sequence and signed by
+the office. Every change is kept until the gate answers; a gate that says hello with an older
+number gets what it missed, in order (after a day offline, or a broker that lost its queue).
+Answers are checked against the gate's registered Ed25519 key and kept, deletion receipts
+included: "deleted at 3 of 3 gates" is counted from signed receipts, not from what was sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import paho.mqtt.client as mqtt
+from nacl.public import PublicKey
+from nacl.signing import VerifyKey
+
+from .messages import PSEUDONYM, Ack, BadMessage, Change, seal_bundle, sign, topic, verify
+from .mqtt import Endpoint, make_client
+from .pki import CompoundPkiError
+from .registry import Registry
+from .setup import OFFICE, office_settings, office_signing_key
+
+__all__ = ["DeletionStatus", "Office", "person_bundle"]
+
+logger = logging.getLogger(__name__)
+
+
+def person_bundle(
+    templates: np.ndarray,
+    space: str,
+    *,
+    gates: list[str],
+    method: str,
+    notice_version: str,
+    taken_by: str,
+    minor: bool = False,
+    guardian: dict[str, str] | None = None,
+    expires_at: float | None = None,
+) -> dict[str, Any]:
+    """What a gate needs of a person: templates and the consent record naming the gates."""
+    rows = np.atleast_2d(np.asarray(templates, dtype="<f4"))
+    return {
+        "space": space,
+        "dim": int(rows.shape[1]),
+        "templates": [base64.b64encode(r.tobytes()).decode("ascii") for r in rows],
+        "consent": {
+            "method": method,
+            "notice_version": notice_version,
+            "taken_by": taken_by,
+            "scope": "face access at compound gates: " + ", ".join(gates),
+            "gates": list(gates),
+        },
+        "minor": minor,
+        "guardian": guardian,
+        "expires_at": expires_at,
+    }
+
+
+@dataclass(slots=True, frozen=True)
+class DeletionStatus:
+    """Which of the person's gates returned a signed receipt."""
+
+    gates: tuple[str, ...]
+    deleted: tuple[str, ...]
+    receipts: dict[str, dict[str, Any]]
+
+    def line(self) -> str:
+        return f"deleted at {len(self.deleted)} of {len(self.gates)} gates"
+
+
+class Office:
+    """The office's connection to the compound (``start``, ``enrol``, ``withdraw``, ``stop``)."""
+
+    def __init__(self, folder: Path, *, host: str | None = None, port: int | None = None) -> None:
+        settings = office_settings(folder)
+        self.folder = folder
+        self.compound: str = settings["compound"]
+        self.registry = Registry(folder / "registry.db")
+        self._signing = office_signing_key(folder)
+        self.connected = threading.Event()
+        self.answered = threading.Condition()
+        endpoint = Endpoint(
+            OFFICE,
+            host or settings["address"],
+            port or int(settings["port"]),
+            folder / "ca.crt",
+            folder / "office.crt",
+            folder / "office.key",
+        )
+        self.client = make_client(endpoint)
+        self._endpoint = endpoint
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = lambda *_a: self.connected.clear()
+        self.client.on_message = self._on_message
+
+    def start(self, wait_s: float = 10.0) -> bool:
+        """Connect (in the background); whether connected within ``wait_s``."""
+        self.client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=30)
+        self.client.loop_start()
+        return self.connected.wait(wait_s)
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.registry.close()
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def enrol(self, pseudonym: str, bundle: dict[str, Any]) -> dict[str, int]:
+        """Send a person to every gate their consent names; ``{gate: seq}``."""
+        if not PSEUDONYM.match(pseudonym):
+            raise BadMessage(f"malformed pseudonym {pseudonym!r}")
+        known = self.registry.gates()
+        gates = list(bundle["consent"]["gates"])
+        unknown = sorted(set(gates) - set(known))
+        if unknown:
+            raise CompoundPkiError(f"the consent names gates not in this compound: {unknown}")
+        sent: dict[str, int] = {}
+        now = time.time()
+        for gate in gates:
+            sealed = seal_bundle(PublicKey(base64.b64decode(known[gate][0])), bundle)
+            sent[gate] = self._send(gate, "enrol", pseudonym, sealed, now)
+        return sent
+
+    def withdraw(self, pseudonym: str, *, delete: bool = False) -> dict[str, int]:
+        """Withdraw (or delete) a person at every gate that was sent them; ``{gate: seq}``."""
+        kind = "delete" if delete else "withdraw"
+        now = time.time()
+        return {
+            g: self._send(g, kind, pseudonym, None, now) for g in self.registry.holders(pseudonym)
+        }
+
+    def _send(self, gate: str, kind: Any, pseudonym: str, sealed: str | None, now: float) -> int:
+        def make(seq: int) -> bytes:
+            return sign(self._signing, Change(gate, seq, kind, pseudonym, sealed, now).body())
+
+        seq, payload = self.registry.add_change(gate, kind, pseudonym, make, now)
+        self.client.publish(topic(self.compound, gate, "changes"), payload, qos=1)
+        return seq
+
+    # -- answers -----------------------------------------------------------------------------
+
+    def deletion_status(self, pseudonym: str, *, delete: bool = False) -> DeletionStatus:
+        gates = tuple(self.registry.holders(pseudonym))
+        answers = self.registry.answers(pseudonym, "delete" if delete else "withdraw")
+        receipts: dict[str, dict[str, Any]] = {}
+        for gate, (status, signed) in answers.items():
+            if status in ("applied", "duplicate"):
+                body = json.loads(signed)["body"]
+                if body.get("receipt") is not None:
+                    receipts[gate] = body["receipt"]
+        return DeletionStatus(gates, tuple(g for g in gates if g in receipts), receipts)
+
+    def wait(self, done: Any, timeout_s: float) -> bool:
+        """Wait until ``done()`` holds (checked after every answer)."""
+        deadline = time.monotonic() + timeout_s
+        with self.answered:
+            while not done():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.answered.wait(min(left, 0.5))
+        return True
+
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            logger.warning("compound broker refused the office: %s", reason)
+            return
+        client.subscribe(f"facegate/{self.compound}/+/acks", qos=1)
+        client.subscribe(f"facegate/{self.compound}/+/events", qos=1)
+        self.connected.set()
+
+    def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
+        parts = message.topic.split("/")
+        if len(parts) != 4:
+            return
+        gate, kind = parts[2], parts[3]
+        try:
+            if kind == "acks":
+                self._answer(client, gate, bytes(message.payload))
+            elif kind == "events":
+                body = json.loads(message.payload)
+                if not isinstance(body, dict) or body.get("gate") != gate:
+                    raise BadMessage("an event that does not name its gate")
+                self.registry.add_event(body, time.time())
+        except (BadMessage, ValueError, KeyError) as exc:
+            logger.warning("compound: a message from %s was refused: %s", gate, exc)
+        with self.answered:
+            self.answered.notify_all()
+
+    def _answer(self, client: mqtt.Client, gate: str, payload: bytes) -> None:
+        keys = self.registry.gates().get(gate)
+        if keys is None:
+            raise BadMessage(f"an answer from unknown gate {gate!r}")
+        ack = Ack.parse(verify(VerifyKey(base64.b64decode(keys[1])), payload))
+        if ack.gate != gate:
+            raise BadMessage("an answer that names another gate")
+        if ack.status == "hello":
+            self.registry.set_seen(gate, ack.seq)
+            for missed in self.registry.changes_after(gate, ack.seq):
+                client.publish(topic(self.compound, gate, "changes"), missed, qos=1)
+            return
+        self.registry.record_answer(
+            gate, ack.seq, ack.status, ack.kind, ack.pseudonym, payload, time.time()
+        )
