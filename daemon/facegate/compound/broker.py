@@ -5,9 +5,9 @@ operator gives (never on every interface unless asked), asks every client for a 
 the compound's CA and takes the certificate's common name as the user name, which the ACL uses
 to keep each gate to its own topics::
 
-    office   writes facegate/<c>/+/changes, reads facegate/<c>/+/acks and +/events
-    a gate   reads its own .../changes, writes its own .../acks, .../events, .../ha/… and its
-             Home Assistant discovery topics, reads its doors' unlock commands
+    office   writes facegate/<c>/+/changes and +/received, reads +/acks and +/events
+    a gate   reads its own .../changes and .../received, writes its own .../acks, .../events,
+             .../ha/… and its Home Assistant discovery topics, reads its doors' unlock commands
     homeassistant (optional)  reads the doors' states and discovery, writes unlock commands
 """
 
@@ -71,6 +71,7 @@ def acl_text(compound: str, *, home_assistant: bool) -> str:
         f"topic write {base}/+/changes",
         f"topic read {base}/+/acks",
         f"topic read {base}/+/events",
+        f"topic write {base}/+/received",
         "",
     ]
     if home_assistant:
@@ -84,6 +85,7 @@ def acl_text(compound: str, *, home_assistant: bool) -> str:
     lines += [
         "# every other user is a gate, and only ever on its own topics",
         f"pattern read {base}/%u/changes",
+        f"pattern read {base}/%u/received",
         f"pattern write {base}/%u/acks",
         f"pattern write {base}/%u/events",
         f"pattern write {base}/%u/ha/+/state",

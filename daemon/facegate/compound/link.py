@@ -3,14 +3,16 @@
 The link never stands in a way in. The daemon's loop hands it events through ``offer()``,
 which only puts them on an in-memory queue; the link's own thread writes them to the outbox
 (``spool.py``) and sends them when the broker is there, oldest first, each removed only once
-the broker has acknowledged it. Changes from the office arrive on paho's network thread and
-are applied on the daemon's loop thread (``Gate.apply``), one at a time and in order
-(``apply.py``). A broker that is away, slow, or refuses the gate changes nothing at the doors:
-the link retries in the background (1 s, growing to 30 s) and the events wait on disk.
+the office has said it keeps it (``received``, signed by the office); what is not confirmed
+within ``RESEND_S`` is sent again (the office keeps each event once). Changes from the office
+arrive on paho's network thread and are applied on the daemon's loop thread (``Gate.apply``),
+one at a time and in order (``apply.py``). A broker that is away, slow, or refuses the gate
+changes nothing at the doors: the link retries in the background (1 s, growing to 30 s) and the events wait on disk.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -20,10 +22,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
+from nacl.signing import VerifyKey
 
 from .apply import Applied
 from .homeassistant import ALARM_KINDS, DoorState, discovery, state_messages
-from .messages import BadMessage, canonical, topic
+from .messages import BadMessage, canonical, topic, verify
 from .mqtt import Endpoint, make_client
 from .spool import Outbox
 
@@ -32,7 +35,9 @@ __all__ = ["Gate", "GateLink", "LinkSettings"]
 logger = logging.getLogger(__name__)
 
 BATCH = 50
+WINDOW = 500  # events sent and not yet confirmed by the office, at most
 ACK_TIMEOUT_S = 5.0
+RESEND_S = 5.0
 
 
 class Gate(Protocol):
@@ -57,6 +62,7 @@ class LinkSettings:
     endpoint: Endpoint
     outbox: Path
     outbox_limit: int = 10_000
+    office: VerifyKey | None = None  # checks the office's "received" (None: tests only)
     doors: tuple[str, ...] = ()
     home_assistant: bool = False
     remote_unlock: bool = False
@@ -71,6 +77,9 @@ class GateLink:
         self.device = settings.endpoint.device
         self.connected = threading.Event()
         self.sent = 0  # events the broker acknowledged
+        self._sent_through = 0  # the outbox number sent last (since the last confirmation)
+        self._confirmed = 0  # the office keeps everything up to here
+        self._progress = 0.0
         self._queue: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._hello_due = threading.Event()
@@ -115,7 +124,7 @@ class GateLink:
         self._queue.put(event)
 
     def pending(self) -> int:
-        """Events not yet acknowledged by the broker (queued or in the outbox)."""
+        """Events the office has not confirmed yet (queued or in the outbox)."""
         return self._queue.qsize() + (self.outbox.count() if self.outbox is not None else 0)
 
     # -- paho's thread ----------------------------------------------------------------------
@@ -125,6 +134,7 @@ class GateLink:
             logger.warning("compound broker refused %s: %s", self.device, reason)
             return
         client.subscribe(topic(self.settings.compound, self.device, "changes"), qos=1)
+        client.subscribe(topic(self.settings.compound, self.device, "received"), qos=1)
         if self.settings.home_assistant and self.settings.remote_unlock:
             client.subscribe(self._t("ha") + "/+/unlock", qos=1)
         logger.info("compound: %s connected to the broker", self.device)
@@ -133,6 +143,7 @@ class GateLink:
         self._ha_due.set()
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        self._sent_through = 0  # send again whatever the office has not confirmed
         if self.connected.is_set():
             logger.warning(
                 "compound: %s lost the broker (%s); events wait on disk", self.device, reason
@@ -141,6 +152,9 @@ class GateLink:
 
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         try:
+            if message.topic.endswith("/received"):
+                self._received(bytes(message.payload))
+                return
             if message.topic.endswith("/unlock"):
                 door = message.topic.split("/")[-2]
                 if message.payload == b"UNLOCK" and door in self._doors:
@@ -159,12 +173,24 @@ class GateLink:
             return
         client.publish(topic(self.settings.compound, self.device, "acks"), applied.answer, qos=1)
 
+    def _received(self, payload: bytes) -> None:
+        if self.settings.office is not None:
+            body = verify(self.settings.office, payload)
+        else:
+            body = json.loads(payload)
+        if self.outbox is None or body.get("boot") != self.outbox.boot:
+            return
+        self._confirmed = max(self._confirmed, int(body["seq"]))
+        self._progress = time.monotonic()
+
     # -- the link's thread -------------------------------------------------------------------
 
     def _work(self) -> None:
         last_hello = 0.0
         while not self._stop.is_set():
             self._take(timeout=0.2)
+            if self._confirmed and self.outbox is not None:
+                self.outbox.remove_through(self._confirmed)
             if not self.connected.is_set():
                 continue
             try:
@@ -199,15 +225,26 @@ class GateLink:
 
     def _deliver(self) -> None:
         assert self.outbox is not None
-        batch = self.outbox.peek(BATCH)
+        confirmed = self._confirmed
+        now = time.monotonic()
+        if self._sent_through > confirmed and now - self._progress > RESEND_S:
+            self._sent_through = 0  # not confirmed in time: the office may have missed them
+            self._progress = now
+        if self._sent_through - confirmed >= WINDOW:
+            return
+        batch = self.outbox.peek(BATCH, after=max(self._sent_through, confirmed))
         if not batch:
             return
+        if self._sent_through <= confirmed:
+            self._progress = now
         infos = []
+        floor = self.outbox.peek(1)[0][0]  # older ones were confirmed or dropped (the bound)
         for seq, event in batch:
             body = {
                 "gate": self.device,
                 "boot": self.outbox.boot,
                 "seq": seq,
+                "floor": floor,
                 "dropped": self.outbox.dropped,
                 **event,
             }
@@ -223,7 +260,7 @@ class GateLink:
             delivered = seq
             self.sent += 1
         if delivered:
-            self.outbox.remove_through(delivered)
+            self._sent_through = delivered
 
     # -- Home Assistant ---------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ the gate's certificate)::
     facegate/<c>/<g>/changes   office → gate   enrol, withdraw, delete (QoS 1, sequenced)
     facegate/<c>/<g>/acks      gate → office   hello, applied / refused, deletion receipts
     facegate/<c>/<g>/events    gate → office   anonymized access events and alarms, in order
+    facegate/<c>/<g>/received  office → gate   "kept your events up to N" (the gate may drop them)
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class BadMessage(FacegateError):
     """A message that is malformed, too large, or whose signature does not verify."""
 
 
-def topic(compound: str, gate: str, kind: Literal["changes", "acks", "events"]) -> str:
+def topic(compound: str, gate: str, kind: Literal["changes", "acks", "events", "received"]) -> str:
     return f"facegate/{compound}/{gate}/{kind}"
 
 

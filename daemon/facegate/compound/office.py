@@ -102,14 +102,22 @@ class Office:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *_a: self.connected.clear()
         self.client.on_message = self._on_message
+        self._kept: dict[tuple[str, str], int] = {}  # (gate, outbox) → kept up to here
+        self._to_confirm: set[tuple[str, str]] = set()
+        self._stopping = threading.Event()
+        self._confirmer = threading.Thread(target=self._confirm, name="office-confirm", daemon=True)
 
     def start(self, wait_s: float = 10.0) -> bool:
         """Connect (in the background); whether connected within ``wait_s``."""
         self.client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=30)
         self.client.loop_start()
+        self._confirmer.start()
         return self.connected.wait(wait_s)
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._confirmer.is_alive():
+            self._confirmer.join(timeout=5)
         self.client.disconnect()
         self.client.loop_stop()
         self.registry.close()
@@ -192,11 +200,33 @@ class Office:
                 body = json.loads(message.payload)
                 if not isinstance(body, dict) or body.get("gate") != gate:
                     raise BadMessage("an event that does not name its gate")
-                self.registry.add_event(body, time.time())
+                self._event(gate, body)
         except (BadMessage, ValueError, KeyError) as exc:
             logger.warning("compound: a message from %s was refused: %s", gate, exc)
         with self.answered:
             self.answered.notify_all()
+
+    def _event(self, gate: str, body: dict[str, Any]) -> None:
+        """Keep an event once; advance what this gate's outbox may forget."""
+        self.registry.add_event(body, time.time())
+        key = (gate, str(body["boot"]))
+        kept = max(self._kept.get(key, 0), int(body.get("floor", 1)) - 1)
+        while self.registry.has_event(gate, key[1], kept + 1):
+            kept += 1
+        self._kept[key] = kept
+        self._to_confirm.add(key)
+
+    def _confirm(self) -> None:
+        """Tell gates which events are kept, a few times a second (one message per gate)."""
+        while not self._stopping.wait(0.2):
+            if not self.connected.is_set():
+                continue
+            for key in list(self._to_confirm):
+                self._to_confirm.discard(key)
+                gate, boot = key
+                body = {"type": "received", "gate": gate, "boot": boot, "seq": self._kept[key]}
+                payload = sign(self._signing, body)
+                self.client.publish(topic(self.compound, gate, "received"), payload, qos=1)
 
     def _answer(self, client: mqtt.Client, gate: str, payload: bytes) -> None:
         keys = self.registry.gates().get(gate)

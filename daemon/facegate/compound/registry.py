@@ -173,6 +173,12 @@ class Registry:
             )
             return cur.rowcount == 1
 
+    def has_event(self, gate: str, boot: str, seq: int) -> bool:
+        found = self._one(
+            "SELECT 1 FROM events WHERE gate = ? AND boot = ? AND seq = ?", (gate, boot, seq)
+        )
+        return found is not None
+
     def events(self, gate: str | None = None) -> list[dict[str, Any]]:
         rows = self._all(
             "SELECT body FROM events"

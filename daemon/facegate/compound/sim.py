@@ -44,6 +44,7 @@ class SimGate:
             compound,
             self.endpoint(port),
             self.folder / "outbox.db",
+            office=office_key(self.folder),
             doors=("main",),
             home_assistant=True,
         )

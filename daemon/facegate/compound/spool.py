@@ -3,9 +3,9 @@
 A small SQLite file in the compound folder (``outbox.db``), apart from the gate's store: it is
 written by the link's own thread only, and the loop never waits for it. Each event gets the
 next number of this outbox (with the outbox's random ``boot`` id, so the office can tell a new
-outbox from a replay); an event leaves only once the broker has acknowledged it (QoS 1), so a
-broker that goes away loses nothing. When the outbox is full the oldest events are dropped,
-and the count of dropped events travels with the next one (the office sees the gap).
+outbox from a replay); an event leaves only once the office has confirmed it (not merely the
+broker: a broker that dies, or an office not yet subscribed again, loses nothing). When the
+outbox is full the oldest events are dropped, counted; the count travels with every event.
 """
 
 from __future__ import annotations
@@ -77,12 +77,12 @@ class Outbox:
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
 
-    def peek(self, n: int) -> list[tuple[int, dict[str, Any]]]:
-        """The ``n`` oldest events, with their numbers."""
+    def peek(self, n: int, after: int = 0) -> list[tuple[int, dict[str, Any]]]:
+        """The ``n`` oldest events numbered above ``after``, with their numbers."""
         return [
             (int(seq), json.loads(body))
             for seq, body in self._db.execute(
-                "SELECT seq, body FROM outbox ORDER BY seq LIMIT ?", (n,)
+                "SELECT seq, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", (after, n)
             )
         ]
 
