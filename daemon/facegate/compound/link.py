@@ -7,7 +7,8 @@ the office has said it keeps it (``received``, signed by the office); what is no
 within ``RESEND_S`` is sent again (the office keeps each event once). Changes from the office
 arrive on paho's network thread and are applied on the daemon's loop thread (``Gate.apply``),
 one at a time and in order (``apply.py``). A broker that is away, slow, or refuses the gate
-changes nothing at the doors: the link retries in the background (1 s, growing to 30 s) and the events wait on disk.
+changes nothing at the doors: the link retries in the background (1 s, growing to 30 s) and
+the events wait on disk.
 """
 
 from __future__ import annotations
