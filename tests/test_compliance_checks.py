@@ -495,9 +495,7 @@ def _audit_row(tmp_path: Path, damage: str) -> tuple[Status, str]:
         files[-1].write_bytes(files[-1].read_bytes()[:-7])
     elif damage == "edited":
         files[-1].write_bytes(files[-1].read_bytes().replace(b'"n":2', b'"n":3'))
-    facts = gather_facts(
-        cfg, notice=notice, unit_paths=[], audit_verify=lambda: audit_fact(state)
-    )
+    facts = gather_facts(cfg, notice=notice, unit_paths=[], audit_verify=lambda: audit_fact(state))
     row = _row(run_checks(cfg, notice, filing, facts), "audit_chain")
     return row.status, row.reason
 

@@ -37,8 +37,7 @@ def summary_lines(result: DemoResult) -> list[str]:
         f"summary: {result.granted} granted, {result.denied} denied, "
         f"{result.relay_pulses} relay pulses, {result.frames} frames ({result.clip_frames} "
         f"of the clip, {result.frames - result.clip_frames} in the scenes after it); "
-        f"{verdict}; median ms "
-        + ", ".join(f"{k} {v:.1f}" for k, v in medians.items())
+        f"{verdict}; median ms " + ", ".join(f"{k} {v:.1f}" for k, v in medians.items())
     ]
     return lines + [f"  [red]{problem}[/]" for problem in result.problems]
 

@@ -319,9 +319,7 @@ def _audit(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckResult:
         )
     if not facts.audit_verified:
         why = facts.audit_problem or "the audit chain does not verify"
-        return CheckResult(
-            "audit_chain", art, Status.FAIL, f"{why}; see `facegate audit verify`"
-        )
+        return CheckResult("audit_chain", art, Status.FAIL, f"{why}; see `facegate audit verify`")
     if facts.audit_torn_bytes:
         return CheckResult(
             "audit_chain",

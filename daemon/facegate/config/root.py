@@ -8,6 +8,7 @@ from .appliance import AdminConfig, AuditConfig, WatchdogConfig
 from .base import Section
 from .calendar import CalendarConfig
 from .camera import CameraConfig
+from .compound import CompoundConfig
 from .doors import DoorConfig, door_problems
 from .enrollment import EnrollmentConfig
 from .filing import FilingConfig
@@ -86,6 +87,10 @@ class FacegateConfig(Section):
     )
     filing: FilingConfig = Field(
         default_factory=FilingConfig, description="Filing with the provincial CAC (Art. 15)."
+    )
+    compound: CompoundConfig | None = Field(
+        default=None,
+        description="This gate as one of a compound's gates (MQTT to the office); none: alone.",
     )
 
     @model_validator(mode="after")
