@@ -16,13 +16,14 @@ from nacl.signing import SigningKey, VerifyKey
 
 from facegate.clock import FakeClock
 from facegate.compound.apply import GateKeys, apply_change, last_seq
-from facegate.compound.broker import BrokerError, acl_text
+from facegate.compound.broker import acl_text
 from facegate.compound.homeassistant import DoorState, discovery, state_messages
 from facegate.compound.messages import BadMessage, Change, seal_bundle, sign, verify
 from facegate.compound.office import Office, person_bundle
 from facegate.compound.pki import CompoundPkiError, new_ca, new_request, sign_request
 from facegate.compound.setup import admit, init_office, install_grant, join_request
 from facegate.compound.spool import Outbox
+from facegate.errors import ConfigError
 from facegate.store import Store
 
 SPACE = "dlib_resnet_v1"
@@ -184,7 +185,7 @@ def test_a_request_must_name_its_device(tmp_path: Path) -> None:
 
 
 def test_the_office_folder_the_broker_and_its_acl(tmp_path: Path, store: Store) -> None:
-    with pytest.raises(BrokerError, match="every interface"):
+    with pytest.raises(ConfigError, match="every interface"):
         init_office(tmp_path / "office", "estate", "0.0.0.0")
     office = tmp_path / "office"
     init_office(office, "estate", "192.168.1.10", 8883)

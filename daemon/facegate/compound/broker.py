@@ -21,7 +21,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from ..errors import FacegateError
+from ..errors import ConfigError, FacegateError
 
 __all__ = [
     "BrokerError",
@@ -53,9 +53,9 @@ def check_listen_address(address: str, *, allow_any: bool = False) -> str:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        raise BrokerError(f"listen address {address!r} is not an IP address") from None
+        raise ConfigError(f"listen address {address!r} is not an IP address") from None
     if ip.is_unspecified and not allow_any:
-        raise BrokerError(
+        raise ConfigError(
             f"listen address {address}: the broker would listen on every interface; give the "
             "office node's LAN address (the compound's data stays in the compound, Art. 8)"
         )

@@ -25,6 +25,8 @@ class Endpoint:
     cert: Path
     key: Path
     keepalive_s: int = 30
+    client_id: str | None = None  # default: the device id
+    clean: bool = False  # a one-off command's connection: no session kept at the broker
 
 
 def make_client(endpoint: Endpoint) -> mqtt.Client:
@@ -32,8 +34,8 @@ def make_client(endpoint: Endpoint) -> mqtt.Client:
     broker keeps its session (``clean_session`` off) across restarts."""
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
-        client_id=endpoint.device,
-        clean_session=False,
+        client_id=endpoint.client_id or endpoint.device,
+        clean_session=endpoint.clean,
         protocol=mqtt.MQTTv311,
         reconnect_on_failure=True,
     )

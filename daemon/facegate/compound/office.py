@@ -30,7 +30,7 @@ from .pki import CompoundPkiError
 from .registry import Registry
 from .setup import OFFICE, office_settings, office_signing_key
 
-__all__ = ["DeletionStatus", "Office", "person_bundle"]
+__all__ = ["DeletionStatus", "Office", "deletion_status", "person_bundle"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +78,30 @@ class DeletionStatus:
         return f"deleted at {len(self.deleted)} of {len(self.gates)} gates"
 
 
+def deletion_status(registry: Registry, pseudonym: str, *, delete: bool = False) -> DeletionStatus:
+    """The signed receipts the person's gates returned (answers were verified on arrival)."""
+    gates = tuple(registry.holders(pseudonym))
+    answers = registry.answers(pseudonym, "delete" if delete else "withdraw")
+    receipts: dict[str, dict[str, Any]] = {}
+    for gate, (status, signed) in answers.items():
+        if status in ("applied", "duplicate"):
+            body = json.loads(signed)["body"]
+            if body.get("receipt") is not None:
+                receipts[gate] = body["receipt"]
+    return DeletionStatus(gates, tuple(g for g in gates if g in receipts), receipts)
+
+
 class Office:
     """The office's connection to the compound (``start``, ``enrol``, ``withdraw``, ``stop``)."""
 
-    def __init__(self, folder: Path, *, host: str | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        one_off: bool = False,
+    ) -> None:
         settings = office_settings(folder)
         self.folder = folder
         self.compound: str = settings["compound"]
@@ -96,6 +116,8 @@ class Office:
             folder / "ca.crt",
             folder / "office.crt",
             folder / "office.key",
+            client_id="office-cli" if one_off else None,
+            clean=one_off,
         )
         self.client = make_client(endpoint)
         self._endpoint = endpoint
@@ -159,15 +181,7 @@ class Office:
     # -- answers -----------------------------------------------------------------------------
 
     def deletion_status(self, pseudonym: str, *, delete: bool = False) -> DeletionStatus:
-        gates = tuple(self.registry.holders(pseudonym))
-        answers = self.registry.answers(pseudonym, "delete" if delete else "withdraw")
-        receipts: dict[str, dict[str, Any]] = {}
-        for gate, (status, signed) in answers.items():
-            if status in ("applied", "duplicate"):
-                body = json.loads(signed)["body"]
-                if body.get("receipt") is not None:
-                    receipts[gate] = body["receipt"]
-        return DeletionStatus(gates, tuple(g for g in gates if g in receipts), receipts)
+        return deletion_status(self.registry, pseudonym, delete=delete)
 
     def wait(self, done: Any, timeout_s: float) -> bool:
         """Wait until ``done()`` holds (checked after every answer)."""

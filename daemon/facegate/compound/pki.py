@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ..errors import FacegateError
+from ..errors import ConfigError
 
 __all__ = [
     "DEVICE_ID",
@@ -37,8 +37,8 @@ DEVICE_ID = re.compile(r"^[a-z][a-z0-9-]{0,31}$")  # a topic level and a certifi
 VALID_DAYS = 3650
 
 
-class CompoundPkiError(FacegateError):
-    """A certificate or request that cannot be made or is not acceptable."""
+class CompoundPkiError(ConfigError):
+    """A certificate, request, grant or id that is not acceptable (bad input: exit 2)."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -81,6 +81,17 @@ class Registry:
         """``{gate: (box_key, sign_key)}`` (base64 public keys)."""
         return {g: (b, s) for g, b, s in self._all("SELECT id, box_key, sign_key FROM gates")}
 
+    def overview(self) -> list[tuple[str, int, int, int]]:
+        """Per gate: ``(id, last change it confirmed, changes unanswered, events kept)``."""
+        return [
+            (g, int(seq), int(open_), int(events))
+            for g, seq, open_, events in self._all(
+                "SELECT g.id, g.last_seq,"
+                " (SELECT COUNT(*) FROM changes c WHERE c.gate = g.id AND c.status IS NULL),"
+                " (SELECT COUNT(*) FROM events e WHERE e.gate = g.id) FROM gates g ORDER BY g.id"
+            )
+        ]
+
     # -- changes and answers ------------------------------------------------------------------
 
     def add_change(
@@ -108,6 +119,10 @@ class Registry:
                 "SELECT payload FROM changes WHERE gate = ? AND seq > ? ORDER BY seq", (gate, seq)
             )
         ]
+
+    def answered(self, gate: str, seq: int) -> bool:
+        status = self._one("SELECT status FROM changes WHERE gate = ? AND seq = ?", (gate, seq))
+        return status is not None
 
     def unanswered(self) -> int:
         return int(self._one("SELECT COUNT(*) FROM changes WHERE status IS NULL"))
