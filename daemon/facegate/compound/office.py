@@ -155,28 +155,38 @@ class Office:
         unknown = sorted(set(gates) - set(known))
         if unknown:
             raise CompoundPkiError(f"the consent names gates not in this compound: {unknown}")
-        sent: dict[str, int] = {}
         now = time.time()
-        for gate in gates:
-            sealed = seal_bundle(PublicKey(base64.b64decode(known[gate][0])), bundle)
-            sent[gate] = self._send(gate, "enrol", pseudonym, sealed, now)
-        return sent
+        queued: list[tuple[str, int, bytes]] = []
+        with self.registry.batch():  # every change kept before any is published
+            for gate in gates:
+                sealed = seal_bundle(PublicKey(base64.b64decode(known[gate][0])), bundle)
+                queued.append(self._record(gate, "enrol", pseudonym, sealed, now))
+        return self._publish(queued)
 
     def withdraw(self, pseudonym: str, *, delete: bool = False) -> dict[str, int]:
         """Withdraw (or delete) a person at every gate that was sent them; ``{gate: seq}``."""
         kind = "delete" if delete else "withdraw"
         now = time.time()
-        return {
-            g: self._send(g, kind, pseudonym, None, now) for g in self.registry.holders(pseudonym)
-        }
+        with self.registry.batch():
+            queued = [
+                self._record(g, kind, pseudonym, None, now)
+                for g in self.registry.holders(pseudonym)
+            ]
+        return self._publish(queued)
 
-    def _send(self, gate: str, kind: Any, pseudonym: str, sealed: str | None, now: float) -> int:
+    def _record(
+        self, gate: str, kind: Any, pseudonym: str, sealed: str | None, now: float
+    ) -> tuple[str, int, bytes]:
         def make(seq: int) -> bytes:
             return sign(self._signing, Change(gate, seq, kind, pseudonym, sealed, now).body())
 
         seq, payload = self.registry.add_change(gate, kind, pseudonym, make, now)
-        self.client.publish(topic(self.compound, gate, "changes"), payload, qos=1)
-        return seq
+        return gate, seq, payload
+
+    def _publish(self, queued: list[tuple[str, int, bytes]]) -> dict[str, int]:
+        for gate, _seq, payload in queued:
+            self.client.publish(topic(self.compound, gate, "changes"), payload, qos=1)
+        return {gate: seq for gate, seq, _ in queued}
 
     # -- answers -----------------------------------------------------------------------------
 

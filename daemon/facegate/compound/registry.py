@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +51,24 @@ class Registry:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA busy_timeout = 5000")
+        # NORMAL: an answer lost to a power cut comes again (the gate keeps it and answers a
+        # re-sent change the same way), so each answer need not wait for its own fsync.
+        self._db.execute("PRAGMA synchronous = NORMAL")
         self.lock = threading.RLock()
         for statement in SCHEMA:
             self._db.execute(statement)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for several changes (a person sent to every gate at once)."""
+        with self.lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         with self.lock:

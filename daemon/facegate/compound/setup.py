@@ -146,6 +146,8 @@ def admit(folder: Path, request: dict[str, Any]) -> dict[str, Any]:
             raise CompoundPkiError("the request's X25519 key is not 32 bytes")
         VerifyKey(base64.b64decode(sign_key, validate=True))
         csr = str(request["csr"]).encode("ascii")
+    except CompoundPkiError:
+        raise
     except (KeyError, TypeError, ValueError) as exc:
         raise CompoundPkiError(f"a malformed join request ({type(exc).__name__})") from None
     if device == OFFICE:
