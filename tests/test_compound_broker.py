@@ -22,7 +22,7 @@ from facegate.compound.broker import find_mosquitto
 from facegate.compound.messages import verify
 from facegate.compound.mqtt import Endpoint, make_client
 from facegate.compound.office import Office, person_bundle
-from facegate.compound.pki import new_ca, new_request, sign_request
+from facegate.compound.pki import Issued, new_ca, new_request, sign_request
 from facegate.compound.sim import SimCompound
 
 pytestmark = pytest.mark.skipif(
@@ -242,3 +242,62 @@ def test_a_gate_cannot_speak_or_listen_on_another_gates_topics(compound: SimComp
     finally:
         spy.disconnect()
         spy.loop_stop()
+
+
+def test_home_assistant_sees_each_door_and_never_a_person(
+    compound: SimCompound, tmp_path: Path
+) -> None:
+    ca = Issued(
+        (compound.office_dir / "ca.key").read_bytes(), (compound.office_dir / "ca.crt").read_bytes()
+    )
+    request = new_request("homeassistant", "estate")
+    (tmp_path / "ha.key").write_bytes(request.key_pem)
+    (tmp_path / "ha.crt").write_bytes(sign_request(ca, request.cert_pem, "homeassistant"))
+    ha = _raw_client(
+        compound,
+        "homeassistant",
+        tmp_path / "ha.crt",
+        tmp_path / "ha.key",
+        compound.office_dir / "ca.crt",
+    )
+    seen: dict[str, bytes] = {}
+    ready = threading.Event()
+
+    def on_connect(client: mqtt.Client, *_a: object) -> None:
+        client.subscribe("homeassistant/#", qos=1)
+        client.subscribe("facegate/estate/+/ha/#", qos=1)
+        client.subscribe("facegate/estate/+/changes", qos=1)  # not granted by the ACL
+        ready.set()
+
+    ha.on_connect = on_connect
+    ha.on_message = lambda _c, _u, m: seen.__setitem__(m.topic, bytes(m.payload))
+    ha.connect_async("127.0.0.1", compound.port)
+    ha.loop_start()
+    try:
+        assert ready.wait(5.0)
+        gate = compound.gates["gate-a"]
+        assert gate.link is not None
+        gate.link.offer(
+            {
+                "kind": "decision",
+                "door": "main",
+                "granted": True,
+                "method": "face",
+                "reason": "granted",
+                "subject": "p-1234567890abcdef",
+                "at": 1.0,
+            }
+        )
+        gate.link.offer({"kind": "alarm", "door": "main", "alarm": "door_forced", "at": 2.0})
+        counter = "facegate/estate/gate-a/ha/main/counter/granted"
+        alarm = "facegate/estate/gate-a/ha/main/alarm/door_forced"
+        assert until(lambda: seen.get(counter) == b"1" and seen.get(alarm) == b"ON")
+        assert "homeassistant/lock/gate-a/main/config" in seen
+        assert seen["facegate/estate/gate-a/ha/main/state"] == b"LOCKED"
+        compound.office.enrol("p-6666666666666666", bundle(6))  # type: ignore[union-attr]
+        time.sleep(0.5)
+        assert not any(t.endswith("/changes") for t in seen)
+        assert not any(b"p-" in payload for payload in seen.values())
+    finally:
+        ha.disconnect()
+        ha.loop_stop()
