@@ -104,7 +104,11 @@ def test_changes_apply_in_order_exactly_once(store: Store) -> None:
     assert store.count_people_with_face() == 1
     apply(store, change(store, 2, pseudonym=P2, seed=2))
     apply(store, change(store, 3, "withdraw", pseudonym=P1))
-    assert last_seq(store) == 3 and [p for p, _ in store.iter_templates(SPACE)] == [P2]
+    # The same pseudonym enrolled again (a restored database, a bug): refused, and counted.
+    body = json.loads(apply(store, change(store, 4, pseudonym=P2, seed=3)).answer)["body"]
+    assert body["status"] == "refused" and "already held" in body["reason"]
+    assert last_seq(store) == 4
+    assert [p for p, _ in store.iter_templates(SPACE)] == [P2]
 
 
 def test_an_answer_is_signed_by_the_gate_and_a_receipt_by_its_audit_key(store: Store) -> None:

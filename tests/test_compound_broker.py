@@ -68,7 +68,7 @@ def compound(tmp_path: Path) -> Iterator[SimCompound]:
     try:
         for gate in c.gates.values():
             gate.start(c.name, c.port)
-        office = c.start_office()
+        office = c.start_office(quiet_s=1.0)
         assert office.connected.is_set()
         assert until(lambda: all(g.link.connected.is_set() for g in c.gates.values()))
         yield c
@@ -134,6 +134,21 @@ def test_a_gate_stopped_during_an_enrolment_catches_up_on_restart(compound: SimC
     office.withdraw(first)
     assert office.wait(lambda: answered(office), WAIT_S)
     assert office.deletion_status(first).line() == "deleted at 3 of 3 gates"
+
+
+def test_changes_a_broker_lost_are_sent_again(compound: SimCompound) -> None:
+    office, broker = compound.office, compound.broker
+    assert office is not None and broker is not None
+    away = compound.gates["gate-c"]
+    away.stop()
+    person = "p-8888888888888888"
+    office.enrol(person, bundle(8))
+    assert office.wait(lambda: office.registry.unanswered() == 1, WAIT_S)
+    broker.kill()  # its queue for gate-c, and gate-c's session, die with it
+    compound.start_broker()
+    away.start(compound.name, compound.port)
+    assert office.wait(lambda: answered(office), WAIT_S)  # the office sent it again
+    assert person in held(compound, "gate-c")
 
 
 def test_the_broker_dies_gates_carry_on_and_no_event_is_lost(compound: SimCompound) -> None:

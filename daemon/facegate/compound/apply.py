@@ -160,13 +160,15 @@ def _apply(
     bump: Any,
     face_space: tuple[str, int] | None,
 ) -> Ack:
+    held = store.query("SELECT 1 FROM people WHERE pseudonym = ?", (change.pseudonym,)).fetchone()
     if change.kind == "enrol":
         assert change.sealed is not None
+        if held is not None:  # a new enrolment is a new pseudonym; never two of one person
+            raise StoreError(f"{change.pseudonym} is already held at this gate")
         bundle = open_bundle(keys.box, change.sealed)
         args = _enrolment(bundle, gate, face_space)
         enroll_person(store, pseudonym=change.pseudonym, then=bump, **args)
         return Ack(gate, change.seq, "applied", change.kind, change.pseudonym)
-    held = store.query("SELECT 1 FROM people WHERE pseudonym = ?", (change.pseudonym,)).fetchone()
     receipt: Receipt | None
     if held is None:  # never held here (or already gone): nothing to delete, say so
         with store.transaction() as db:

@@ -2,8 +2,9 @@
 
 A person goes only to the gates their consent record names; each gate gets its own copy of
 the bundle, sealed to that gate's X25519 key, numbered in that gate's sequence and signed by
-the office. Every change is kept until the gate answers; a gate that says hello with an older
-number gets what it missed, in order (after a day offline, or a broker that lost its queue).
+the office. Every change is kept until the gate answers; a gate's persistent session at the
+broker holds what it missed while away, and a gate that stays quiet with changes unanswered
+(a broker that lost its queue) gets them again, in order.
 Answers are checked against the gate's registered Ed25519 key and kept, deletion receipts
 included: "deleted at 3 of 3 gates" is counted from signed receipts, not from what was sent.
 """
@@ -33,6 +34,9 @@ from .setup import OFFICE, office_settings, office_signing_key
 __all__ = ["DeletionStatus", "Office", "deletion_status", "person_bundle"]
 
 logger = logging.getLogger(__name__)
+
+QUIET_S = 5.0  # a gate with open changes and no answer this long gets them again
+RESEND_BATCH = 500
 
 
 def person_bundle(
@@ -101,6 +105,7 @@ class Office:
         host: str | None = None,
         port: int | None = None,
         one_off: bool = False,
+        quiet_s: float = QUIET_S,
     ) -> None:
         settings = office_settings(folder)
         self.folder = folder
@@ -127,6 +132,8 @@ class Office:
         self._kept: dict[tuple[str, str], int] = {}  # (gate, outbox) → kept up to here
         self._to_confirm: set[tuple[str, str]] = set()
         self._stopping = threading.Event()
+        self.quiet_s = quiet_s
+        self._activity: dict[str, float] = {}  # gate → when it last answered or was sent to
         self._confirmer = threading.Thread(target=self._confirm, name="office-confirm", daemon=True)
 
     def start(self, wait_s: float = 10.0) -> bool:
@@ -184,8 +191,10 @@ class Office:
         return gate, seq, payload
 
     def _publish(self, queued: list[tuple[str, int, bytes]]) -> dict[str, int]:
+        now = time.monotonic()
         for gate, _seq, payload in queued:
             self.client.publish(topic(self.compound, gate, "changes"), payload, qos=1)
+            self._activity[gate] = now
         return {gate: seq for gate, seq, _ in queued}
 
     # -- answers -----------------------------------------------------------------------------
@@ -241,16 +250,32 @@ class Office:
         self._to_confirm.add(key)
 
     def _confirm(self) -> None:
-        """Tell gates which events are kept, a few times a second (one message per gate)."""
+        """Tell gates which events are kept, a few times a second (one message per gate);
+        send again what a gate left unanswered while quiet for ``QUIET_S``."""
+        last_check = 0.0
         while not self._stopping.wait(0.2):
             if not self.connected.is_set():
                 continue
+            now = time.monotonic()
+            if now - last_check >= 1.0:
+                last_check = now
+                self._resend_stalled(now)
             for key in list(self._to_confirm):
                 self._to_confirm.discard(key)
                 gate, boot = key
                 body = {"type": "received", "gate": gate, "boot": boot, "seq": self._kept[key]}
                 payload = sign(self._signing, body)
                 self.client.publish(topic(self.compound, gate, "received"), payload, qos=1)
+
+    def _resend_stalled(self, now: float) -> None:
+        """A gate with unanswered changes and no answer for ``QUIET_S``: the broker may have
+        lost them (a restart without persistence); send them again, oldest first."""
+        for gate, oldest in self.registry.open_changes().items():
+            if now - self._activity.get(gate, 0.0) < self.quiet_s:
+                continue
+            self._activity[gate] = now
+            for payload in self.registry.changes_after(gate, oldest - 1)[:RESEND_BATCH]:
+                self.client.publish(topic(self.compound, gate, "changes"), payload, qos=1)
 
     def _answer(self, client: mqtt.Client, gate: str, payload: bytes) -> None:
         keys = self.registry.gates().get(gate)
@@ -259,10 +284,9 @@ class Office:
         ack = Ack.parse(verify(VerifyKey(base64.b64decode(keys[1])), payload))
         if ack.gate != gate:
             raise BadMessage("an answer that names another gate")
-        if ack.status == "hello":
+        self._activity[gate] = time.monotonic()
+        if ack.status == "hello":  # what it missed comes from its session, else is re-sent
             self.registry.set_seen(gate, ack.seq)
-            for missed in self.registry.changes_after(gate, ack.seq):
-                client.publish(topic(self.compound, gate, "changes"), missed, qos=1)
             return
         self.registry.record_answer(
             gate, ack.seq, ack.status, ack.kind, ack.pseudonym, payload, time.time()

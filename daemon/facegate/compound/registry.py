@@ -28,6 +28,7 @@ SCHEMA = [
         payload BLOB NOT NULL, issued_at REAL NOT NULL, status TEXT, answered_at REAL,
         PRIMARY KEY (gate, seq)
     )""",
+    "CREATE INDEX IF NOT EXISTS changes_open ON changes(gate, seq) WHERE status IS NULL",
     """CREATE TABLE IF NOT EXISTS answers (
         gate TEXT NOT NULL, seq INTEGER NOT NULL, status TEXT NOT NULL, kind TEXT NOT NULL,
         pseudonym TEXT NOT NULL, signed BLOB NOT NULL, at REAL NOT NULL,
@@ -140,6 +141,15 @@ class Registry:
     def answered(self, gate: str, seq: int) -> bool:
         status = self._one("SELECT status FROM changes WHERE gate = ? AND seq = ?", (gate, seq))
         return status is not None
+
+    def open_changes(self) -> dict[str, int]:
+        """``{gate: its oldest unanswered change}``."""
+        return {
+            g: int(seq)
+            for g, seq in self._all(
+                "SELECT gate, MIN(seq) FROM changes WHERE status IS NULL GROUP BY gate"
+            )
+        }
 
     def unanswered(self) -> int:
         return int(self._one("SELECT COUNT(*) FROM changes WHERE status IS NULL"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..clock import Clock
 from ..store import Store
@@ -99,8 +100,8 @@ class SimCompound:
         )
         self.broker.start()
 
-    def start_office(self) -> Office:
-        self.office = Office(self.office_dir, host=ADDRESS, port=self.port)
+    def start_office(self, **kw: Any) -> Office:
+        self.office = Office(self.office_dir, host=ADDRESS, port=self.port, **kw)
         self.office.start()
         return self.office
 
