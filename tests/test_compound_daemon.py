@@ -197,3 +197,51 @@ def test_three_gate_daemons_enrol_once_withdraw_once_and_survive_the_broker(
         assert [(e["granted"], e["subject"]) for e in sent] == [
             (g, s) for _, g, s in daemon.decisions
         ]
+
+
+def test_without_a_broker_or_a_grant_the_gate_works_alone(
+    tmp_path: Path, models_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    compound = SimCompound(tmp_path)
+    compound.create(["gate-a"])  # the broker is never started: nothing listens on its port
+    gate = compound.gates["gate-a"]
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    cv2.imwrite(str(clip / "0.png"), np.full((120, 160, 3), 90, np.uint8))
+    text = CONFIG.format(
+        device="gate-a",
+        clip=clip,
+        models=models_dir,
+        state=gate.state,
+        port=compound.port,
+        folder=gate.folder,
+    )
+    factory = MockFactory()
+    app = App(load_config_text(text), pin_factory=factory, master_key=gate.master_key)
+    app.start()
+    hook = CompoundHook(app)
+    try:
+        hook.start()
+        assert hook.link is not None and not hook.link.connected.is_set()
+        started = time.monotonic()
+        assert app.remote_open("main", 1.0, uid=0)  # a way in, while the broker is away
+        assert factory.pin(17).state is True
+        assert time.monotonic() - started < 0.5
+        assert until(lambda: hook.link is not None and hook.link.pending() == 1, 5)
+    finally:
+        hook.stop()
+        app.close()
+    # No grant installed (a gate configured before `compound install`): logged, gate alone.
+    (gate.folder / "office.json").unlink()
+    app = App(load_config_text(text), pin_factory=factory, master_key=gate.master_key)
+    app.start()
+    hook = CompoundHook(app)
+    try:
+        with caplog.at_level("ERROR"):
+            hook.start()
+        assert hook.link is None and "the gate works alone" in caplog.text
+        assert app.remote_open("main", 1.0, uid=0)
+    finally:
+        hook.stop()
+        app.close()
+    assert factory.pin(17).state is False
