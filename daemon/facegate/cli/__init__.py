@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .audit import add_audit_parsers
     from .bench import add_bench_parser
     from .compliance import add_compliance_parsers
+    from .compound import add_compound_parsers
     from .config_cmd import add_config_parsers
     from .ctl import add_admin_parsers
     from .daemon import add_daemon_parsers, add_run_parser
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_pad_parsers(sub)
     add_bench_parser(sub)
     add_daemon_parsers(sub)
+    add_compound_parsers(sub)
     return parser
 
 

@@ -8,6 +8,7 @@ from .appliance import AdminConfig, AuditConfig, WatchdogConfig
 from .base import Section
 from .calendar import CalendarConfig
 from .camera import CameraConfig
+from .compound import CompoundConfig
 from .doors import DoorConfig, door_problems
 from .enrollment import EnrollmentConfig
 from .filing import FilingConfig
@@ -91,6 +92,10 @@ class FacegateConfig(Section):
     rights: RightsConfig = Field(
         default_factory=RightsConfig,
         description="Answering a person's requests about their data (PIPL Art. 44-50).",
+    )
+    compound: CompoundConfig | None = Field(
+        default=None,
+        description="This gate as one of a compound's gates (MQTT to the office); none: alone.",
     )
 
     @model_validator(mode="after")

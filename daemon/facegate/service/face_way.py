@@ -220,4 +220,3 @@ def _text(exc: BaseException) -> str:
     """One line naming the error (never an image or template: errors carry none)."""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
@@ -43,6 +45,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# Run inside the change's own transaction (the compound records the change's sequence number
+# there, so a change and the fact that it was applied commit together or not at all).
+Then = Callable[[sqlite3.Connection], None] | None
 
 
 @dataclass(slots=True, frozen=True)
@@ -192,11 +198,15 @@ def enroll_person(
     valid_from: float | None = None,
     valid_until: float | None = None,
     age: str | None = None,
+    pseudonym: str | None = None,
+    then: Then = None,
 ) -> Enrolled:
     """Create a person with any of: face templates, PIN, card — in one transaction.
 
     A face needs a separate consent record; a minor's face also needs a guardian's consent.
-    PIN or card alone needs no biometric consent: face is never required.
+    PIN or card alone needs no biometric consent: face is never required. ``pseudonym`` keeps
+    a compound's pseudonym (the office's) instead of drawing a new one; ``then`` runs inside
+    the transaction.
 
     Raises:
         StoreError: a rule is broken (nothing is stored) or a credential is already in use.
@@ -237,7 +247,7 @@ def enroll_person(
         if not value or not value.strip():
             raise StoreError(f"the {label} must not be empty ({key})")
 
-    pseudonym = new_pseudonym()
+    pseudonym = pseudonym or new_pseudonym()
     data_key = crypto.new_data_key()
     now = store.clock.time()
     consent_id: str | None = None
@@ -344,10 +354,14 @@ def enroll_person(
                 "age": age,  # how it was established: "born YYYY", "adult", "child"
             },
         )
+        if then is not None:
+            then(db)
     return Enrolled(pseudonym, consent_id, 0 if rows is None else len(rows), len(credentials))
 
 
-def withdraw(store: Store, pseudonym: str, *, remove_credentials: bool = False) -> Receipt:
+def withdraw(
+    store: Store, pseudonym: str, *, remove_credentials: bool = False, then: Then = None
+) -> Receipt:
     """Withdraw face consent: delete every template of the person now, keep PIN/card.
 
     Raises:
@@ -392,11 +406,13 @@ def withdraw(store: Store, pseudonym: str, *, remove_credentials: bool = False) 
             ",".join(consent_ids) or None,
             {"deleted": deleted, "kept": list(kept)},
         )
+        if then is not None:
+            then(db)
     store.checkpoint()
     return Receipt("withdrawal", pseudonym, consent_ids, deleted, now, kept)
 
 
-def delete_person(store: Store, pseudonym: str) -> Receipt | None:
+def delete_person(store: Store, pseudonym: str, *, then: Then = None) -> Receipt | None:
     """Remove everything of a person: data key, identity, templates, credentials.
 
     The consent records stay as processing records, with the guardian's name erased.
@@ -431,6 +447,8 @@ def delete_person(store: Store, pseudonym: str) -> Receipt | None:
         store.record(
             db, "person_deleted", pseudonym, ",".join(consent_ids) or None, {"deleted": counts}
         )
+        if then is not None:
+            then(db)
     store.checkpoint()
     return Receipt("deletion", pseudonym, consent_ids, counts, now)
 
