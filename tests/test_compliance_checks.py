@@ -27,6 +27,7 @@ from facegate.compliance import (
 from facegate.compliance.facts import unit_denies_ip
 from facegate.compliance.records import note_rendered, record_notice, recorded_notices
 from facegate.config import load_config_text
+from facegate.config.compound import CompoundConfig
 from facegate.config.filing import FilingConfig
 from facegate.errors import ConfigError
 from facegate.store import (
@@ -554,3 +555,38 @@ def test_audit_check_on_a_first_start_is_a_warning(tmp_path: Path) -> None:
         cfg, notice=notice, unit_paths=[], audit_verify=lambda: audit_fact(cfg.store.state_dir)
     )
     assert _row(run_checks(cfg, notice, filing, facts), "audit_chain").status is Status.WARN
+
+
+_COMPOUND_DROPIN = (
+    "[Service]\nPrivateNetwork=yes\nIPAddressDeny=any\n"
+    "[Service]\nPrivateNetwork=no\nIPAddressAllow=192.168.1.10/32\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("unit", "broker", "denies"),
+    [
+        (_COMPOUND_DROPIN, "192.168.1.10", True),  # the broker alone: still no egress
+        (_COMPOUND_DROPIN, None, False),  # not a compound gate: an opening is an opening
+        (_COMPOUND_DROPIN, "192.168.1.11", False),  # another host than the broker
+        (_COMPOUND_DROPIN.replace("/32", "/24"), "192.168.1.10", False),  # the whole LAN
+        (_COMPOUND_DROPIN.replace("192.168.1.10", "8.8.8.8"), "8.8.8.8", False),  # public
+        (_COMPOUND_DROPIN, "broker.lan", False),  # a name cannot be pinned by the unit
+    ],
+)
+def test_a_compound_gate_may_reach_its_broker_and_nothing_else(
+    unit: str, broker: str | None, denies: bool
+) -> None:
+    assert unit_denies_ip(unit, broker) is denies
+
+
+def test_a_compound_broker_must_be_on_the_lan(tmp_path: Path) -> None:
+    from facegate.compliance.checks import _no_network_sink
+
+    base = load_config_text(config_text(tmp_path))
+    for broker, status in (("192.168.1.10", Status.PASS), ("203.0.113.7", Status.FAIL)):
+        compound = CompoundConfig(name="estate", device="gate-a", broker=broker)
+        cfg = base.model_copy(update={"compound": compound})
+        result = _no_network_sink(cfg, cfg.notice)
+        assert result.status is status, result.reason
+        assert broker in result.reason

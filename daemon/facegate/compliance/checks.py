@@ -17,7 +17,7 @@ from ..config.filing import FilingConfig
 from ..config.notice import NoticeConfig, localized
 from ..config.site import PRIVATE_SPACE_KINDS
 from .checks_workflow import door_windows_rule, filing_rule, pia_rule
-from .facts import ComplianceFacts
+from .facts import ComplianceFacts, lan_address
 from .result import CheckResult, Status
 
 if TYPE_CHECKING:
@@ -244,12 +244,29 @@ def _no_network_sink(cfg: FacegateConfig, notice: NoticeConfig | None, *_: Any) 
             Status.WARN,
             "camera is a network stream: keep it on an isolated link to this device",
         )
+    if cfg.compound is not None:
+        broker = cfg.compound.broker
+        if not lan_address(broker):
+            return CheckResult(
+                "no_network_sink",
+                art,
+                Status.FAIL,
+                f"compound.broker {broker} is not a private LAN address: give the office "
+                "node's LAN IP (the compound's data never leaves the compound)",
+            )
+        return CheckResult(
+            "no_network_sink",
+            art,
+            Status.PASS,
+            f"only the compound's broker {broker} on the LAN: sealed enrolments in, "
+            "pseudonymised events and signed receipts out; no face image leaves this device",
+        )
     return CheckResult(
         "no_network_sink", art, Status.PASS, "nothing in the config sends data anywhere"
     )
 
 
-def _unit_network(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckResult:
+def _unit_network(cfg: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckResult:
     art = "Art. 8"
     if facts.unit_denies_ip is None:
         return CheckResult(
@@ -258,12 +275,20 @@ def _unit_network(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckRes
             Status.WARN,
             "facegate.service not found; install the hardened unit (IPAddressDeny=any)",
         )
+    compound = getattr(cfg, "compound", None)
     if not facts.unit_denies_ip:
+        fix = "set IPAddressDeny=any or PrivateNetwork=yes"
+        if compound is not None:
+            fix = f"keep IPAddressDeny=any and allow only IPAddressAllow={compound.broker}/32"
+        return CheckResult(
+            "unit_denies_ip", art, Status.FAIL, f"facegate.service allows IP traffic; {fix}"
+        )
+    if compound is not None:
         return CheckResult(
             "unit_denies_ip",
             art,
-            Status.FAIL,
-            "facegate.service allows IP traffic; set IPAddressDeny=any or PrivateNetwork=yes",
+            Status.PASS,
+            f"the service unit denies IP traffic except to the compound's broker {compound.broker}",
         )
     return CheckResult("unit_denies_ip", art, Status.PASS, "the service unit denies IP traffic")
 

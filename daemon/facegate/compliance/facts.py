@@ -10,6 +10,7 @@ PASS).
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import logging
 import os
 import stat
@@ -159,11 +160,12 @@ def consent_counts(store: Store) -> tuple[int, int, int]:
 _TRUE = {"yes", "true", "1", "on"}
 
 
-def unit_denies_ip(text: str) -> bool:
+def unit_denies_ip(text: str, broker: str | None = None) -> bool:
     """Whether a systemd unit's ``[Service]`` settings keep the daemon off IP networks.
 
     True for ``PrivateNetwork=yes``, for ``IPAddressDeny=any`` unless an ``IPAddressAllow=``
-    opens more than loopback, or for ``RestrictAddressFamilies=`` without AF_INET/AF_INET6.
+    opens more than loopback (and, for a compound gate, the broker's own address ``broker``
+    as a single host), or for ``RestrictAddressFamilies=`` without AF_INET/AF_INET6.
     The last assignment of a key wins, as in systemd; an empty assignment resets it.
     """
     values: dict[str, list[str]] = {}
@@ -189,6 +191,8 @@ def unit_denies_ip(text: str) -> bool:
     deny = {v.lower() for v in values.get("IPAddressDeny", [])}
     allow = {v.lower() for v in values.get("IPAddressAllow", [])}
     loopback = {"localhost", "127.0.0.0/8", "::1/128", "::1", "127.0.0.1"}
+    if broker is not None:
+        loopback |= broker_hosts(broker)
     if "any" in deny and allow <= loopback:
         return True
     families = values.get("RestrictAddressFamilies", [])
@@ -200,7 +204,37 @@ def unit_denies_ip(text: str) -> bool:
     return False
 
 
-def _unit_fact(paths: Iterable[Path]) -> bool | None:
+def broker_hosts(broker: str) -> set[str]:
+    """How a unit may allow exactly the compound broker: its address, alone (``/32``, ``/128``).
+
+    Empty unless ``broker`` is a literal private LAN address (RFC 1918, link-local, IPv6
+    unique-local): a host name or a public address is never a compound's broker (Art. 8)."""
+    try:
+        ip = ipaddress.ip_address(broker)
+    except ValueError:
+        return set()
+    if not lan_address(broker):
+        return set()
+    return {str(ip), f"{ip}/{ip.max_prefixlen}"}
+
+
+def lan_address(host: str) -> bool:
+    """A literal private address of the local network (not loopback, not public)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(ip in net for net in _LAN_NETWORKS if net.version == ip.version)
+
+
+# RFC 1918, IPv4 link-local, IPv6 unique-local and link-local: the compound's own network.
+_LAN_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7")
+) + (ipaddress.ip_network("fe80::/10"),)
+
+
+def _unit_fact(paths: Iterable[Path], broker: str | None = None) -> bool | None:
     found = False
     texts: list[str] = []
     for path in paths:
@@ -213,7 +247,7 @@ def _unit_fact(paths: Iterable[Path]) -> bool | None:
             break  # the first unit found is the one systemd uses
     if not found:
         return None
-    return unit_denies_ip("\n".join(texts))
+    return unit_denies_ip("\n".join(texts), broker)
 
 
 def _key_protection(path: Path, is_credential: bool) -> str | None:
@@ -340,7 +374,9 @@ def gather_facts(
         audit_torn_bytes=audit.torn_bytes,
         audit_problem=audit.problem,
         admin_socket_mode=_mode(admin_socket),
-        unit_denies_ip=_unit_fact(unit_paths),
+        unit_denies_ip=_unit_fact(
+            unit_paths, None if cfg.compound is None else cfg.compound.broker
+        ),
         notice_hash_recorded=notice_recorded,
         doors=door_facts,
         cjk_font=font,
