@@ -228,10 +228,8 @@ def lan_address(host: str) -> bool:
 
 
 # RFC 1918, IPv4 link-local, IPv6 unique-local and link-local: the compound's own network.
-_LAN_NETWORKS = tuple(
-    ipaddress.ip_network(n)
-    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7")
-) + (ipaddress.ip_network("fe80::/10"),)
+_LAN = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7", "fe80::/10")
+_LAN_NETWORKS = tuple(ipaddress.ip_network(n) for n in _LAN)
 
 
 def _unit_fact(paths: Iterable[Path], broker: str | None = None) -> bool | None:
