@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .pad import add_pad_parsers
     from .people import add_people_parsers
     from .receipt import add_receipt_parsers
+    from .web import add_web_parsers
 
     parser = argparse.ArgumentParser(
         prog="facegate",
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_pad_parsers(sub)
     add_bench_parser(sub)
     add_daemon_parsers(sub)
+    add_web_parsers(sub)
     return parser
 
 

@@ -1,0 +1,227 @@
+"""People: list and find, enrol from photos with the consent form, detail, withdraw, delete,
+receipts to download. Operators and admins only (the daemon's ``person.list`` role); names
+and units are shown to, and searchable by, the admin role only, as on the socket."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from .core import Console
+from .i18n import translate
+from .security import Session
+
+__all__ = ["people_routes"]
+
+_PERSON = re.compile(r"^p-[0-9a-f]{16}$")
+# The same bounds as the daemon's EnrollArgs (it checks again): a clear message here first.
+_TEXT = r"^[^\x00-\x1f\x7f-\x9f]*$"
+
+
+class EnrolForm(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    consent_method: str = Field(min_length=1, max_length=200, pattern=_TEXT)
+    notice_version: str = Field(min_length=1, max_length=100, pattern=_TEXT)
+    taken_by: str = Field(min_length=1, max_length=100, pattern=_TEXT)
+    scope: str | None = Field(default=None, max_length=500, pattern=_TEXT)
+    name: str | None = Field(default=None, max_length=200, pattern=_TEXT)
+    unit: str | None = Field(default=None, max_length=100, pattern=_TEXT)
+    phone: str | None = Field(default=None, max_length=50, pattern=r"^[0-9+() -]*$")
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    guardian_name: str | None = Field(default=None, max_length=200, pattern=_TEXT)
+    guardian_relation: str | None = Field(default=None, max_length=50, pattern=_TEXT)
+    guardian_method: str | None = Field(default=None, max_length=200, pattern=_TEXT)
+    minor: bool = False
+
+
+def _messages(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+        for e in exc.errors(include_input=False, include_url=False)[:5]
+    )
+
+
+def _people(console: Console, session: Session) -> tuple[list[dict[str, Any]], str | None]:
+    reply, err = console.ask("person.list", show_names=session.role == "admin")
+    return (reply or {}).get("people", []), err
+
+
+def _matches(person: dict[str, Any], query: str, admin: bool) -> bool:
+    if not query:
+        return True
+    q = query.casefold()
+    if q in person["person"]:
+        return True
+    if not admin:
+        return False
+    return any(q in str(person.get(k) or "").casefold() for k in ("name", "unit"))
+
+
+def people_routes(console: Console) -> list[Route]:
+    async def listing(request: Request) -> Response:
+        session = console.require_command(request, "person.list")
+        query = request.query_params.get("q", "")[:100]
+        people, err = _people(console, session)
+        found = [p for p in people if _matches(p, query, session.role == "admin")]
+        return console.page(
+            request,
+            session,
+            "people.html",
+            people=found[:200],
+            more=max(0, len(found) - 200),
+            total=len(people),
+            query=query,
+            error=err,
+        )
+
+    async def detail(request: Request) -> Response:
+        session = console.require_command(request, "person.list")
+        pseudonym = request.path_params["person"]
+        if not _PERSON.fullmatch(pseudonym):
+            return console.page(request, session, "error.html", status=404, msg="not_found")
+        people, err = _people(console, session)
+        person = next((p for p in people if p["person"] == pseudonym), None)
+        if person is None and err is None:
+            return console.page(request, session, "error.html", status=404, msg="not_found")
+        return console.page(request, session, "person.html", person=person, error=err)
+
+    async def enrol_form(request: Request) -> Response:
+        session = console.require_command(request, "enroll")
+        return console.page(request, session, "enrol.html", values={}, error=None, photos=[])
+
+    async def enrol(request: Request) -> Response:
+        session = console.require_command(request, "enroll")
+        form = await console.form(request, session)
+        values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+
+        def again(error: str, photos: list[Any] | None = None, status: int = 400) -> Response:
+            console.daemon.audit(session.pseudonym, session.role, "enroll", "bad_input")
+            return console.page(
+                request,
+                session,
+                "enrol.html",
+                status=status,
+                values=values,
+                error=error,
+                photos=photos or [],
+            )
+
+        t = lambda key, **kw: translate(session.lang, key, **kw)  # noqa: E731
+        if form.get("ack") != "yes":
+            return again(t("bad_input", msg=t("consent_ack")))
+        try:
+            fields = EnrolForm.model_validate(
+                {k: (v or None) for k, v in values.items() if k not in ("ack",)}
+                | {"minor": values.get("minor") == "yes"}
+            )
+        except ValidationError as exc:
+            return again(t("bad_input", msg=_messages(exc)))
+        uploads = [u for u in form.getlist("photos") if isinstance(u, UploadFile) and u.filename]
+        if not uploads:
+            return again(t("bad_input", msg="photos: 1 to 3 JPEG or PNG files"))
+        photos: list[tuple[str, bytes]] = []
+        for upload in uploads[: console.settings.max_photos]:
+            data = await upload.read(console.settings.max_photo + 1)
+            if len(data) > console.settings.max_photo:
+                return again(t("bad_input", msg=f"{upload.filename}: larger than 4 MB"))
+            photos.append((str(upload.filename)[:80], data))
+        cfg = console.facegate_config()
+        if cfg is None:
+            return again(t("needs_daemon", what="the console was started without --config"))
+        try:
+            found = await run_in_threadpool(_templates, cfg, photos)
+        finally:
+            photos.clear()
+        if not found.encoded:
+            return again(t("bad_input", msg="no usable face in the photos"), found.photos)
+        args = {k: v for k, v in fields.model_dump().items() if v not in (None, "")}
+        if not args.get("minor"):
+            args.pop("minor", None)
+        reply, err = console.ask("enroll", templates=found.encoded, space=found.space, **args)
+        if reply is None:
+            outcome = "down" if err == "down" else "refused"
+            console.daemon.audit(session.pseudonym, session.role, "enroll", outcome)
+            msg = t("daemon_down") if err == "down" else t("daemon_said", msg=err)
+            return again(msg, found.photos, status=503 if err == "down" else 400)
+        pseudonym = reply["person"]
+        console.daemon.audit(session.pseudonym, session.role, "enroll", "ok", pseudonym)
+        session.flash = t("enrolled", p=pseudonym)
+        return RedirectResponse(f"/people/{pseudonym}", 303)
+
+    async def change(request: Request, command: str) -> Response:
+        session = console.require_command(request, command)
+        form = await console.form(request, session)
+        pseudonym = request.path_params["person"]
+        t = lambda key, **kw: translate(session.lang, key, **kw)  # noqa: E731
+        if not _PERSON.fullmatch(pseudonym):
+            return console.page(request, session, "error.html", status=404, msg="not_found")
+        args: dict[str, Any] = {"person": pseudonym}
+        if command == "person.withdraw" and form.get("remove_credentials") == "yes":
+            args["remove_credentials"] = True
+        if command == "person.delete" and form.get("confirm") != pseudonym:
+            session.flash = t("bad_input", msg=t("confirm_delete"))
+            return RedirectResponse(f"/people/{pseudonym}", 303)
+        reply, err = console.ask(command, **args)
+        if reply is None:
+            outcome = "down" if err == "down" else "refused"
+            console.daemon.audit(session.pseudonym, session.role, command, outcome, pseudonym)
+            session.flash = t("daemon_down") if err == "down" else t("daemon_said", msg=err)
+            return RedirectResponse(f"/people/{pseudonym}", 303)
+        console.daemon.audit(session.pseudonym, session.role, command, "ok", pseudonym)
+        receipt_id = secrets.token_urlsafe(12)
+        session.receipts[receipt_id] = {"person": pseudonym, "command": command, **reply}
+        done = "withdrawn" if command == "person.withdraw" else "deleted"
+        return console.page(
+            request,
+            session,
+            "receipt.html",
+            message=t(done, p=pseudonym),
+            receipt_id=receipt_id,
+            lines=reply.get("lines", []),
+        )
+
+    async def withdraw(request: Request) -> Response:
+        return await change(request, "person.withdraw")
+
+    async def delete(request: Request) -> Response:
+        return await change(request, "person.delete")
+
+    async def receipt(request: Request) -> Response:
+        session = console.require(request, "operator")
+        found = session.receipts.get(request.path_params["rid"])
+        if found is None:
+            return console.page(request, session, "error.html", status=404, msg="not_found")
+        body = json.dumps(found, ensure_ascii=False, indent=1).encode()
+        kind = "withdrawal" if found["command"] == "person.withdraw" else "deletion"
+        name = f"facegate-{kind}-receipt-{found['person']}.json"
+        return Response(
+            body,
+            media_type="application/json",
+            headers={"content-disposition": f'attachment; filename="{name}"'},
+        )
+
+    return [
+        Route("/people", listing, methods=["GET"]),
+        Route("/people/new", enrol_form, methods=["GET"]),
+        Route("/people/new", enrol, methods=["POST"]),
+        Route("/people/{person}", detail, methods=["GET"]),
+        Route("/people/{person}/withdraw", withdraw, methods=["POST"]),
+        Route("/people/{person}/delete", delete, methods=["POST"]),
+        Route("/receipts/{rid}", receipt, methods=["GET"]),
+    ]
+
+
+def _templates(cfg: Any, photos: list[tuple[str, bytes]]) -> Any:
+    from .enrol import templates_from_uploads
+
+    return templates_from_uploads(cfg, photos)

@@ -1,0 +1,142 @@
+"""A stand-in daemon for the console's tests: the real ``AdminServer`` on a temporary socket
+with the daemon's own argument models and roles, and handlers that keep a small state."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from facegate.admin import AdminCommandError, AdminServer, Handler, PeerCred, Role, RoleMap
+from facegate.service.admin_commands import EnrollArgs, EventsArgs, PersonArgs, PersonListArgs
+from facegate.service.web_support import WebAuditArgs
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class StubDaemon:
+    people: dict[str, dict[str, Any]] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+
+    def handlers(self) -> dict[str, Handler]:
+        def status(_a: Any, _p: PeerCred) -> dict[str, Any]:
+            return {
+                "doors": {"main": {"locked": True, "alarms": []}},
+                "frames": 1,
+                "people_with_face": len(self.people),
+                "threshold": 0.5,
+                "health_alarms": [],
+                "ways_in": {"face": "up", "pin": "up", "card": "up"},
+            }
+
+        def events(a: EventsArgs, _p: PeerCred) -> dict[str, Any]:
+            return {"events": self.events[-a.limit :]}
+
+        def person_list(a: PersonListArgs, _p: PeerCred) -> dict[str, Any]:
+            rows = []
+            for pseudonym, info in self.people.items():
+                row = {
+                    "person": pseudonym,
+                    "templates": info["templates"],
+                    "face_expires_at": time.time() + 86400,
+                    "credentials": [],
+                    "consent": "c-1",
+                    "minor": False,
+                }
+                if a.show_names:
+                    row |= {"name": info.get("name"), "unit": info.get("unit"), "phone": None}
+                rows.append(row)
+            return {"people": rows}
+
+        def receipt(a: PersonArgs, kind: str) -> dict[str, Any]:
+            if a.person not in self.people:
+                raise AdminCommandError("bad_request", f"no person {a.person}")
+            if kind == "deletion":
+                del self.people[a.person]
+            else:
+                self.people[a.person]["templates"] = 0
+            return {
+                "receipt": {"kind": kind, "person": a.person},
+                "lines": [f"{kind} of {a.person}"],
+                "signature": "sig",
+                "public_key": "pk",
+            }
+
+        def enroll(a: EnrollArgs, _p: PeerCred) -> dict[str, Any]:
+            pseudonym = f"p-{len(self.people) + 1:016x}"
+            self.people[pseudonym] = {"templates": len(a.templates), "name": a.name, "unit": a.unit}
+            return {
+                "person": pseudonym,
+                "consent": "c",
+                "templates": len(a.templates),
+                "credentials": 0,
+            }
+
+        def web_audit(a: WebAuditArgs, _p: PeerCred) -> dict[str, Any]:
+            self.audit.append(a.model_dump())
+            return {"recorded": True}
+
+        def verify(_a: Any, _p: PeerCred) -> dict[str, Any]:
+            return {
+                "ok": True,
+                "records": 3,
+                "files": 1,
+                "signatures": 1,
+                "first_seq": 1,
+                "last_seq": 3,
+                "unsigned_tail": 0,
+                "key_id": "k",
+                "first_broken": None,
+            }
+
+        def check(_a: Any, _p: PeerCred) -> dict[str, Any]:
+            return {
+                "rows": [
+                    {"rule": "purpose", "article": "Art. 4", "status": "PASS", "reason": "ok"}
+                ],
+                "summary": "1 PASS",
+                "refuses_start": False,
+            }
+
+        def docs(_a: Any, _p: PeerCred) -> dict[str, Any]:
+            return {"date": "2026-12-05", "pia": "# PIA\n", "filing": "# Filing\n"}
+
+        def wrap(name: str, func: Any) -> Any:
+            def called(a: Any, p: PeerCred) -> dict[str, Any]:
+                self.calls.append(name)
+                return func(a, p)
+
+            return called
+
+        table = {
+            "status": Handler(Role.AUDITOR, status, None, ""),
+            "events": Handler(Role.AUDITOR, events, EventsArgs, ""),
+            "person.list": Handler(Role.OPERATOR, person_list, PersonListArgs, ""),
+            "person.withdraw": Handler(
+                Role.OPERATOR, lambda a, p: receipt(a, "withdrawal"), PersonArgs, ""
+            ),
+            "person.delete": Handler(
+                Role.ADMIN, lambda a, p: receipt(a, "deletion"), PersonArgs, ""
+            ),
+            "enroll": Handler(Role.OPERATOR, enroll, EnrollArgs, ""),
+            "web.audit": Handler(Role.AUDITOR, web_audit, WebAuditArgs, ""),
+            "audit.verify": Handler(Role.AUDITOR, verify, None, ""),
+            "compliance.check": Handler(Role.AUDITOR, check, None, ""),
+            "compliance.documents": Handler(Role.AUDITOR, docs, None, ""),
+        }
+        return {
+            name: Handler(h.role, wrap(name, h.func), h.args_model, h.summary)
+            for name, h in table.items()
+        }
+
+    def serve(self, socket_path: Path) -> AdminServer:
+        import os
+
+        roles = RoleMap.from_config({os.getuid(): "admin"}, {}, root_is_admin=True)
+        server = AdminServer(socket_path, self.handlers(), roles, group=None, timeout_s=5.0)
+        server.start()
+        return server
