@@ -6,7 +6,6 @@ and download the receipt; an auditor cannot reach the people pages."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import threading
 import time
