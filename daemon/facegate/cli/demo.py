@@ -22,11 +22,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # The timeline shows every event; library log lines would only repeat it on stderr.
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR)
     out = console()
+    if args.console:
+        return _console_demo(args, out)
     result = run_demo(out.print, busy=out.status, models_dir=args.models_dir)
     out.print()
     for line in summary_lines(result):
         out.print(line)
     return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def _console_demo(args: argparse.Namespace, out: Any) -> int:
+    from .demo_console import run_console_demo
+
+    def ready(url: str, user: str, password: str) -> None:
+        out.print(f"the console is at [bold]{url}[/] (a self-signed certificate: accept it once)")
+        out.print(f"log in as [bold]{user}[/] with the password [bold]{password}[/]", markup=True)
+        out.print("the live timeline shows the clip's resident granted every 10 s; Ctrl-C ends")
+
+    try:
+        run_console_demo(models_dir=args.models_dir, port=args.port, say=out.print, on_ready=ready)
+    except KeyboardInterrupt:
+        out.print("stopped; the demo's state folder is deleted")
+    return EXIT_OK
 
 
 def summary_lines(result: DemoResult) -> list[str]:
@@ -37,8 +54,7 @@ def summary_lines(result: DemoResult) -> list[str]:
         f"summary: {result.granted} granted, {result.denied} denied, "
         f"{result.relay_pulses} relay pulses, {result.frames} frames ({result.clip_frames} "
         f"of the clip, {result.frames - result.clip_frames} in the scenes after it); "
-        f"{verdict}; median ms "
-        + ", ".join(f"{k} {v:.1f}" for k, v in medians.items())
+        f"{verdict}; median ms " + ", ".join(f"{k} {v:.1f}" for k, v in medians.items())
     ]
     return lines + [f"  [red]{problem}[/]" for problem in result.problems]
 
@@ -52,4 +68,11 @@ def add_demo_parser(sub: Any) -> None:
         "clock, and prints the timeline. Nothing is kept afterwards.",
     )
     p.add_argument("--models-dir", type=Path, default=None, help="models folder to use")
+    p.add_argument(
+        "--console",
+        action="store_true",
+        help="run the real daemon on a looping clip and the web console on "
+        "https://127.0.0.1:PORT with a demo account, until Ctrl-C",
+    )
+    p.add_argument("--port", type=int, default=8443, help="the console's port (default 8443)")
     p.set_defaults(func=cmd_demo)

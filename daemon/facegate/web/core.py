@@ -78,6 +78,10 @@ class Console:
 
     # -- the facegate configuration (read only) ------------------------------------------
 
+    def use_config(self, cfg: FacegateConfig) -> None:
+        """Use a configuration built in memory (``facegate demo --console``)."""
+        self._cfg = cfg
+
     def facegate_config(self) -> FacegateConfig | None:
         if self._cfg is None and self.settings.config is not None:
             from ..config import load_config
