@@ -41,8 +41,11 @@ FALLBACK_ROLES = {
     "enroll": "operator",
     "person.delete": "admin",
 }
+READ_ONLY = {"audit.verify", "compliance.documents", "commands", "whoami"}
 _DOWN_CODES = {"unreachable", "disconnected", "busy", "timeout"}
-CACHED = {"status": 1.0, "events": 1.0}
+# Reads shared by every browser for a moment (seconds); any other command (a change) clears
+# them all, so a page after an enrolment or withdrawal never shows the state before it.
+CACHED = {"status": 1.0, "events": 1.0, "person.list": 5.0, "compliance.check": 10.0}
 
 
 class DaemonDown(Exception):
@@ -93,6 +96,9 @@ class Daemon:
                 hit = self._cache.get(key)
             if hit is not None and self.clock() - hit[0] < ttl:
                 return hit[1]
+        if ttl is None and command not in READ_ONLY:
+            with self._cache_lock:
+                self._cache.clear()
         result = self._call(command, args)
         if ttl is not None:
             with self._cache_lock:
