@@ -191,3 +191,16 @@ def test_the_web_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["web", "cert", "--cert", str(cert), "--key", str(key), "--name", "x"]) == 2
     assert main(["web", "serve", "--cert", str(tmp_path / "none.pem")]) == 2
     assert "facegate web cert" in capsys.readouterr().err
+
+
+def test_the_console_commands_open_no_network_socket(tmp_path: Path, models_dir: Path) -> None:
+    """`facegate web cert` and `facegate web user list` make no connection (serving listens on
+    its address by design and is not a command that returns)."""
+    from test_no_egress import STRACE, _traced
+
+    if STRACE is None:
+        pytest.skip("strace is not installed (apt install strace; scripts/dev does)")
+    cert = ["web", "cert", "--cert", str(tmp_path / "c.pem"), "--key", str(tmp_path / "k.pem")]
+    assert _traced(tmp_path, models_dir, *cert, "--name", "gate.lan") == []
+    users = ["web", "user", "list", "--accounts", str(tmp_path / "a.json")]
+    assert _traced(tmp_path, models_dir, *users) == []

@@ -167,8 +167,11 @@ class LoginLimiter:
                 self._user[user] = (0, now + self.lock_s)
                 return True
             self._user[user] = (count, 0.0)
-            if len(self._address) > 10_000:  # bounded memory under a spray of addresses
+            # Bounded memory under a spray of addresses or made-up names (oldest dropped).
+            if len(self._address) > 10_000:
                 self._address.pop(next(iter(self._address)))
+            if len(self._user) > 10_000:
+                self._user.pop(next(iter(self._user)))
         return False
 
     def succeeded(self, user: str) -> None:
@@ -237,6 +240,13 @@ class BodyLimit:
                     await _too_large(send, self.limit)
                     return
         seen = 0
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
 
         async def counted() -> Message:
             nonlocal seen
@@ -248,9 +258,10 @@ class BodyLimit:
             return message
 
         try:
-            await self.app(scope, counted, send)
+            await self.app(scope, counted, tracked)
         except BodyTooLarge:
-            await _too_large(send, self.limit)
+            if not started:  # else the answer is already on its way: just stop reading
+                await _too_large(send, self.limit)
 
 
 class BodyTooLarge(Exception):
