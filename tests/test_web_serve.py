@@ -131,7 +131,7 @@ def test_accounts_file(tmp_path: Path) -> None:
     accounts = Accounts(path)  # the console's own Argon2id parameters
     account = accounts.add("ada", "admin", PASSWORD)
     assert account.password_hash.startswith("$argon2id$") and "m=65536" in account.password_hash
-    assert re.fullmatch(r"w-[0-9a-f]{16}", account.pseudonym)
+    assert re.fullmatch(r"w-[a-z]{16}", account.pseudonym)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "ada" in path.read_text() and PASSWORD not in path.read_text()
     again = Accounts(path, hasher=FAST)

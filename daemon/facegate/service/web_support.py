@@ -4,7 +4,7 @@ The console holds no keys and never opens the database, so three things it shows
 from the daemon:
 
 - ``web.audit`` (auditor): one audit record per console action, naming the console user only
-  by the pseudonym the console gave the account (``w-`` and 16 hex digits), never the name.
+  by the pseudonym the console gave the account (``w-`` and 16 letters), never the name.
 - ``compliance.check`` (auditor): the start-up checklist against the live device (store,
   audit trail, units), as ``facegate compliance check`` prints it.
 - ``compliance.documents`` (auditor): the PIA and filing drafts (Markdown) from the same facts.
@@ -33,7 +33,7 @@ class WebAuditArgs(BaseModel):
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    actor: str | None = Field(default=None, pattern=r"^w-[0-9a-f]{16}$")
+    actor: str | None = Field(default=None, pattern=r"^w-[a-z]{16}$")
     role: str | None = Field(default=None, pattern=r"^(auditor|operator|admin)$")
     action: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$", max_length=64)
     outcome: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")

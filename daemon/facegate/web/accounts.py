@@ -1,8 +1,9 @@
 """Console accounts: a JSON file owned by the web user, Argon2id passwords, optional TOTP.
 
 Each account has a name (what the person types), a role (``auditor``, ``operator`` or
-``admin``, the admin socket's roles) and a pseudonym (``w-`` and 16 random hex digits) made
-when the account is created. Only the pseudonym ever leaves this file: audit records and logs
+``admin``, the admin socket's roles) and a pseudonym (``w-`` and 16 random lowercase letters,
+75 bits; letters because the audit trail refuses long digit runs, which look like card or
+phone numbers) made when the account is created. Only the pseudonym ever leaves this file: audit records and logs
 name a console user by it, so the audit trail holds no names.
 
 The file is written atomically (a temporary file in the same folder, fsync, rename) with mode
@@ -16,6 +17,7 @@ import json
 import os
 import re
 import secrets
+import string
 import tempfile
 import threading
 from dataclasses import asdict, dataclass, replace
@@ -39,6 +41,7 @@ __all__ = [
 
 ROLES = ("auditor", "operator", "admin")
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
+PSEUDONYM = r"w-[a-z]{16}"
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
 # Argon2id (argon2-cffi's default type) at RFC 9106's second recommended option, scaled to a
@@ -114,7 +117,7 @@ class Accounts:
                 acc = Account(**{k: item[k] for k in Account.__dataclass_fields__ if k in item})
                 check_username(acc.name)
                 _check_role(acc.role)
-                if not re.fullmatch(r"w-[0-9a-f]{16}", acc.pseudonym):
+                if not re.fullmatch(PSEUDONYM, acc.pseudonym):
                     raise AccountError("a pseudonym is malformed")
                 found[acc.name] = acc
         except (ValueError, KeyError, TypeError) as exc:
@@ -174,7 +177,7 @@ class Accounts:
         check_password(password)
         if name in self._accounts:
             raise AccountError(f"there is already a user {name!r}")
-        account = Account(name, role, f"w-{secrets.token_hex(8)}", self.hasher.hash(password))
+        account = Account(name, role, _new_pseudonym(), self.hasher.hash(password))
         self._replace(account)
         return account
 
@@ -205,6 +208,10 @@ class Accounts:
         if account is None:
             raise AccountError(f"no user {name!r}")
         return account
+
+
+def _new_pseudonym() -> str:
+    return "w-" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(16))
 
 
 def new_totp_secret() -> str:
