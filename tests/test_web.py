@@ -302,3 +302,53 @@ def test_dashboard_events_and_chart(stub, app) -> None:  # type: ignore[no-untyp
     page = c.get("/events?result=granted").text
     assert "<svg" in page and 'class="granted"' in page and "bad_pin" not in page
     assert "bad_pin" in c.get("/events?method=pin").text
+
+
+def test_totp_is_asked_when_enabled(accounts_file, app) -> None:  # type: ignore[no-untyped-def]
+    import pyotp
+
+    secret = pyotp.random_base32()
+    app.state.console.accounts.set_totp("ada", secret)
+    c = client(app)
+    token = csrf_of(c.get("/login").text)
+    reply = c.post("/login", data={"csrf": token, "username": "ada", "password": PASSWORD})
+    assert reply.status_code == 401  # the password alone is not enough
+    token = csrf_of(c.get("/login").text)
+    code = pyotp.TOTP(secret).now()
+    data = {"csrf": token, "username": "ada", "password": PASSWORD, "totp": code}
+    assert c.post("/login", data=data).status_code == 303
+    assert c.get("/").status_code == 200
+
+
+def test_sessions_expire() -> None:
+    from facegate.web.security import Sessions
+
+    sessions = Sessions(idle_s=0.05, max_age_s=10)
+    session = sessions.new()
+    assert sessions.get(session.sid) is session
+    import time
+
+    time.sleep(0.1)
+    assert sessions.get(session.sid) is None
+
+
+def test_an_upload_is_never_spooled_to_disk(stub, app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Starlette spools an upload past 1 MiB to a temporary file; the console's spool is larger
+    than any body it accepts, so a 3 MiB photo stays in memory (a temporary file would fail)."""
+    import tempfile
+
+    daemon, _socket = stub
+    c = client(app)
+    token = login(c, "oscar")
+
+    def no_disk(*_a: object, **_k: object) -> None:
+        raise AssertionError("an upload was written to a temporary file")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_disk)
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", no_disk)
+    photo = ("a.jpg", b"\xff\xd8" + b"\x00" * (3 * 1024 * 1024), "image/jpeg")
+    data = {"csrf": token, "ack": "yes", "consent_method": "f", "notice_version": "v",
+            "taken_by": "x"}  # fmt: skip
+    reply = c.post("/people/new", data=data, files={"photos": photo})
+    assert reply.status_code == 400, reply.text  # a clear refusal (no configuration here)
+    assert "--config" in reply.text and "enroll" not in daemon.calls

@@ -5,7 +5,6 @@ writes a signed record naming the console user by pseudonym only; ``compliance.c
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 

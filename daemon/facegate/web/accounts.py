@@ -3,8 +3,8 @@
 Each account has a name (what the person types), a role (``auditor``, ``operator`` or
 ``admin``, the admin socket's roles) and a pseudonym (``w-`` and 16 random lowercase letters,
 75 bits; letters because the audit trail refuses long digit runs, which look like card or
-phone numbers) made when the account is created. Only the pseudonym ever leaves this file: audit records and logs
-name a console user by it, so the audit trail holds no names.
+phone numbers) made when the account is created. Only the pseudonym ever leaves this file:
+audit records and logs name a console user by it, so the audit trail holds no names.
 
 The file is written atomically (a temporary file in the same folder, fsync, rename) with mode
 0600; an unreadable or tampered file is refused with a clear message, never half-used.

@@ -68,9 +68,10 @@ def gate_routes(console: Console) -> list[Route]:
         result, err = console.ask("door.open", door=door)
         outcome = "ok" if result is not None else ("down" if err == "down" else "refused")
         console.daemon.audit(session.pseudonym, session.role, "door.open", outcome)
-        session.flash = (
-            translate(session.lang, "daemon_said", msg=err) if err and err != "down" else None
-        )
+        if err == "down":
+            session.flash = translate(session.lang, "daemon_down")
+        elif err:
+            session.flash = translate(session.lang, "daemon_said", msg=err)
         return RedirectResponse("/", 303)
 
     async def events(request: Request) -> Response:
