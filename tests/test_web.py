@@ -4,6 +4,7 @@ bad input, uploads, a daemon that is down (issue 18)."""
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,10 @@ pytest.importorskip("httpx", reason="Starlette's TestClient needs httpx (the dev
 
 from argon2 import PasswordHasher
 from starlette.routing import Route
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():  # Starlette 1.x prefers httpx2; httpx works the same here
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 from facegate.web import WebSettings, create_app
 from facegate.web.accounts import Accounts
@@ -323,13 +327,29 @@ def test_totp_is_asked_when_enabled(accounts_file, app) -> None:  # type: ignore
 def test_sessions_expire() -> None:
     from facegate.web.security import Sessions
 
-    sessions = Sessions(idle_s=0.05, max_age_s=10)
+    now = [0.0]
+    sessions = Sessions(idle_s=60, max_age_s=300, clock=lambda: now[0])
     session = sessions.new()
+    now[0] = 59
+    assert sessions.get(session.sid) is session  # activity: idle again from 59
+    now[0] = 118
     assert sessions.get(session.sid) is session
-    import time
-
-    time.sleep(0.1)
-    assert sessions.get(session.sid) is None
+    now[0] = 179
+    assert sessions.get(session.sid) is None  # 61 s idle
+    # Polling does not keep a session alive; a page view does.
+    polled = sessions.new()  # at 179
+    for t in (200, 220, 238):
+        now[0] = t
+        assert sessions.get(polled.sid, touch=False) is polled
+    now[0] = 240
+    assert sessions.get(polled.sid, touch=False) is None
+    # And none lives past max_age_s, however active.
+    busy = sessions.new()  # at 240
+    for t in range(280, 540, 40):
+        now[0] = t
+        assert sessions.get(busy.sid) is busy
+    now[0] = 541
+    assert sessions.get(busy.sid) is None
 
 
 def test_an_upload_is_never_spooled_to_disk(stub, app, monkeypatch) -> None:  # type: ignore[no-untyped-def]

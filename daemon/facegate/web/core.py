@@ -92,7 +92,9 @@ class Console:
     # -- sessions -----------------------------------------------------------------------
 
     def session(self, request: Request) -> Session | None:
-        return self.sessions.get(request.cookies.get(COOKIE))
+        # Polling (/api/live) is not activity: it must not keep an idle session alive.
+        touch = not request.url.path.startswith("/api/")
+        return self.sessions.get(request.cookies.get(COOKIE), touch=touch)
 
     def set_cookie(self, response: Response, session: Session) -> None:
         response.set_cookie(

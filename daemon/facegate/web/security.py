@@ -56,8 +56,14 @@ class Sessions:
     """In-memory sessions with an idle timeout and an absolute lifetime."""
 
     def __init__(
-        self, *, idle_s: float = 15 * 60, max_age_s: float = 8 * 3600, limit: int = 2000
+        self,
+        *,
+        idle_s: float = 15 * 60,
+        max_age_s: float = 8 * 3600,
+        limit: int = 2000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.clock = clock
         self.idle_s = idle_s
         self.max_age_s = max_age_s
         self.limit = limit
@@ -65,7 +71,7 @@ class Sessions:
         self._lock = threading.Lock()
 
     def new(self, *, lang: str = "zh-CN") -> Session:
-        now = time.monotonic()
+        now = self.clock()
         session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), now, now, lang=lang)
         with self._lock:
             if len(self._by_id) >= self.limit:
@@ -73,10 +79,12 @@ class Sessions:
             self._by_id[session.sid] = session
         return session
 
-    def get(self, sid: str | None) -> Session | None:
+    def get(self, sid: str | None, *, touch: bool = True) -> Session | None:
+        """The live session ``sid``; ``touch``: this request counts as activity (the
+        dashboard's polling does not, so an unattended browser is still logged out)."""
         if not sid:
             return None
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             session = self._by_id.get(sid)
             if session is None:
@@ -84,7 +92,8 @@ class Sessions:
             if now - session.seen > self.idle_s or now - session.created > self.max_age_s:
                 del self._by_id[sid]
                 return None
-            session.seen = now
+            if touch:
+                session.seen = now
             return session
 
     def rotate(self, old: Session, *, user: str, role: str, pseudonym: str) -> Session:
