@@ -372,3 +372,53 @@ def test_an_upload_is_never_spooled_to_disk(stub, app, monkeypatch) -> None:  # 
     reply = c.post("/people/new", data=data, files={"photos": photo})
     assert reply.status_code == 400, reply.text  # a clear refusal (no configuration here)
     assert "--config" in reply.text and "enroll" not in daemon.calls
+
+
+def test_export_correct_and_find_where_the_daemon_offers_them(
+    accounts_file: Path, tmp_path: Path
+) -> None:
+    daemon = StubDaemon(rights=True)
+    daemon.people[PERSON] = {"templates": 1, "name": "Zhang San", "unit": "3-101"}
+    daemon.people["p-00000000000000bb"] = {"templates": 1, "name": "Li Si", "unit": "4-202"}
+    server = daemon.serve(tmp_path / "rights.sock")
+    app = create_app(
+        WebSettings(socket=tmp_path / "rights.sock", accounts=accounts_file, lang="en"),
+        hasher=FAST,
+    )
+    try:
+        c = client(app)
+        token = login(c, "ada")
+        found = c.get("/people?q=3-101").text
+        assert PERSON in found and "p-00000000000000bb" not in found
+        assert "person.find" in daemon.calls
+        page = c.get(f"/people/{PERSON}").text
+        assert 'id="export"' in page and 'id="correct"' in page and "Needs daemon" not in page
+        reply = c.post(f"/people/{PERSON}/export", data={"csrf": token})
+        assert reply.status_code == 200 and f"export of {PERSON} (en)" in reply.text
+        rid = re.search(r'href="/receipts/([^"]+)"', reply.text)
+        assert rid and c.get(f"/receipts/{rid.group(1)}").json()["signature"] == "sig"
+        reply = c.post(f"/people/{PERSON}/correct", data={"csrf": token, "birth_year": "1890"})
+        assert "birth_year" in c.get(reply.headers["location"]).text  # refused, clearly
+        reply = c.post(f"/people/{PERSON}/correct", data={"csrf": token, "unit": "3-102"})
+        assert "was corrected" in c.get(reply.headers["location"]).text
+        assert daemon.people[PERSON]["unit"] == "3-102"
+        assert {(a["action"], a["outcome"]) for a in daemon.audit} >= {
+            ("person.export", "ok"),
+            ("person.update", "ok"),
+        }
+        operator = client(app)
+        op_token = login(operator, "oscar")
+        assert 'id="export"' not in operator.get(f"/people/{PERSON}").text
+        assert operator.post(f"/people/{PERSON}/export", data={"csrf": op_token}).status_code == 403
+    finally:
+        app.state.console.daemon.close()
+        server.close()
+
+
+def test_a_daemon_without_the_rights_commands_says_so(stub, app) -> None:  # type: ignore[no-untyped-def]
+    c = client(app)
+    token = login(c, "ada")
+    page = c.get(f"/people/{PERSON}").text
+    assert "Needs daemon support" in page and 'id="export"' not in page
+    reply = c.post(f"/people/{PERSON}/export", data={"csrf": token})
+    assert "Needs daemon support" in c.get(reply.headers["location"]).text

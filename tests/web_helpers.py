@@ -8,11 +8,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from facegate.admin import AdminCommandError, AdminServer, Handler, PeerCred, Role, RoleMap
 from facegate.service.admin_commands import EnrollArgs, EventsArgs, PersonArgs, PersonListArgs
 from facegate.service.web_support import WebAuditArgs
 
 PASSWORD = "correct horse battery"
+
+
+class FindArgs(BaseModel):  # the shapes of the rights commands (service/rights.py, issue 15)
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    unit: str | None = None
+
+
+class ExportArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person: str = Field(pattern=r"^p-[0-9a-f]{16}$")
+    lang: str = "zh-CN"
+
+
+class UpdateArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person: str = Field(pattern=r"^p-[0-9a-f]{16}$")
+    name: str | None = None
+    unit: str | None = None
+    phone: str | None = None
+    birth_year: int | None = None
 
 
 @dataclass
@@ -21,6 +44,7 @@ class StubDaemon:
     events: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    rights: bool = False  # also person.find/export/update (a daemon with issue 15's commands)
 
     def handlers(self) -> dict[str, Handler]:
         def status(_a: Any, _p: PeerCred) -> dict[str, Any]:
@@ -105,6 +129,25 @@ class StubDaemon:
         def docs(_a: Any, _p: PeerCred) -> dict[str, Any]:
             return {"date": "2026-12-05", "pia": "# PIA\n", "filing": "# Filing\n"}
 
+        def find(a: FindArgs, _p: PeerCred) -> dict[str, Any]:
+            hits = [
+                {"person": p, "name": i.get("name"), "unit": i.get("unit")}
+                for p, i in self.people.items()
+                if (a.name and a.name == i.get("name")) or (a.unit and a.unit == i.get("unit"))
+            ]
+            return {"people": hits}
+
+        def export(a: ExportArgs, _p: PeerCred) -> dict[str, Any]:
+            if a.person not in self.people:
+                raise AdminCommandError("bad_request", f"no person {a.person}")
+            return {"document": "{}", "signature": "sig", "public_key": "pk",
+                    "lines": [f"export of {a.person} ({a.lang})"]}  # fmt: skip
+
+        def update(a: UpdateArgs, _p: PeerCred) -> dict[str, Any]:
+            changed = [k for k, v in a.model_dump().items() if k != "person" and v is not None]
+            self.people[a.person].update({k: getattr(a, k) for k in changed})
+            return {"person": a.person, "changed": changed}
+
         def wrap(name: str, func: Any) -> Any:
             def called(a: Any, p: PeerCred) -> dict[str, Any]:
                 self.calls.append(name)
@@ -128,6 +171,12 @@ class StubDaemon:
             "compliance.check": Handler(Role.AUDITOR, check, None, ""),
             "compliance.documents": Handler(Role.AUDITOR, docs, None, ""),
         }
+        if self.rights:
+            table |= {
+                "person.find": Handler(Role.ADMIN, find, FindArgs, ""),
+                "person.export": Handler(Role.ADMIN, export, ExportArgs, ""),
+                "person.update": Handler(Role.ADMIN, update, UpdateArgs, ""),
+            }
         return {
             name: Handler(h.role, wrap(name, h.func), h.args_model, h.summary)
             for name, h in table.items()

@@ -170,6 +170,7 @@ class Console:
             flash=flash,
             daemon_down=self.daemon.last_down is not None,
             can=lambda command: session is not None and self.daemon.allowed(session.role, command),
+            offers=self.daemon.offers,
             **context,
         )
         return HTMLResponse(html, status)

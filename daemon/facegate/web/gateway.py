@@ -40,6 +40,9 @@ FALLBACK_ROLES = {
     "person.withdraw": "operator",
     "enroll": "operator",
     "person.delete": "admin",
+    "person.find": "admin",
+    "person.export": "admin",
+    "person.update": "admin",
 }
 READ_ONLY = {"audit.verify", "compliance.documents", "commands", "whoami"}
 _DOWN_CODES = {"unreachable", "disconnected", "busy", "timeout"}
@@ -140,6 +143,11 @@ class Daemon:
             except (DaemonDown, DaemonRefused):
                 return FALLBACK_ROLES.get(command, "admin")
         return self._roles.get(command, FALLBACK_ROLES.get(command, "admin"))
+
+    def offers(self, command: str) -> bool:
+        """Whether the running daemon has ``command`` (newer daemons have more)."""
+        self.required_role(command)  # loads the daemon's table once it answers
+        return self._roles is not None and command in self._roles
 
     def allowed(self, role: str | None, command: str) -> bool:
         if role is None:

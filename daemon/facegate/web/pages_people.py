@@ -44,6 +44,15 @@ class EnrolForm(BaseModel):
     minor: bool = False
 
 
+class Correction(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, max_length=200, pattern=_TEXT)
+    unit: str | None = Field(default=None, max_length=100, pattern=_TEXT)
+    phone: str | None = Field(default=None, max_length=50, pattern=r"^[0-9+() -]*$")
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+
+
 def _messages(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
@@ -54,6 +63,20 @@ def _messages(exc: ValidationError) -> str:
 def _people(console: Console, session: Session) -> tuple[list[dict[str, Any]], str | None]:
     reply, err = console.ask("person.list", show_names=session.role == "admin")
     return (reply or {}).get("people", []), err
+
+
+def _find(console: Console, query: str) -> tuple[list[dict[str, Any]], str | None]:
+    """An admin's search by name or unit through the daemon's ``person.find`` (which finds
+    without decrypting everyone), joined with the list's other columns."""
+    listed, err = console.ask("person.list", show_names=False)
+    hits: dict[str, dict[str, Any]] = {}
+    for field in ("name", "unit"):
+        reply, find_err = console.ask("person.find", **{field: query})
+        err = err or find_err
+        for hit in (reply or {}).get("people", []):
+            hits[hit["person"]] = hit
+    rows = [p | hits[p["person"]] for p in (listed or {}).get("people", []) if p["person"] in hits]
+    return rows, err
 
 
 def _matches(person: dict[str, Any], query: str, admin: bool) -> bool:
@@ -71,8 +94,13 @@ def people_routes(console: Console) -> list[Route]:
     async def listing(request: Request) -> Response:
         session = console.require_command(request, "person.list")
         query = request.query_params.get("q", "")[:100]
-        people, err = _people(console, session)
-        found = [p for p in people if _matches(p, query, session.role == "admin")]
+        admin = session.role == "admin"
+        if query and admin and console.daemon.offers("person.find"):
+            found, err = _find(console, query)
+            people = found
+        else:
+            people, err = _people(console, session)
+            found = [p for p in people if _matches(p, query, admin)]
         return console.page(
             request,
             session,
@@ -190,6 +218,64 @@ def people_routes(console: Console) -> list[Route]:
             lines=reply.get("lines", []),
         )
 
+    async def export(request: Request) -> Response:
+        """The person's signed export (PIPL Art. 45), where the daemon offers it."""
+        session = console.require_command(request, "person.export")
+        await console.form(request, session)
+        pseudonym = request.path_params["person"]
+        t = lambda key, **kw: translate(session.lang, key, **kw)  # noqa: E731
+        if not _PERSON.fullmatch(pseudonym):
+            return console.page(request, session, "error.html", status=404, msg="not_found")
+        if not console.daemon.offers("person.export"):
+            session.flash = t("needs_daemon", what="person.export")
+            return RedirectResponse(f"/people/{pseudonym}", 303)
+        reply, err = console.ask("person.export", person=pseudonym, lang=session.lang)
+        outcome = "ok" if reply is not None else ("down" if err == "down" else "refused")
+        console.daemon.audit(session.pseudonym, session.role, "person.export", outcome, pseudonym)
+        if reply is None:
+            session.flash = t("daemon_down") if err == "down" else t("daemon_said", msg=err)
+            return RedirectResponse(f"/people/{pseudonym}", 303)
+        receipt_id = secrets.token_urlsafe(12)
+        session.receipts[receipt_id] = {"person": pseudonym, "command": "person.export", **reply}
+        return console.page(
+            request,
+            session,
+            "receipt.html",
+            message=t("exported", p=pseudonym),
+            receipt_id=receipt_id,
+            lines=reply.get("lines", []),
+        )
+
+    async def correct(request: Request) -> Response:
+        """Correct a person's name, unit, phone or birth year (PIPL Art. 46)."""
+        session = console.require_command(request, "person.update")
+        form = await console.form(request, session)
+        pseudonym = request.path_params["person"]
+        t = lambda key, **kw: translate(session.lang, key, **kw)  # noqa: E731
+        if not _PERSON.fullmatch(pseudonym):
+            return console.page(request, session, "error.html", status=404, msg="not_found")
+        if not console.daemon.offers("person.update"):
+            session.flash = t("needs_daemon", what="person.update")
+            return RedirectResponse(f"/people/{pseudonym}", 303)
+        raw = {k: str(form.get(k, "")).strip() for k in ("name", "unit", "phone", "birth_year")}
+        try:
+            fix = Correction.model_validate({k: v for k, v in raw.items() if v})
+        except ValidationError as exc:
+            session.flash = t("bad_input", msg=_messages(exc))
+            return RedirectResponse(f"/people/{pseudonym}", 303)
+        args = fix.model_dump(exclude_none=True)
+        if not args:
+            session.flash = t("bad_input", msg=t("nothing_to_correct"))
+            return RedirectResponse(f"/people/{pseudonym}", 303)
+        reply, err = console.ask("person.update", person=pseudonym, **args)
+        outcome = "ok" if reply is not None else ("down" if err == "down" else "refused")
+        console.daemon.audit(session.pseudonym, session.role, "person.update", outcome, pseudonym)
+        if reply is None:
+            session.flash = t("daemon_down") if err == "down" else t("daemon_said", msg=err)
+        else:
+            session.flash = t("corrected", p=pseudonym)
+        return RedirectResponse(f"/people/{pseudonym}", 303)
+
     async def withdraw(request: Request) -> Response:
         return await change(request, "person.withdraw")
 
@@ -202,8 +288,10 @@ def people_routes(console: Console) -> list[Route]:
         if found is None:
             return console.page(request, session, "error.html", status=404, msg="not_found")
         body = json.dumps(found, ensure_ascii=False, indent=1).encode()
-        kind = "withdrawal" if found["command"] == "person.withdraw" else "deletion"
-        name = f"facegate-{kind}-receipt-{found['person']}.json"
+        kind = {"person.withdraw": "withdrawal", "person.export": "export"}.get(
+            found["command"], "deletion"
+        )
+        name = f"facegate-{kind}-{found['person']}.json"
         return Response(
             body,
             media_type="application/json",
@@ -217,6 +305,8 @@ def people_routes(console: Console) -> list[Route]:
         Route("/people/{person}", detail, methods=["GET"]),
         Route("/people/{person}/withdraw", withdraw, methods=["POST"]),
         Route("/people/{person}/delete", delete, methods=["POST"]),
+        Route("/people/{person}/export", export, methods=["POST"]),
+        Route("/people/{person}/correct", correct, methods=["POST"]),
         Route("/receipts/{rid}", receipt, methods=["GET"]),
     ]
 
