@@ -303,6 +303,9 @@ def test_dashboard_events_and_chart(stub, app) -> None:  # type: ignore[no-untyp
     live = c.get("/api/live").json()
     assert live["today"] == {"granted": 1, "denied": 1}
     assert [e["method"] for e in live["events"]] == ["pin", "face"]  # newest first
+    dashboard = c.get("/").text
+    assert "main · face" in dashboard and "down: camera lost" in dashboard
+    assert "main · card" in dashboard
     page = c.get("/events?result=granted").text
     assert "<svg" in page and 'class="granted"' in page and "bad_pin" not in page
     assert "bad_pin" in c.get("/events?method=pin").text

@@ -54,7 +54,7 @@ class StubDaemon:
                 "people_with_face": len(self.people),
                 "threshold": 0.5,
                 "health_alarms": [],
-                "ways_in": {"face": "up", "pin": "up", "card": "up"},
+                "ways_in": {"main": {"face": "down: camera lost", "card": "up", "exit button": "up"}},
             }
 
         def events(a: EventsArgs, _p: PeerCred) -> dict[str, Any]:
