@@ -54,7 +54,9 @@ class StubDaemon:
                 "people_with_face": len(self.people),
                 "threshold": 0.5,
                 "health_alarms": [],
-                "ways_in": {"main": {"face": "down: camera lost", "card": "up", "exit button": "up"}},
+                "ways_in": {
+                    "main": {"face": "down: camera lost", "card": "up", "exit button": "up"}
+                },
             }
 
         def events(a: EventsArgs, _p: PeerCred) -> dict[str, Any]:
