@@ -302,6 +302,7 @@ def test_dashboard_events_and_chart(stub, app) -> None:  # type: ignore[no-untyp
     login(c, "audrey")
     live = c.get("/api/live").json()
     assert live["today"] == {"granted": 1, "denied": 1}
+    assert live["alarms"] == ["main: door_held"]  # a door's alarms, not only the health ones
     assert [e["method"] for e in live["events"]] == ["pin", "face"]  # newest first
     dashboard = c.get("/").text
     assert "main · face" in dashboard and "down: camera lost" in dashboard

@@ -63,6 +63,7 @@ def test_demo_console_serves_a_live_timeline(models_dir: Path) -> None:
                 assert time.monotonic() < end, f"no face granted on the timeline: {live}"
                 time.sleep(1)
             assert live["daemon"] == "up" and live["today"]["granted"] >= 1
+            assert not [a for a in live["alarms"] if a.startswith("main:")]  # the door is shut
             assert "main" in c.get("/").text
     finally:
         stop.set()

@@ -49,7 +49,7 @@ class StubDaemon:
     def handlers(self) -> dict[str, Handler]:
         def status(_a: Any, _p: PeerCred) -> dict[str, Any]:
             return {
-                "doors": {"main": {"locked": True, "alarms": []}},
+                "doors": {"main": {"locked": True, "alarms": ["door_held"]}},
                 "frames": 1,
                 "people_with_face": len(self.people),
                 "threshold": 0.5,

@@ -15,6 +15,7 @@ import base64
 import secrets
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,10 @@ def run_console_demo(
     import uvicorn
 
     from ..admin import AdminClient
+    from ..compliance.notice_text import build_notice
+    from ..compliance.records import record_notice
     from ..config.appliance import AdminConfig
-    from ..demo.run import builtin_config
+    from ..demo.run import DOOR_CONTACT_PIN, builtin_config
     from ..gate import make_pin_factory
     from ..measure.clip import load_portraits
     from ..recognition import FacePipeline
@@ -98,8 +101,12 @@ def run_console_demo(
         assert found.template is not None
         key_path = tmp / "state" / "master.key"
         create_master_key(key_path)
+        assert cfg.notice is not None  # demo.yaml has one
+        bundle = build_notice(cfg.site, cfg.retention, cfg.notice)  # the sign, as posted
+        record_notice(cfg.store.state_dir, bundle, now=time.time())
         app = App(cfg, pin_factory=make_pin_factory("mock"), master_key=load_master_key(key_path))
         app.start()
+        app.pin_factory.pin(DOOR_CONTACT_PIN).drive_low()  # the door is shut (NC reed closed)
         loop = threading.Thread(target=app.run, name="demo-daemon", daemon=True)
         loop.start()
         server: Any = None
@@ -110,7 +117,7 @@ def run_console_demo(
                     templates=[base64.b64encode(found.template.astype("<f4").tobytes()).decode()],
                     space=pipeline.space,
                     consent_method="demo consent form (synthetic)",
-                    notice_version="demo",
+                    notice_version=bundle.version,
                     taken_by="demo",
                     name="Demo Resident",
                 )

@@ -52,6 +52,7 @@ _T: dict[str, tuple[str, str]] = {
     "granted": ("通过", "granted"),
     "denied": ("拒绝", "denied"),
     "pending": ("待第二因素", "pending"),
+    "alarm": ("告警", "alarm"),
     "live": ("实时记录", "Live timeline"),
     "time": ("时间", "Time"),
     "door": ("门", "Door"),

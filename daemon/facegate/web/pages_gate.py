@@ -36,7 +36,11 @@ def _live(console: Console) -> dict[str, Any]:
     status, status_err = console.ask("status")
     events, _ = console.ask("events", limit=EVENTS_LIMIT)
     rows = (events or {}).get("events", [])
+    alarms = list((status or {}).get("health_alarms", []))
+    for door, info in ((status or {}).get("doors") or {}).items():
+        alarms += [f"{door}: {a}" for a in info.get("alarms", [])]
     return {
+        "alarms": alarms,
         "daemon": "down" if status_err == "down" else "up",
         "status": status,
         "today": _today_counts(rows),

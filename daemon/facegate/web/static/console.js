@@ -22,7 +22,8 @@
       body.replaceChildren.apply(body, rows);
       document.getElementById("count-granted").textContent = live.today.granted;
       document.getElementById("count-denied").textContent = live.today.denied;
-      if (live.status) document.getElementById("alarms").textContent = live.status.health_alarms.join(", ") || "—";
+      const alarms = document.getElementById("alarms");
+      if (live.status) alarms.textContent = live.alarms.join(", ") || alarms.dataset.none;
     } catch (err) {
       if (banner) banner.hidden = false;
     }
