@@ -143,6 +143,10 @@ def test_accounts_file(tmp_path: Path) -> None:
             again.add(*bad)
     with pytest.raises(AccountError, match="already"):
         again.add("ada", "auditor", PASSWORD)
+    path.chmod(0o644)
+    with pytest.raises(AccountError, match="read by others"):
+        Accounts(path)
+    path.chmod(0o600)
     path.write_text('{"accounts": [{"name": "x"}]}')
     with pytest.raises(AccountError, match="damaged"):
         Accounts(path)

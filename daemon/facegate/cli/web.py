@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .common import EXIT_OK, console
+from .common import EXIT_OK, console, load
 
 __all__ = ["add_web_parsers", "web_main"]
 
@@ -18,6 +18,7 @@ STATE = Path("/var/lib/facegate-web")
 DEFAULT_ACCOUNTS = STATE / "accounts.json"
 DEFAULT_CERT = STATE / "tls" / "cert.pem"
 DEFAULT_KEY = STATE / "tls" / "key.pem"
+DEFAULT_SOCKET = Path("/run/facegate/admin.sock")
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -39,8 +40,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"no TLS {what} at {path}: make one with `facegate web cert` or give --cert/--key"
             )
+    socket = args.socket
+    if socket is None:  # the configuration's admin.socket, else the daemon's default
+        socket = load(args.config).admin.socket if args.config else DEFAULT_SOCKET
     settings = WebSettings(
-        socket=args.socket, accounts=args.accounts, config=args.config, lang=args.lang
+        socket=socket, accounts=args.accounts, config=args.config, lang=args.lang
     )
     app = create_app(settings)
     if not app.state.console.accounts.all():
@@ -155,7 +159,10 @@ def add_web_parsers(sub: Any) -> None:
     q.add_argument("--cert", type=Path, default=DEFAULT_CERT, help=f"default {DEFAULT_CERT}")
     q.add_argument("--key", type=Path, default=DEFAULT_KEY, help=f"default {DEFAULT_KEY}")
     q.add_argument(
-        "--socket", type=Path, default=Path("/run/facegate/admin.sock"), help="admin socket"
+        "--socket",
+        type=Path,
+        default=None,
+        help=f"the daemon's admin socket (default: admin.socket of -c, else {DEFAULT_SOCKET})",
     )
     q.add_argument(
         "-c",

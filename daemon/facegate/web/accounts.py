@@ -103,6 +103,7 @@ class Accounts:
 
     def _load(self) -> dict[str, Account]:
         try:
+            mode = self.path.stat().st_mode
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return {}
@@ -110,6 +111,11 @@ class Accounts:
             raise AccountError(
                 f"cannot read the accounts file {self.path}: {exc.strerror}"
             ) from None
+        if mode & 0o077:
+            raise AccountError(
+                f"the accounts file {self.path} can be read by others (mode "
+                f"{mode & 0o777:o}); make it 0600, owned by the console's user"
+            )
         try:
             data = json.loads(raw)
             found = {}
