@@ -20,7 +20,8 @@ MAX_EXPOSURE = 2.5
 def test_the_console_unit_holds_no_keys_and_no_database() -> None:
     s = settings(UNIT)
     assert s["User"] == ["facegate-web"] and s["Group"] == ["facegate-web"]
-    assert s["SupplementaryGroups"] == ["facegate-admin"]  # the admin socket, nothing else
+    # The admin socket and the read-only configuration folder, nothing else (no gpio, video).
+    assert set(s["SupplementaryGroups"][0].split()) == {"facegate-admin", "facegate"}
     assert s["StateDirectory"] == ["facegate-web"] and s["StateDirectoryMode"] == ["0700"]
     assert "LoadCredential" not in s and "LoadCredentialEncrypted" not in s
     text = UNIT.read_text()
