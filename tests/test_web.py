@@ -188,6 +188,11 @@ def test_audit_records_name_the_pseudonym_never_the_user(stub, app, accounts_fil
     actions = [(a["actor"], a["action"], a["outcome"]) for a in daemon.audit]
     assert (pseudonym, "web.login", "ok") in actions
     assert (pseudonym, "person.withdraw", "ok") in actions
+    c.get("/people?q=p-0000")
+    c.get(f"/people/{PERSON}")
+    actions = [(a["actor"], a["action"], a["target"]) for a in daemon.audit]
+    assert (pseudonym, "person.find", None) in actions  # reading personal data is audited
+    assert (pseudonym, "person.view", PERSON) in actions
     assert "oscar" not in repr(daemon.audit)
 
 

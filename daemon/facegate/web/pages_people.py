@@ -101,6 +101,13 @@ def people_routes(console: Console) -> list[Route]:
         else:
             people, err = _people(console, session)
             found = [p for p in people if _matches(p, query, admin)]
+        # Reading the people list (with names, for an admin) is an access to personal data.
+        console.daemon.audit(
+            session.pseudonym,
+            session.role,
+            "person.find" if query else "person.list",
+            "ok" if err is None else "down" if err == "down" else "refused",
+        )
         return console.page(
             request,
             session,
@@ -119,6 +126,8 @@ def people_routes(console: Console) -> list[Route]:
             return console.page(request, session, "error.html", status=404, msg="not_found")
         people, err = _people(console, session)
         person = next((p for p in people if p["person"] == pseudonym), None)
+        if person is not None:
+            console.daemon.audit(session.pseudonym, session.role, "person.view", "ok", pseudonym)
         if person is None and err is None:
             return console.page(request, session, "error.html", status=404, msg="not_found")
         return console.page(request, session, "person.html", person=person, error=err)
