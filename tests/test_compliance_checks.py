@@ -321,7 +321,13 @@ def test_gather_facts_reads_the_store_and_files(tmp_path: Path) -> None:
     key = create_master_key(state / "master.key")
     with Store(state, key) as store:
         for seed in range(3):  # three people, two templates each: counted once each
-            enroll_person(store, consent=CONSENT, templates=_templates(2, seed), space="dlib")
+            enroll_person(
+                store,
+                consent=CONSENT,
+                templates=_templates(2, seed),
+                space="dlib",
+                expires_at=2_000_000_000.0,
+            )
         enroll_person(
             store,
             minor=True,
@@ -329,6 +335,7 @@ def test_gather_facts_reads_the_store_and_files(tmp_path: Path) -> None:
             guardian=GuardianConsent("guardian", "mother", "paper form"),
             templates=_templates(1, 9),
             space="dlib",
+            expires_at=2_000_000_000.0,
         )
         minor = enroll_person(
             store,
@@ -337,6 +344,7 @@ def test_gather_facts_reads_the_store_and_files(tmp_path: Path) -> None:
             guardian=GuardianConsent("guardian", "father", "paper form"),
             templates=_templates(1, 10),
             space="dlib",
+            expires_at=2_000_000_000.0,
         )
         # Damage two records behind the store's back: a withdrawn consent whose template
         # stayed, and a minor whose guardian consent lost its fields.

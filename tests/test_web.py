@@ -377,7 +377,7 @@ def test_an_upload_is_never_spooled_to_disk(stub, app, monkeypatch) -> None:  # 
     monkeypatch.setattr(tempfile, "NamedTemporaryFile", no_disk)
     photo = ("a.jpg", b"\xff\xd8" + b"\x00" * (3 * 1024 * 1024), "image/jpeg")
     data = {"csrf": token, "ack": "yes", "consent_method": "f", "notice_version": "v",
-            "taken_by": "x"}  # fmt: skip
+            "taken_by": "x", "consent_ref": "F-1"}  # fmt: skip
     reply = c.post("/people/new", data=data, files={"photos": photo})
     assert reply.status_code == 400, reply.text  # a clear refusal (no configuration here)
     assert "--config" in reply.text and "enroll" not in daemon.calls

@@ -48,6 +48,8 @@ def gate(tmp_path: Path, models_dir: Path, testdata: Path) -> Iterator[Path]:
     """The daemon: a looping clip of one face, mock pins, the admin socket in tmp_path."""
     from gpiozero.pins.mock import MockFactory
 
+    from facegate.compliance.notice_text import build_notice
+    from facegate.compliance.records import record_notice
     from facegate.config import load_config_text
     from facegate.service.app import App
     from facegate.store import create_master_key
@@ -63,10 +65,15 @@ def gate(tmp_path: Path, models_dir: Path, testdata: Path) -> Iterator[Path]:
         f"store: {{state_dir: {tmp_path / 'state'}}}\n"
         f"admin: {{socket: {tmp_path / 'admin.sock'}, group: null}}\n"
         'liveness: {mode: "off"}\n'
+        "notice: {controller_name: Test Property Co., controller_contact: Office 1,"
+        " alternatives: A card or a PIN at the office., withdrawal_how: Ask the office}\n"
     )
     (tmp_path / "gate.yaml").write_text(text)
     create_master_key(tmp_path / "state" / "master.key")
-    app = App(load_config_text(text), pin_factory=MockFactory())
+    cfg = load_config_text(text)
+    assert cfg.notice is not None  # posted, so enrolment may name its version
+    record_notice(cfg.store.state_dir, build_notice(cfg.site, cfg.retention, cfg.notice), now=1.7e9)
+    app = App(cfg, pin_factory=MockFactory())
     app.start()
     thread = threading.Thread(target=app.run, daemon=True)
     thread.start()
@@ -179,13 +186,16 @@ def test_enrol_see_granted_withdraw_and_download_the_receipt(
     browser: Any, console_url: str, testdata: Path
 ) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
 
     _login(browser, console_url, "ada")
     browser.get(f"{console_url}/people/new")
     photo = testdata / "faces" / "barack_obama" / "obama.jpg"
     browser.find_element(By.ID, "photos").send_keys(str(photo))
-    browser.find_element(By.ID, "consent_method").send_keys("paper form 17")
-    browser.find_element(By.ID, "notice_version").send_keys("v1")
+    Select(browser.find_element(By.ID, "consent_method")).select_by_value("paper-form")
+    browser.find_element(By.ID, "consent_ref").send_keys("F-2026-0017")
+    assert browser.find_element(By.ID, "notice_version").get_attribute("value")  # prefilled
+    Select(browser.find_element(By.ID, "age")).select_by_value("adult")
     browser.find_element(By.ID, "name").send_keys("Test Resident")
     browser.find_element(By.ID, "ack").click()
     browser.find_element(By.ID, "enrol").click()

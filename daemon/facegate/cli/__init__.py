@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .pad import add_pad_parsers
     from .people import add_people_parsers
     from .receipt import add_receipt_parsers
+    from .rights import add_request_parsers
     from .web import add_web_parsers
 
     parser = argparse.ArgumentParser(
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_keys_parsers(sub)
     add_people_parsers(sub)
     add_receipt_parsers(sub)
+    add_request_parsers(sub)
     add_audit_parsers(sub)
     add_admin_parsers(sub)
     add_compliance_parsers(sub)

@@ -116,7 +116,9 @@ def run_console_demo(
                     "enroll",
                     templates=[base64.b64encode(found.template.astype("<f4").tobytes()).decode()],
                     space=pipeline.space,
-                    consent_method="demo consent form (synthetic)",
+                    consent_method="paper-form",
+                    consent_ref="DEMO-0001",  # a synthetic form number
+                    adult=True,
                     notice_version=bundle.version,
                     taken_by="demo",
                     name="Demo Resident",

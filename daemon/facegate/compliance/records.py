@@ -18,7 +18,14 @@ from pathlib import Path
 from ..errors import StoreError
 from .notice_text import NoticeBundle
 
-__all__ = ["NOTICES_DIR", "RecordedNotice", "record_notice", "recorded_notices"]
+__all__ = [
+    "NOTICES_DIR",
+    "RecordedNotice",
+    "current_notice",
+    "record_notice",
+    "recorded_notices",
+    "resolve_notice_version",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -86,3 +93,40 @@ def recorded_notices(state_dir: Path) -> list[RecordedNotice]:
             logger.warning("skipping unreadable notice record %s", path.name)
     out.sort(key=lambda r: r.recorded_at)
     return out
+
+
+def current_notice(state_dir: Path) -> RecordedNotice | None:
+    """The notice recorded as posted most recently (the one consent is taken under now)."""
+    notices = recorded_notices(state_dir)
+    return notices[-1] if notices else None
+
+
+def resolve_notice_version(state_dir: Path, given: str) -> RecordedNotice:
+    """The posted notice that ``given`` names: its full hash or the short form on the sign.
+
+    Only the current notice is accepted: consent taken under a notice that was replaced is not
+    consent to what is done now (PIPL Art. 14).
+
+    Raises:
+        ValueError: no notice recorded, ``given`` names none, or names a replaced one.
+    """
+    text = given.strip().lower()
+    notices = recorded_notices(state_dir)
+    if not notices:
+        raise ValueError(
+            "no notice version is recorded as posted on this device: render the sign "
+            "(`facegate notice render`) or run `facegate notice hash --record` first"
+        )
+    found = [n for n in notices if len(text) >= 8 and n.version.startswith(text)]
+    if len(found) != 1:
+        raise ValueError(
+            f"notice version {given!r} was never recorded as posted here; give the version "
+            "printed by `facegate notice hash` (the sign shows its first 16 characters)"
+        )
+    current = notices[-1]
+    if found[0].version != current.version:
+        raise ValueError(
+            f"notice version {given[:16]} was replaced by {current.version[:16]}; take consent "
+            "under the notice posted now"
+        )
+    return found[0]

@@ -15,6 +15,7 @@ from .liveness import LivenessConfig, LivenessMode
 from .notice import NoticeConfig
 from .readers import ReaderConfig
 from .retention import RetentionConfig
+from .rights import RightsConfig
 from .service import ServiceConfig
 from .site import SiteConfig
 from .store import StoreConfig
@@ -86,6 +87,10 @@ class FacegateConfig(Section):
     )
     filing: FilingConfig = Field(
         default_factory=FilingConfig, description="Filing with the provincial CAC (Art. 15)."
+    )
+    rights: RightsConfig = Field(
+        default_factory=RightsConfig,
+        description="Answering a person's requests about their data (PIPL Art. 44-50).",
     )
 
     @model_validator(mode="after")

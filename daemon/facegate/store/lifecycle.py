@@ -21,6 +21,8 @@ import numpy as np
 from ..errors import StoreError
 from . import crypto
 from .db import new_pseudonym
+from .identity import Identity
+from .people_index import INDEX_KEY, index_person
 
 if TYPE_CHECKING:
     from .db import Store
@@ -44,19 +46,6 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True, frozen=True)
-class Identity:
-    """Who the person is, for the admin only. Every field optional; sealed at rest."""
-
-    name: str | None = None
-    unit: str | None = None
-    phone: str | None = None
-    birth_year: int | None = None
-
-    def __repr__(self) -> str:  # never print personal data by accident
-        return "Identity(<sealed>)"
-
-
-@dataclass(slots=True, frozen=True)
 class ConsentInput:
     """Separate consent to face processing (Art. 6)."""
 
@@ -64,6 +53,7 @@ class ConsentInput:
     notice_version: str
     taken_by: str
     scope: str
+    reference: str | None = None  # the signed form's number or the e-signature's id
 
 
 @dataclass(slots=True, frozen=True)
@@ -179,6 +169,7 @@ def enroll_person(
     credentials: tuple[CredentialInput, ...] = (),
     valid_from: float | None = None,
     valid_until: float | None = None,
+    age: str | None = None,
 ) -> Enrolled:
     """Create a person with any of: face templates, PIN, card — in one transaction.
 
@@ -206,6 +197,10 @@ def enroll_person(
             )
         if space is None:
             raise StoreError("templates need their embedding space")
+        if expires_at is None:
+            raise StoreError("a face template needs an expiry date (retention, Art. 8)")
+        if valid_until is not None:  # a face never outlives the person's access
+            expires_at = min(expires_at, valid_until)
     if rows is None and not credentials:
         raise StoreError("nothing to enrol: give a face (with consent), a PIN or a card")
     for label, key, value in (
@@ -224,6 +219,7 @@ def enroll_person(
     data_key = crypto.new_data_key()
     now = store.clock.time()
     consent_id: str | None = None
+    index_key = store.device_key(INDEX_KEY)
     with store.transaction() as db:
         db.execute(
             "INSERT INTO people (pseudonym, wrapped_key, created_at, minor, valid_from,"
@@ -253,12 +249,13 @@ def enroll_person(
                     ),
                 ),
             )
+        index_person(db, index_key, pseudonym, identity)
         if rows is not None and consent is not None:
             consent_id = "c-" + uuid.uuid4().hex[:16]
             db.execute(
                 "INSERT INTO consents (consent_id, pseudonym, given_at, method, notice_version,"
                 " taken_by, scope, separate, guardian_sealed, guardian_relation,"
-                " guardian_method) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                " guardian_method, reference) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
                 (
                     consent_id,
                     pseudonym,
@@ -270,6 +267,7 @@ def enroll_person(
                     crypto.seal(data_key, guardian.name.encode()) if guardian else None,
                     guardian.relation if guardian else None,
                     guardian.method if guardian else None,
+                    consent.reference,
                 ),
             )
             db.executemany(
@@ -298,6 +296,7 @@ def enroll_person(
                     "notice_version": consent.notice_version,
                     "taken_by": consent.taken_by,
                     "scope": consent.scope,
+                    "reference": consent.reference,
                     "guardian": guardian is not None,
                     "templates": len(rows),
                 },
@@ -320,6 +319,7 @@ def enroll_person(
                 "face": rows is not None,
                 "credentials": sorted(c.kind for c in credentials),
                 "minor": minor,
+                "age": age,  # how it was established: "born YYYY", "adult", "child"
             },
         )
     return Enrolled(pseudonym, consent_id, 0 if rows is None else len(rows), len(credentials))

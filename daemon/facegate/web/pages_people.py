@@ -31,6 +31,7 @@ class EnrolForm(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     consent_method: str = Field(min_length=1, max_length=200, pattern=_TEXT)
+    consent_ref: str = Field(min_length=1, max_length=100, pattern=_TEXT)
     notice_version: str = Field(min_length=1, max_length=100, pattern=_TEXT)
     taken_by: str = Field(min_length=1, max_length=100, pattern=_TEXT)
     scope: str | None = Field(default=None, max_length=500, pattern=_TEXT)
@@ -42,6 +43,7 @@ class EnrolForm(BaseModel):
     guardian_relation: str | None = Field(default=None, max_length=50, pattern=_TEXT)
     guardian_method: str | None = Field(default=None, max_length=200, pattern=_TEXT)
     minor: bool = False
+    adult: bool = False
 
 
 class Correction(BaseModel):
@@ -134,7 +136,8 @@ def people_routes(console: Console) -> list[Route]:
 
     async def enrol_form(request: Request) -> Response:
         session = console.require_command(request, "enroll")
-        return console.page(request, session, "enrol.html", values={}, error=None, photos=[])
+        values = {"taken_by": session.user or "", "notice_version": _notice_version(console)}
+        return console.page(request, session, "enrol.html", values=values, error=None, photos=[])
 
     async def enrol(request: Request) -> Response:
         session = console.require_command(request, "enroll")
@@ -157,9 +160,10 @@ def people_routes(console: Console) -> list[Route]:
         if form.get("ack") != "yes":
             return again(t("bad_input", msg=t("consent_ack")))
         try:
+            age = values.get("age", "")
             fields = EnrolForm.model_validate(
-                {k: (v or None) for k, v in values.items() if k not in ("ack",)}
-                | {"minor": values.get("minor") == "yes"}
+                {k: (v or None) for k, v in values.items() if k not in ("ack", "age", "minor")}
+                | {"minor": age == "minor", "adult": age == "adult"}
             )
         except ValidationError as exc:
             return again(t("bad_input", msg=_messages(exc)))
@@ -181,9 +185,7 @@ def people_routes(console: Console) -> list[Route]:
             photos.clear()
         if not found.encoded:
             return again(t("bad_input", msg="no usable face in the photos"), found.photos)
-        args = {k: v for k, v in fields.model_dump().items() if v not in (None, "")}
-        if not args.get("minor"):
-            args.pop("minor", None)
+        args = {k: v for k, v in fields.model_dump().items() if v not in (None, "", False)}
         reply, err = console.ask("enroll", templates=found.encoded, space=found.space, **args)
         if reply is None:
             outcome = "down" if err == "down" else "refused"
@@ -318,6 +320,17 @@ def people_routes(console: Console) -> list[Route]:
         Route("/people/{person}/correct", correct, methods=["POST"]),
         Route("/receipts/{rid}", receipt, methods=["GET"]),
     ]
+
+
+def _notice_version(console: Console) -> str:
+    """The version of the notice this configuration makes (the daemon accepts it once it is
+    recorded as posted); empty without a configuration or a notice."""
+    cfg = console.facegate_config()
+    if cfg is None or cfg.notice is None:
+        return ""
+    from ..compliance.notice_text import build_notice
+
+    return build_notice(cfg.site, cfg.retention, cfg.notice).version
 
 
 def _templates(cfg: Any, photos: list[tuple[str, bytes]]) -> Any:
