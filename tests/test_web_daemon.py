@@ -45,3 +45,47 @@ def test_web_audit_and_compliance_commands(daemon) -> None:  # type: ignore[no-u
     assert len(web) == 1, web
     assert web[0]["actor"] == "w-abcdefghijklmnop" and web[0]["action"] == "person.withdraw"
     assert "p-00000000000000aa" not in json.dumps(web[0])  # the subject is a keyed hash
+
+
+def test_the_console_against_the_real_daemon_rights_commands(daemon, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """Find (blind index), signed export and correction through the console, with the real
+    daemon's argument shapes (the other console tests use a stand-in)."""
+    import re
+    import warnings
+
+    from argon2 import PasswordHasher
+
+    from facegate.web import WebSettings, create_app
+    from facegate.web.accounts import Accounts
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    cfg_path, _app, _factory = daemon
+    socket = cfg_path.parent / "admin.sock"
+    with AdminClient(socket) as client:
+        person = client.call("enroll", pin="246813", name="Wang Wu", unit="5-501")["person"]
+    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    accounts = Accounts(tmp_path / "web.json", hasher=fast)
+    accounts.add("ada", "admin", "correct horse battery")
+    web = create_app(WebSettings(socket=socket, accounts=accounts.path, lang="en"), hasher=fast)
+    c = TestClient(web, base_url="https://testserver", follow_redirects=False)
+    try:
+        token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)
+        assert token
+        login = {"csrf": token.group(1), "username": "ada", "password": "correct horse battery"}
+        assert c.post("/login", data=login).status_code == 303
+        csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/").text)
+        assert csrf
+        found = c.get("/people?q=Wang Wu").text
+        assert person in found and "Wang Wu" in found
+        reply = c.post(f"/people/{person}/export", data={"csrf": csrf.group(1)})
+        assert reply.status_code == 200 and "5-501" in reply.text
+        rid = re.search(r'href="/receipts/([^"]+)"', reply.text)
+        assert rid and c.get(f"/receipts/{rid.group(1)}").json()["signature"]
+        reply = c.post(f"/people/{person}/correct", data={"csrf": csrf.group(1), "unit": "5-502"})
+        assert "was corrected" in c.get(reply.headers["location"]).text
+        assert person in c.get("/people?q=5-502").text
+    finally:
+        web.state.console.daemon.close()
