@@ -210,6 +210,24 @@ def test_eval_pad_cli_end_to_end(
     assert [r["type"] for r in results] == ["bona_fide", "print", "print", "still"]
     printed = capsys.readouterr().out
     assert "APCER print" in printed and "BPCER" in printed
+    # Counts and the 95 % Wilson interval per type: 0 of 2 prints is 0-66 %, not "0 %".
+    assert "0/2" in printed and "0%-66%" in printed and "unchallenged" in printed
+
+
+def test_eval_pad_without_a_detector_says_so(
+    small_set: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bona, attacks = small_set
+    args = ["eval-pad", "--bona-fide", str(bona), "--attacks", str(attacks), "--fps", "25"]
+    details = tmp_path / "details.json"
+    code = main([*args, "--without", "frame", "--without", "screen", "--details", str(details)])
+    assert code == 0
+    assert "without frame without screen" in capsys.readouterr().out
+    scores = [r["scores"] for r in json.loads(details.read_text())["results"]]
+    assert all(s.get("frame", 0.0) == 0.0 for s in scores)  # the frame detector did not run
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--without", "everything"])
+    assert exc.value.code == 2
 
 
 def test_eval_pad_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
