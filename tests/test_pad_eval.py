@@ -342,3 +342,21 @@ def test_rates_have_counts_intervals_and_the_unchallenged_bpcer() -> None:
     table = readme_table([("default", details)])
     assert table.splitlines()[0].startswith("| mode | APCER screen | BPCER |")
     assert "10% (1/10; 2%-40%)" in table and "30% (3/10; 11%-60%)" in table
+
+
+def test_readme_table_counts_attacks_refused_on_evidence() -> None:
+    def attack(status: str, reason: str) -> AttemptResult:
+        return AttemptResult("c", 0, status == "live", False, status, reason)
+
+    report = PadReport(mode="passive+challenge")
+    report.bona_fide = [AttemptResult("b", 0, True, False, "live", "blink+expression")]
+    report.attacks = {
+        "screen": [attack("spoof", "screen")] * 3 + [attack("spoof", "frame")],
+        "print": [attack("spoof", "challenge_failed")] * 2 + [attack("live", "blink+3d_turn")],
+    }
+    row = readme_table([("default", report.details())]).splitlines()[-1]
+    assert row.rstrip(" |").endswith("4/7 (screen 3, frame 1)")
+    none = PadReport(mode="passive")
+    none.bona_fide = report.bona_fide
+    none.attacks = {"print": [attack("spoof", "no_liveness_evidence")]}
+    assert readme_table([("p", none.details())]).splitlines()[-1].rstrip(" |").endswith("0/1")

@@ -37,6 +37,7 @@ from ..vision.types import Detection
 from .pad_synth import IMAGE_SUFFIXES, ImageRGB
 
 __all__ = [
+    "EVIDENCE_REASONS",
     "PAD_KEYS",
     "VIDEO_SUFFIXES",
     "Attempt",
@@ -358,12 +359,28 @@ def evaluate_pad(
     return report
 
 
+EVIDENCE_REASONS = ("screen", "frame", "flat", "model")
+"""Refusal reasons that are positive attack evidence (the others: no live evidence)."""
+
+
+def _by_evidence(results: Sequence[dict[str, Any]]) -> str:
+    attacks = [r for r in results if r["type"] != "bona_fide"]
+    counts = {
+        reason: sum(1 for r in attacks if r["status"] == "spoof" and r["reason"] == reason)
+        for reason in EVIDENCE_REASONS
+    }
+    named = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+    return f"{sum(counts.values())}/{len(attacks)}" + (f" ({named})" if named else "")
+
+
 def readme_table(runs: Sequence[tuple[str, dict[str, Any]]]) -> str:
     """A Markdown table of ``eval-pad --details`` documents, one row per ``(label, details)``.
 
     Each cell is the rate, the counts and the 95 % Wilson interval; the columns are the attack
-    types of the first run, then BPCER, BPCER without a challenge, the challenge rate and the
-    median (p95) ms per frame.
+    types of the first run, then BPCER, BPCER without a challenge, the challenge rate, the
+    median (p95) ms per frame, and how many attacks were refused on positive attack evidence
+    (by :data:`EVIDENCE_REASONS`, e.g. ``screen 18, frame 3``) rather than for want of live
+    evidence: the measured contribution of each attack detector.
     """
     if not runs:
         return ""
@@ -375,6 +392,7 @@ def readme_table(runs: Sequence[tuple[str, dict[str, Any]]]) -> str:
 
     head = ["mode", *(f"APCER {k}" for k in kinds)]
     head += ["BPCER", "BPCER unchallenged", "challenge rate", "ms/frame median (p95)"]
+    head += ["attacks refused on evidence"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for label, d in runs:
         rates = d["rates"]
@@ -383,6 +401,7 @@ def readme_table(runs: Sequence[tuple[str, dict[str, Any]]]) -> str:
         row += [
             f"{d['challenge_rate']:.0%}",
             f"{d['ms_per_frame']:.1f} ({d['ms_per_frame_p95']:.1f})",
+            _by_evidence(d["results"]),
         ]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
