@@ -206,8 +206,11 @@ def test_eval_pad_cli_end_to_end(
     assert summary["apcer"] == {"print": 0.0, "still": 0.0}
     assert summary["challenge_rate"] == 0.0  # passive mode never challenges
     assert 0.0 < summary["ms_per_frame"] < 50.0
-    results = json.loads(details.read_text())["results"]
+    document = json.loads(details.read_text())
+    results = document["results"]
     assert [r["type"] for r in results] == ["bona_fide", "print", "print", "still"]
+    # CPU time of the judging thread: FaceMesh alone costs more than nothing.
+    assert 0.0 < document["cpu_ms_per_frame"] <= 10 * summary["ms_per_frame"]
     printed = capsys.readouterr().out
     assert "APCER print" in printed and "BPCER" in printed
     # Counts and the 95 % Wilson interval per type: 0 of 2 prints is 0-66 %, not "0 %".
