@@ -215,3 +215,21 @@ def test_a_blinking_face_is_asked_to_blink_first() -> None:
     started = next(v for _, v in more if v.reason == "challenge_started")
     assert started.evidence == ("blink",)
     assert started.prompt is not None and started.prompt.kind == "blink"
+
+
+def test_a_mouth_that_answers_a_challenge_is_not_also_passive_expression() -> None:
+    """One event is one piece of evidence: a still face asked to open its mouth, which then
+    talks on, has the answered challenge but not also a passive moving mouth: it gets the
+    retry (a blink) instead of being accepted on one movement counted twice."""
+    cfg = cfg_with(kinds=("mouth", "blink"))
+    seed = next(k for k in range(50) if random.Random(k).choice(["mouth", "blink"]) == "mouth")
+    judge = LivenessJudge(cfg, None, rng=random.Random(seed))
+    noise = np.random.default_rng(6)
+    started, verdict = run_until_challenge(judge, noise)
+    assert verdict.prompt is not None and verdict.prompt.kind == "mouth"
+    answer = feed(judge, talking(noise, 30, t0=started + 1 / FPS))
+    assert all(v.status != "live" for _, v in answer)
+    assert all("expression" not in v.evidence for _, v in answer)
+    retry = [v for _, v in answer if v.reason == "challenge_started"]
+    assert retry and retry[0].prompt is not None and retry[0].prompt.kind == "blink"
+    assert answer[-1][1].evidence == ("challenge",)

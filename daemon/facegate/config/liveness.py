@@ -342,7 +342,7 @@ class ChallengeConfig(Section):
         "mouth after a moving mouth, blink after a blink, turn after a 3-D turn), at random "
         "among those; false: at random among kinds. On pad-dev it refused 6 of 49 live "
         "attempts (eval-pad, seed 0; the same at 4 other seeds in a replay on cached "
-        "landmarks), against 7-14 at random, and no more attacks.",
+        "landmarks), against 9-15 at random, and no more attacks.",
     )
     retries: int = Field(
         default=1,

@@ -112,6 +112,8 @@ class _TrackState:
         "frame",
         "last",
         "model",
+        "mouth_answered",
+        "mouth_before",
         "pose_max",
         "pose_min",
         "screen",
@@ -135,6 +137,8 @@ class _TrackState:
         self.answer_blinks: set[float] = set()  # blinks that answered a challenge
         self.turn_answered = False  # a turn challenge was answered
         self.turn_before = False  # a 3-D turn had been seen before the last challenge
+        self.mouth_answered = False  # a mouth challenge was answered
+        self.mouth_before = False  # a moving mouth had been seen before the last challenge
         self.first = now
         self.last = now
         self.verdict: LivenessVerdict | None = None
@@ -247,15 +251,17 @@ class LivenessJudge:
                 state.answer_blinks.add(min(t for t in state.blink.blinks if t >= ch.started))
             elif ch.kind == "turn":
                 state.turn_answered = True
+            else:
+                state.mouth_answered = True
             state.answered += 1
             state.challenge = None
-        # One event is one piece of evidence: a blink or turn that answered a challenge does
-        # not count again as a passive blink or turn.
+        # One event is one piece of evidence: a blink, turn or mouth movement that answered a
+        # challenge does not count again as a passive blink, turn or expression.
         evidence: list[str] = []
         passive_blinks = [t for t in state.blink.blinks if t not in state.answer_blinks]
         if len(passive_blinks) >= cfg.blink.min_blinks:
             evidence.append("blink")
-        if expression.status == "live":
+        if expression.status == "live" and (not state.mouth_answered or state.mouth_before):
             evidence.append("expression")
         turn_3d = structure.status == "live" and state.turned(cfg.structure.min_turn)
         if turn_3d and (not state.turn_answered or state.turn_before):
@@ -360,6 +366,8 @@ class LivenessJudge:
         )  # fmt: skip
         state.challenge_kind = kind
         state.challenges += 1
+        if not state.mouth_answered:
+            state.mouth_before = state.expression.result().status == "live"
         if not state.turn_answered:
             structure = state.structure.result()
             state.turn_before = structure.status == "live" and state.turned(
