@@ -190,6 +190,11 @@ def test_passive_plus_challenge_asks_twice_then_refuses(
     # 11 s: 3 s passive, 3 s challenge, 3 s for the one retry (the other kind), then more.
     still_photo_clip(tmp_path / "clip", photo, 110)
     cfg = with_liveness(make_config(tmp_path, models_dir), mode="passive+challenge")
+    # Texts of this gate's own (not the display's defaults): the display shows what is configured.
+    asks = cfg.liveness.challenge.model_copy(
+        update={"text_blink": "Blink now", "text_turn": "Turn now", "text_mouth": "Open now"}
+    )
+    cfg = cfg.model_copy(update={"liveness": cfg.liveness.model_copy(update={"challenge": asks})})
     door = cfg.doors[0]
     gate_hw = door.gate.model_copy(update={"display": DisplayConfig(hold_s=2.0)})
     cfg = cfg.model_copy(update={"doors": [door.model_copy(update={"gate": gate_hw})]})
@@ -217,14 +222,13 @@ def test_passive_plus_challenge_asks_twice_then_refuses(
         challenges = gate.kinds("challenge")
         assert len(challenges) == 2
         first, asked = challenges
-        assert {first.detail["kind"], asked.detail["kind"]} == {"blink", "turn"}
+        assert first.detail["kind"] != asked.detail["kind"]  # the retry asks another kind
+        assert {first.detail["kind"], asked.detail["kind"]} <= {"blink", "turn", "mouth"}
         assert asked.at >= first.at + cfg.liveness.challenge.timeout_s - 1e-6
-        texts = {
-            "blink": cfg.liveness.challenge.text_blink,
-            "turn": cfg.liveness.challenge.text_turn,
-        }
-        assert asked.detail["text"] == texts[asked.detail["kind"]]
-        assert texts[asked.detail["kind"]] in shown  # on the door's display
+        texts = {"blink": "Blink now", "turn": "Turn now", "mouth": "Open now"}
+        for ask in (first, asked):
+            assert ask.detail["text"] == texts[ask.detail["kind"]]
+            assert texts[ask.detail["kind"]] in shown  # on the door's display
         decisions = gate.decisions()
         assert [(d.granted, d.reason) for d in decisions] == [(False, "liveness")]
         refused = decisions[0]

@@ -271,7 +271,7 @@ def test_same_pattern_whichever_credential() -> None:
     # One "granted" pattern for face, PIN and card alike (Art. 12: no nudging towards face).
     assert set(DEFAULT_PATTERNS) == {
         "granted", "denied", "locked_out", "second_factor", "alarm",
-        "challenge_blink", "challenge_turn",  # liveness asks only of faces, never to nudge
+        "challenge_blink", "challenge_turn", "challenge_mouth",  # liveness asks only of faces
     }  # fmt: skip
 
 

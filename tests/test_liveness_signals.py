@@ -1017,7 +1017,9 @@ def run_until_challenge(
 
 
 def test_challenge_is_asked_once_and_fails_for_good() -> None:
-    cfg = challenge_config(timeout_s=2.0, text_blink="Blink!", text_turn="Turn!", retries=0)
+    cfg = challenge_config(
+        timeout_s=2.0, text_blink="Blink!", text_turn="Turn!", text_mouth="Mouth!", retries=0
+    )
     rng = CountingRandom(5)
     judge = LivenessJudge(cfg, None, rng=rng)
     noise = np.random.default_rng(26)
@@ -1028,7 +1030,7 @@ def test_challenge_is_asked_once_and_fails_for_good() -> None:
     prompt = verdict.prompt
     assert prompt is not None
     assert prompt.kind in cfg.challenge.kinds
-    assert prompt.text == {"blink": "Blink!", "turn": "Turn!"}[prompt.kind]
+    assert prompt.text == {"blink": "Blink!", "turn": "Turn!", "mouth": "Mouth!"}[prompt.kind]
     assert prompt.deadline == pytest.approx(started + cfg.challenge.timeout_s)
     # Still face: the challenge runs to its deadline, then fails.
     later = feed(judge, still_frames(60, started + 1 / FPS, noise))

@@ -206,10 +206,31 @@ def test_eval_pad_cli_end_to_end(
     assert summary["apcer"] == {"print": 0.0, "still": 0.0}
     assert summary["challenge_rate"] == 0.0  # passive mode never challenges
     assert 0.0 < summary["ms_per_frame"] < 50.0
-    results = json.loads(details.read_text())["results"]
+    document = json.loads(details.read_text())
+    results = document["results"]
     assert [r["type"] for r in results] == ["bona_fide", "print", "print", "still"]
+    # CPU time of the judging thread: FaceMesh alone costs more than nothing.
+    assert 0.0 < document["cpu_ms_per_frame"] <= 10 * summary["ms_per_frame"]
     printed = capsys.readouterr().out
     assert "APCER print" in printed and "BPCER" in printed
+    # Counts and the 95 % Wilson interval per type: 0 of 2 prints is 0-66 %, not "0 %".
+    assert "0/2" in printed and "0%-66%" in printed and "unchallenged" in printed
+
+
+def test_eval_pad_without_a_detector_says_so(
+    small_set: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bona, attacks = small_set
+    args = ["eval-pad", "--bona-fide", str(bona), "--attacks", str(attacks), "--fps", "25"]
+    details = tmp_path / "details.json"
+    code = main([*args, "--without", "frame", "--without", "screen", "--details", str(details)])
+    assert code == 0
+    assert "without frame without screen" in capsys.readouterr().out
+    scores = [r["scores"] for r in json.loads(details.read_text())["results"]]
+    assert all(s.get("frame", 0.0) == 0.0 for s in scores)  # the frame detector did not run
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--without", "everything"])
+    assert exc.value.code == 2
 
 
 def test_eval_pad_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -324,3 +345,21 @@ def test_rates_have_counts_intervals_and_the_unchallenged_bpcer() -> None:
     table = readme_table([("default", details)])
     assert table.splitlines()[0].startswith("| mode | APCER screen | BPCER |")
     assert "10% (1/10; 2%-40%)" in table and "30% (3/10; 11%-60%)" in table
+
+
+def test_readme_table_counts_attacks_refused_on_evidence() -> None:
+    def attack(status: str, reason: str) -> AttemptResult:
+        return AttemptResult("c", 0, status == "live", False, status, reason)
+
+    report = PadReport(mode="passive+challenge")
+    report.bona_fide = [AttemptResult("b", 0, True, False, "live", "blink+expression")]
+    report.attacks = {
+        "screen": [attack("spoof", "screen")] * 3 + [attack("spoof", "frame")],
+        "print": [attack("spoof", "challenge_failed")] * 2 + [attack("live", "blink+3d_turn")],
+    }
+    row = readme_table([("default", report.details())]).splitlines()[-1]
+    assert row.rstrip(" |").endswith("4/7 (screen 3, frame 1)")
+    none = PadReport(mode="passive")
+    none.bona_fide = report.bona_fide
+    none.attacks = {"print": [attack("spoof", "no_liveness_evidence")]}
+    assert readme_table([("p", none.details())]).splitlines()[-1].rstrip(" |").endswith("0/1")

@@ -17,7 +17,10 @@ if TYPE_CHECKING:
     from ..config import FacegateConfig
     from ..measure.pad import PadReport
 
-__all__ = ["add_pad_parsers", "cmd_eval_pad", "cmd_pad_synth"]
+__all__ = ["ABLATIONS", "add_pad_parsers", "cmd_eval_pad", "cmd_pad_synth"]
+
+ABLATIONS = ("screen", "frame")
+"""Attack detectors ``eval-pad --without`` can switch off."""
 
 EVAL_DESCRIPTION = """\
 Runs the liveness judge over bona-fide clips and attack clips and reports, as ISO/IEC 30107-3
@@ -109,6 +112,16 @@ def add_pad_parsers(subparsers: Any) -> None:
         "--fps", type=float, default=15.0, help="frame rate of frame folders (default 15)"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the challenge choice")
+    p.add_argument(
+        "--without",
+        action="append",
+        choices=ABLATIONS,
+        default=[],
+        metavar="SIGNAL",
+        help="measure without one attack detector (repeatable): screen (the moire score is "
+        "still measured but never refuses) or frame (the paper-margin/bezel detector is off); "
+        "the ablation rows of the README",
+    )
     p.add_argument(
         "-c", "--config", type=Path, default=None, help="take liveness and model settings here"
     )
@@ -250,6 +263,12 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
         live = live.model_copy(update={"mode": args.mode})
     elif live.mode == "off":
         return usage("the configuration's liveness.mode is off; pass --mode")
+    if "screen" in args.without:
+        live = live.model_copy(
+            update={"screen": live.screen.model_copy(update={"moire_spoof": 10.0})}
+        )
+    if "frame" in args.without:
+        live = live.model_copy(update={"frame": live.frame.model_copy(update={"enabled": False})})
     if args.model is not None:
         if not args.model.is_file():
             return usage(f"--model {args.model}: no such file")
@@ -286,7 +305,7 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
     for clip in report.unreadable:
         err.print(f"skipped {clip}: no frames could be read", markup=False)
     summary = report.summary()
-    out.print(_table(report, summary, model=live.model is not None))
+    out.print(_table(report, summary, model=live.model is not None, without=args.without))
     reports = (
         (args.json, {key: summary[key] for key in PAD_KEYS}),
         (args.details, report.details()),
@@ -298,27 +317,38 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
     return status
 
 
-def _table(report: PadReport, summary: dict[str, Any], *, model: bool) -> Any:
+def _table(report: PadReport, summary: dict[str, Any], *, model: bool, without: list[str]) -> Any:
     from rich.table import Table
 
-    attempts = summary["attempts"]
-    table = Table(title=f"facegate eval-pad: {report.mode}{' + model' if model else ''}")
+    rates = report.rates()
+    title = f"facegate eval-pad: {report.mode}{' + model' if model else ''}"
+    title += "".join(f" without {w}" for w in without)
+    table = Table(title=title)
     table.add_column("measure")
     table.add_column("value", justify="right")
-    table.add_column("attempts", justify="right")
+    table.add_column("errors/n", justify="right")
+    table.add_column("95 % interval", justify="right")
     table.add_column("note")
-    for kind, rate in summary["apcer"].items():
-        table.add_row(f"APCER {kind}", f"{rate:.2%}", str(attempts[kind]), "attacks accepted")
-    table.add_row("APCER max", f"{summary['apcer_max']:.2%}", "", "worst attack type")
-    table.add_row(
-        "BPCER", f"{summary['bpcer']:.2%}", str(attempts["bona_fide"]), "live people refused"
-    )
-    table.add_row("challenge rate", f"{summary['challenge_rate']:.2%}", "", "all attempts")
+
+    def row(label: str, key: str, note: str) -> None:
+        r = rates[key]
+        lo, hi = r["ci95"]
+        table.add_row(
+            label, f"{r['rate']:.1%}", f"{r['errors']}/{r['attempts']}", f"{lo:.0%}-{hi:.0%}", note
+        )
+
+    for kind in summary["apcer"]:
+        row(f"APCER {kind}", kind, "attacks accepted")
+    table.add_row("APCER max", f"{summary['apcer_max']:.1%}", "", "", "worst attack type")
+    row("BPCER", "bona_fide", "live attempts refused")
+    row("BPCER unchallenged", "bona_fide_unchallenged", "live, no challenge needed")
+    table.add_row("challenge rate", f"{summary['challenge_rate']:.1%}", "", "", "all attempts")
     ms = report.frame_ms_percentiles()
     runs = " (the model's runs)" if model else ""
     table.add_row(
         "ms per frame",
         f"{summary['ms_per_frame']:.2f}",
+        "",
         "",
         f"median; p95 {ms[1]:.1f}, max {ms[2]:.1f}{runs}",
     )

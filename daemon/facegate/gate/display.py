@@ -34,6 +34,7 @@ DEFAULT_TEXTS: Mapping[FeedbackKind, str] = {
     "alarm": "Alarm",
     "challenge_blink": "Please blink",
     "challenge_turn": "Please turn or nod your head",
+    "challenge_mouth": "Please open your mouth",
 }
 """What the display says for each feedback pattern (the challenge texts come from config)."""
 

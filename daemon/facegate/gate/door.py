@@ -56,6 +56,7 @@ FeedbackKind: TypeAlias = Literal[
     "alarm",
     "challenge_blink",
     "challenge_turn",
+    "challenge_mouth",
 ]
 
 

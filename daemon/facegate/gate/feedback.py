@@ -73,12 +73,22 @@ DEFAULT_PATTERNS: Mapping[FeedbackKind, tuple[Step, ...]] = {
         *_blink(2, 0.6, 0.3, buzzer=False),
         Step(1.0, False, True),
     ),
+    # Open the mouth: one long LED pulse (open... close).
+    "challenge_mouth": (
+        Step(0.1, True, True),
+        Step(0.4, False, False),
+        Step(1.2, False, True),
+        Step(0.3, False, False),
+        Step(1.0, False, True),
+    ),
 }
 
 
 def challenge_feedback(kind: str) -> FeedbackKind:
-    """The feedback pattern that asks for a liveness challenge (``blink`` or ``turn``)."""
-    return "challenge_blink" if kind == "blink" else "challenge_turn"
+    """The feedback pattern that asks for a liveness challenge (``blink``, ``turn``, ``mouth``)."""
+    if kind == "blink":
+        return "challenge_blink"
+    return "challenge_mouth" if kind == "mouth" else "challenge_turn"
 
 
 def _output(cls: type[OutputDevice], pin: int, active_high: bool, factory: Any, what: str) -> Any:

@@ -280,11 +280,12 @@ class Actuator:
         self.emit(AppEvent("face", event.at, event.door, observation=event.observation))
 
     def challenge(self, door: str, challenge: ChallengeRequested, now: float) -> None:
-        """Ask the person at the camera's door for a blink or a head turn (once per attempt)."""
+        """Ask the person at the camera's door for a blink, a head turn or an open mouth: the
+        buzzer/LED pattern, and the configured text on the display until the deadline."""
         logger.info("door %s: liveness challenge (%s)", door, challenge.kind)
-        self.door_actions(
-            door, self.doors[door].prompt(challenge_feedback(challenge.kind), now=now)
-        )
+        runtime = self.doors[door]
+        self.door_actions(door, runtime.prompt(challenge_feedback(challenge.kind), now=now))
+        runtime.show_text(challenge.text, max(1.0, challenge.deadline - now), now=now)
         self._audit("liveness_challenge", door=door, challenge=challenge.kind)
         detail = {"kind": challenge.kind, "text": challenge.text, "until": challenge.deadline}
         self.emit(AppEvent("challenge", now, door, detail=detail))

@@ -1,8 +1,9 @@
-"""The active challenge: ask for a blink or a small head turn, once, and judge the response.
+"""The active challenge: ask for a blink, a head turn or an open mouth, and judge the response.
 
-A recording cannot know which challenge will be asked, or when. The judge picks one at random
-(an injected ``random.Random``), announces it through :class:`ChallengePrompt` (buzzer/LED
-pattern, display text), and watches for the response for ``timeout_s``.
+A recording cannot know which challenge will be asked, or when. The judge picks one (an
+injected ``random.Random`` chooses among the candidates, see ``LivenessJudge._challenge``),
+announces it through :class:`ChallengePrompt` (buzzer/LED pattern, display text), and watches
+for the response for ``timeout_s``.
 
 * ``blink``: a blink (from :class:`~.blink.BlinkSignal`) that ends after the prompt.
 * ``turn``: a head turn or nod: one of the two :func:`pose_proxy` values changes by at least
@@ -10,6 +11,12 @@ pattern, display text), and watches for the response for ``timeout_s``.
   face solid. Both are affine coordinates of the nose in the face's own frame, which an affine
   view of a plane keeps, so a picture tilted as a whole barely changes them; where perspective
   does, the structure signal sees a plane.
+* ``mouth``: the mouth opens and closes after the prompt: the spread (95th minus 5th
+  percentile) of :func:`~.expression.mouth_opening` over the frames since the prompt reaches
+  ``expression.min_range``, over at least ``_MOUTH_FRAMES`` frames. The opening is a ratio of
+  two vertical lengths of the face, which any tilt or bend of a picture keeps; no print can
+  answer it. A replayed video that talks can, as one that blinks can answer ``blink``: the
+  screen detector, not the challenge, must stop replays.
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ from .structure import LEFT_EYE, RIGHT_EYE
 
 __all__ = ["ChallengeKind", "ChallengePrompt", "ChallengeState", "pose_proxy", "yaw_proxy"]
 
-ChallengeKind = Literal["blink", "turn"]
+ChallengeKind = Literal["blink", "turn", "mouth"]
+
+_MOUTH_FRAMES = 4  # frames since the prompt before a mouth answer may count
 
 _NOSE_TIP = 1
 _MOUTH = (0, 13)  # the upper lip's outer and inner midpoints: they move little when talking
@@ -61,7 +70,7 @@ class ChallengePrompt:
     """What the door should show or sound while a challenge runs.
 
     Attributes:
-        kind: ``blink`` or ``turn``.
+        kind: ``blink``, ``turn`` or ``mouth``.
         text: Text for a display, when one is configured.
         pattern: Buzzer/LED pattern name for the feedback device.
         deadline: Monotonic time the response must come by.
@@ -82,6 +91,7 @@ class ChallengeState:
         started: Monotonic time of the prompt.
         pose_at_start: :func:`pose_proxy` at the prompt (for ``turn``).
         min_turn: The change of either pose proxy that is a head turn or nod.
+        min_mouth: The spread of the mouth opening since the prompt that answers ``mouth``.
     """
 
     def __init__(
@@ -91,6 +101,7 @@ class ChallengeState:
         started: float,
         pose_at_start: tuple[float, float],
         min_turn: float,
+        min_mouth: float = 0.16,
     ) -> None:
         self.cfg = cfg
         self.min_turn = min_turn
@@ -98,10 +109,14 @@ class ChallengeState:
         self.started = started
         self.pose_at_start = pose_at_start
         self.max_pose_change = 0.0
+        self.min_mouth = min_mouth
+        self.mouth: list[float] = []  # mouth openings since the prompt
 
     @property
     def prompt(self) -> ChallengePrompt:
-        text = self.cfg.text_blink if self.kind == "blink" else self.cfg.text_turn
+        text = {
+            "blink": self.cfg.text_blink, "turn": self.cfg.text_turn, "mouth": self.cfg.text_mouth
+        }[self.kind]  # fmt: skip
         return ChallengePrompt(
             self.kind, text, f"challenge_{self.kind}", self.started + self.cfg.timeout_s
         )
@@ -111,10 +126,24 @@ class ChallengeState:
         change = max(abs(a - b) for a, b in zip(pose, self.pose_at_start, strict=True))
         self.max_pose_change = max(self.max_pose_change, change)
 
+    def observe_mouth(self, opening: float) -> None:
+        """Note one frame's :func:`~.expression.mouth_opening`."""
+        self.mouth.append(opening)
+
+    def mouth_spread(self) -> float:
+        """95th minus 5th percentile of the mouth opening since the prompt (``0``: too few)."""
+        if len(self.mouth) < _MOUTH_FRAMES:
+            return 0.0
+        low, high = np.percentile(self.mouth, [5, 95])
+        return float(high - low)
+
     def passed(self, blinks_since_start: int, solid: bool) -> bool:
-        """Whether the response was seen: a blink since the prompt, or a solid head turn."""
+        """Whether the response was seen: a blink since the prompt, a solid head turn, or a
+        mouth that opened and closed since the prompt."""
         if self.kind == "blink":
             return blinks_since_start >= 1
+        if self.kind == "mouth":
+            return self.mouth_spread() >= self.min_mouth
         return solid and self.max_pose_change >= self.min_turn
 
     def expired(self, now: float) -> bool:

@@ -2,7 +2,8 @@
 
 Evidence, not the absence of evidence. Per track (= per attempt):
 
-1. **Attack evidence refuses** (``spoof``): the screen detector's moiré (``screen``), the
+1. **Attack evidence refuses** (``spoof``): the screen detector's moiré (``screen``), a
+   straight-edged frame on all sides of the face (``frame``: a paper margin or a bezel), the
    model's median score (``model``, when one is configured), or an overwhelmingly flat face
    (``flat``: parallax over motion below ``structure.final_flat_ratio``).
 2. **Two pieces of live evidence accept** (``live``; ``min_evidence``, 2 by default), once the
@@ -14,7 +15,8 @@ Evidence, not the absence of evidence. Per track (= per attempt):
 3. **Anything else goes to the challenge** (``passive+challenge``): after
    ``decide_within_s``, or at once when the face looks flat (a flat look hands over to the
    challenge; real heads whose motion is mostly expression look flat too). The judge asks for
-   a blink or a turn at random (``challenge_started``, with the prompt); the verdict is
+   a blink, a turn or an open mouth (``challenge_started``, with the prompt): first one the
+   face has already shown passively, when there is one, else at random; the verdict is
    ``challenge`` until the response is seen. An unanswered challenge, or one answered while
    the attempt still lacks a second piece of evidence, gets ``challenge.retries`` (one) more
    of the other kind; after that the verdict is ``spoof`` (``challenge_failed``). During a
@@ -42,7 +44,8 @@ from ..landmarks import FaceLandmarks
 from ..types import Detection
 from .blink import BlinkSignal
 from .challenge import ChallengeKind, ChallengePrompt, ChallengeState, pose_proxy
-from .expression import ExpressionSignal
+from .expression import ExpressionSignal, mouth_opening
+from .frame import FrameSignal
 from .model import ModelSamples
 from .screen import ScreenSignal
 from .structure import StructureSignal
@@ -73,12 +76,12 @@ class LivenessVerdict:
         status: ``live``, ``spoof``, ``inconclusive`` or ``challenge``.
         reason: Short machine-readable reason: for ``live`` the evidence joined by ``+``
             (``blink``, ``expression``, ``3d_turn``; e.g. ``blink+expression``) or
-            ``challenge_passed``; for ``spoof`` ``screen``, ``flat``, ``model``,
+            ``challenge_passed``; for ``spoof`` ``screen``, ``frame``, ``flat``, ``model``,
             ``challenge_failed`` or ``no_liveness_evidence``; otherwise ``waiting``,
             ``challenge_started`` (a new prompt: show or sound it), ``challenge_running``, or
             ``off``.
         scores: Each signal's score so far (``structure``, ``blink``, ``expression``,
-            ``screen``, ``model``).
+            ``screen``, ``frame``, ``model``).
         prompt: The running challenge (what to show or sound), when ``status == "challenge"``.
         challenged: Whether this attempt has had a challenge.
         evidence: The live evidence seen so far (additive: the names above).
@@ -106,8 +109,11 @@ class _TrackState:
         "challenges",
         "expression",
         "first",
+        "frame",
         "last",
         "model",
+        "mouth_answered",
+        "mouth_before",
         "pose_max",
         "pose_min",
         "screen",
@@ -122,6 +128,7 @@ class _TrackState:
         self.blink = BlinkSignal(cfg.blink)
         self.expression = ExpressionSignal(cfg.expression)
         self.screen = ScreenSignal(cfg.screen)
+        self.frame = FrameSignal(cfg.frame)
         self.model = ModelSamples(cfg.model) if cfg.model is not None else None
         self.challenge: ChallengeState | None = None
         self.challenges = 0  # challenges asked so far
@@ -130,6 +137,8 @@ class _TrackState:
         self.answer_blinks: set[float] = set()  # blinks that answered a challenge
         self.turn_answered = False  # a turn challenge was answered
         self.turn_before = False  # a 3-D turn had been seen before the last challenge
+        self.mouth_answered = False  # a mouth challenge was answered
+        self.mouth_before = False  # a moving mouth had been seen before the last challenge
         self.first = now
         self.last = now
         self.verdict: LivenessVerdict | None = None
@@ -201,11 +210,13 @@ class LivenessJudge:
         state.blink.add(landmarks.points, now)
         state.expression.add(landmarks.points, now)
         state.screen.add(image, detection)
+        state.frame.add(image, detection)
         pose = pose_proxy(landmarks.points)
         np.minimum(state.pose_min, pose, out=state.pose_min)
         np.maximum(state.pose_max, pose, out=state.pose_max)
         if state.challenge is not None:
             state.challenge.observe_pose(pose)
+            state.challenge.observe_mouth(mouth_opening(landmarks.points))
         if state.model is not None and self.model is not None and state.model.due():
             state.model.add(self.model.score(image, landmarks.points))
         state.verdict = self._decide(state, now, landmarks)
@@ -219,12 +230,14 @@ class LivenessJudge:
         blink = state.blink.result()
         expression = state.expression.result()
         screen = state.screen.result()
+        frame = state.frame.result()
         model = state.model.result() if state.model is not None else None
         scores = {
             "structure": structure.score,
             "blink": blink.score,
             "expression": expression.score,
             "screen": screen.score,
+            "frame": frame.score,
         }
         if model is not None:
             scores["model"] = model.score
@@ -236,17 +249,19 @@ class LivenessJudge:
         ):
             if ch.kind == "blink":
                 state.answer_blinks.add(min(t for t in state.blink.blinks if t >= ch.started))
-            else:
+            elif ch.kind == "turn":
                 state.turn_answered = True
+            else:
+                state.mouth_answered = True
             state.answered += 1
             state.challenge = None
-        # One event is one piece of evidence: a blink or turn that answered a challenge does
-        # not count again as a passive blink or turn.
+        # One event is one piece of evidence: a blink, turn or mouth movement that answered a
+        # challenge does not count again as a passive blink, turn or expression.
         evidence: list[str] = []
         passive_blinks = [t for t in state.blink.blinks if t not in state.answer_blinks]
         if len(passive_blinks) >= cfg.blink.min_blinks:
             evidence.append("blink")
-        if expression.status == "live":
+        if expression.status == "live" and (not state.mouth_answered or state.mouth_before):
             evidence.append("expression")
         turn_3d = structure.status == "live" and state.turned(cfg.structure.min_turn)
         if turn_3d and (not state.turn_answered or state.turn_before):
@@ -262,6 +277,8 @@ class LivenessJudge:
         # 1. Attack evidence refuses.
         if screen.status == "spoof":
             return verdict("spoof", "screen")
+        if frame.status == "spoof":
+            return verdict("spoof", "frame")
         if model is not None and model.status == "spoof":
             return verdict("spoof", "model")
         if structure.status == "spoof" and self._overwhelmingly_flat(state):
@@ -299,6 +316,18 @@ class LivenessJudge:
             return verdict("inconclusive", "waiting")
         return self._challenge(state, now, landmarks, verdict)
 
+    def _seen_kinds(self, state: _TrackState) -> list[ChallengeKind]:
+        """The challenge kinds whose passive evidence the attempt has shown."""
+        seen: list[ChallengeKind] = []
+        if len(state.blink.blinks) >= self.cfg.blink.min_blinks:
+            seen.append("blink")
+        if state.expression.result().status == "live":
+            seen.append("mouth")
+        min_turn = self.cfg.structure.min_turn
+        if state.structure.result().status == "live" and state.turned(min_turn):
+            seen.append("turn")
+        return seen
+
     def _overwhelmingly_flat(self, state: _TrackState) -> bool:
         cfg = self.cfg.structure
         _, ratio, moving = state.structure.measures()
@@ -311,16 +340,34 @@ class LivenessJudge:
         landmarks: FaceLandmarks,
         verdict: Callable[[Status, str], LivenessVerdict],
     ) -> LivenessVerdict:
-        """Ask a challenge: at random the first time, then the other kind (if there is one)."""
+        """Ask a challenge: the first time one the face has already shown it can do, then
+        another kind (at random among the candidates).
+
+        The first challenge is chosen among the kinds whose passive evidence the attempt has
+        already seen (``mouth`` after a moving mouth, ``blink`` after a blink, ``turn`` after a
+        3-D turn), when ``challenge.prefer_seen`` and there are any; otherwise among all
+        configured kinds. A person whose eyes the mesh cannot follow is not asked to blink
+        first, and one who talks is asked to open the mouth, which no print can do. A recording
+        that shows one behaviour answers a request for it whatever the choice (the retry asks
+        for the others), so the choice adds no weakness against replays: the screen and frame
+        detectors must stop those.
+        """
         kinds = self.cfg.challenge.kinds
         previous = state.challenge_kind
-        others = [k for k in kinds if k != previous]
-        kind: ChallengeKind = self.rng.choice(others if previous is not None and others else kinds)
+        if previous is None:
+            seen = self._seen_kinds(state) if self.cfg.challenge.prefer_seen else []
+            candidates = [k for k in kinds if k in seen] or list(kinds)
+        else:
+            candidates = [k for k in kinds if k != previous] or list(kinds)
+        kind: ChallengeKind = self.rng.choice(candidates)
         state.challenge = ChallengeState(
-            self.cfg.challenge, kind, now, pose_proxy(landmarks.points), self.cfg.structure.min_turn
-        )
+            self.cfg.challenge, kind, now, pose_proxy(landmarks.points),
+            self.cfg.structure.min_turn, self.cfg.expression.min_range,
+        )  # fmt: skip
         state.challenge_kind = kind
         state.challenges += 1
+        if not state.mouth_answered:
+            state.mouth_before = state.expression.result().status == "live"
         if not state.turn_answered:
             structure = state.structure.result()
             state.turn_before = structure.status == "live" and state.turned(
