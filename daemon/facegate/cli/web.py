@@ -198,9 +198,16 @@ def add_web_parsers(sub: Any) -> None:
         r.set_defaults(func=cmd_user)
 
     q = wsub.add_parser("cert", help="make a self-signed HTTPS certificate for the console")
-    q.add_argument("--cert", type=Path, default=DEFAULT_CERT)
-    q.add_argument("--key", type=Path, default=DEFAULT_KEY)
-    q.add_argument("--name", action="append", required=True, help="host name or IP (repeat)")
+    q.add_argument("--cert", type=Path, default=DEFAULT_CERT, help=f"default {DEFAULT_CERT}")
+    q.add_argument(
+        "--key", type=Path, default=DEFAULT_KEY, help=f"default {DEFAULT_KEY} (mode 0600)"
+    )
+    q.add_argument(
+        "--name",
+        action="append",
+        required=True,
+        help="host name or IP the browsers use (repeat: the Pi's name and its LAN address)",
+    )
     q.set_defaults(func=cmd_cert)
 
 
