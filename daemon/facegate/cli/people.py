@@ -50,12 +50,17 @@ def cmd_person_list(args: argparse.Namespace) -> int:
                 p["consent"],
                 p["minor"],
                 Identity(p.get("name"), p.get("unit"), p.get("phone")) if args.show_names else None,
+                tuple(p.get("spaces", ())),
             )
             for p in reply["people"]
         ]
     else:
         with open_configured_store(cfg) as store:
             people = list_people(store, show_names=args.show_names)
+    from ..vision.registry import embedding_space
+
+    space = embedding_space(cfg)  # issue 20: faces from another embedder must enrol again
+    reenrol = {p.pseudonym for p in people if p.templates and space not in p.spaces}
     rows: list[list[str]] = []
     for p in people:
         expiry = (
@@ -65,7 +70,12 @@ def cmd_person_list(args: argparse.Namespace) -> int:
         )
         row = [
             p.pseudonym,
-            f"{p.templates} template(s)" if p.templates else "-",
+            (
+                f"{p.templates} template(s)"
+                + (f", re-enrol ({', '.join(p.spaces)})" if p.pseudonym in reenrol else "")
+                if p.templates
+                else "-"
+            ),
             ", ".join(p.credentials) or "-",
             p.consent,
             "yes" if p.minor else "",
@@ -89,6 +99,12 @@ def cmd_person_list(args: argparse.Namespace) -> int:
             print("\t".join(row))
     with_face = sum(1 for p in people if p.templates)
     console().print(f"{len(people)} people, {with_face} with a stored face")
+    if reenrol:
+        console().print(
+            f"{len(reenrol)} must enrol their face again: their templates are from another "
+            f"embedder than the configured one ({space}) and are not matched",
+            markup=False,
+        )
     return 0
 
 

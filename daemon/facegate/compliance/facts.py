@@ -79,6 +79,9 @@ class ComplianceFacts:
             recorded, else the latest); None when none is recorded.
         doors: one fact per door; None until door access modes are configurable.
         cjk_font: the CJK font the notice renders with; None when none is installed.
+        faces_to_reenrol: people whose stored face is only in another embedding space than
+            the configured embedder's (they must enrol again; nothing is converted).
+        face_space: the configured embedder's embedding space (None: not known).
     """
 
     people_with_face: int = 0
@@ -96,6 +99,8 @@ class ComplianceFacts:
     notice_hash_recorded: str | None = None
     doors: tuple[DoorFact, ...] | None = None
     cjk_font: str | None = None
+    faces_to_reenrol: int = 0
+    face_space: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -226,8 +231,9 @@ def gather_facts(
         audit_verify: verifies the audit chain, when this build has one.
     """
     from ..audit.signing import AUDIT_SIGNING_KEY
-    from ..store import open_store, resolve_key_path
+    from ..store import open_store, people_to_reenrol, resolve_key_path
     from ..store.crypto import CREDENTIAL_NAME
+    from ..vision.registry import embedding_space
     from .fonts import FontNotFoundError, find_cjk_font
     from .notice_text import build_notice
     from .records import recorded_notices
@@ -239,11 +245,13 @@ def gather_facts(
     audit_started = False
     store_error: str | None = None
     encrypted = False
+    space, reenrol = embedding_space(cfg), 0
     own_store = store is None
     try:
         if store is None:
             store = open_store(key_path, cfg.store.state_dir)
         counts = consent_counts(store)
+        reenrol = people_to_reenrol(store, space)
         encrypted = bool(store.key_id)
         audit_started = store.has_device_key(AUDIT_SIGNING_KEY)
     except FacegateError as exc:
@@ -294,4 +302,6 @@ def gather_facts(
         notice_hash_recorded=notice_recorded,
         doors=door_facts,
         cjk_font=font,
+        faces_to_reenrol=reenrol,
+        face_space=space,
     )

@@ -229,6 +229,7 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
                 {
                     "person": p.pseudonym,
                     "templates": p.templates,
+                    "spaces": list(p.spaces),
                     "face_expires_at": p.face_expires_at,
                     "credentials": list(p.credentials),
                     "consent": p.consent,

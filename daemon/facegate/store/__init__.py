@@ -14,6 +14,7 @@ from .lifecycle import (
     enroll_person,
     is_minor,
     list_people,
+    people_to_reenrol,
     withdraw,
 )
 from .master_key import RotationResult, open_store, resolve_pending_rotation, rotate_master_key
@@ -39,6 +40,7 @@ __all__ = [
     "load_master_key",
     "new_pseudonym",
     "open_store",
+    "people_to_reenrol",
     "purge_expired",
     "resolve_key_path",
     "resolve_pending_rotation",
