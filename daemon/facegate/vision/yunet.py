@@ -116,6 +116,11 @@ class YuNetDetector:
         self.max_faces = max_faces
         self.max_side = max_side
         cv2.setNumThreads(num_threads)
+        log = cv2.utils.logging
+        level = log.getLogLevel()
+        # FaceDetectorYN asks its new graph engine for a target it then ignores, with a
+        # "[ WARN:0] ... Targets are not supported" line on the console: noise, not news.
+        log.setLogLevel(log.LOG_LEVEL_ERROR)
         try:
             self._net = cv2.FaceDetectorYN.create(
                 str(path), "", (320, 320), score_threshold, nms_iou, 5000
@@ -125,6 +130,8 @@ class YuNetDetector:
             raise ModelError(
                 f"cannot load model file {path}: {text[0] if text else 'OpenCV error'}"
             ) from exc
+        finally:
+            log.setLogLevel(level)
         self._size = (320, 320)
         logger.info("loaded YuNet %s", path)
 
