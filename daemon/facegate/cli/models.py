@@ -15,6 +15,7 @@ __all__ = ["add_models_parsers"]
 
 def cmd_models_install(args: argparse.Namespace) -> int:
     from ..models import default_models_dir, install_models
+    from ..models.manifest import artifacts_with
 
     dest = args.dir or default_models_dir()
     if args.from_file is not None:  # a local copy with a pinned sha256 (issue 20)
@@ -22,7 +23,12 @@ def cmd_models_install(args: argparse.Namespace) -> int:
 
         install_from_file(args.from_file, dest, console=console())
         return EXIT_OK
-    report = install_models(dest, console=console(), progress=not args.no_progress)
+    report = install_models(
+        dest,
+        console=console(),
+        progress=not args.no_progress,
+        artifacts=artifacts_with(*args.extras),
+    )
     if report.installed:
         console().print(f"installed {len(report.installed)} model file(s) in {report.dest}")
     return EXIT_OK
@@ -30,9 +36,10 @@ def cmd_models_install(args: argparse.Namespace) -> int:
 
 def cmd_models_verify(args: argparse.Namespace) -> int:
     from ..models import default_models_dir, verify_installed
+    from ..models.manifest import artifacts_with
 
     dest = args.dir or default_models_dir()
-    status = verify_installed(dest)
+    status = verify_installed(dest, artifacts_with(*args.extras))
     table = Table(title=f"models in {dest}")
     table.add_column("file")
     table.add_column("status")
@@ -44,6 +51,18 @@ def cmd_models_verify(args: argparse.Namespace) -> int:
         return EXIT_OK
     console().print("run `facegate models install` to fetch the missing or damaged files")
     return EXIT_ERROR
+
+
+def _with_arg(q: argparse.ArgumentParser) -> None:
+    q.add_argument(
+        "--with",
+        dest="extras",
+        action="append",
+        choices=["dlib"],
+        default=[],
+        help="also dlib's ResNet, its 5-point predictor and the ONNX conversion (for the "
+        "`dlib` and `dlib-fast` embedders; the default `sface` does not need them)",
+    )
 
 
 def add_models_parsers(sub: Any) -> None:
@@ -67,7 +86,9 @@ def add_models_parsers(sub: Any) -> None:
         metavar="FILE",
         help="install from a local file whose sha256 is a pinned model file's or archive's",
     )
+    _with_arg(q)
     q.set_defaults(func=cmd_models_install)
     q = msub.add_parser("verify", help="check the installed model files against their hashes")
     q.add_argument("--dir", type=Path, default=None, help="models folder")
+    _with_arg(q)
     q.set_defaults(func=cmd_models_verify)
