@@ -107,7 +107,7 @@ def _points5(detection: Detection) -> np.ndarray:
 
 
 _JITTER_TARGETS: Final = tuple(
-    _moved(**kw)  # type: ignore[arg-type]
+    _moved(**kw)
     for kw in (
         {},
         {"dx": -2.0},
