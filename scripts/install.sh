@@ -28,8 +28,9 @@ SERVICE_USER=facegate
 ADMIN_GROUP=facegate-admin
 DEVICE_GROUPS=(gpio video input dialout i2c)
 # Debian 12 and Raspberry Pi OS alike: venv and pip; evdev (USB HID card readers and keypads)
-# and smbus2 (the door display's I2C bus) from apt, so nothing needs a compiler.
-APT_PACKAGES=(python3-venv python3-pip python3-evdev python3-smbus2)
+# and smbus2 (the door display's I2C bus) from apt, so nothing needs a compiler; a CJK font
+# for the printed sign and consent form.
+APT_PACKAGES=(python3-venv python3-pip python3-evdev python3-smbus2 fonts-wqy-microhei)
 # Raspberry Pi OS only: the GPIO library gpiozero's lgpio pin factory uses.
 APT_PI_PACKAGES=(python3-lgpio)
 # Raspberry Pi OS only, and only for `camera.type: picamera2`.

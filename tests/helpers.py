@@ -55,3 +55,52 @@ def make_config(
     if overrides:
         cfg = cfg.model_copy(update=overrides)
     return cfg
+
+
+TEST_NOTICE = """\
+notice:
+  controller_name: Test Property Co.
+  controller_contact: "Property office 0571-8888 6666"
+  purpose: To open the gate for residents who chose face entry.
+  alternatives: Get a free card or a PIN at the property office.
+  withdrawal_how: Ask the property office
+"""
+
+
+def post_notice(state_dir: Path, *, now: float = 1_700_000_000.0, wording: str = "") -> str:
+    """Record a notice as posted in ``state_dir`` (as `facegate notice hash --record` does);
+    returns its version, which enrolment then accepts as ``--notice-version``."""
+    from facegate.compliance.notice_text import build_notice
+    from facegate.compliance.records import record_notice
+
+    text = MINIMAL_CONFIG.format(clip=state_dir / "clip", state=state_dir) + TEST_NOTICE
+    cfg = load_config_text(text.replace("face entry.", f"face entry.{wording}"))
+    assert cfg.notice is not None
+    bundle = build_notice(cfg)
+    record_notice(state_dir, bundle, now=now)
+    return bundle.version
+
+
+def _notice_version() -> str:
+    from facegate.compliance.notice_text import build_notice
+
+    cfg = load_config_text(
+        MINIMAL_CONFIG.format(clip=Path("/nonexistent"), state=Path("/nonexistent")) + TEST_NOTICE
+    )
+    assert cfg.notice is not None
+    return build_notice(cfg).version
+
+
+NOTICE_VERSION = _notice_version()  # what post_notice() records (no wording added)
+# The consent flags of `facegate enroll` for an adult, under the notice post_notice() records.
+CONSENT_ARGS = [
+    "--consent-method",
+    "paper-form",
+    "--notice-version",
+    NOTICE_VERSION,
+    "--taken-by",
+    "admin",
+    "--consent-ref",
+    "F-2027-0001",
+    "--adult",
+]

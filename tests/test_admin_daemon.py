@@ -14,7 +14,7 @@ from facegate.cli import main
 from facegate.config import load_config_text
 from facegate.service.app import App
 from facegate.store import create_master_key
-from helpers import make_config
+from helpers import CONSENT_ARGS, make_config, post_notice
 
 
 @pytest.fixture
@@ -58,7 +58,8 @@ def test_cli_goes_through_the_daemon(
     assert main(["status", "-c", cfg]) == 0
     assert "door main: locked" in capsys.readouterr().out
     photo = str(testdata / "faces" / "jeff_bezos" / "img20.jpg")
-    consent = ["--consent-method", "form 1", "--notice-version", "v1", "--taken-by", "admin"]
+    consent = CONSENT_ARGS
+    post_notice(app.cfg.store.state_dir)
     assert main(["enroll", "-c", cfg, "--photo", photo, "--name", "Jeff Test", *consent]) == 0
     out = capsys.readouterr().out
     assert "through the running daemon" in out and "active now" in out
@@ -167,3 +168,41 @@ def test_hostile_enrol_requests_store_nothing_and_the_daemon_restarts(daemon) ->
         second.stop()
         thread.join(timeout=10)
         second.close()
+
+
+def test_mock_card_takes_the_whole_card_path_on_mock_pins_only(daemon) -> None:  # type: ignore[no-untyped-def]
+    """``mock.card`` pulses the reader's mock D0/D1: decoder, keyed hash, policy, relay, event."""
+    import time
+
+    from facegate.admin import AdminClient, AdminError
+
+    cfg_path, _app, factory = daemon
+    sock = cfg_path.parent / "admin.sock"
+    with AdminClient(sock) as c:
+        assert "mock.card" in c.call("commands")["commands"]
+        c.call("enroll", card="12:345")
+        with pytest.raises(AdminError, match="no Wiegand reader 'r9'"):
+            c.call("mock.card", reader="r9", facility=12, number=345)
+        with pytest.raises(AdminError):
+            c.call("mock.card", reader="r1", facility=12, number=70000)  # not an H10301 number
+        c.call("mock.card", reader="r1", facility=12, number=999)  # not enrolled
+        time.sleep(0.3)
+        assert factory.pin(17).state is False  # an unknown card opens nothing
+        reply = c.call("mock.card", reader="r1", facility=12, number=345)
+        assert reply == {"reader": "r1", "door": "main", "sent": "h10301"}
+        end = time.monotonic() + 5
+        while factory.pin(17).state is False and time.monotonic() < end:
+            time.sleep(0.02)
+        assert factory.pin(17).state is True  # the enrolled card released the relay
+        results = [(e["method"], e["result"]) for e in c.call("events")["events"]]
+    assert ("card", "granted") in results and ("card", "denied") in results
+
+
+def test_mock_card_does_not_exist_on_real_pins() -> None:
+    from types import SimpleNamespace
+
+    from facegate.service.mock_inputs import mock_input_handlers
+
+    for factory in (None, object()):
+        fake = SimpleNamespace(pin_factory=factory, on_loop=lambda f: f, cfg=None)
+        assert mock_input_handlers(fake) == {}  # type: ignore[arg-type]

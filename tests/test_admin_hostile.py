@@ -44,8 +44,10 @@ from facegate.clock import FakeClock
 from facegate.config import FacegateConfig, load_config_text
 from facegate.service.admin_commands import admin_handlers
 from facegate.service.control import FaceSpace
+from facegate.service.rights import rights_handlers
 from facegate.store import Store
 from facegate.store.credential_keys import credential_keys
+from helpers import NOTICE_VERSION, post_notice
 
 DIM = 128
 SPACE = "dlib_resnet_v1"
@@ -185,12 +187,13 @@ def daemonish(tmp_path: Path) -> Iterator[Daemonish]:
     credential_keys(store)  # the device keys exist from the first enrolment on
     dispatcher = LoopDispatcher(timeout_s=10.0)
     roles = RoleMap({os.getuid(): Role.ADMIN}, root_is_admin=False)
-    control = FakeControl(store, dispatcher, roles)
+    state = CFG.store.model_copy(update={"state_dir": tmp_path / "state"})
+    control = FakeControl(store, dispatcher, roles, cfg=CFG.model_copy(update={"store": state}))
     events: list[AdminAuditEvent] = []
     path = tmp_path / "admin.sock"
     server = AdminServer(
         path,
-        admin_handlers(control),
+        {**admin_handlers(control), **rights_handlers(control)},
         roles,
         on_audit=events.append,
         timeout_s=2.0,
@@ -283,8 +286,10 @@ def test_a_valid_time_and_card_are_enrolled(daemonish: Daemonish) -> None:
     with AdminClient(daemonish.path) as c:
         reply = c.call("enroll", card="4242", valid_until=NOW + 86_400)
         assert reply["credentials"] == 1 and reply["templates"] == 0
-        reply = c.call("enroll", card="w34:65535:65535", valid_until=4_102_444_799.0)
+        reply = c.call("enroll", card="w34:65535:65535", valid_until=NOW + 19 * 365 * 86_400)
         assert reply["credentials"] == 1
+        with pytest.raises(AdminError, match="more than 20 years"):  # issue 15: a typo
+            c.call("enroll", card="77", valid_until=4_102_444_799.0)
     assert people(daemonish) == 2
 
 
@@ -352,7 +357,14 @@ def test_bad_enrol_arguments_are_refused_with_a_clear_message(
 
 
 def test_templates_of_the_wrong_space_or_dimension_store_nothing(daemonish: Daemonish) -> None:
-    consent = {"consent_method": "form 1", "notice_version": "v1", "taken_by": "admin"}
+    post_notice(daemonish.control.cfg.store.state_dir)
+    consent = {
+        "consent_method": "paper-form",
+        "notice_version": NOTICE_VERSION,
+        "taken_by": "admin",
+        "consent_ref": "F-1",
+        "adult": True,
+    }
     before = daemonish.snapshot()
     with AdminClient(daemonish.path) as c:
         with pytest.raises(AdminError) as err:
@@ -709,6 +721,16 @@ FIELD_VALUES = {
     "consent_method": st.text(max_size=10),
     "notice_version": st.text(max_size=10),
     "taken_by": st.text(max_size=10),
+    "unit": st.text(max_size=10),
+    "lang": st.sampled_from(["zh-CN", "en", "fr"]),
+    "kind": st.sampled_from(["access", "copy", "x"]),
+    "channel": st.sampled_from(["phone", "email", ""]),
+    "recorded_by": st.sampled_from(["admin", "a b", ""]),
+    "answered_by": st.sampled_from(["admin", ""]),
+    "outcome": st.sampled_from(["done", "refused", "maybe"]),
+    "request": st.sampled_from(["r-0123456789ab", "r-", "x"]),
+    "received_at": st.floats(),
+    "open_only": JSON_SCALARS,
 }
 COMMANDS = [
     "status",
@@ -720,6 +742,14 @@ COMMANDS = [
     "enroll",
     "commands",
     "whoami",
+    "person.find",
+    "person.export",
+    "person.update",
+    "person.reconsent",
+    "person.reconsent_due",
+    "request.record",
+    "request.list",
+    "request.answer",
 ]
 
 

@@ -93,7 +93,11 @@ class Gate:
             method="test form", notice_version="v1", taken_by="test", scope="main"
         )
         pseudonym = enroll_person(
-            app.store, consent=consent, templates=found.template, space=app.face.space
+            app.store,
+            consent=consent,
+            templates=found.template,
+            space=app.face.space,
+            expires_at=2_000_000_000.0,
         ).pseudonym
         app.refresh_people()
         return pseudonym

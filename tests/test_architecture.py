@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"errors", "clock", "__init__"},
     {"config"},
     {"policy", "gate", "readers", "capture", "store", "models", "vision"},
-    {"audit", "recognition", "compliance"},
+    {"audit", "recognition", "compliance", "compound"},
     {"admin"},
     {"service"},
     {"measure", "demo"},

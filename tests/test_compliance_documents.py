@@ -25,7 +25,7 @@ MARK = "【待填写 / TO FILL"
 def _facts(tmp_path: Path, **overrides: object) -> tuple[object, ...]:
     cfg, notice, filing = load(tmp_path)
     assert notice is not None
-    version = build_notice(cfg.site, cfg.retention, notice).version
+    version = build_notice(cfg, notice).version
     return cfg, notice, filing, good_facts(version, **overrides)
 
 
@@ -124,6 +124,12 @@ def test_check_command_exit_codes(
     assert _run("notice", "hash", "-c", str(config_file), "--record") == 0
     version = capsys.readouterr().out.strip()
     assert len(version) == 64
+    # Recorded but never rendered: no sign is posted → still FAIL (issue 15 finding 7).
+    assert _run("compliance", "check", "-c", str(config_file)) == 3
+    out = capsys.readouterr().out
+    assert "1 FAIL" in out and "never" in out and "rendered" in out
+    sign = tmp_path / "sign.html"
+    assert _run("notice", "render", "-c", str(config_file), "--out", str(sign)) == 0
     assert _run("compliance", "check", "-c", str(config_file)) == 0
     assert "ready to start" in capsys.readouterr().out
     private = tmp_path / "private.yaml"
@@ -183,5 +189,7 @@ def test_notice_pdf_command(config_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "sign.pdf"
     args = ("notice", "render", "-c", str(config_file), "--lang", "zh-CN", "--size", "A5")
     assert _run(*args, "--out", str(out)) == 0
-    (page,) = pdf_pages(out, tmp_path)
-    assert_not_blank(page)
+    pages = pdf_pages(out, tmp_path)
+    assert 1 <= len(pages) <= 2  # an A5 hand-out of the complete sign
+    for page in pages:
+        assert_not_blank(page)

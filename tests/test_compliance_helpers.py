@@ -6,9 +6,11 @@ as ``FacegateConfig.notice`` and ``.filing``.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from facegate.compliance import ComplianceFacts, DoorFact
+from facegate.compliance.ledger import LedgerFacts
 from facegate.config import FacegateConfig, load_config_text
 from facegate.config.filing import FilingConfig
 from facegate.config.notice import NoticeConfig
@@ -29,6 +31,7 @@ doors:
     relay: {{pin: 18}}
 readers:
   - {{id: gate-reader, type: wiegand, door: main, d0: 22, d1: 23}}
+  - {{id: north-reader, type: wiegand, door: north, d0: 24, d1: 25}}
 store:
   state_dir: {state}
 """
@@ -96,6 +99,17 @@ def load(
     return cfg, cfg.notice, cfg.filing
 
 
+SCOPE = "0123456789abcdef"
+TODAY = dt.date(2026, 6, 1)  # a Monday
+
+
+def ledger(**overrides: object) -> LedgerFacts:
+    """Ledger facts with a PIA signed for ``SCOPE``, changed by ``overrides``."""
+    values: dict[str, object] = {"pia_scopes": ((SCOPE, 1.0e9),), "last_pia_at": 1.0e9}
+    values.update(overrides)
+    return LedgerFacts(**values)  # type: ignore[arg-type]
+
+
 def good_facts(notice_version: str | None, **overrides: object) -> ComplianceFacts:
     """Facts of a device where every rule passes."""
     values: dict[str, object] = {
@@ -110,6 +124,12 @@ def good_facts(notice_version: str | None, **overrides: object) -> ComplianceFac
         "notice_hash_recorded": notice_version,
         "doors": (DoorFact("main", True, True), DoorFact("north", True, True)),
         "cjk_font": "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+        "door_problems": (),
+        "notice_rendered": True,
+        "daemon_running": True,
+        "ledger": ledger(),
+        "scope": SCOPE,
+        "today": TODAY,
     }
     values.update(overrides)
     return ComplianceFacts(**values)  # type: ignore[arg-type]

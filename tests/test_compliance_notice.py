@@ -24,7 +24,7 @@ from test_compliance_helpers import CONTACT, load
 def bundle(tmp_path: Path) -> NoticeBundle:
     cfg, notice, _ = load(tmp_path)
     assert notice is not None
-    return build_notice(cfg.site, cfg.retention, notice)
+    return build_notice(cfg, notice)
 
 
 def _font_or_skip() -> None:
@@ -92,7 +92,7 @@ def test_english_notice_has_the_same_items(bundle: NoticeBundle) -> None:
     assert [i.key for i in en.items] == [i.key for i in bundle.text("zh-CN").items]
     assert "PIN" in en.item("alternatives").body and "card" in en.item("alternatives").body
     assert "365 days" in en.item("retention").body
-    assert "this device only" in en.item("method").body
+    assert "On this device only" in en.item("method").body
 
 
 def test_version_is_the_sha256_of_the_canonical_text(tmp_path: Path) -> None:
@@ -100,14 +100,16 @@ def test_version_is_the_sha256_of_the_canonical_text(tmp_path: Path) -> None:
 
     cfg, notice, _ = load(tmp_path)
     assert notice is not None
-    a = build_notice(cfg.site, cfg.retention, notice)
-    b = build_notice(cfg.site, cfg.retention, notice)
+    a = build_notice(cfg, notice)
+    b = build_notice(cfg, notice)
     assert a.version == b.version == hashlib.sha256(a.canonical().encode()).hexdigest()
     assert re.fullmatch(r"[0-9a-f]{64}", a.version) and a.short_version == a.version[:16]
     changed = notice.model_copy(update={"office_hours": "09:00-18:00"})
-    assert build_notice(cfg.site, cfg.retention, changed).version != a.version
+    assert build_notice(cfg, changed).version != a.version
     longer = cfg.retention.model_copy(update={"template_days": 366})
-    assert build_notice(cfg.site, longer, notice).version != a.version
+    assert build_notice(cfg.model_copy(update={"retention": longer}), notice).version != a.version
+    wider = cfg.face_zone.model_copy(update={"min_face_px": 120})
+    assert build_notice(cfg.model_copy(update={"face_zone": wider}), notice).version != a.version
 
 
 def test_short_text_fits_a_small_screen(bundle: NoticeBundle) -> None:
@@ -167,7 +169,7 @@ def test_wrap_keeps_punctuation_and_latin_words() -> None:
     )
 
 
-@pytest.mark.parametrize("page", ["A4", "A5"])
+@pytest.mark.parametrize("page", ["A3", "A4", "A5"])
 def test_zh_cn_pdf_renders_readable_pages(bundle: NoticeBundle, tmp_path: Path, page: str) -> None:
     _font_or_skip()
     out = tmp_path / "notice.pdf"
@@ -175,9 +177,10 @@ def test_zh_cn_pdf_renders_readable_pages(bundle: NoticeBundle, tmp_path: Path, 
     data = out.read_bytes()
     assert data.startswith(b"%PDF") and b"FontFile2" in data  # the CJK font is embedded
     pages = pdf_pages(out, tmp_path)
-    assert len(pages) == 1  # the Chinese sign fits one page
+    # The complete Chinese sign fits one A3 (posted) or A4 page; an A5 hand-out may take two.
+    assert len(pages) == 1 or (page == "A5" and len(pages) == 2)
     h, w = pages[0].shape[:2]
-    expected = (413, 585) if page == "A4" else (292, 413)  # width, height at 50 dpi
+    expected = {"A3": (585, 827), "A4": (413, 585), "A5": (292, 413)}[page]  # at 50 dpi
     assert abs(w - expected[0]) <= 2 and abs(h - expected[1]) <= 2
     assert_not_blank(pages[0])
 
@@ -198,7 +201,7 @@ def test_english_pdf_and_png_render(bundle: NoticeBundle, tmp_path: Path) -> Non
 
 
 def test_png_large_type(bundle: NoticeBundle, tmp_path: Path) -> None:
-    """Body text on A4 is at least 16 pt: readable at a metre."""
+    """The posted A3 sign: body text at least 12 pt, and the zone banner in large type."""
     _font_or_skip()
     from collections import Counter
 
@@ -207,11 +210,15 @@ def test_png_large_type(bundle: NoticeBundle, tmp_path: Path) -> None:
     def measure(text: str, size: float) -> float:
         return len(text) * size
 
-    pages = notice_render.layout_notice(bundle, "zh-CN", "A4", measure)
-    sizes = Counter(op.size for op in pages[0] if isinstance(op, notice_render.TextOp))
+    pages = notice_render.layout_notice(bundle, "zh-CN", "A3", measure)
+    assert len(pages) == 1
+    texts = [op for op in pages[0] if isinstance(op, notice_render.TextOp)]
+    sizes = Counter(op.size for op in texts)
     body = sizes.most_common(1)[0][0]
-    assert body >= 16
+    assert body >= 12
     assert max(sizes) >= body * 1.7  # the title stands out
+    (banner,) = [op for op in texts if "人脸识别区域" in op.text and "Face recognition" in op.text]
+    assert banner.size >= body * 1.75  # "人脸识别区域 / Face recognition zone", large
 
 
 def test_html_is_self_contained_with_print_css(bundle: NoticeBundle, tmp_path: Path) -> None:
@@ -249,6 +256,6 @@ def test_unconfigured_language_is_refused(tmp_path: Path) -> None:
     cfg, notice, _ = load(tmp_path)
     assert notice is not None
     only_zh = notice.model_copy(update={"languages": ["zh-CN"]})
-    b = build_notice(cfg.site, cfg.retention, only_zh)
+    b = build_notice(cfg, only_zh)
     with pytest.raises(KeyError):
         render_notice(b, "en", "html", tmp_path / "x.html")

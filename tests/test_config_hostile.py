@@ -63,8 +63,11 @@ def test_a_bad_holiday_date_names_its_key() -> None:
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("!!int", "'' is not an integer"), ("!!int x", "'x' is not an integer"),
-     ("!!float abc", "'abc' is not a number")],
+    [
+        ("!!int", "'' is not an integer"),
+        ("!!int x", "'x' is not an integer"),
+        ("!!float abc", "'abc' is not a number"),
+    ],
 )
 def test_explicit_tags_with_bad_values(value: str, message: str) -> None:
     (line,) = problems(f"matcher:\n  threshold: {value}\n")
@@ -172,8 +175,24 @@ def test_edited_example_lines_give_config_errors_only(data: st.DataObject) -> No
             key = line.split(":", 1)[0]
             value = data.draw(
                 st.one_of(
-                    st.sampled_from(["true", "!!int", "''", "[]", "{}", "-1", "1e999", ".nan",
-                                     "2026-02-30", "~", "9" * 50, "*x", "&a 1", "!!binary x"]),
+                    st.sampled_from(
+                        [
+                            "true",
+                            "!!int",
+                            "''",
+                            "[]",
+                            "{}",
+                            "-1",
+                            "1e999",
+                            ".nan",
+                            "2026-02-30",
+                            "~",
+                            "9" * 50,
+                            "*x",
+                            "&a 1",
+                            "!!binary x",
+                        ]
+                    ),
                     st.text(max_size=12).map(repr),
                 )
             )

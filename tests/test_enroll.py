@@ -14,7 +14,7 @@ from facegate.clock import FakeClock
 from facegate.config.enrollment import EnrollmentConfig
 from facegate.recognition import FacePipeline
 from facegate.recognition.enrollment import EnrollmentError, capture_templates, shred
-from helpers import load_rgb, make_config
+from helpers import CONSENT_ARGS, load_rgb, make_config, post_notice
 
 
 @pytest.fixture(scope="module")
@@ -98,14 +98,19 @@ def test_enroll_cli_consent_guardian_and_person_commands(
 ) -> None:
     cfg = str(write_config(tmp_path, models_dir))
     photo = str(testdata / "faces" / "jeff_bezos" / "img20.jpg")
-    consent = ["--consent-method", "paper form 9", "--notice-version", "v1", "--taken-by", "admin"]
+    consent = CONSENT_ARGS
     assert main(["keys", "init", "-c", cfg]) == 0
+    post_notice(tmp_path / "state")
     assert main(["enroll", "-c", cfg, "--photo", photo]) == 2  # no consent
     assert "separate consent" in capsys.readouterr().err
-    assert main(["enroll", "-c", cfg, "--photo", photo, "--birth-year", "2020", *consent]) == 3
+    child = consent[:-1]  # without --adult: the birth year says how old
+    assert main(["enroll", "-c", cfg, "--photo", photo, "--birth-year", "2020", *child]) == 3
     assert "guardian" in capsys.readouterr().out
     assert main(["enroll", "-c", cfg, "--photo", photo, "--name", "Jeff Test", *consent]) == 0
     out = capsys.readouterr().out
+    # Issue 15: with the daemon stopped, the enrolment is audited all the same.
+    audit = "".join(p.read_text() for p in sorted((tmp_path / "state" / "audit").glob("*.jsonl")))
+    assert '"kind":"consent"' in audit.replace(" ", "")
     assert "1 template(s) sealed" in out and "still where you left them" in out
     assert main(["person", "list", "-c", cfg]) == 0
     listing = capsys.readouterr().out
@@ -150,7 +155,7 @@ def test_pin_and_card_only_enrolment_opens_through_the_policy(
     answers = iter(["12:3456"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
     assert (
-        main(["enroll", "-c", cfg, "--generate-pin", "--card", "--valid-until", "2099-01-01"]) == 0
+        main(["enroll", "-c", cfg, "--generate-pin", "--card", "--valid-until", "2040-01-01"]) == 0
     )
     out = capsys.readouterr().out
     assert "with CARD and PIN only" in out and "12:3456" not in out
@@ -194,8 +199,9 @@ def test_enrolling_from_a_fifo_or_a_huge_image_fails_fast(
     import zlib
 
     cfg = str(write_config(tmp_path, models_dir))
-    consent = ["--consent-method", "paper form 9", "--notice-version", "v1", "--taken-by", "admin"]
+    consent = CONSENT_ARGS
     assert main(["keys", "init", "-c", cfg]) == 0
+    post_notice(tmp_path / "state")
     fifo = tmp_path / "photo.jpg"
     os.mkfifo(fifo)
     codes: list[int] = []

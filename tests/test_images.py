@@ -128,8 +128,11 @@ def test_random_bytes_never_escape(data: bytes) -> None:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_photos_never_escape(data: st.DataObject) -> None:
-    raw = bytearray(_jpeg(40, 30) if data.draw(st.booleans()) else cv2.imencode(
-        ".png", np.full((30, 40, 3), 9, np.uint8))[1].tobytes())
+    raw = bytearray(
+        _jpeg(40, 30)
+        if data.draw(st.booleans())
+        else cv2.imencode(".png", np.full((30, 40, 3), 9, np.uint8))[1].tobytes()
+    )
     for _ in range(data.draw(st.integers(1, 8))):
         i = data.draw(st.integers(0, len(raw) - 1))
         raw[i] = data.draw(st.integers(0, 255))

@@ -32,6 +32,7 @@ def test_monitor_finds_each_change_once(tmp_path: Path) -> None:
         consent=ConsentInput("f", "v", "a", "s"),
         templates=np.ones((1, 128), np.float32),
         space="s",
+        expires_at=2_000_000_000.0,
     )
     assert monitor.check(100.0) == []
     config.write_text("a: 2\n")

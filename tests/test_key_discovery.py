@@ -175,6 +175,28 @@ def test_hand_over_gives_root_files_to_the_state_owner(tmp_path: Path) -> None:
 
 
 @needs_root
+def test_sudo_models_install_gives_the_models_to_the_state_owner(
+    tmp_path: Path, models_dir: Path
+) -> None:
+    """`sudo facegate models install --dir /var/lib/facegate/models`: the service user's."""
+    from facegate.cli import main
+
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chown(state, 4242, 4243)
+    dest = state / "models"
+    model = models_dir / "face_detection_short_range.tflite"
+    assert main(["models", "install", "--dir", str(dest), "--from", str(model)]) == 0
+    owned = [dest, *dest.rglob("*")]
+    assert len(owned) >= 2
+    assert {(p.stat().st_uid, p.stat().st_gid) for p in owned} == {(4242, 4243)}
+    other = tmp_path / "root-owned" / "models"  # inside a root folder: left as it is
+    other.parent.mkdir()
+    assert main(["models", "install", "--dir", str(other), "--from", str(model)]) == 0
+    assert other.stat().st_uid == 0
+
+
+@needs_root
 def test_admin_command_as_root_leaves_nothing_the_service_cannot_read(tmp_path: Path) -> None:
     """`sudo facegate person list` with the daemon stopped creates facegate.db: owned by the
     state folder's owner (the service user), not by root."""

@@ -66,9 +66,15 @@ def test_nothing_in_the_clear_on_disk_and_gone_after_delete(store: Store) -> Non
         consent=CONSENT,
         templates=rows,
         space=SPACE,
+        expires_at=2_000_000_000.0,
     )
     enroll_person(
-        store, identity=Identity("Li Na"), consent=CONSENT, templates=templates(2), space=SPACE
+        store,
+        identity=Identity("Li Na"),
+        consent=CONSENT,
+        templates=templates(2),
+        space=SPACE,
+        expires_at=2_000_000_000.0,
     )
     blob = files_bytes(store.state_dir)
     for needle in (NAME.encode(), "张伟".encode(), b"3-1201", b"138 0000", b"Li Na"):
@@ -104,7 +110,14 @@ def test_minor_needs_a_guardian(store: Store) -> None:
     assert not is_minor(Identity(birth_year=2012), False, now)
     assert is_minor(None, True, now) and not is_minor(None, False, now)
     with pytest.raises(StoreError, match="guardian"):
-        enroll_person(store, minor=True, consent=CONSENT, templates=templates(3), space=SPACE)
+        enroll_person(
+            store,
+            minor=True,
+            consent=CONSENT,
+            templates=templates(3),
+            space=SPACE,
+            expires_at=2_000_000_000.0,
+        )
     assert store.count_people_with_face() == 0 and list_people(store) == []
     ok = enroll_person(
         store,
@@ -113,6 +126,7 @@ def test_minor_needs_a_guardian(store: Store) -> None:
         templates=templates(3),
         space=SPACE,
         guardian=GuardianConsent("Wang Fang", "mother", "form 0142-G"),
+        expires_at=2_000_000_000.0,
     )
     row = store._db.execute(
         "SELECT guardian_sealed, guardian_relation FROM consents WHERE consent_id = ?",
@@ -124,7 +138,7 @@ def test_minor_needs_a_guardian(store: Store) -> None:
 
 def test_face_needs_consent_but_pin_or_card_do_not(store: Store) -> None:
     with pytest.raises(StoreError, match="separate consent"):
-        enroll_person(store, templates=templates(4), space=SPACE)
+        enroll_person(store, templates=templates(4), space=SPACE, expires_at=2_000_000_000.0)
     with pytest.raises(StoreError, match="nothing to enrol"):
         enroll_person(store)
     card = CredentialInput("card", "hash-of-card-1")
@@ -147,6 +161,7 @@ def test_withdrawal_deletes_the_face_and_keeps_pin_and_card(store: Store) -> Non
             CredentialInput("pin", "pin-lookup", "argon2id$…"),
             CredentialInput("card", "card-hash"),
         ),
+        expires_at=2_000_000_000.0,
     )
     receipt = withdraw(store, person.pseudonym)
     assert receipt.deleted == {"face templates": 2}
@@ -257,11 +272,17 @@ def test_rotation_rewraps_without_touching_templates(tmp_path: Path) -> None:
     old = create_master_key(key_path)
     with Store(state, old) as s:
         p = enroll_person(
-            s, identity=Identity(NAME), consent=CONSENT, templates=templates(10), space=SPACE
+            s,
+            identity=Identity(NAME),
+            consent=CONSENT,
+            templates=templates(10),
+            space=SPACE,
+            expires_at=2_000_000_000.0,
         )
         sealed_before = [r[0] for r in s._db.execute("SELECT sealed FROM templates")]
     result = rotate_master_key(key_path, state)
-    assert result.rewrapped == 1 and result.old_key_id == key_fingerprint(old)
+    # the person's data key and the blind-index device key
+    assert result.rewrapped == 2 and result.old_key_id == key_fingerprint(old)
     new = load_master_key(key_path)
     assert new != old and result.new_key_id == key_fingerprint(new)
     with pytest.raises(MasterKeyError):
@@ -278,7 +299,9 @@ def test_interrupted_rotation_is_finished_or_undone(tmp_path: Path) -> None:
     key_path = state / "master.key"
     old = create_master_key(key_path)
     with Store(state, old) as s:
-        enroll_person(s, consent=CONSENT, templates=templates(11), space=SPACE)
+        enroll_person(
+            s, consent=CONSENT, templates=templates(11), space=SPACE, expires_at=2_000_000_000.0
+        )
     pending = key_path.with_name("master.key.new")
     # Crash before the commit: the new key file exists, the database still uses the old key.
     write_key_file(pending, os.urandom(32))
@@ -315,13 +338,13 @@ CHILD = textwrap.dedent(
         with open_store(key_path, state) as store:
             if op == "enroll":
                 rows = rng.normal(size=(3, 128)).astype(np.float32)
-                enroll_person(store, consent=consent, templates=rows, space="s")
+                enroll_person(store, consent=consent, templates=rows, space="s", expires_at=2e9)
             else:
                 people = [r[0] for r in store._db.execute("SELECT pseudonym FROM people")]
                 if people:
                     delete_person(store, people[0])
                 rows = rng.normal(size=(3, 128)).astype(np.float32)
-                enroll_person(store, consent=consent, templates=rows, space="s")
+                enroll_person(store, consent=consent, templates=rows, space="s", expires_at=2e9)
     """
 )
 
@@ -356,6 +379,7 @@ def test_sigkill_at_random_points_leaves_a_consistent_store(tmp_path: Path, op: 
                 consent=ConsentInput("form", "v1", "admin", "main"),
                 templates=np.random.default_rng(seed).normal(size=(3, 128)),
                 space="s",
+                expires_at=2_000_000_000.0,
             )
     script = tmp_path / "child.py"
     script.write_text(CHILD)
@@ -380,7 +404,9 @@ def test_sigkill_at_random_points_leaves_a_consistent_store(tmp_path: Path, op: 
 def test_receipts_are_signed_with_the_device_key(store: Store) -> None:
     from nacl.signing import VerifyKey
 
-    person = enroll_person(store, consent=CONSENT, templates=templates(12), space=SPACE)
+    person = enroll_person(
+        store, consent=CONSENT, templates=templates(12), space=SPACE, expires_at=2_000_000_000.0
+    )
     receipt = withdraw(store, person.pseudonym)
     signature, public_key = receipt.signed(store)
     key = VerifyKey(bytes.fromhex(public_key))

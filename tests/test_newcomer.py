@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from facegate.cli import main
+from helpers import CONSENT_ARGS, post_notice
 from test_enroll import write_config
 
-CONSENT = ["--consent-method", "paper form 9", "--notice-version", "v1", "--taken-by", "admin"]
+CONSENT = CONSENT_ARGS
 
 
 def test_enroll_photo_and_camera_are_mutually_exclusive(
@@ -79,6 +80,7 @@ def test_same_face_twice_is_refused_unless_allowed_and_receipts_verify(
     photo = str(testdata / "faces" / "jeff_bezos" / "img20.jpg")
     other = str(sorted((testdata / "faces" / "barack_obama").glob("*.jpg"))[0])
     assert main(["keys", "init", "-c", cfg]) == 0
+    post_notice(tmp_path / "state")
     assert main(["enroll", "-c", cfg, "--photo", photo, *CONSENT]) == 0
     out = capsys.readouterr().out
     assert "restart" not in out.lower() and "loads the new person when it starts" in out
@@ -219,7 +221,8 @@ def _mock_gate(tmp_path: Path, models_dir: Path) -> Path:
     cfg = tmp_path / "gate.yaml"
     cfg.write_text(text)
     assert main(["keys", "init", "-c", str(cfg)]) == 0
-    assert main(["notice", "hash", "--record", "-c", str(cfg)]) == 0
+    sign = tmp_path / "sign.html"  # rendered and recorded (a version only hashed is not posted)
+    assert main(["notice", "render", "-c", str(cfg), "--out", str(sign)]) == 0
     return cfg
 
 

@@ -283,7 +283,10 @@ def _uinput_unavailable() -> str | None:
     try:
         import evdev  # noqa: F401
     except ImportError:
-        return "the evdev package is not installed (pip install 'facegate[pi]')"
+        return (
+            "evdev is not importable: on a Pi, apt-get install python3-evdev (install.sh does);"
+            " elsewhere pip install 'facegate[pi]' (needs gcc and the kernel headers)"
+        )
     if not os.path.exists("/dev/uinput"):
         return "/dev/uinput does not exist (kernel without the uinput module, e.g. this sandbox)"
     if not os.access("/dev/uinput", os.W_OK):

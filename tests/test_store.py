@@ -78,7 +78,9 @@ CONSENT = ConsentInput(
 def enroll(store: Store, templates: np.ndarray, *, space: str = SPACE) -> tuple[str, str]:
     """Enrol a person with consent and templates (as production does); returns
     (pseudonym, consent_id)."""
-    enrolled = enroll_person(store, consent=CONSENT, templates=templates, space=space)
+    enrolled = enroll_person(
+        store, consent=CONSENT, templates=templates, space=space, expires_at=2_000_000_000.0
+    )
     assert enrolled.templates == len(np.atleast_2d(templates))
     assert enrolled.consent_id is not None
     return enrolled.pseudonym, enrolled.consent_id
@@ -431,7 +433,12 @@ def template_count(store: Store) -> int:
 
 def test_template_without_consent_is_refused(store: Store) -> None:
     with pytest.raises(StoreError, match="separate consent"):
-        enroll_person(store, templates=random_templates(np.random.default_rng(7), 2), space=SPACE)
+        enroll_person(
+            store,
+            templates=random_templates(np.random.default_rng(7), 2),
+            space=SPACE,
+            expires_at=2_000_000_000.0,
+        )
     assert template_count(store) == 0
     assert gallery(store) == {}
 
@@ -467,7 +474,13 @@ def test_withdrawn_consent_keeps_no_template(store: Store) -> None:
 
 def test_empty_templates_are_refused(store: Store) -> None:
     with pytest.raises(StoreError, match="non-empty"):
-        enroll_person(store, consent=CONSENT, templates=np.empty((0, DIM)), space=SPACE)
+        enroll_person(
+            store,
+            consent=CONSENT,
+            templates=np.empty((0, DIM)),
+            space=SPACE,
+            expires_at=2_000_000_000.0,
+        )
     assert template_count(store) == 0
 
 
@@ -476,7 +489,11 @@ def test_templates_must_be_one_or_two_dimensional(store: Store) -> None:
     good, _ = enroll(store, random_templates(rng, 1))
     with pytest.raises(StoreError):
         enroll_person(
-            store, consent=CONSENT, templates=rng.standard_normal((1, 2, DIM)), space=SPACE
+            store,
+            consent=CONSENT,
+            templates=rng.standard_normal((1, 2, DIM)),
+            space=SPACE,
+            expires_at=2_000_000_000.0,
         )
     assert set(gallery(store)) == {good}
 
@@ -497,6 +514,7 @@ def test_consent_needs_every_field(store: Store, field: str, value: str) -> None
             consent=ConsentInput(**kwargs),
             templates=random_templates(np.random.default_rng(4), 1),
             space=SPACE,
+            expires_at=2_000_000_000.0,
         )
     assert sql(store.path, "SELECT COUNT(*) FROM consents") == [(0,)]
 

@@ -49,7 +49,13 @@ def new_state(tmp_path: Path, *, passphrase: bytes | None = None) -> tuple[Path,
     key = create_master_key(key_path, passphrase=passphrase)
     with Store(state, key) as s:
         for seed in range(3):
-            enroll_person(s, consent=CONSENT, templates=templates(seed), space=SPACE)
+            enroll_person(
+                s,
+                consent=CONSENT,
+                templates=templates(seed),
+                space=SPACE,
+                expires_at=2_000_000_000.0,
+            )
     return state, key_path, key
 
 

@@ -110,9 +110,7 @@ def test_a_config_that_cannot_start_falls_back_to_the_old_one(
         # Valid YAML, but a master key that is not there: the store cannot open, so the new
         # App cannot start (a private-space site would only keep face down, see test_app).
         missing = tmp_path / "missing.key"
-        path.write_text(
-            path.read_text().replace("store: {", f"store: {{key_file: {missing}, ")
-        )
+        path.write_text(path.read_text().replace("store: {", f"store: {{key_file: {missing}, "))
         sup.request_reload()
         wait_for(lambda: sup.app is not None and sup.app is not first)  # restarted…
         wait_for(lambda: sup.app.frames_processed > 1)  # type: ignore[union-attr]

@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .audit import add_audit_parsers
     from .bench import add_bench_parser
     from .compliance import add_compliance_parsers
+    from .compound import add_compound_parsers
     from .config_cmd import add_config_parsers
     from .ctl import add_admin_parsers
     from .daemon import add_daemon_parsers, add_run_parser
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .pad import add_pad_parsers
     from .people import add_people_parsers
     from .receipt import add_receipt_parsers
+    from .rights import add_request_parsers
 
     parser = argparse.ArgumentParser(
         prog="facegate",
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_keys_parsers(sub)
     add_people_parsers(sub)
     add_receipt_parsers(sub)
+    add_request_parsers(sub)
     add_audit_parsers(sub)
     add_admin_parsers(sub)
     add_compliance_parsers(sub)
@@ -64,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_pad_parsers(sub)
     add_bench_parser(sub)
     add_daemon_parsers(sub)
+    add_compound_parsers(sub)
     return parser
 
 

@@ -75,6 +75,18 @@ def open_configured_store(cfg: FacegateConfig) -> Store:
     return store
 
 
+def audit_direct(cfg: FacegateConfig, store: Store, kind: str, pseudonym: str) -> None:
+    """With the daemon stopped, the command is the one writer: record it in the audit log
+    (``consent``, ``enrolment``, ``withdrawal``, ``deletion``, ``correction``…)."""
+    from ..audit import open_audit_log
+
+    log = open_audit_log(store, cfg.store.state_dir)
+    try:
+        log.append(kind, subject=pseudonym)
+    finally:
+        log.close()
+
+
 def daemon_client(cfg: FacegateConfig) -> Any:
     """A client for the running daemon's admin socket, or ``None`` when no daemon listens.
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import ConfigError, FacegateError
 from .common import add_config_arg, console
+from .workflow import add_filing_actions, add_incident_parser, add_pia_sign
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -110,7 +111,7 @@ def _record(cfg: FacegateConfig, bundle: object) -> str:
     try:
         rec = record_notice(cfg.store.state_dir, bundle, now=SystemClock().time())
     except FacegateError as exc:
-        return f"not recorded ({exc}); run `facegate notice hash --record` as the service user"
+        return f"not recorded ({exc}); render it again as the service user"
     return f"recorded in {rec.path}"
 
 
@@ -120,7 +121,7 @@ def cmd_notice_render(args: argparse.Namespace) -> int:
     from ..compliance.notice_text import build_notice
 
     cfg, notice, _filing = _load(args.config)
-    bundle = build_notice(cfg.site, cfg.retention, _need_notice(notice))
+    bundle = build_notice(cfg, _need_notice(notice))
     lang = cast("Language", args.lang)
     if lang not in bundle.languages:
         raise ConfigError(f"notice.languages does not include {lang}")
@@ -131,21 +132,42 @@ def cmd_notice_render(args: argparse.Namespace) -> int:
         out.write_text(text, encoding="utf-8")
         written = [out]
     else:
-        written = render_notice(bundle, lang, fmt, out, page=args.size)  # type: ignore[arg-type]
+        written = render_notice(
+            bundle,
+            lang,
+            fmt,  # type: ignore[arg-type]
+            out,
+            page=args.size,
+            dpi=args.dpi,
+        )
     con = console()
     for path in written:
         con.print(f"wrote {path}", markup=False)
     con.print(f"notice version {bundle.version}", markup=False)
     if not args.no_record:
         con.print(_record(cfg, bundle), markup=False)
+        if fmt in ("pdf", "png", "html"):
+            _note_rendered(cfg, bundle.version, lang, fmt, args.size)
     return EXIT_OK
+
+
+def _note_rendered(cfg: FacegateConfig, version: str, lang: str, fmt: str, page: str) -> None:
+    from ..clock import SystemClock
+    from ..compliance.records import note_rendered
+
+    try:
+        note_rendered(
+            cfg.store.state_dir, version, lang=lang, fmt=fmt, page=page, now=SystemClock().time()
+        )
+    except FacegateError as exc:
+        console(stderr=True).print(f"rendering not noted ({exc})", markup=False)
 
 
 def cmd_notice_hash(args: argparse.Namespace) -> int:
     from ..compliance.notice_text import build_notice
 
     cfg, notice, _filing = _load(args.config)
-    bundle = build_notice(cfg.site, cfg.retention, _need_notice(notice))
+    bundle = build_notice(cfg, _need_notice(notice))
     # Only the hash on stdout: `--notice-version "$(facegate notice hash)"`.
     sys.stdout.write(bundle.version + "\n")
     err = console(stderr=True)
@@ -223,14 +245,23 @@ def add_compliance_parsers(sub: argparse._SubParsersAction[argparse.ArgumentPars
     q = nsub.add_parser(
         "render",
         help="print the notice as PDF, PNG or HTML, or as short / audio text",
-        description="Renders the sign from the notice:, site: and retention: sections and "
-        "records its version in the state folder (consent records name that version). PDF and "
-        "PNG need a CJK font (Debian: fonts-wqy-microhei or fonts-noto-cjk).",
+        description="Renders the sign from the configuration (notice:, site:, retention:, "
+        "face_zone:, enrollment:, calendar:) and records its version, and that a sign of it was "
+        "rendered, in the state folder (consent records name that version; the checklist FAILs "
+        "a version never rendered). PDF and PNG need a CJK font (Debian: fonts-wqy-microhei or "
+        "fonts-noto-cjk).",
     )
     add_config_arg(q)
     q.add_argument("--format", choices=FORMATS, default=None, help="default: from the --out suffix")
     q.add_argument("--lang", choices=["zh-CN", "en"], default="zh-CN", help="default zh-CN")
-    q.add_argument("--size", choices=["A4", "A5"], default="A4", help="paper (default A4)")
+    q.add_argument(
+        "--size",
+        choices=["A3", "A4", "A5"],
+        default="A3",
+        help="paper: A3 the sign to post (default), A4 or A5 hand-outs",
+    )
+    q.add_argument("--dpi", type=int, choices=range(50, 601), default=150, metavar="50-600",
+                   help="PNG resolution (default 150)")  # fmt: skip
     q.add_argument("--out", type=Path, required=True, help="file to write")
     q.add_argument("--no-record", action="store_true", help="do not record the version")
     q.set_defaults(func=cmd_notice_render)
@@ -251,6 +282,7 @@ def add_compliance_parsers(sub: argparse._SubParsersAction[argparse.ArgumentPars
     add_config_arg(q)
     q.add_argument("--out", type=Path, required=True, help="FILE.md or FILE.pdf")
     q.set_defaults(func=cmd_pia_render)
+    add_pia_sign(psub)
 
     p = sub.add_parser("filing", help="filing with the provincial CAC (Art. 15)")
     fsub = p.add_subparsers(dest="filing_command", metavar="ACTION", required=True)
@@ -261,3 +293,5 @@ def add_compliance_parsers(sub: argparse._SubParsersAction[argparse.ArgumentPars
     add_config_arg(q)
     q.add_argument("--out", type=Path, required=True, help="FILE.md or FILE.pdf")
     q.set_defaults(func=cmd_filing_report)
+    add_filing_actions(fsub)
+    add_incident_parser(sub)

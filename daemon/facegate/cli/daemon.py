@@ -97,7 +97,7 @@ def cmd_events(args: argparse.Namespace) -> int:
     from .common import daemon_client, open_configured_store
 
     cfg = load(args.config)
-    table = Table(title="access events (anonymized)")
+    table = Table(title="access events (pseudonymised)")
     for col in ("time (UTC)", "door", "method", "result", "subject", "score", "reason"):
         table.add_column(col)
     client = daemon_client(cfg)
@@ -154,7 +154,7 @@ def add_daemon_parsers(sub: Any) -> None:
     q.add_argument("--seconds", type=float, default=None, help="release time (default: pulse_s)")
     q.set_defaults(func=cmd_door_open)
 
-    p = sub.add_parser("events", help="show recent anonymized access events")
+    p = sub.add_parser("events", help="show recent pseudonymised access events")
     add_config_arg(p)
     p.add_argument("--limit", type=int, default=50, help="how many (default %(default)s)")
     p.set_defaults(func=cmd_events)

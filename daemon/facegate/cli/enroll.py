@@ -13,6 +13,7 @@ from ..errors import ConfigError
 from .common import (
     EXIT_REFUSED,
     add_config_arg,
+    audit_direct,
     console,
     daemon_client,
     load,
@@ -61,6 +62,8 @@ def _fields(args: argparse.Namespace) -> dict[str, Any]:
         "guardian_method": args.guardian_consent_method,
         "expires_at": args.expires,
         "valid_until": args.valid_until,
+        "adult": args.adult,
+        "consent_ref": args.consent_ref,
     }
 
 
@@ -169,6 +172,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         enrolled = request.enroll(
             store, credentials=credentials, templates=templates, space=pipeline.space
         )
+        audit_direct(cfg, store, "consent", enrolled.pseudonym)  # as the daemon would
     until = dt.datetime.fromtimestamp(expires, dt.UTC).date().isoformat()
     if shown_pin is not None:
         out.print(f"generated PIN (tell the person; it is not shown again): {shown_pin}")
@@ -177,6 +181,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         f"{enrolled.templates} template(s) sealed, face kept until {until}"
         + (" (guardian consent recorded)" if request.guardian else "")
     )
+    for advice in request.advice:
+        out.print(f"note: {advice}", markup=False)
     if args.photo:
         if args.shred_photos:
             for path in args.photo:
@@ -237,6 +243,8 @@ def _enroll_via_daemon(
         f"enrolled {reply['person']} through the running daemon: {reply['templates']} "
         f"template(s), {reply['credentials']} credential(s); it is active now"
     )
+    for advice in reply.get("advice", ()):
+        out.print(f"note: {advice}", markup=False)
     if shown is not None:
         out.print(f"generated PIN (tell the person; it is not shown again): {shown}")
     return 0
@@ -286,6 +294,7 @@ def _enroll_without_face(args: argparse.Namespace, cfg: Any, request: EnrolmentR
     with open_configured_store(cfg) as store:
         credentials, shown_pin = _credentials(args, store, cfg)
         enrolled = request.enroll(store, credentials=credentials)
+        audit_direct(cfg, store, "enrolment", enrolled.pseudonym)  # as the daemon would
     kinds = " and ".join(sorted({c.kind.upper() for c in credentials}))
     out.print(f"enrolled {enrolled.pseudonym} with {kinds} only (no face, nothing biometric)")
     if shown_pin is not None:
@@ -325,17 +334,35 @@ def add_enroll_parser(sub: Any) -> None:
     who.add_argument("--name", help="display name")
     who.add_argument("--unit", help="unit / apartment")
     who.add_argument("--phone", help="phone number")
-    who.add_argument("--birth-year", type=int, help="birth year (decides guardian consent)")
-    who.add_argument("--minor", action="store_true", help="the person is under 14")
+    age = p.add_argument_group("age (asked explicitly for a face: one of these)")
+    age.add_argument("--birth-year", type=int, help="birth year (decides guardian consent)")
+    age.add_argument(
+        "--adult", action="store_true", help="the person attests they are 14 or older"
+    )
+    age.add_argument(
+        "--minor", action="store_true", help="the person is under 14 (a guardian consents)"
+    )
     con = p.add_argument_group("consent (required for a face)")
-    con.add_argument("--consent-method", help="e.g. 'paper form 2026-0142' or 'signed tablet'")
-    con.add_argument("--notice-version", help="version (hash) of the notice shown")
-    con.add_argument("--taken-by", help="who took the consent")
+    con.add_argument(
+        "--consent-method",
+        help="paper-form, e-signature or tablet-signature (print the form with "
+        "`facegate person consent-form`)",
+    )
+    con.add_argument(
+        "--notice-version",
+        help="the notice posted now: `facegate notice hash` (full hash or the sign's short form)",
+    )
+    con.add_argument("--taken-by", help="id of the operator who took the consent")
+    con.add_argument(
+        "--consent-ref", help="number of the signed consent form, or the e-signature's id"
+    )
     con.add_argument("--scope", help="doors covered (default: all doors)")
     gua = p.add_argument_group("guardian consent (required under 14)")
     gua.add_argument("--guardian-name", help="guardian's name (stored encrypted)")
     gua.add_argument("--guardian-relation", help="e.g. mother, father, legal guardian")
-    gua.add_argument("--guardian-consent-method", help="how the guardian consented")
+    gua.add_argument(
+        "--guardian-consent-method", help="paper-form, e-signature or tablet-signature"
+    )
     cred = p.add_argument_group("PIN and card (equal ways in; enough on their own)")
     cred.add_argument(
         "--pin", action="store_true", help="ask for a PIN (twice, hidden); store its Argon2id hash"
@@ -351,7 +378,8 @@ def add_enroll_parser(sub: Any) -> None:
         type=_date,
         default=None,
         metavar="YYYY-MM-DD",
-        help="delete the face on this date (default: retention.template_days)",
+        help="delete the face on this date (default and longest: retention.template_days; "
+        "never after --valid-until)",
     )
     p.add_argument(
         "--valid-until",

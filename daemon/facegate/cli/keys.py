@@ -1,9 +1,10 @@
-"""``facegate keys init|rotate``."""
+"""``facegate keys init|rotate|seal``."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,55 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_seal(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from ..store import crypto
+    from ..store.sealing import detect_sealing, otp_kek, systemd_creds_command
+
+    path, _state_dir = _key_path(args)
+    out = console()
+    if args.with_ is None:
+        for option in detect_sealing():
+            mark = "available" if option.available else "not available"
+            out.print(f"{option.name:<10} {mark}: {option.detail}", markup=False)
+        out.print(
+            "the default key is a 0600 file on the same card as the database: a stolen card "
+            "yields the templates unless one of these protects it",
+            markup=False,
+        )
+        return 0
+    key = crypto.load_master_key(path)
+    if args.with_ == "rpi-otp":
+        kek = otp_kek()
+        sealed = path.with_name(path.name + ".sealed")
+        crypto.write_key_file(sealed, key, exclusive=True, otp_kek=kek)
+        if crypto.load_master_key(sealed) != key:  # pragma: no cover - a broken OTP read
+            sealed.unlink()
+            raise MasterKeyError("the sealed key did not open again; nothing changed")
+        os.replace(sealed, path)
+        out.print(
+            f"{path} is now sealed to this Pi's OTP key (FGO1); keep the offline backup of the "
+            "plain key: the card no longer opens on another device",
+            markup=False,
+        )
+        return 0
+    argv = systemd_creds_command(path, args.with_)
+    if args.dry_run:
+        out.print(" ".join(argv), markup=False)
+        return 0
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    if done.returncode != 0:
+        raise MasterKeyError(f"systemd-creds failed: {(done.stderr or '').strip()[:200]}")
+    out.print(
+        f"wrote {argv[-1]}. Add `LoadCredentialEncrypted=facegate-master-key` to the unit "
+        "(a drop-in), remove the plain key file after checking `systemctl restart facegate`, "
+        "and keep the offline backup.",
+        markup=False,
+    )
+    return 0
+
+
 def add_keys_parsers(sub: Any) -> None:
     p = sub.add_parser("keys", help="manage the master key")
     ksub = p.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
@@ -115,3 +165,17 @@ def add_keys_parsers(sub: Any) -> None:
     add_config_arg(q)
     q.add_argument("--key-file", type=Path, default=None, help="the key file to rotate")
     q.set_defaults(func=cmd_keys_rotate)
+    q = ksub.add_parser(
+        "seal",
+        help="protect the master key with this device: list the options, or seal it",
+        description="Without --with: what this machine offers (passphrase, Raspberry Pi OTP "
+        "key, TPM 2.0 or host key through systemd-creds) and why. --with rpi-otp rewraps the "
+        "key file with a key derived from the Pi's OTP private key (rpi-otp-private-key); "
+        "--with tpm2|host writes /etc/credstore.encrypted/facegate-master-key with "
+        "systemd-creds for LoadCredentialEncrypted=. Stop the daemon first.",
+    )
+    add_config_arg(q)
+    q.add_argument("--key-file", type=Path, default=None, help="the key file to seal")
+    q.add_argument("--with", dest="with_", choices=["rpi-otp", "tpm2", "host"], default=None)
+    q.add_argument("--dry-run", action="store_true", help="print the systemd-creds command")
+    q.set_defaults(func=cmd_keys_seal)

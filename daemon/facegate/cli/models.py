@@ -14,10 +14,20 @@ __all__ = ["add_models_parsers"]
 
 
 def cmd_models_install(args: argparse.Namespace) -> int:
-    from ..models import default_models_dir, install_models
-    from ..models.manifest import artifacts_with
+    from ..models import default_models_dir
+    from ..store.state_owner import adopt_into_parent
 
     dest = args.dir or default_models_dir()
+    try:
+        return _install(args, dest)
+    finally:  # run as root into the service user's state folder: the files are that user's
+        adopt_into_parent(dest)
+
+
+def _install(args: argparse.Namespace, dest: Path) -> int:
+    from ..models import install_models
+    from ..models.manifest import artifacts_with
+
     if args.from_file is not None:  # a local copy with a pinned sha256 (issue 20)
         from ..models.from_file import install_from_file
 

@@ -1,4 +1,5 @@
-"""``facegate person list|withdraw|delete`` (``enroll`` is in :mod:`.enroll`)."""
+"""``facegate person list|withdraw|delete`` (``enroll`` is in :mod:`.enroll`; find, export,
+update, reconsent and consent-form in :mod:`.rights`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rich.table import Table
 
 from .common import (
     add_config_arg,
+    audit_direct,
     console,
     daemon_client,
     load,
@@ -108,17 +110,6 @@ def cmd_person_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit_direct(cfg: Any, store: Any, kind: str, pseudonym: str) -> None:
-    """With the daemon stopped, this command is the one writer: record it in the audit log."""
-    from ..audit import open_audit_log
-
-    log = open_audit_log(store, cfg.store.state_dir)
-    try:
-        log.append(kind, subject=pseudonym)
-    finally:
-        log.close()
-
-
 def cmd_person_withdraw(args: argparse.Namespace) -> int:
     from ..store import withdraw
 
@@ -134,9 +125,10 @@ def cmd_person_withdraw(args: argparse.Namespace) -> int:
         return 0
     with open_configured_store(cfg) as store:
         receipt = withdraw(store, args.person, remove_credentials=args.remove_credentials)
-        _audit_direct(cfg, store, "withdrawal", args.person)
+        audit_direct(cfg, store, "withdrawal", args.person)
         signature, public_key = receipt.signed(store)
-    _print_receipt(receipt.lines(), receipt.to_json(), args.receipt, signature, public_key)
+    lines = receipt.lines(cfg.calendar.timezone)
+    _print_receipt(lines, receipt.to_json(), args.receipt, signature, public_key)
     return 0
 
 
@@ -154,12 +146,13 @@ def cmd_person_delete(args: argparse.Namespace) -> int:
     with open_configured_store(cfg) as store:
         receipt = delete_person(store, args.person)
         if receipt is not None:
-            _audit_direct(cfg, store, "deletion", args.person)
+            audit_direct(cfg, store, "deletion", args.person)
             signature, public_key = receipt.signed(store)
     if receipt is None:
         console(stderr=True).print(f"error: no person {args.person}")
         return 1
-    _print_receipt(receipt.lines(), receipt.to_json(), args.receipt, signature, public_key)
+    lines = receipt.lines(cfg.calendar.timezone)
+    _print_receipt(lines, receipt.to_json(), args.receipt, signature, public_key)
     return 0
 
 
@@ -168,7 +161,9 @@ def add_people_parsers(sub: Any) -> None:
 
     add_enroll_parser(sub)  # first: the command list's order
 
-    p = sub.add_parser("person", help="list people, withdraw consent, delete a person")
+    p = sub.add_parser(
+        "person", help="list, find, export, correct, withdraw, delete; consent forms and renewal"
+    )
     psub = p.add_subparsers(dest="person_command", metavar="ACTION", required=True)
     q = psub.add_parser("list", help="pseudonyms, credentials, consent state and expiry")
     add_config_arg(q)
@@ -195,3 +190,6 @@ def add_people_parsers(sub: Any) -> None:
     q.add_argument("person", help="the person's pseudonym (p-…)")
     q.add_argument("--receipt", type=Path, default=None, help="also write the receipt (JSON)")
     q.set_defaults(func=cmd_person_delete)
+    from .rights import add_person_rights_parsers
+
+    add_person_rights_parsers(psub)  # find, export, update, reconsent, consent-form

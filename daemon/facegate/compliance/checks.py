@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from ..config.filing import FilingConfig
 from ..config.notice import NoticeConfig, localized
 from ..config.site import PRIVATE_SPACE_KINDS
-from .facts import ComplianceFacts
+from .checks_workflow import door_windows_rule, filing_rule, pia_rule
+from .facts import ComplianceFacts, lan_address
+from .result import CheckResult, Status
 
 if TYPE_CHECKING:
     from ..config import FacegateConfig
@@ -34,29 +34,6 @@ __all__ = [
 ]
 
 EXIT_FAIL = 3
-
-
-class Status(StrEnum):
-    PASS = "PASS"
-    WARN = "WARN"
-    FAIL = "FAIL"
-
-
-@dataclass(slots=True, frozen=True)
-class CheckResult:
-    """One row of the checklist.
-
-    Attributes:
-        rule_id: stable identifier, e.g. ``site_kind``.
-        article: the article of the 2025 Measures (or the law) the rule comes from.
-        status: PASS, WARN or FAIL.
-        reason: one line for the installer; names the key to change when it fails.
-    """
-
-    rule_id: str
-    article: str
-    status: Status
-    reason: str
 
 
 _PLACEHOLDER = re.compile(
@@ -137,7 +114,7 @@ def _notice(
     if notice is None:
         return CheckResult("notice", art, Status.FAIL, "no notice: section; the sign is required")
     try:
-        bundle = build_notice(cfg.site, cfg.retention, notice)
+        bundle = build_notice(cfg, notice)
     except (ValueError, KeyError) as exc:  # pragma: no cover - config validation prevents it
         return CheckResult("notice", art, Status.FAIL, f"the notice text cannot be built: {exc}")
     short = bundle.short_version
@@ -165,7 +142,15 @@ def _notice(
             f"version {short} recorded; no CJK font here to render it "
             "(apt-get install fonts-wqy-microhei)",
         )
-    return CheckResult("notice", art, Status.PASS, f"version {short} built and recorded")
+    if facts.notice_rendered is False:
+        return CheckResult(
+            "notice",
+            art,
+            Status.FAIL,
+            f"version {short} is recorded but a sign of it was never rendered: run "
+            "`facegate notice render` (PDF or PNG) and post it",
+        )
+    return CheckResult("notice", art, Status.PASS, f"version {short} rendered and recorded")
 
 
 def _site_kind(cfg: FacegateConfig, *_: Any) -> CheckResult:
@@ -259,12 +244,29 @@ def _no_network_sink(cfg: FacegateConfig, notice: NoticeConfig | None, *_: Any) 
             Status.WARN,
             "camera is a network stream: keep it on an isolated link to this device",
         )
+    if cfg.compound is not None:
+        broker = cfg.compound.broker
+        if not lan_address(broker):
+            return CheckResult(
+                "no_network_sink",
+                art,
+                Status.FAIL,
+                f"compound.broker {broker} is not a private LAN address: give the office "
+                "node's LAN IP (the compound's data never leaves the compound)",
+            )
+        return CheckResult(
+            "no_network_sink",
+            art,
+            Status.PASS,
+            f"only the compound's broker {broker} on the LAN: sealed enrolments in, "
+            "pseudonymised events and signed receipts out; no face image leaves this device",
+        )
     return CheckResult(
         "no_network_sink", art, Status.PASS, "nothing in the config sends data anywhere"
     )
 
 
-def _unit_network(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckResult:
+def _unit_network(cfg: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckResult:
     art = "Art. 8"
     if facts.unit_denies_ip is None:
         return CheckResult(
@@ -273,12 +275,20 @@ def _unit_network(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckRes
             Status.WARN,
             "facegate.service not found; install the hardened unit (IPAddressDeny=any)",
         )
+    compound = getattr(cfg, "compound", None)
     if not facts.unit_denies_ip:
+        fix = "set IPAddressDeny=any or PrivateNetwork=yes"
+        if compound is not None:
+            fix = f"keep IPAddressDeny=any and allow only IPAddressAllow={compound.broker}/32"
+        return CheckResult(
+            "unit_denies_ip", art, Status.FAIL, f"facegate.service allows IP traffic; {fix}"
+        )
+    if compound is not None:
         return CheckResult(
             "unit_denies_ip",
             art,
-            Status.FAIL,
-            "facegate.service allows IP traffic; set IPAddressDeny=any or PrivateNetwork=yes",
+            Status.PASS,
+            f"the service unit denies IP traffic except to the compound's broker {compound.broker}",
         )
     return CheckResult("unit_denies_ip", art, Status.PASS, "the service unit denies IP traffic")
 
@@ -319,9 +329,7 @@ def _audit(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckResult:
         )
     if not facts.audit_verified:
         why = facts.audit_problem or "the audit chain does not verify"
-        return CheckResult(
-            "audit_chain", art, Status.FAIL, f"{why}; see `facegate audit verify`"
-        )
+        return CheckResult("audit_chain", art, Status.FAIL, f"{why}; see `facegate audit verify`")
     if facts.audit_torn_bytes:
         return CheckResult(
             "audit_chain",
@@ -343,8 +351,17 @@ def _admin_socket(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckRes
             "admin_socket",
             art,
             Status.WARN,
-            "no admin socket yet: the daemon is not serving; it creates the socket when it "
-            "starts, mode 0660 (checked again while it runs)",
+            "the daemon is stopped, so there is no admin socket to check; it creates the "
+            "socket when it starts, mode 0660 (run `facegate compliance check` again while "
+            "it runs)",
+        )
+    if facts.daemon_running is False:
+        return CheckResult(
+            "admin_socket",
+            art,
+            Status.WARN,
+            f"the daemon is stopped (a stale socket file, mode {mode:04o}, answers nobody); "
+            "it is replaced at the next start, mode 0660",
         )
     if mode & 0o007:
         return CheckResult(
@@ -354,34 +371,6 @@ def _admin_socket(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckRes
             f"admin socket mode {mode:04o} lets any local user connect; it must be 0660 or less",
         )
     return CheckResult("admin_socket", art, Status.PASS, f"admin socket mode {mode:04o}")
-
-
-def _filing(_c: Any, _n: Any, filing: FilingConfig, facts: ComplianceFacts) -> CheckResult:
-    art = "Art. 15"
-    if facts.store_error is not None:
-        return CheckResult("filing", art, Status.WARN, "the store could not be read; not counted")
-    n, limit = facts.people_with_face, filing.threshold
-    warn_at = filing.warn_fraction * limit
-    if filing.reference:
-        return CheckResult(
-            "filing", art, Status.PASS, f"{n} people with a face; filed ({filing.reference})"
-        )
-    if n >= limit:
-        return CheckResult(
-            "filing",
-            art,
-            Status.FAIL,
-            f"{n} people with a face ≥ {limit}: file with the provincial CAC "
-            "(`facegate filing report`) and set filing.reference",
-        )
-    if n >= warn_at:
-        return CheckResult(
-            "filing",
-            art,
-            Status.WARN,
-            f"{n} people with a face, {n / limit:.0%} of the {limit} filing threshold",
-        )
-    return CheckResult("filing", art, Status.PASS, f"{n} people with a face (< {limit})")
 
 
 def _consent(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckResult:
@@ -444,6 +433,7 @@ RULES: tuple[Rule, ...] = (
     _notice,
     _site_kind,
     _alternatives,
+    door_windows_rule,
     _liveness,
     _no_network_sink,
     _unit_network,
@@ -451,7 +441,8 @@ RULES: tuple[Rule, ...] = (
     _key_file,
     _audit,
     _admin_socket,
-    _filing,
+    filing_rule,
+    pia_rule,
     _consent,
     _guardian,
     _face_space,

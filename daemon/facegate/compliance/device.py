@@ -1,11 +1,17 @@
 """What this device can tell the checklist about itself: doors, audit chain, admin socket.
 
+``door_problems`` is ``policy.check_doors`` on the configured ways in, the very check that
+keeps ``facegate run`` from processing faces at a door where face would be the only way in,
+so ``compliance check`` and ``run`` can never disagree about it.
+
 Shared by ``facegate run`` (before anything opens) and ``facegate compliance check`` so both
 judge the same facts.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +20,55 @@ from .facts import AuditFact, DoorFact
 if TYPE_CHECKING:
     from ..config import FacegateConfig
 
-__all__ = ["audit_fact", "device_inputs", "door_facts"]
+__all__ = [
+    "audit_fact",
+    "daemon_answers",
+    "device_inputs",
+    "door_facts",
+    "door_problems",
+    "local_today",
+    "ways_in",
+]
+
+
+def ways_in(cfg: FacegateConfig, camera_door: str | None) -> dict[str, set[str]]:
+    """Door → the ways in configured there (``camera``, ``card``, ``keypad``)."""
+    from ..readers.registry import reader_kinds
+
+    kinds: dict[str, set[str]] = {door.id: set() for door in cfg.doors}
+    if camera_door is not None:
+        kinds[camera_door].add("camera")
+    for reader in cfg.readers:
+        kinds[reader.door] |= reader_kinds(reader)
+    return kinds
+
+
+def door_problems(cfg: FacegateConfig) -> list[str]:
+    """Every time window where face would be the only way in (Art. 10), as ``run`` sees it."""
+    from ..policy.checks import check_doors
+
+    return check_doors(cfg.doors, ways_in(cfg, cfg.doors[0].id))
+
+
+def daemon_answers(path: Path) -> bool:
+    """Whether a process accepts connections on the admin socket (a Unix socket, no network)."""
+    if not path.exists():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        try:
+            sock.connect(str(path))
+        except OSError as exc:  # refused: a stale socket file; EACCES: it is there, not ours
+            return isinstance(exc, PermissionError)
+    return True
+
+
+def local_today(cfg: FacegateConfig, now: float | None = None) -> dt.date:
+    """Today in the configured time zone (``calendar.timezone``)."""
+    import time
+
+    stamp = time.time() if now is None else now
+    return dt.datetime.fromtimestamp(stamp, cfg.calendar.tz).date()
 
 
 def door_facts(cfg: FacegateConfig) -> list[DoorFact]:
@@ -58,7 +112,7 @@ def audit_fact(state_dir: Path) -> AuditFact:
 
 def device_inputs(cfg: FacegateConfig) -> dict[str, Any]:
     """Keyword arguments for ``gather_facts``/``enforce_startup_checklist``."""
-    socket: Path = cfg.admin.socket
+    path: Path = cfg.admin.socket
 
     def verify_audit() -> AuditFact:
         return audit_fact(cfg.store.state_dir)
@@ -66,5 +120,8 @@ def device_inputs(cfg: FacegateConfig) -> dict[str, Any]:
     return {
         "doors": door_facts(cfg),
         "audit_verify": verify_audit,
-        "admin_socket": socket if socket.exists() else None,
+        "admin_socket": path if path.exists() else None,
+        "door_problems": door_problems(cfg),
+        "daemon_running": daemon_answers(path),
+        "today": local_today(cfg),
     }

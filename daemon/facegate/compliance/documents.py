@@ -74,9 +74,11 @@ def security_measures(
         return (measure, _status_zh(r.status), _esc(r.reason))
 
     embedder = getattr(cfg.embedder, "type", "dlib")
+    key_state, key_evidence = _key_protection(facts)
     rows = [
         row("store_encrypted", "加密存储 Encryption at rest (PyNaCl SecretBox, per-person keys)"),
-        row("key_file", "主密钥保护 Master key protection (0600 file or systemd credential)"),
+        row("key_file", "主密钥文件权限 Master key file mode (0600 or a systemd credential)"),
+        ("主密钥防盗 Master key if the SD card is stolen", key_state, key_evidence),
         row("audit_chain", "安全审计 Security audit (hash-chained, signed log)"),
         row("admin_socket", "访问控制 Access control (admin Unix socket, peer credentials)"),
         row(
@@ -98,12 +100,84 @@ def security_measures(
             "purged at start and daily",
         ),
         (
-            "入侵检测 Intrusion detection (tamper switch, door-forced alarm)",
+            "防拆开关与门磁告警 Enclosure tamper switch and door-forced alarm (not intrusion "
+            "detection: nothing watches the network or the software)",
             "待确认 unconfirmed",
             to_fill("确认防拆开关和门磁已接线 confirm tamper and door contact are wired"),
         ),
+        (
+            "旧备份中的已删除数据 Deleted people in old backups",
+            "部分落实 partial",
+            "删除后本设备上的密文不可解；删除前的备份仍含其包裹的数据密钥，用当时的主密钥可解，"
+            "须轮换主密钥（facegate keys rotate）并销毁旧密钥及其备份后才不可解。 A backup made "
+            "before a deletion still opens with the master key of that time; only a key "
+            "rotation, with the old key and its copies destroyed, makes it undecryptable.",
+        ),
     ]
     return rows
+
+
+def _key_protection(facts: ComplianceFacts) -> tuple[str, str]:
+    """What protects the master key at rest, said exactly."""
+    how = facts.key_protection
+    if how == "passphrase":
+        return "已落实 in force", (
+            "主密钥以管理员口令（Argon2id）包裹：被盗的卡无口令不能解出模板；口令须在启动时提供。 "
+            "Wrapped with an admin passphrase: a stolen card yields nothing without it."
+        )
+    if how == "rpi-otp":
+        return "已落实 in force", (
+            "主密钥与本树莓派的 OTP 私钥绑定（FGO1）：卡放到其他设备上打不开；本机 root 仍可读取。 "
+            "Sealed to this Pi's OTP key: the card alone opens nowhere else; root on this Pi "
+            "can still read it."
+        )
+    if how == "credential":
+        return "待确认 unconfirmed", (
+            "由 systemd 凭据提供：若用 systemd-creds 以 TPM 加密（LoadCredentialEncrypted=）则"
+            "与设备绑定，否则凭据文件与数据库在同一张卡上。 From a systemd credential: bound to "
+            "the device only when encrypted with a TPM (LoadCredentialEncrypted=)."
+        )
+    return "未落实 NOT in force", (
+        "主密钥是与数据库同一张卡上的 0600 文件：被盗的卡可解出全部模板。请设置口令或"
+        "`facegate keys seal`。 The key is a 0600 file on the same card as the database: a "
+        "stolen card yields every template. Add a passphrase or `facegate keys seal`."
+    )
+
+
+def _least_intrusion(cfg: FacegateConfig) -> str:
+    z = cfg.face_zone
+    x0, _y0, x1, _y1 = z.region
+    trigger = (
+        "且仅在按下“刷脸”键或按钮之后（face_zone.trigger: request）；"
+        if z.trigger == "request"
+        else "（face_zone.trigger: zone）；"
+    )
+    trigger_en = (
+        " and only after the face key or button is pressed (trigger: request)"
+        if z.trigger == "request"
+        else " (trigger: zone)"
+    )
+    return (
+        f"仅处理人脸识别区域内的人脸（画面 {x0:.0%}–{x1:.0%}，宽度不小于 {z.min_face_px} 像素）"
+        f"{trigger}区域外的人脸不提取特征、不比对；使用键盘或刷卡时暂停 {z.pause_s:g} 秒；"
+        "不分析年龄、民族、情绪等特征；密码和门禁卡作为同等替代方式。 Only faces inside the "
+        f"capture zone are processed{trigger_en}; faces outside are never embedded or "
+        "searched; face pauses while a keypad or card is used; no attribute analysis; PIN and "
+        "card are equal alternatives."
+    )
+
+
+def _filing_deadline(facts: ComplianceFacts) -> str:
+    from .ledger import FILING_WORKING_DAYS, add_working_days
+
+    crossed = facts.ledger.filing_crossed_on
+    if crossed is None:
+        return "- 达到门槛日期 Day the threshold was reached: 未达到 not reached"
+    due = add_working_days(crossed, FILING_WORKING_DAYS, facts.holidays)
+    return (
+        f"- 达到门槛日期 Day the threshold was reached: {crossed.isoformat()}；备案期限 "
+        f"filing due by {due.isoformat()} ({FILING_WORKING_DAYS} 个工作日 working days)"
+    )
 
 
 def _measures_table(rows: list[tuple[str, str, str]]) -> list[str]:
@@ -128,7 +202,7 @@ def _notice_version(cfg: FacegateConfig, notice: NoticeConfig | None) -> str:
         return to_fill("告知文本 notice: add a notice: section and run `facegate notice hash`")
     from .notice_text import build_notice
 
-    return build_notice(cfg.site, cfg.retention, notice).version
+    return build_notice(cfg, notice).version
 
 
 def pia_markdown(
@@ -182,9 +256,7 @@ def pia_markdown(
             "为何在此必须使用人脸识别，仅用密码/门禁卡为何不足 why face recognition is "
             "necessary here and why PIN/card alone are not sufficient"
         ),
-        "- 最小影响 Least intrusion: 仅在有人进入门禁区域时进行比对；不分析年龄、民族、情绪等特征；"
-        "密码和门禁卡作为同等替代方式。 Matching runs only when a face is presented at the gate; "
-        "no attribute analysis; PIN and card are equal alternatives.",
+        "- 最小影响 Least intrusion: " + _least_intrusion(cfg),
         "",
         "## 3. 处理方式 Method",
         "",
@@ -204,9 +276,9 @@ def pia_markdown(
         f"{today.isoformat()}: {facts.people_with_face}",
         f"- 预计规模 Expected number of people: {to_fill('预计登记人数 expected count')}",
         "- 个人信息种类 Data: 人脸特征模板；同意记录；可选身份信息（姓名、房号、电话、出生年份，"
-        "加密并与生物特征分开存储）；密码哈希；卡号键控哈希；匿名通行记录。 Face templates; "
+        "加密并与生物特征分开存储）；密码哈希；卡号键控哈希；假名化通行记录。 Face templates; "
         "consent records; optional identity (sealed, stored apart from biometrics); PIN "
-        "hashes; keyed card hashes; anonymized events.",
+        "hashes; keyed card hashes; pseudonymised events.",
         "",
         "## 5. 第九条评估事项 The four Art. 9 questions",
         "",
@@ -232,8 +304,9 @@ def pia_markdown(
         "",
         "### 5.3 泄露、篡改、丢失、毁损风险 Risks of leakage, tampering, loss",
         "",
-        "- 设备被盗：模板以每人数据密钥加密，主密钥 0600 或由 systemd 凭据提供。 Device theft: "
-        "templates sealed with per-person keys; master key 0600 or a systemd credential.",
+        "- 设备或存储卡被盗：模板以每人数据密钥加密，数据密钥由主密钥包裹；主密钥的保护见第 6 节"
+        f"（本设备：{_key_protection(facts)[0]}）。 Device or card theft: templates sealed with "
+        "per-person keys wrapped by the master key; what protects that key is in section 6.",
         "- 网络窃取：守护进程不建立外连；服务单元禁止 IP。 Network theft: no outbound "
         "connections; the unit denies IP.",
         "- 篡改：处理记录保存不少于三年；审计链见第 6 节。 Tampering: processing records kept "
@@ -262,7 +335,7 @@ def pia_markdown(
         "",
         f"- 人脸模板 Face templates: 自登记起最长 {r.template_days} 天；撤回即删除 "
         f"at most {r.template_days} days; deleted at once on withdrawal",
-        f"- 匿名通行记录 Anonymized access events: {r.event_days} 天 days",
+        f"- 假名化通行记录 Anonymized access events: {r.event_days} 天 days",
         f"- 处理记录 Processing records: {r.record_years} 年 years (不少于三年 at least three)",
         f"- 本评估报告及其所依据的处理记录保存不少于三年（本设备设置为 {r.record_years} 年）。"
         f" This assessment and the processing records behind it are kept at least three years "
@@ -349,6 +422,7 @@ def filing_markdown(
             if must
             else "(未达到 not reached)"
         ),
+        _filing_deadline(facts),
         "- 统计方法 Method: 本设备存储中至少有一个人脸模板的不同个人（假名）数量。 Count of "
         "distinct pseudonymous people with at least one template in this device's store.",
         "- 其他设备合计 Total across the controller's other devices: "

@@ -9,15 +9,18 @@ PASS).
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import logging
 import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import FacegateError
+from .ledger import LedgerFacts
 
 if TYPE_CHECKING:
     from ..config import FacegateConfig
@@ -79,6 +82,19 @@ class ComplianceFacts:
             recorded, else the latest); None when none is recorded.
         doors: one fact per door; None until door access modes are configurable.
         cjk_font: the CJK font the notice renders with; None when none is installed.
+        door_problems: what ``policy.check_doors`` finds (a face-only time window …), the
+            same check ``facegate run`` makes; None when not looked at.
+        notice_rendered: a sign (PDF, PNG or HTML) was rendered for the recorded version;
+            None when not known.
+        daemon_running: the daemon answers on its admin socket (None: not looked at).
+        ledger: filing, PIA and incident records (``compliance/ledger.json``).
+        scope: the current processing scope (``ledger.processing_scope``); None: unknown.
+        today: the local date the checklist judges deadlines on; None: not known.
+        holidays: non-working days for the filing deadline (``calendar.holidays``).
+        key_protection: what protects the master key at rest: ``plain`` (a 0600 file, on
+            the same card as the database), ``passphrase`` (Argon2id-wrapped), ``rpi-otp``
+            (sealed to the Pi's OTP key), ``credential`` (a systemd credential); None:
+            unknown (no key file).
         faces_to_reenrol: people whose stored face is only in another embedding space than
             the configured embedder's (they must enrol again; nothing is converted).
         face_space: the configured embedder's embedding space (None: not known).
@@ -99,6 +115,14 @@ class ComplianceFacts:
     notice_hash_recorded: str | None = None
     doors: tuple[DoorFact, ...] | None = None
     cjk_font: str | None = None
+    door_problems: tuple[str, ...] | None = None
+    notice_rendered: bool | None = None
+    daemon_running: bool | None = None
+    ledger: LedgerFacts = field(default_factory=LedgerFacts)
+    scope: str | None = None
+    today: dt.date | None = None
+    holidays: frozenset[dt.date] = frozenset()
+    key_protection: str | None = None
     faces_to_reenrol: int = 0
     face_space: str | None = None
 
@@ -141,11 +165,12 @@ def consent_counts(store: Store) -> tuple[int, int, int]:
 _TRUE = {"yes", "true", "1", "on"}
 
 
-def unit_denies_ip(text: str) -> bool:
+def unit_denies_ip(text: str, broker: str | None = None) -> bool:
     """Whether a systemd unit's ``[Service]`` settings keep the daemon off IP networks.
 
     True for ``PrivateNetwork=yes``, for ``IPAddressDeny=any`` unless an ``IPAddressAllow=``
-    opens more than loopback, or for ``RestrictAddressFamilies=`` without AF_INET/AF_INET6.
+    opens more than loopback (and, for a compound gate, the broker's own address ``broker``
+    as a single host), or for ``RestrictAddressFamilies=`` without AF_INET/AF_INET6.
     The last assignment of a key wins, as in systemd; an empty assignment resets it.
     """
     values: dict[str, list[str]] = {}
@@ -171,6 +196,8 @@ def unit_denies_ip(text: str) -> bool:
     deny = {v.lower() for v in values.get("IPAddressDeny", [])}
     allow = {v.lower() for v in values.get("IPAddressAllow", [])}
     loopback = {"localhost", "127.0.0.0/8", "::1/128", "::1", "127.0.0.1"}
+    if broker is not None:
+        loopback |= broker_hosts(broker)
     if "any" in deny and allow <= loopback:
         return True
     families = values.get("RestrictAddressFamilies", [])
@@ -182,7 +209,35 @@ def unit_denies_ip(text: str) -> bool:
     return False
 
 
-def _unit_fact(paths: Iterable[Path]) -> bool | None:
+def broker_hosts(broker: str) -> set[str]:
+    """How a unit may allow exactly the compound broker: its address, alone (``/32``, ``/128``).
+
+    Empty unless ``broker`` is a literal private LAN address (RFC 1918, link-local, IPv6
+    unique-local): a host name or a public address is never a compound's broker (Art. 8)."""
+    try:
+        ip = ipaddress.ip_address(broker)
+    except ValueError:
+        return set()
+    if not lan_address(broker):
+        return set()
+    return {str(ip), f"{ip}/{ip.max_prefixlen}"}
+
+
+def lan_address(host: str) -> bool:
+    """A literal private address of the local network (not loopback, not public)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(ip in net for net in _LAN_NETWORKS if net.version == ip.version)
+
+
+# RFC 1918, IPv4 link-local, IPv6 unique-local and link-local: the compound's own network.
+_LAN = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7", "fe80::/10")
+_LAN_NETWORKS = tuple(ipaddress.ip_network(n) for n in _LAN)
+
+
+def _unit_fact(paths: Iterable[Path], broker: str | None = None) -> bool | None:
     found = False
     texts: list[str] = []
     for path in paths:
@@ -195,7 +250,18 @@ def _unit_fact(paths: Iterable[Path]) -> bool | None:
             break  # the first unit found is the one systemd uses
     if not found:
         return None
-    return unit_denies_ip("\n".join(texts))
+    return unit_denies_ip("\n".join(texts), broker)
+
+
+def _key_protection(path: Path, is_credential: bool) -> str | None:
+    if is_credential:
+        return "credential"
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return None
+    return {b"FGK1": "passphrase", b"FGO1": "rpi-otp"}.get(head, "plain")
 
 
 def _mode(path: Path | None) -> int | None:
@@ -216,6 +282,9 @@ def gather_facts(
     unit_paths: Sequence[Path] = DEFAULT_UNIT_PATHS,
     admin_socket: Path | None = None,
     audit_verify: Callable[[], AuditFact | bool] | None = None,
+    door_problems: Sequence[str] | None = None,
+    daemon_running: bool | None = None,
+    today: dt.date | None = None,
 ) -> ComplianceFacts:
     """Read the live state of this device for the checklist.
 
@@ -229,14 +298,19 @@ def gather_facts(
         unit_paths: where to look for the systemd unit, first match wins.
         admin_socket: the admin socket's path, when this build has one.
         audit_verify: verifies the audit chain, when this build has one.
+        door_problems: what ``policy.check_doors`` found (``device.door_problems``).
+        daemon_running: whether the daemon answers on its admin socket.
+        today: the local date (deadlines); the first day the enrolled count is seen at or
+            above the filing threshold is recorded in the compliance ledger.
     """
     from ..audit.signing import AUDIT_SIGNING_KEY
     from ..store import open_store, people_to_reenrol, resolve_key_path
     from ..store.crypto import CREDENTIAL_NAME
     from ..vision.registry import embedding_space
     from .fonts import FontNotFoundError, find_cjk_font
+    from .ledger import Ledger, ledger_facts, processing_scope
     from .notice_text import build_notice
-    from .records import recorded_notices
+    from .records import recorded_notices, rendered_formats
 
     key_path = resolve_key_path(cfg.store.key_file, cfg.store.state_dir)
     cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
@@ -263,9 +337,17 @@ def gather_facts(
     recorded = [r.version for r in recorded_notices(cfg.store.state_dir)]
     notice_recorded: str | None = recorded[-1] if recorded else None
     if notice is not None and recorded:
-        current = build_notice(cfg.site, cfg.retention, notice).version
+        current = build_notice(cfg, notice).version
         if current in recorded:
             notice_recorded = current
+    rendered = (
+        bool(rendered_formats(cfg.store.state_dir, notice_recorded)) if notice_recorded else None
+    )
+    if today is not None and store_error is None:
+        try:
+            Ledger(cfg.store.state_dir).note_count(counts[0], cfg.filing.threshold, today)
+        except FacegateError as exc:  # a read-only state folder (an admin's check): say so
+            logger.warning("filing threshold crossing not recorded: %s", exc)
     try:
         font: str | None = str(find_cjk_font())
     except FontNotFoundError:
@@ -298,10 +380,20 @@ def gather_facts(
         audit_torn_bytes=audit.torn_bytes,
         audit_problem=audit.problem,
         admin_socket_mode=_mode(admin_socket),
-        unit_denies_ip=_unit_fact(unit_paths),
+        unit_denies_ip=_unit_fact(
+            unit_paths, None if cfg.compound is None else cfg.compound.broker
+        ),
         notice_hash_recorded=notice_recorded,
         doors=door_facts,
         cjk_font=font,
+        door_problems=None if door_problems is None else tuple(door_problems),
+        notice_rendered=rendered,
+        daemon_running=daemon_running,
+        ledger=ledger_facts(cfg.store.state_dir),
+        scope=processing_scope(cfg),
+        today=today,
+        holidays=frozenset(h.date for h in cfg.calendar.holidays),
+        key_protection=_key_protection(key_path, key_is_credential),
         faces_to_reenrol=reenrol,
         face_space=space,
     )

@@ -24,6 +24,7 @@ __all__ = [
 
 # Width, height in points (1 pt = 1/72 inch).
 PAGE_SIZES_PT: dict[str, tuple[float, float]] = {
+    "A3": (841.89, 1190.55),
     "A4": (595.28, 841.89),
     "A5": (419.53, 595.28),
 }

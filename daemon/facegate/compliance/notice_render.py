@@ -1,9 +1,11 @@
 """Render the notice sign as HTML, PNG (Pillow) or PDF (fpdf2, font embedded).
 
-Large type, readable at a metre: on A4 the body starts at 22 pt (about 7.5 mm tall Chinese
-characters) and only shrinks, to no less than 16 pt, when the text would not fit one page.
-A5 uses 16 pt down to 12 pt. The paragraph on PIN and card entry is highlighted: it is the
-right the sign most needs to carry (Art. 10).
+A3 is the sign to post at the gate: under the title a large banner, "人脸识别区域 / Face
+recognition zone", marks where faces are processed, and the body starts at 26 pt (about
+9 mm tall Chinese characters), shrinking to no less than 12 pt to fit one page. A4 (18 down
+to 10 pt) and A5 (12 down to 8 pt, two pages when needed) are hand-outs with the same complete
+text. The paragraph
+on PIN and card entry is highlighted: it is the right the sign most needs to carry (Art. 10).
 """
 
 from __future__ import annotations
@@ -33,12 +35,18 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PageSize = Literal["A4", "A5"]
+PageSize = Literal["A3", "A4", "A5"]
 Format = Literal["pdf", "png", "html"]
 
 # (largest, smallest) body size in points per page size.
-BODY_SIZES: dict[str, tuple[float, float]] = {"A4": (22.0, 16.0), "A5": (16.0, 12.0)}
-MARGIN_MM: dict[str, float] = {"A4": 14.0, "A5": 10.0}
+BODY_SIZES: dict[str, tuple[float, float]] = {
+    "A3": (26.0, 12.0),
+    "A4": (18.0, 10.0),
+    "A5": (12.0, 8.0),
+}
+MARGIN_MM: dict[str, float] = {"A3": 16.0, "A4": 12.0, "A5": 8.0}
+BANNER = "人脸识别区域 / Face recognition zone"
+ORANGE = (214, 92, 0)
 
 BLUE = (11, 79, 138)
 WHITE = (255, 255, 255)
@@ -110,7 +118,18 @@ def _layout_at(
     for t in site_lines:
         ops.append(TextOp(margin + mm(4), y, t, sub_size, WHITE))
         y += sub_size * 1.3
-    y = margin + band_h + body * 0.8
+    y = margin + band_h + body * 0.5
+
+    # The zone banner: where faces are processed, large enough to see from the approach.
+    banner_size = title_size * 1.05
+    banner_lines = wrap(BANNER, inner - 2 * mm(4), banner_size, measure)
+    banner_h = mm(3) * 2 + len(banner_lines) * banner_size * 1.2
+    ops.append(RectOp(margin, y, inner, banner_h, ORANGE))
+    by = y + mm(3)
+    for t in banner_lines:
+        ops.append(TextOp(margin + mm(4), by, t, banner_size, WHITE))
+        by += banner_size * 1.2
+    y += banner_h + body * 0.8
 
     bottom = height - margin - foot_size * 2.8
     for item in text.items:
@@ -287,6 +306,8 @@ body {{ margin: 0 auto; max-width: 60em; font-size: {big:.0f}pt; line-height: 1.
 header {{ background: #0b4f8a; color: #fff; padding: 4mm; }}
 header h1 {{ font-size: 1.75em; margin: 0; line-height: 1.2; }}
 header p {{ font-size: 0.95em; margin: 0.2em 0 0; }}
+.banner {{ background: #d65c00; color: #fff; font-size: 1.8em; font-weight: bold;
+  padding: 3mm 4mm; margin-top: 0.4em; }}
 h2 {{ color: #0b4f8a; font-size: 1.12em; margin: 0.6em 0 0; }}
 p {{ margin: 0; }}
 .alternatives {{ background: #fff3bf; padding: 2.5mm; margin-top: 0.5em; }}
@@ -297,6 +318,7 @@ footer {{ color: #5a5a5a; font-size: 0.6em; border-top: 1px solid #5a5a5a; margi
 </head>
 <body>
 <header><h1>{esc(text.title)}</h1><p>{esc(text.site_name)}</p></header>
+<div class="banner">{esc(BANNER)}</div>
 <main>
 {items}
 </main>
@@ -316,6 +338,7 @@ def render_notice(
     out: Path,
     *,
     page: PageSize = "A4",
+    dpi: int = 150,
 ) -> list[Path]:
     """Render the sign in ``fmt`` (pdf, png or html) to ``out``; returns the files written.
 
@@ -327,6 +350,6 @@ def render_notice(
     if fmt == "pdf":
         return render_pdf(bundle, lang, out, page=page)
     if fmt == "png":
-        return render_png(bundle, lang, out, page=page)
+        return render_png(bundle, lang, out, page=page, dpi=dpi)
     render_html(bundle, lang, out, page=page)
     return [out]

@@ -209,9 +209,34 @@ def _speakable(text: str, lang: Language) -> str:
         ),
         text,
     )
+    # Addresses: a room number is read digit by digit (三零一室, room three oh one), a year
+    # too (二零二六年); a building, unit or floor number as a number (三号楼); percentages.
+    if zh:
+        text = re.sub(
+            r"(\d+)\s*(室|号房|房间)",
+            lambda m: _speak_digits(m.group(1), lang).replace(" ", "") + m.group(2),
+            text,
+        )
+        text = re.sub(
+            r"(\d{4})\s*年", lambda m: _speak_digits(m.group(1), lang).replace(" ", "") + "年", text
+        )
+        text = re.sub(r"(\d+)\s*(号楼|栋|幢|单元|层|号)", lambda m: zh_number(int(m.group(1)))
+                      + m.group(2), text)  # fmt: skip
+        text = re.sub(r"(\d+)\s*%", lambda m: "百分之" + zh_number(int(m.group(1))), text)
+    else:
+        text = re.sub(
+            r"\b(Room|Rm\.?|Flat|Apt\.?)\s*(\d+)",
+            lambda m: (
+                "room " + " ".join("oh" if d == "0" else _EN_ONES[int(d)] for d in m.group(2))
+            ),
+            text,
+            flags=re.IGNORECASE,
+        )
+        text = re.sub(r"\bNo\.\s*(\d+)", lambda m: "number " + en_number(int(m.group(1))), text)
+        text = re.sub(r"(\d+)\s*%", lambda m: en_number(int(m.group(1))) + " percent", text)
     # Phone numbers and other long digit runs are read one digit at a time.
     text = re.sub(
-        r"\d[\d -]{4,}\d",
+        r"\d[\d -]{3,}\d",
         lambda m: ("，" if zh else ", ").join(
             _speak_digits(g, lang) for g in re.split(r"[ -]+", m.group(0)) if g
         ),
@@ -239,14 +264,16 @@ def audio_text(bundle: NoticeBundle, lang: Language) -> str:
     out: list[str] = []
     if zh:
         out.append(_speakable(f"这里是{text.site_name}的人脸识别门禁告知。", lang))
+        out.append(_speakable(f"{text.banner}：请只在这里刷脸。", lang))
     else:
         out.append(_speakable(f"This is the face recognition notice for {text.site_name}.", lang))
+        out.append(_speakable(f"{text.banner}: faces are recognised only here.", lang))
     lead = {
-        "controller": ("收集和处理您人脸信息的是", "Your face data is collected by "),
+        "controller": ("个人信息处理者是", "The personal information handler is "),
         "purpose": ("处理目的是：", "The purpose is this: "),
     }
     for it in text.items:
-        body = it.body
+        body = it.body.replace("\n· ", " ").removeprefix("· ")
         if it.key in lead:
             prefix = lead[it.key][0 if zh else 1]
             body = prefix + body

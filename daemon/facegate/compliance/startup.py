@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import FacegateError
 from .checks import CheckResult, Status, failures, run_checks, summary
@@ -43,6 +43,7 @@ def enforce_startup_checklist(
     doors: DoorFacts | None = None,
     admin_socket: Path | None = None,
     audit_verify: Callable[[], AuditFact | bool] | None = None,
+    **more: Any,
 ) -> list[CheckResult]:
     """Check every rule; log WARN and FAIL rows; raise on any FAIL.
 
@@ -55,6 +56,8 @@ def enforce_startup_checklist(
         doors: per-door facts or a callable computing them from ``cfg`` (Art. 10).
         admin_socket: the admin socket's path, when it exists at this point.
         audit_verify: verifies the audit chain; returns whether it is intact.
+        **more: the rest of ``device.device_inputs`` for ``gather_facts`` (door problems,
+            whether the daemon answers, today's date).
 
     Returns:
         The checklist, when nothing FAILed.
@@ -68,7 +71,12 @@ def enforce_startup_checklist(
         filing = getattr(cfg, "filing", None)
     if facts is None:
         facts = gather_facts(
-            cfg, notice=notice, doors=doors, admin_socket=admin_socket, audit_verify=audit_verify
+            cfg,
+            notice=notice,
+            doors=doors,
+            admin_socket=admin_socket,
+            audit_verify=audit_verify,
+            **more,
         )
     results = run_checks(cfg, notice, filing, facts)
     for r in results:

@@ -1,9 +1,12 @@
 """``filing:`` — filing with the provincial cyberspace administration (2025 Measures Art. 15).
 
 A handler storing the faces of 100,000 people or more files within 30 working days (the 2023
-draft said 10,000; set ``threshold`` if your regulator asks for the stricter number). The
-start-up checklist warns from ``warn_fraction`` of the threshold and refuses to start past it
-until ``reference`` holds the filing number.
+draft said 10,000; set ``threshold`` lower if your regulator asks for the stricter number; it
+can never be set above the legal 100,000). The start-up checklist warns from
+``warn_fraction`` of the threshold; from the day the count is first seen at the threshold
+(recorded in ``<state_dir>/compliance/ledger.json``) it warns with the 30-working-day
+deadline, and FAILs only past that deadline without a filing reference (``reference`` here,
+or ``facegate filing record``).
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ class FilingConfig(Section):
     threshold: int = Field(
         default=DEFAULT_FILING_THRESHOLD,
         ge=1,
-        le=100_000_000,
+        le=DEFAULT_FILING_THRESHOLD,
         description=(
             "People with a stored face at which filing is required: 100000 in the final 2025 "
-            "Measures (Art. 15), 10000 in the 2023 draft."
+            "Measures (Art. 15), 10000 in the 2023 draft; never above 100000."
         ),
     )
     warn_fraction: float = Field(
@@ -40,7 +43,8 @@ class FilingConfig(Section):
         min_length=1,
         max_length=100,
         description=(
-            "The filing number given by the cyberspace administration. Needed to start once "
-            "the count reaches `threshold`."
+            "The filing number given by the cyberspace administration (or record it with "
+            "`facegate filing record`). Needed within 30 working days of the count reaching "
+            "`threshold`."
         ),
     )

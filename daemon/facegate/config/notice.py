@@ -94,6 +94,28 @@ class NoticeConfig(Section):
         default=None,
         description="When the office in `controller_contact` is open, e.g. `08:00-20:00 daily`.",
     )
+    site_name: LocalizedText | None = Field(
+        default=None,
+        description=(
+            "The site's name on the sign, per language (e.g. zh-CN 阳光花园 3 号楼, en Sunrise "
+            "Garden Building 3). Empty: `site.name` in every language."
+        ),
+    )
+    necessity: LocalizedText | None = Field(
+        default=None,
+        description=(
+            "Why face recognition is necessary here and its impact on the person (PIPL "
+            "Art. 30), added to the standard paragraph the sign always prints."
+        ),
+    )
+    complaints: LocalizedText | None = Field(
+        default=None,
+        description=(
+            "Where to complain besides the handler, e.g. the local cyberspace administration's "
+            "office and number. Empty: the sign names the local cyberspace administration and "
+            "the 12377 reporting line."
+        ),
+    )
     effective_date: dt.date | None = Field(
         default=None,
         description=(
@@ -118,6 +140,9 @@ class NoticeConfig(Section):
             ("alternatives", self.alternatives),
             ("withdrawal_how", self.withdrawal_how),
             ("office_hours", self.office_hours),
+            ("site_name", self.site_name),
+            ("necessity", self.necessity),
+            ("complaints", self.complaints),
         ]
         fields += [(f"extra[{i}]", line) for i, line in enumerate(self.extra)]
         for key, value in fields:

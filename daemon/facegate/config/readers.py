@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from .base import Section
 
 __all__ = [
+    "ButtonReaderConfig",
     "HidReaderConfig",
     "KeypadReaderConfig",
     "OsdpReaderConfig",
@@ -31,11 +32,25 @@ class PinEntryConfig(Section):
     timeout_s: float = Field(
         default=10.0, ge=1.0, le=120.0, description="A partial entry expires after this pause."
     )
+    face_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1,
+        description=(
+            "A key that asks for face entry when no PIN is being typed (`A` on a 4x4 keypad; "
+            "on a Wiegand keypad the clear key `*` may double as it). Needed for "
+            "`face_zone.trigger: request` unless a face button is wired. Empty: none."
+        ),
+    )
 
     @model_validator(mode="after")
     def _lengths(self) -> PinEntryConfig:
         if self.min_length > self.max_length:
             raise ValueError("min_length must not exceed max_length")
+        if self.face_key is not None and (
+            self.face_key.isdigit() or self.face_key in self.end_keys
+        ):
+            raise ValueError("face_key must not be a digit or an end key")
         return self
 
 
@@ -112,7 +127,26 @@ class OsdpReaderConfig(_ReaderBase):
     pin: PinEntryConfig = Field(default_factory=PinEntryConfig, description="PIN entry rules.")
 
 
+class ButtonReaderConfig(_ReaderBase):
+    """A push button at the terminal that asks for face entry (to GND, internal pull-up).
+
+    It offers no way in by itself (not a PIN or card alternative); with
+    ``face_zone.trigger: request`` the face path processes a face only after it is pressed.
+    """
+
+    type: Literal["button"] = Field(description="A 'face' push button on one GPIO input.")
+    gpio: int = Field(ge=0, le=27, description="BCM GPIO of the button (other side to GND).")
+    bounce_s: float = Field(default=0.05, ge=0.0, le=1.0, description="Debounce time, seconds.")
+
+    def gpio_pins(self) -> list[tuple[str, int]]:
+        return [("gpio", self.gpio)]
+
+
 ReaderConfig = Annotated[
-    WiegandReaderConfig | KeypadReaderConfig | HidReaderConfig | OsdpReaderConfig,
+    WiegandReaderConfig
+    | KeypadReaderConfig
+    | HidReaderConfig
+    | OsdpReaderConfig
+    | ButtonReaderConfig,
     Field(discriminator="type", description="A reader; `type` selects the adapter."),
 ]

@@ -8,6 +8,7 @@ from .appliance import AdminConfig, AuditConfig, WatchdogConfig
 from .base import Section
 from .calendar import CalendarConfig
 from .camera import CameraConfig
+from .compound import CompoundConfig
 from .doors import DoorConfig, door_problems
 from .enrollment import EnrollmentConfig
 from .filing import FilingConfig
@@ -15,6 +16,7 @@ from .liveness import LivenessConfig, LivenessMode
 from .notice import NoticeConfig
 from .readers import ReaderConfig
 from .retention import RetentionConfig
+from .rights import RightsConfig
 from .service import ServiceConfig
 from .site import SiteConfig
 from .store import StoreConfig
@@ -86,6 +88,14 @@ class FacegateConfig(Section):
     filing: FilingConfig = Field(
         default_factory=FilingConfig, description="Filing with the provincial CAC (Art. 15)."
     )
+    rights: RightsConfig = Field(
+        default_factory=RightsConfig,
+        description="Answering a person's requests about their data (PIPL Art. 44-50).",
+    )
+    compound: CompoundConfig | None = Field(
+        default=None,
+        description="This gate as one of a compound's gates (MQTT to the office); none: alone.",
+    )
 
     @model_validator(mode="after")
     def _cross_checks(self) -> FacegateConfig:
@@ -119,6 +129,19 @@ class FacegateConfig(Section):
                         f"GPIO {pin} is used twice: {used[pin]} and readers.{reader.id}.{attr}"
                     )
                 used[pin] = f"readers.{reader.id}.{attr}"
+        if self.face_zone.trigger == "request":
+            camera_door = self.doors[0].id
+            asks = [
+                r.id
+                for r in self.readers
+                if r.door == camera_door
+                and (r.type == "button" or getattr(getattr(r, "pin", None), "face_key", None))
+            ]
+            if not asks:
+                raise ValueError(
+                    "face_zone.trigger is request, but no reader at the camera's door "
+                    f"({camera_door}) has a pin.face_key and no type: button reader is there"
+                )
         return self
 
     def liveness_mode(self, door_id: str) -> LivenessMode:

@@ -7,9 +7,17 @@ are detected at most, to know someone is in view, and never tracked, embedded or
 While someone uses a keypad or card reader at the camera's door (a PIN being typed, or a
 card or PIN within the last ``pause_s`` seconds), the face path there is paused: a resident
 walking up to the keypad is not scanned.
+
+``trigger: request`` goes further, where the operator chooses it: no face is processed (not
+even detected) until someone at the terminal asks, with a keypad's ``pin.face_key`` or a
+``type: button`` reader at the camera's door; the face path then stays awake for
+``awake_s`` seconds or until it has decided one attempt. ``trigger: zone`` (the default)
+processes any face inside the zone.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -44,6 +52,24 @@ class FaceZoneConfig(Section):
         description=(
             "After a card or PIN at the camera's door, no face is processed there for this "
             "long (and never while a PIN is being typed)."
+        ),
+    )
+
+    trigger: Literal["zone", "request"] = Field(
+        default="zone",
+        description=(
+            "`zone`: a face in the zone is processed. `request`: only after the face key "
+            "(readers[].pin.face_key) or a face button (readers[].type: button) at the "
+            "camera's door was pressed; no face is even detected before."
+        ),
+    )
+    awake_s: float = Field(
+        default=10.0,
+        ge=2.0,
+        le=60.0,
+        description=(
+            "With trigger: request, faces in the zone are processed this long after a "
+            "request, or until one attempt is decided."
         ),
     )
 

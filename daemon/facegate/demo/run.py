@@ -128,6 +128,7 @@ def _run(
         consent=ConsentInput("demo consent form (synthetic)", notice_version, "demo", "door main"),
         templates=templates,
         space=pipeline.space,
+        expires_at=store.clock.time() + app.cfg.retention.template_days * 86_400.0,
         credentials=(
             CredentialInput("pin", pin_tag(resident_pin, keys.pin_key), hash_pin(resident_pin)),
         ),

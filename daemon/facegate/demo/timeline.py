@@ -147,6 +147,12 @@ class Timeline:
                 f"[dim]face paused at door {event.door}: a keypad or card is in use, no face "
                 "is processed[/]",
             )
+        elif event.kind == "face_requested":
+            self._line(
+                event.at,
+                f"[cyan]face requested[/] at door {event.door}: the face key or button was "
+                "pressed; faces in the zone are processed",
+            )
         elif event.kind == "way_down":
             way, reason = event.detail.get("way"), event.detail.get("reason")
             self.result.ways_down.append(f"{way}: {reason}")

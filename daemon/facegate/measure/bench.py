@@ -146,13 +146,14 @@ def run_bench(
                 "taken_by": "bench",
                 "scope": "bench",
             }
-            store.enroll_many([enrolled.template[None, :]], **common)
+            expires = store.clock.time() + 86_400.0  # a throwaway store: a day is plenty
+            store.enroll_many([enrolled.template[None, :]], **common, expires_at=expires)
             people = _synthetic_people(gallery - 1, pipeline.embedder.dim, seed=1)
             done = 0
             on_sealed(done, gallery - 1)
             while done < gallery - 1:
                 batch = [next(people) for _ in range(min(_BATCH, gallery - 1 - done))]
-                store.enroll_many(batch, **common)
+                store.enroll_many(batch, **common, expires_at=expires)
                 done += len(batch)
                 on_sealed(done, gallery - 1)
             store.checkpoint()

@@ -135,9 +135,7 @@ def _composite(
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def place(
-    base: np.ndarray, portrait: Portrait, cx: float, cy: float, scale: float
-) -> np.ndarray:
+def place(base: np.ndarray, portrait: Portrait, cx: float, cy: float, scale: float) -> np.ndarray:
     """``base`` with ``portrait``'s face pasted, centred at ``(cx, cy)``, at ``scale``."""
     return _composite(base, portrait, cx, cy, scale, 1.0)
 

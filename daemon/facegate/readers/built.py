@@ -40,4 +40,5 @@ def pin_collector(reader_id: str, pin: PinEntryConfig) -> PinCollector:
         end_keys=pin.end_keys,
         clear_keys=pin.clear_keys,
         timeout_s=pin.timeout_s,
+        face_keys=pin.face_key or "",
     )

@@ -19,6 +19,7 @@ __all__ = [
     "CardNumber",
     "CardRead",
     "EventCallback",
+    "FaceRequested",
     "KeyPress",
     "PinEntered",
     "Reader",
@@ -130,7 +131,17 @@ class ReaderFault:
     at: float
 
 
-ReaderEvent: TypeAlias = KeyPress | PinEntered | CardRead | ReaderFault
+@dataclass(frozen=True, slots=True)
+class FaceRequested:
+    """Someone at the terminal asked for face entry: the "face" key on a keypad (with no PIN
+    being typed) or the face button. With ``face_zone.trigger: request`` the face path
+    processes no face at that door without one."""
+
+    reader: str
+    at: float
+
+
+ReaderEvent: TypeAlias = KeyPress | PinEntered | CardRead | ReaderFault | FaceRequested
 """Any event a reader delivers."""
 
 EventCallback: TypeAlias = Callable[[ReaderEvent], None]

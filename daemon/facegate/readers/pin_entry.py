@@ -13,7 +13,7 @@ import logging
 import threading
 
 from ..errors import ConfigError
-from .events import EventCallback, KeyPress, PinEntered, ReaderEvent, ReaderFault
+from .events import EventCallback, FaceRequested, KeyPress, PinEntered, ReaderEvent, ReaderFault
 
 __all__ = ["PinAssembler", "PinCollector"]
 
@@ -49,6 +49,8 @@ class PinCollector:
         allowed_keys: keys a PIN is made of.
         timeout_s: seconds allowed between keys; ``None`` for no timeout.
         end_key_required: if False, reaching ``max_length`` finishes the entry.
+        face_keys: keys that ask for face entry when no PIN is being typed (a *clear* key
+            may double as one: with nothing typed it has nothing to clear).
 
     Raises:
         ConfigError: the rules contradict each other.
@@ -65,6 +67,7 @@ class PinCollector:
         allowed_keys: str = DIGITS,
         timeout_s: float | None = 10.0,
         end_key_required: bool = True,
+        face_keys: str = "",
     ) -> None:
         if min_length < 1:
             raise ConfigError("pin -> min_length must be at least 1")
@@ -75,6 +78,8 @@ class PinCollector:
         ends, clears, allowed = frozenset(end_keys), frozenset(clear_keys), frozenset(allowed_keys)
         if ends & clears or ends & allowed or clears & allowed:
             raise ConfigError("pin -> end_keys, clear_keys and allowed_keys must not overlap")
+        if frozenset(face_keys) & (ends | allowed):
+            raise ConfigError("pin -> face_key must not be a digit or an end key")
         if end_key_required and not ends:
             raise ConfigError("pin -> end_key_required needs at least one end key")
         if timeout_s is not None and timeout_s <= 0:
@@ -87,6 +92,7 @@ class PinCollector:
         self.allowed_keys = allowed_keys
         self.timeout_s = timeout_s
         self.end_key_required = end_key_required
+        self.face_keys = face_keys
         self._ends, self._clears, self._allowed = ends, clears, allowed
         self._buffer: list[str] = []
         self._last_at: float | None = None
@@ -103,6 +109,7 @@ class PinCollector:
             allowed_keys=self.allowed_keys,
             timeout_s=self.timeout_s,
             end_key_required=self.end_key_required,
+            face_keys=self.face_keys,
         )
 
     @property
@@ -196,7 +203,8 @@ class PinAssembler:
 
     Wrap the daemon's callback and hand this object to a reader as its ``on_event``:
     key presses go to a per-reader :class:`PinCollector` and come out as
-    :class:`PinEntered` or :class:`ReaderFault`; every other event passes through.
+    :class:`PinEntered` or :class:`ReaderFault`; a face key pressed with no PIN being typed
+    comes out as :class:`FaceRequested`; every other event passes through.
     Call :meth:`poll` from the main loop so partial entries time out. Thread-safe, since
     readers may call it from their own threads.
 
@@ -227,7 +235,13 @@ class PinAssembler:
             collector = self._collectors.get(event.reader)
             if collector is None:
                 collector = self._collectors[event.reader] = self._template.for_reader(event.reader)
-            result = collector.feed(event.key, event.at)
+            result: ReaderEvent | None
+            if event.key in collector.face_keys and not collector.busy:
+                result = FaceRequested(event.reader, event.at)
+            elif event.key in collector.face_keys and event.key not in collector.clear_keys:
+                result = None  # a face key while a PIN is typed: ignored, the PIN goes on
+            else:
+                result = collector.feed(event.key, event.at)
         if self._forward_keys:
             self._on_event(event)
         if result is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..clock import Clock
 from ..config.readers import ReaderConfig
-from . import hid, keypad, osdp, wiegand_gpio
+from . import face_button, hid, keypad, osdp, wiegand_gpio
 from .built import BuiltReader
 from .events import ReaderEvent
 
@@ -34,6 +34,7 @@ BACKENDS: dict[str, ReaderBackend] = {
     "keypad": ReaderBackend(keypad.build, keypad.kinds),
     "hid": ReaderBackend(hid.build, hid.kinds),
     "osdp": ReaderBackend(osdp.build, osdp.kinds),
+    "button": ReaderBackend(face_button.build, face_button.kinds),
 }
 
 

@@ -21,7 +21,7 @@ __all__ = ["Attempt", "AttemptJudge"]
 
 @dataclass(slots=True, frozen=True)
 class Attempt:
-    """A face attempt's outcome at one door (anonymized: a pseudonym at most).
+    """A face attempt's outcome at one door (pseudonymised: a pseudonym at most).
 
     Not yet an access decision: the App hands it to ``policy.decide()``, which may still
     refuse a matched face (schedule, validity, a second factor, …).

@@ -61,6 +61,7 @@ class FacePath:
         self.failures = FailureCounter(cfg.liveness.max_failures, cfg.liveness.failure_window_s)
         self.zone = cfg.face_zone
         self.paused_until = float("-inf")
+        self.requested_until = float("-inf")
 
     # -- only faces that asked -------------------------------------------------------------
 
@@ -70,6 +71,14 @@ class FacePath:
 
     def paused(self, now: float) -> bool:
         return now < self.paused_until
+
+    def request(self, until: float) -> None:
+        """Someone asked for face entry (``face_zone.trigger: request``): awake until then."""
+        self.requested_until = until
+
+    def asleep(self, now: float) -> bool:
+        """With ``trigger: request``, true until someone asks (and after the window ends)."""
+        return self.zone.trigger == "request" and now >= self.requested_until
 
     def in_zone(self, face: Detection, width: int, height: int) -> bool:
         """At the terminal: the face's centre in the zone's region, and wide enough."""
@@ -116,8 +125,8 @@ class FacePath:
     def observe(self, frame: Frame, now: float) -> FaceEvent | None:
         """Run one frame through the stages; ``None`` when no face is in view or the path is
         paused. Only faces in the zone are tracked, assessed, embedded and searched."""
-        if self.paused(now):
-            return None  # a keypad or card in use at this door: not even detected
+        if self.paused(now) or self.asleep(now):
+            return None  # a keypad or card in use, or nobody asked: not even detected
         image, pipeline = frame.image, self.pipeline
         t0 = time.perf_counter()
         detections = pipeline.detect(image)
@@ -160,6 +169,7 @@ class FacePath:
                 self.liveness.forget(track.id)  # a new attempt by this track proves liveness again
             subject = attempt.subject if attempt.granted else None
             outcome = FaceMatch(self.door, subject, float(attempt.score))
+            self.requested_until = float("-inf")  # one request, one decision
         return FaceEvent(self.door, now, observation, outcome, challenge)
 
     def _refuse(

@@ -2,7 +2,7 @@
 
 Whichever way in an attempt came by (face, card, PIN, a remote unlock), ``policy.decide()``
 has already decided it; the actuator only carries the decision out, in one order: the door
-(grant, deny, prompt, alarms), then the anonymized event row and the signed audit record,
+(grant, deny, prompt, alarms), then the pseudonymised event row and the signed audit record,
 then the timeline (``AppEvent`` to the listener). It also reports what the doors, the health
 rules and the integrity monitor raise. It decides nothing.
 
@@ -43,7 +43,7 @@ _DIGIT_RUN = re.compile(r"\d{8,}")  # what the audit refuses as a card or phone 
 
 @dataclass(slots=True, frozen=True)
 class Outcome:
-    """The gate's decision on one attempt, by any way in (anonymized: a pseudonym at most).
+    """The gate's decision on one attempt, by any way in (pseudonymised: a pseudonym at most).
 
     ``method`` names the factors used (``face``, ``card``, ``pin``, ``card+pin`` …) or the
     kind of attempt when it failed; ``reason`` is the policy's reason (``granted``,
@@ -203,7 +203,7 @@ class Actuator:
         return outcome
 
     def record(self, outcome: Outcome) -> None:
-        """The anonymized event row and the signed audit record of one outcome."""
+        """The pseudonymised event row and the signed audit record of one outcome."""
         if self.store is None:
             return
         result = "granted" if outcome.granted else ("pending" if outcome.pending else "denied")

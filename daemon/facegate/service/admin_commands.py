@@ -21,14 +21,17 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Field
 
 from ..admin import AdminAuditEvent, AdminCommandError, AdminServer, Handler, PeerCred, Role
 from ..admin.wiring import audit_handlers, build_admin_server
 from ..audit import AuditLog
 from ..config.appliance import AdminConfig
 from ..errors import ConfigError
+from .admin_args import EARLIEST, LATEST, Text50, Text100, Text200, Text500, Timestamp, _Args
 from .control import Control
+from .mock_inputs import mock_input_handlers
+from .rights import rights_handlers
 
 __all__ = [
     "EARLIEST",
@@ -45,39 +48,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-EARLIEST = 946_684_800.0  # 2000-01-01T00:00:00Z
-LATEST = 4_102_444_800.0  # 2100-01-01T00:00:00Z
 MAX_TEMPLATE_DIM = 2048  # floats per template; every embedder in use has 128 to 512
 MAX_CARD_DIGITS = 32  # the most a USB or OSDP reader may type (readers.hid, readers.osdp)
-
-
-def _time(value: float) -> float:
-    if not (math.isfinite(value) and EARLIEST <= value < LATEST):
-        raise ValueError("a time must be seconds since 1970 between 2000-01-01 and 2100-01-01")
-    return value
-
-
-# A point in time: a finite float between 2000 and 2100 (never NaN, Infinity or year 9999).
-Timestamp = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_time)]
-
-# Control characters (C0, C1, DEL), lone surrogates, line/paragraph separators and bidi overrides:
-# nothing a person's name or a form needs, and each can garble a terminal or a stored row.
-_FORBIDDEN_TEXT = re.compile(
-    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]"
-)
-
-
-def _plain(text: str) -> str:
-    if _FORBIDDEN_TEXT.search(text):
-        raise ValueError("text must not contain control characters")
-    return text
-
-
-# Bounded strings of printable text.
-Text50 = Annotated[str, Field(max_length=50), AfterValidator(_plain)]
-Text100 = Annotated[str, Field(max_length=100), AfterValidator(_plain)]
-Text200 = Annotated[str, Field(max_length=200), AfterValidator(_plain)]
-Text500 = Annotated[str, Field(max_length=500), AfterValidator(_plain)]
 
 
 _CARD = re.compile(
@@ -127,10 +99,6 @@ _TEMPLATE_CHARS = 4 * math.ceil(4 * MAX_TEMPLATE_DIM / 3)
 Template = Annotated[str, Field(max_length=_TEMPLATE_CHARS), AfterValidator(_template)]
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, hide_input_in_errors=True)
-
-
 class EventsArgs(_Args):
     limit: int = Field(default=50, ge=1, le=1000)
 
@@ -164,6 +132,8 @@ class EnrollArgs(_Args):
     phone: Text50 | None = None
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
     minor: bool = False
+    adult: bool = False  # attested 14 or older (the age is asked explicitly for a face)
+    consent_ref: Text100 | None = None  # the signed form's number or the e-signature's id
     guardian_name: Text200 | None = None
     guardian_relation: Text50 | None = None
     guardian_method: Text200 | None = None
@@ -175,12 +145,12 @@ class EnrollArgs(_Args):
     allow_duplicate: bool = False  # the face matches someone enrolled: a different person
 
 
-def _receipt_reply(receipt: Any, store: Any) -> dict[str, Any]:
+def _receipt_reply(receipt: Any, store: Any, tz: str) -> dict[str, Any]:
     """A deletion or withdrawal receipt as the socket returns it: signed by the device."""
     signature, public_key = receipt.signed(store)
     return {
         "receipt": receipt.to_json(),
-        "lines": receipt.lines(),
+        "lines": receipt.lines(tz),
         "signature": signature,
         "public_key": public_key,
     }
@@ -254,7 +224,7 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
         assert app.store is not None
         receipt = withdraw(app.store, args.person, remove_credentials=args.remove_credentials)
         app.people_changed("withdrawal", args.person)
-        return _receipt_reply(receipt, app.store)
+        return _receipt_reply(receipt, app.store, app.cfg.calendar.timezone)
 
     def person_delete(args: PersonArgs, _peer: PeerCred) -> dict[str, Any]:
         from ..store import delete_person
@@ -264,7 +234,7 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
         if receipt is None:
             raise AdminCommandError("bad_request", f"no person {args.person}")
         app.people_changed("deletion", args.person)
-        return _receipt_reply(receipt, app.store)
+        return _receipt_reply(receipt, app.store, app.cfg.calendar.timezone)
 
     def enroll(args: EnrollArgs, _peer: PeerCred) -> dict[str, Any]:
         from ..policy.credentials import CredentialError, Pin
@@ -337,6 +307,8 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
             "consent": enrolled.consent_id,
             "templates": enrolled.templates,
             "credentials": enrolled.credentials,
+            "expires_at": request.expires_at if templates is not None else None,
+            "advice": list(request.advice),
         }
 
     return {
@@ -377,7 +349,13 @@ def serve_admin(
     if not cfg.socket.parent.is_dir():
         logger.warning("admin socket disabled: %s does not exist", cfg.socket.parent)
         return None
-    handlers = {**audit_handlers(audit), **admin_handlers(app), **(extra or {})}
+    handlers = {
+        **audit_handlers(audit),
+        **admin_handlers(app),
+        **rights_handlers(app),
+        **mock_input_handlers(app),
+        **(extra or {}),
+    }
     server = build_admin_server(cfg, handlers, audit, on_refused=on_refused)
     server.start()
     return server

@@ -237,8 +237,7 @@ class App:
         if isinstance(event, ReaderFault):
             self.actuator.fault(door, event.reader, event.reason, event.at)
             return None
-        if isinstance(event, CardRead | PinEntered):
-            self.face_way.pause(door, self.cfg.face_zone.pause_s)  # a card or PIN: no face scan
+        self.face_way.reader_event(door, event)  # a card or PIN pauses face; a face key wakes it
         if isinstance(event, CardRead):
             return self.actuator.act(self.access.card(door, event), method="card")
         if isinstance(event, PinEntered):

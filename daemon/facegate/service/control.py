@@ -42,6 +42,11 @@ class Control(Protocol):
     def clock(self) -> Clock: ...
 
     @property
+    def pin_factory(self) -> Any:
+        """The gpiozero pin factory the doors and readers use (``MockFactory`` on mock pins)."""
+        ...
+
+    @property
     def store(self) -> Store | None:
         """The daemon's store (its one writer); ``None`` before start or after close."""
         ...

@@ -18,6 +18,7 @@ import numpy as np
 from ..capture import Camera, Frame, make_camera
 from ..clock import Clock
 from ..config import FacegateConfig
+from ..readers.events import CardRead, FaceRequested, PinEntered
 from ..recognition import FaceEvent, FacePath, build_face_path
 from .actuator import Actuator, AppEvent
 from .health import Health, HealthAlarm
@@ -141,6 +142,16 @@ class FaceWay:
             self.actuator.emit(AppEvent("face_paused", now, door))
         self.face.pause(now + seconds)
 
+    def reader_event(self, door: str, event: object) -> None:
+        """A reader's event at ``door``: a card or PIN pauses the face path there
+        (``face_zone.pause_s``); a face key or button wakes it (``face_zone.awake_s``)."""
+        if isinstance(event, CardRead | PinEntered):
+            self.pause(door, self.cfg.face_zone.pause_s)
+        elif isinstance(event, FaceRequested) and self.face is not None and door == self.door:
+            now = self.clock.monotonic()
+            self.face.request(now + self.cfg.face_zone.awake_s)
+            self.actuator.emit(AppEvent("face_requested", now, door))
+
     # -- frames and faults -----------------------------------------------------------------
 
     def observe(self, frame: Frame, now: float) -> FaceEvent | None:
@@ -209,4 +220,3 @@ def _text(exc: BaseException) -> str:
     """One line naming the error (never an image or template: errors carry none)."""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-

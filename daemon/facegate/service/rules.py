@@ -12,21 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..compliance.device import ways_in
 from ..config import PRIVATE_SPACE_KINDS, FacegateConfig
 from ..policy.checks import check_doors
-from ..readers.registry import reader_kinds
 
 __all__ = ["face_refusals", "ways_in"]
-
-
-def ways_in(cfg: FacegateConfig, camera_door: str | None) -> dict[str, set[str]]:
-    """Door → the ways in configured there (``camera``, ``card``, ``keypad``)."""
-    kinds: dict[str, set[str]] = {door.id: set() for door in cfg.doors}
-    if camera_door is not None:
-        kinds[camera_door].add("camera")
-    for reader in cfg.readers:
-        kinds[reader.door] |= reader_kinds(reader)
-    return kinds
 
 
 def face_refusals(

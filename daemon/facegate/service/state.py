@@ -7,17 +7,28 @@ gallery and the policy snapshot must then be refreshed).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 
 from ..audit import AuditLog, open_audit_log
 from ..clock import Clock
+from ..compliance.records import current_notice
 from ..config import FacegateConfig
 from ..errors import StoreError
 from ..store import Store, open_store, purge_expired, resolve_key_path
+from ..store.retention import DAY_S, Reconsent
+from ..store.rights import consents_to_renew
 from .recording import BUFFER_EVENTS, WRITE_ERRORS
 
-__all__ = ["PURGE_EVERY_S", "PURGE_RETRY_S", "apply_retention", "close_state", "open_state"]
+__all__ = [
+    "PURGE_EVERY_S",
+    "PURGE_RETRY_S",
+    "apply_retention",
+    "close_state",
+    "open_state",
+    "reconsent_rule",
+]
 
 PURGE_EVERY_S = 86_400.0  # retention runs at start and then daily (an internal schedule)
 PURGE_RETRY_S = 3_600.0  # after a purge that could not write (a full disk)
@@ -68,6 +79,28 @@ def close_state(store: Store | None, audit: AuditLog | None) -> None:
         store.close()
 
 
+def note_filing_count(store: Store, audit: AuditLog | None, cfg: FacegateConfig) -> None:
+    """At start and daily with the purge: record the first day the count of people with a face
+    reaches the filing threshold (the 30 working days of Measures Art. 15 run from it)."""
+    from ..compliance.device import local_today
+    from ..compliance.ledger import Ledger
+    from ..errors import FacegateError
+
+    try:
+        count = store.count_people_with_face()
+        if Ledger(cfg.store.state_dir).note_count(count, cfg.filing.threshold, local_today(cfg)):
+            logger.warning(
+                "%d people with a face reached the filing threshold %d today: file with the "
+                "provincial CAC within 30 working days (`facegate filing report`)",
+                count,
+                cfg.filing.threshold,
+            )
+            if audit is not None:
+                audit.append("filing_threshold", count=count, threshold=cfg.filing.threshold)
+    except FacegateError as exc:
+        logger.warning("filing threshold crossing not recorded: %s", exc)
+
+
 def apply_retention(
     store: Store,
     audit: AuditLog | None,
@@ -80,10 +113,16 @@ def apply_retention(
     actuator's write alarm) and returns ``None`` (the purge did not run): the daemon carries
     on; without ``on_error`` it is raised.
     """
+    note_filing_count(store, audit, cfg)
     retention = cfg.retention
+    rule = reconsent_rule(cfg)
     try:
         report = purge_expired(
-            store, event_days=retention.event_days, record_years=retention.record_years
+            store,
+            event_days=retention.event_days,
+            record_years=retention.record_years,
+            template_days=retention.template_days,
+            reconsent=rule,
         )
     except WRITE_ERRORS as exc:
         if on_error is None:
@@ -94,13 +133,16 @@ def apply_retention(
         failure = StoreError(f"WAL checkpoint after the purge: {report.checkpoint_error}")
         failure.__cause__ = store.checkpoint_error
         on_error(failure, "checkpoint")
-    if report.templates or report.events or report.records:
+    if report.anything:
         if audit is not None:
             audit.append(
                 "retention",
                 templates=report.templates,
                 events=report.events,
                 records=report.records,
+                people=report.people,
+                consents=report.consents,
+                requests=report.requests,
             )
         logger.info(
             "retention: deleted %d expired templates, %d old events, %d old records",
@@ -108,4 +150,19 @@ def apply_retention(
             report.events,
             report.records,
         )
-    return bool(report.templates)
+    if rule is not None and (due := len(consents_to_renew(store, rule.current_version))):
+        logger.warning(
+            "%d people consented under an older notice; their faces expire on %s unless they "
+            "consent again (`facegate person reconsent-due`)",
+            due,
+            dt.datetime.fromtimestamp(rule.deadline, dt.UTC).date().isoformat(),
+        )
+    return bool(report.templates or report.people)
+
+
+def reconsent_rule(cfg: FacegateConfig) -> Reconsent | None:
+    """The current notice and the day older consents stop covering a face (None: no notice)."""
+    current = current_notice(cfg.store.state_dir)
+    if current is None:
+        return None
+    return Reconsent(current.version, current.recorded_at + cfg.retention.reconsent_days * DAY_S)

@@ -19,6 +19,7 @@ from typing import Any
 from ..config import FacegateConfig, load_config
 from ..errors import ConfigError
 from .app import App
+from .compound_link import CompoundHook
 
 __all__ = ["Supervisor"]
 
@@ -40,6 +41,7 @@ class Supervisor:
         self.app_factory = app_factory
         self.cfg: FacegateConfig = load_config(config_path)
         self.app: App | None = None
+        self.compound: CompoundHook | None = None  # the compound link beside the App, if any
         self.reloads = 0
         self._reload = threading.Event()
         self._stopping = threading.Event()
@@ -73,7 +75,15 @@ class Supervisor:
     def _start(self, cfg: FacegateConfig) -> App:
         app = self.app_factory(cfg, self.config_path)
         app.start()  # closes what it opened if it fails
+        self.compound = CompoundHook(app)
+        self.compound.start()  # never fails the start: the gate works alone
         return app
+
+    def _close(self, app: App) -> None:
+        if self.compound is not None:
+            self.compound.stop()
+            self.compound = None
+        app.close()
 
     def run(self) -> None:
         """Start, then serve until stopped; reloads happen in between."""
@@ -87,7 +97,7 @@ class Supervisor:
                 self._reload_once()
         finally:
             if self.app is not None:
-                self.app.close()
+                self._close(self.app)
 
     def _reload_once(self) -> None:
         assert self.app is not None
@@ -103,7 +113,7 @@ class Supervisor:
             logger.error("reload refused (%s), keeping the running configuration", exc)
             self.app.resume()
             return
-        self.app.close()
+        self._close(self.app)
         self.app = None
         try:
             self.app = self._start(new)

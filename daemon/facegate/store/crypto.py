@@ -7,8 +7,10 @@ in a backup. Device keys (card hashing, audit pseudonyms) are random too, wrappe
 
 The key file holds either the 32 raw bytes, or — when an admin passphrase protects it — the
 magic ``FGK1``, the Argon2id parameters and salt, and the key sealed with the passphrase-derived
-key. The passphrase comes from the systemd credential ``facegate-passphrase``, from
-``$FACEGATE_PASSPHRASE``, or from the admin's terminal.
+key, or — sealed to a Raspberry Pi — the magic ``FGO1`` and the key sealed with a key derived
+from the Pi's OTP private key (``store/sealing.py``). The passphrase comes from the systemd
+credential ``facegate-passphrase``, from ``$FACEGATE_PASSPHRASE``, or from the admin's
+terminal.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ def write_key_file(
     passphrase: bytes | None = None,
     exclusive: bool = True,
     step: Callable[[str], None] | None = None,
+    otp_kek: bytes | None = None,
 ) -> None:
     """Write ``key`` (optionally passphrase-wrapped) to ``path`` with mode 0600, fsynced.
 
@@ -99,6 +102,10 @@ def write_key_file(
     if len(key) != KEY_BYTES:
         raise MasterKeyError("a master key must be 32 bytes")
     content = key if passphrase is None else _wrap_with_passphrase(key, passphrase)
+    if otp_kek is not None:  # sealed to this Raspberry Pi's OTP key (store/sealing.py)
+        from .sealing import seal_with_otp
+
+        content = seal_with_otp(key, otp_kek)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
     try:
@@ -191,6 +198,10 @@ def load_master_key(
     data = path.read_bytes()
     if data.startswith(_MAGIC):
         return _unwrap(path, data, passphrase)
+    from .sealing import OTP_MAGIC, unseal_with_otp
+
+    if data.startswith(OTP_MAGIC):
+        return unseal_with_otp(path, data)
     if len(data) != KEY_BYTES:
         raise MasterKeyError(f"master key {path} is {len(data)} bytes, expected {KEY_BYTES}")
     return data

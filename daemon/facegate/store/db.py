@@ -1,4 +1,4 @@
-"""The encrypted SQLite store: people, consent records, sealed templates, anonymized events.
+"""The encrypted SQLite store: people, consent records, sealed templates, pseudonymised events.
 
 SQLite in WAL mode, ``secure_delete`` on (deleted rows are overwritten with zeros, not just
 unlinked), every change in one transaction. Templates are sealed before they reach SQLite;
@@ -45,7 +45,7 @@ def new_pseudonym() -> str:
 
 @dataclass(slots=True, frozen=True)
 class Event:
-    """An anonymized access event: no name, no image, no embedding."""
+    """A pseudonymised access event: no name, no image, no embedding."""
 
     ts: float
     door: str
@@ -283,11 +283,12 @@ class Store:
         notice_version: str,
         taken_by: str,
         scope: str,
+        expires_at: float,
     ) -> list[str]:
         """Create many people, each with a consent record and templates, in one transaction.
 
-        For bulk imports and benchmarks: one ``BEGIN … COMMIT`` instead of three per person.
-        Each element of ``people`` is a (k, dim) array of that person's templates.
+        For bulk imports and benchmarks: one transaction. Each element of ``people`` is a
+        (k, dim) array of that person's templates; every one expires at ``expires_at``.
         """
         pseudonyms: list[str] = []
         now = self.clock.time()
@@ -310,7 +311,7 @@ class Store:
                 )
                 db.executemany(
                     "INSERT INTO templates (pseudonym, consent_id, space, dim, sealed,"
-                    " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                    " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [
                         (
                             pseudonym,
@@ -319,6 +320,7 @@ class Store:
                             int(row.shape[0]),
                             crypto.seal(data_key, row.astype("<f4").tobytes()),
                             now,
+                            expires_at,
                         )
                         for row in rows
                     ],

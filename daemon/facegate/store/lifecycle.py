@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
@@ -21,6 +23,8 @@ import numpy as np
 from ..errors import StoreError
 from . import crypto
 from .db import new_pseudonym
+from .identity import Identity
+from .people_index import INDEX_KEY, index_person
 
 if TYPE_CHECKING:
     from .db import Store
@@ -43,18 +47,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(slots=True, frozen=True)
-class Identity:
-    """Who the person is, for the admin only. Every field optional; sealed at rest."""
-
-    name: str | None = None
-    unit: str | None = None
-    phone: str | None = None
-    birth_year: int | None = None
-
-    def __repr__(self) -> str:  # never print personal data by accident
-        return "Identity(<sealed>)"
+# Run inside the change's own transaction (the compound records the change's sequence number
+# there, so a change and the fact that it was applied commit together or not at all).
+Then = Callable[[sqlite3.Connection], None] | None
 
 
 @dataclass(slots=True, frozen=True)
@@ -65,6 +60,7 @@ class ConsentInput:
     notice_version: str
     taken_by: str
     scope: str
+    reference: str | None = None  # the signed form's number or the e-signature's id
 
 
 @dataclass(slots=True, frozen=True)
@@ -108,14 +104,36 @@ class Receipt:
     at: float
     kept: tuple[str, ...] = ()
 
-    def lines(self) -> list[str]:
-        when = datetime.fromtimestamp(self.at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        title = "consent withdrawal" if self.kind == "withdrawal" else "deletion"
+    def lines(self, tz: str = "Asia/Shanghai") -> list[str]:
+        """The receipt in Simplified Chinese, then English, at local time in ``tz``
+        (``calendar.timezone``), with the UTC time beside it."""
+        from zoneinfo import ZoneInfo
+
+        local = datetime.fromtimestamp(self.at, ZoneInfo(tz))
+        utc = datetime.fromtimestamp(self.at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        zone = "北京时间" if tz == "Asia/Shanghai" else tz
+        when_zh = f"{local:%Y年%m月%d日 %H:%M:%S}（{zone}；{utc}）"
+        when_en = f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} ({tz}; {utc})"
+        withdrawal = self.kind == "withdrawal"
+        title_zh = "撤回同意回执" if withdrawal else "个人信息删除回执"
+        title_en = "consent withdrawal" if withdrawal else "deletion"
+        labels_zh = {"face templates": "人脸特征模板", "PIN/card credentials": "密码/门禁卡凭据",
+                     "identity records": "身份信息"}  # fmt: skip
         out = [
-            f"facegate {title} receipt",
+            f"facegate {title_zh}",
+            f"  编号（假名）： {self.pseudonym}",
+            f"  同意记录：     {', '.join(self.consent_ids) or '-'}",
+            f"  时间：         {when_zh}",
+        ]
+        for what, n in self.deleted.items():
+            out.append(f"  已删除：       {labels_zh.get(what, what)} {n} 项")
+        out += [f"  保留：         {what.replace(' entry', '')}通行方式" for what in self.kept]
+        out += [
+            "",
+            f"facegate {title_en} receipt",
             f"  person:    {self.pseudonym}",
             f"  consent:   {', '.join(self.consent_ids) or '-'}",
-            f"  time:      {when}",
+            f"  time:      {when_en}",
         ]
         out += [f"  deleted:   {n} {what}" for what, n in self.deleted.items()]
         out += [f"  kept:      {what}" for what in self.kept]
@@ -181,11 +199,16 @@ def enroll_person(
     credentials: tuple[CredentialInput, ...] = (),
     valid_from: float | None = None,
     valid_until: float | None = None,
+    age: str | None = None,
+    pseudonym: str | None = None,
+    then: Then = None,
 ) -> Enrolled:
     """Create a person with any of: face templates, PIN, card — in one transaction.
 
     A face needs a separate consent record; a minor's face also needs a guardian's consent.
-    PIN or card alone needs no biometric consent: face is never required.
+    PIN or card alone needs no biometric consent: face is never required. ``pseudonym`` keeps
+    a compound's pseudonym (the office's) instead of drawing a new one; ``then`` runs inside
+    the transaction.
 
     Raises:
         StoreError: a rule is broken (nothing is stored) or a credential is already in use.
@@ -208,6 +231,10 @@ def enroll_person(
             )
         if space is None:
             raise StoreError("templates need their embedding space")
+        if expires_at is None:
+            raise StoreError("a face template needs an expiry date (retention, Art. 8)")
+        if valid_until is not None:  # a face never outlives the person's access
+            expires_at = min(expires_at, valid_until)
     if rows is None and not credentials:
         raise StoreError("nothing to enrol: give a face (with consent), a PIN or a card")
     for label, key, value in (
@@ -222,10 +249,11 @@ def enroll_person(
         if not value or not value.strip():
             raise StoreError(f"the {label} must not be empty ({key})")
 
-    pseudonym = new_pseudonym()
+    pseudonym = pseudonym or new_pseudonym()
     data_key = crypto.new_data_key()
     now = store.clock.time()
     consent_id: str | None = None
+    index_key = store.device_key(INDEX_KEY)
     with store.transaction() as db:
         db.execute(
             "INSERT INTO people (pseudonym, wrapped_key, created_at, minor, valid_from,"
@@ -255,12 +283,13 @@ def enroll_person(
                     ),
                 ),
             )
+        index_person(db, index_key, pseudonym, identity)
         if rows is not None and consent is not None:
             consent_id = "c-" + uuid.uuid4().hex[:16]
             db.execute(
                 "INSERT INTO consents (consent_id, pseudonym, given_at, method, notice_version,"
                 " taken_by, scope, separate, guardian_sealed, guardian_relation,"
-                " guardian_method) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                " guardian_method, reference) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
                 (
                     consent_id,
                     pseudonym,
@@ -272,6 +301,7 @@ def enroll_person(
                     crypto.seal(data_key, guardian.name.encode()) if guardian else None,
                     guardian.relation if guardian else None,
                     guardian.method if guardian else None,
+                    consent.reference,
                 ),
             )
             db.executemany(
@@ -300,6 +330,7 @@ def enroll_person(
                     "notice_version": consent.notice_version,
                     "taken_by": consent.taken_by,
                     "scope": consent.scope,
+                    "reference": consent.reference,
                     "guardian": guardian is not None,
                     "templates": len(rows),
                 },
@@ -322,12 +353,17 @@ def enroll_person(
                 "face": rows is not None,
                 "credentials": sorted(c.kind for c in credentials),
                 "minor": minor,
+                "age": age,  # how it was established: "born YYYY", "adult", "child"
             },
         )
+        if then is not None:
+            then(db)
     return Enrolled(pseudonym, consent_id, 0 if rows is None else len(rows), len(credentials))
 
 
-def withdraw(store: Store, pseudonym: str, *, remove_credentials: bool = False) -> Receipt:
+def withdraw(
+    store: Store, pseudonym: str, *, remove_credentials: bool = False, then: Then = None
+) -> Receipt:
     """Withdraw face consent: delete every template of the person now, keep PIN/card.
 
     Raises:
@@ -372,11 +408,13 @@ def withdraw(store: Store, pseudonym: str, *, remove_credentials: bool = False) 
             ",".join(consent_ids) or None,
             {"deleted": deleted, "kept": list(kept)},
         )
+        if then is not None:
+            then(db)
     store.checkpoint()
     return Receipt("withdrawal", pseudonym, consent_ids, deleted, now, kept)
 
 
-def delete_person(store: Store, pseudonym: str) -> Receipt | None:
+def delete_person(store: Store, pseudonym: str, *, then: Then = None) -> Receipt | None:
     """Remove everything of a person: data key, identity, templates, credentials.
 
     The consent records stay as processing records, with the guardian's name erased.
@@ -411,6 +449,8 @@ def delete_person(store: Store, pseudonym: str) -> Receipt | None:
         store.record(
             db, "person_deleted", pseudonym, ",".join(consent_ids) or None, {"deleted": counts}
         )
+        if then is not None:
+            then(db)
     store.checkpoint()
     return Receipt("deletion", pseudonym, consent_ids, counts, now)
 

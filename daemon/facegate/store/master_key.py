@@ -137,7 +137,8 @@ class RotationResult:
 def rotate_master_key(key_path: Path, state_dir: Path) -> RotationResult:
     """Replace the master key; every data key is re-wrapped, no template is decrypted.
 
-    A passphrase-protected key file stays protected by the same passphrase.
+    A passphrase-protected key file stays protected by the same passphrase, and a key sealed
+    to the Pi's OTP key stays sealed to it.
     """
     if os.environ.get("CREDENTIALS_DIRECTORY") and key_path.parent == Path(
         os.environ["CREDENTIALS_DIRECTORY"]
@@ -154,6 +155,10 @@ def rotate_master_key(key_path: Path, state_dir: Path) -> RotationResult:
             passphrase = getpass.getpass(f"passphrase for {key_path}: ").encode()
         if not passphrase:
             raise MasterKeyError(f"{key_path} is passphrase-protected: give the passphrase")
+    from .sealing import OTP_MAGIC, otp_kek
+
+    sealed = key_path.exists() and key_path.read_bytes()[:4] == OTP_MAGIC
+    kek = otp_kek() if sealed else None  # a key sealed to the Pi stays sealed to it
     resolve_pending_rotation(key_path, state_dir, passphrase=passphrase)
     old = crypto.load_master_key(key_path, passphrase=passphrase)
     new = nacl.utils.random(crypto.KEY_BYTES)
@@ -165,6 +170,7 @@ def rotate_master_key(key_path: Path, state_dir: Path) -> RotationResult:
         passphrase=passphrase,
         exclusive=True,
         step=lambda name: _step("partial_" + name),
+        otp_kek=kek,
     )
     os.replace(partial, pending)
     crypto._fsync_dir(key_path.parent)

@@ -1,19 +1,47 @@
-"""Retention: expired templates, old events and processing records past their period go.
+"""Retention as the law reads it: every kind of data goes at the end of its shortest period.
 
-One transaction; a purge that removed anything leaves its own processing record.
+A face expires at the earliest of: its own expiry (``--expires``, default
+``retention.template_days`` from enrolment), ``template_days`` after it was taken (a shorter
+configured period applies to old templates too), the person's validity (``--valid-until``),
+withdrawal (deleted at once by ``withdraw``), and the re-consent deadline after a new notice.
+A person who is past their validity, or has no face and no valid PIN/card left, is deleted
+with their identity. Events, processing records, ended consents and answered rights requests
+go after their periods. One transaction; a purge that removed anything leaves its own record.
+
+:func:`retention_periods` states each period exactly as this module enforces it, for the
+sign, the PIA and the README.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..config.retention import RetentionConfig
     from .db import Store
 
-__all__ = ["DAY_S", "PurgeReport", "purge_expired"]
+__all__ = [
+    "DAY_S",
+    "YEAR_S",
+    "PurgeReport",
+    "Reconsent",
+    "RetentionPeriod",
+    "purge_expired",
+    "retention_periods",
+]
 
 DAY_S = 86_400.0
+YEAR_S = 365.25 * DAY_S
+
+
+@dataclass(slots=True, frozen=True)
+class Reconsent:
+    """The notice posted now and the day faces consented under older notices expire."""
+
+    current_version: str
+    deadline: float
 
 
 @dataclass(slots=True)
@@ -23,25 +51,102 @@ class PurgeReport:
     templates: int = 0
     events: int = 0
     records: int = 0
+    people: int = 0  # deleted with their identity: past their validity, or no way in left
+    consents: int = 0  # ended consent records past the record period
+    requests: int = 0  # answered rights requests past the record period
     people_without_face: list[str] = field(default_factory=list)
     checkpoint_error: str | None = None  # the deletions committed; the WAL still holds them
 
+    @property
+    def anything(self) -> bool:
+        return bool(
+            self.templates
+            or self.events
+            or self.records
+            or self.people
+            or self.consents
+            or self.requests
+        )
+
+
+@dataclass(slots=True, frozen=True)
+class RetentionPeriod:
+    """One kind of data and how long the code keeps it (bilingual, for the sign and PIA)."""
+
+    kind: str
+    zh: str
+    en: str
+
+
+def retention_periods(r: RetentionConfig) -> list[RetentionPeriod]:
+    """Every retention period as :func:`purge_expired` enforces it, from the configuration."""
+    y = r.record_years
+    return [
+        RetentionPeriod(
+            "face_template",
+            f"人脸特征模板：以下最早者删除——登记后{r.template_days}天、本人通行有效期届满、"
+            f"撤回同意（立即删除）、告知变更后{r.reconsent_days}天内未重新同意",
+            f"Face templates: deleted at the earliest of {r.template_days} days after "
+            "enrolment, the end of the person's access validity, withdrawal of consent "
+            f"(at once), or {r.reconsent_days} days after a changed notice without new consent",
+        ),
+        RetentionPeriod(
+            "identity",
+            "姓名、房号、电话、出生年份及PIN/卡的哈希值：通行有效期届满，或不再有人脸、"
+            "有效PIN或卡时删除",
+            "Name, unit, phone, birth year and PIN/card hashes: deleted when the person's "
+            "access validity ends or no face and no valid PIN or card is left",
+        ),
+        RetentionPeriod(
+            "events",
+            f"通行记录（假名化）：{r.event_days}天",
+            f"Access events (pseudonymised): {r.event_days} days",
+        ),
+        RetentionPeriod(
+            "consent",
+            f"同意记录：同意结束（撤回、到期或删除）后保存{y}年，然后删除",
+            f"Consent records: kept {y} years after the consent ends (withdrawal, expiry or "
+            "deletion), then deleted",
+        ),
+        RetentionPeriod(
+            "records",
+            f"处理记录及权利请求记录：{y}年",
+            f"Processing records and rights-request records: {y} years",
+        ),
+    ]
+
 
 def purge_expired(
-    store: Store, *, event_days: int, record_years: int, now: float | None = None
+    store: Store,
+    *,
+    event_days: int,
+    record_years: int,
+    template_days: int | None = None,
+    reconsent: Reconsent | None = None,
+    now: float | None = None,
 ) -> PurgeReport:
-    """Delete expired templates, old events and processing records past their period."""
+    """Delete everything past its period (see the module docstring) in one transaction."""
     now = store.clock.time() if now is None else now
     report = PurgeReport()
+    record_cut = now - record_years * YEAR_S
+    faces = (
+        "expires_at <= :now"
+        " OR pseudonym IN (SELECT pseudonym FROM people WHERE valid_until <= :now)"
+    )
+    params: dict[str, object] = {"now": now}
+    if template_days is not None:
+        faces += " OR created_at <= :taken_before"
+        params["taken_before"] = now - template_days * DAY_S
+    if reconsent is not None and now >= reconsent.deadline:
+        faces += (
+            " OR consent_id IN (SELECT consent_id FROM consents WHERE notice_version != :current)"
+        )
+        params["current"] = reconsent.current_version
     with store.transaction() as db:
         expired = db.execute(
-            "SELECT DISTINCT pseudonym FROM templates WHERE expires_at IS NOT NULL"
-            " AND expires_at <= ?",
-            (now,),
+            f"SELECT DISTINCT pseudonym FROM templates WHERE {faces}", params
         ).fetchall()
-        report.templates = db.execute(
-            "DELETE FROM templates WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
-        ).rowcount
+        report.templates = db.execute(f"DELETE FROM templates WHERE {faces}", params).rowcount
         for (pseudonym,) in expired:
             left = db.execute(
                 "SELECT COUNT(*) FROM templates WHERE pseudonym = ?", (pseudonym,)
@@ -53,13 +158,23 @@ def purge_expired(
                     " WHERE pseudonym = ?",
                     (now, pseudonym),
                 )
+        report.people = _purge_people(store, db, now)
         report.events = db.execute(
             "DELETE FROM events WHERE ts < ?", (now - event_days * DAY_S,)
         ).rowcount
         report.records = db.execute(
-            "DELETE FROM processing_records WHERE ts < ?", (now - record_years * 365.25 * DAY_S,)
+            "DELETE FROM processing_records WHERE ts < ?", (record_cut,)
         ).rowcount
-        if report.templates or report.events or report.records:
+        report.consents = db.execute(
+            "DELETE FROM consents WHERE withdrawn_at IS NOT NULL AND withdrawn_at < ?"
+            " AND consent_id NOT IN (SELECT consent_id FROM templates)",
+            (record_cut,),
+        ).rowcount
+        report.requests = db.execute(
+            "DELETE FROM requests WHERE answered_at IS NOT NULL AND answered_at < ?",
+            (record_cut,),
+        ).rowcount
+        if report.anything:
             store.record(
                 db,
                 "retention_purge",
@@ -69,10 +184,36 @@ def purge_expired(
                     "templates": report.templates,
                     "events": report.events,
                     "records": report.records,
-                    "people": len(report.people_without_face),
+                    "people": report.people,
+                    "consents": report.consents,
+                    "requests": report.requests,
+                    "faces_ended": len(report.people_without_face),
                 },
             )
-    if (report.templates or report.events) and not store.checkpoint():
+    if (report.templates or report.events or report.people) and not store.checkpoint():
         error = store.checkpoint_error
         report.checkpoint_error = None if error is None else str(error)
     return report
+
+
+def _purge_people(store: Store, db: sqlite3.Connection, now: float) -> int:
+    """Delete people past their validity, or left with no face and no valid PIN/card."""
+    gone = [
+        r[0]
+        for r in db.execute(
+            "SELECT pseudonym FROM people p WHERE (valid_until IS NOT NULL AND valid_until <= ?)"
+            " OR (NOT EXISTS (SELECT 1 FROM templates t WHERE t.pseudonym = p.pseudonym)"
+            "     AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.pseudonym = p.pseudonym"
+            "                     AND (c.valid_until IS NULL OR c.valid_until > ?)))",
+            (now, now),
+        )
+    ]
+    for pseudonym in gone:
+        db.execute(
+            "UPDATE consents SET guardian_sealed = NULL, withdrawn_at = COALESCE(withdrawn_at, ?)"
+            " WHERE pseudonym = ?",
+            (now, pseudonym),
+        )
+        db.execute("DELETE FROM people WHERE pseudonym = ?", (pseudonym,))  # cascades
+        store.record(db, "person_expired", pseudonym, None, {"identity": "deleted"})
+    return len(gone)

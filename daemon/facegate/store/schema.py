@@ -10,7 +10,7 @@ from __future__ import annotations
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
 MIGRATIONS: list[list[str]] = [
-    # v1: people with wrapped data keys, consent records, sealed templates, anonymized events.
+    # v1: people with wrapped data keys, consent records, sealed templates, pseudonymised events.
     [
         """CREATE TABLE people (
             pseudonym   TEXT PRIMARY KEY,
@@ -92,6 +92,49 @@ MIGRATIONS.append(
         )""",
         "CREATE INDEX records_by_time ON processing_records(ts)",
         "CREATE INDEX templates_by_expiry ON templates(expires_at)",
+    ]
+)
+
+MIGRATIONS.append(
+    # v3: rights and retention (issue 15). A template can no longer be stored without an
+    # expiry (old rows get the longest life the configuration allowed, 730 days; the purge
+    # also applies the configured template_days to created_at); a keyed blind index of the
+    # normalised name and unit finds one person without decrypting everyone; the reference of
+    # the signed consent form (filled for old
+    # rows by ``people_index.backfill``: ``people.indexed`` says which are done); and the log
+    # of rights requests (received, due, answered, by whom).
+    [
+        "UPDATE templates SET expires_at = created_at + 730 * 86400.0 WHERE expires_at IS NULL",
+        """CREATE TRIGGER templates_need_expiry BEFORE INSERT ON templates
+            WHEN NEW.expires_at IS NULL
+            BEGIN SELECT RAISE(ABORT, 'a face template needs an expiry'); END""",
+        """CREATE TRIGGER templates_keep_expiry BEFORE UPDATE OF expires_at ON templates
+            WHEN NEW.expires_at IS NULL
+            BEGIN SELECT RAISE(ABORT, 'a face template needs an expiry'); END""",
+        "ALTER TABLE people ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0",
+        # The signed form's number (paper-form) or the e-signature's id: what makes the
+        # consent row evidence of a separate consent. NULL only for rows from before v3.
+        "ALTER TABLE consents ADD COLUMN reference TEXT",
+        """CREATE TABLE person_index (
+            pseudonym TEXT NOT NULL REFERENCES people(pseudonym) ON DELETE CASCADE,
+            field     TEXT NOT NULL CHECK (field IN ('name', 'unit')),
+            token     TEXT NOT NULL,
+            PRIMARY KEY (pseudonym, field)
+        )""",
+        "CREATE INDEX person_index_by_token ON person_index(field, token)",
+        """CREATE TABLE requests (
+            request_id  TEXT PRIMARY KEY,
+            kind        TEXT NOT NULL,
+            pseudonym   TEXT,
+            channel     TEXT NOT NULL,
+            received_at REAL NOT NULL,
+            due_at      REAL NOT NULL,
+            recorded_by TEXT NOT NULL,
+            answered_at REAL,
+            answered_by TEXT,
+            outcome     TEXT
+        )""",
+        "CREATE INDEX requests_by_time ON requests(received_at)",
     ]
 )
 

@@ -15,7 +15,7 @@ import logging
 import os
 from pathlib import Path
 
-__all__ = ["hand_over", "hand_over_on_exit"]
+__all__ = ["adopt_into_parent", "hand_over", "hand_over_on_exit"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,30 @@ def hand_over(state_dir: Path) -> int:
             except OSError as exc:  # a -wal/-shm that vanished between listing and chown
                 logger.debug("cannot hand over %s: %s", path, exc)
     return changed
+
+
+def adopt_into_parent(folder: Path) -> int:
+    """``folder`` and everything in it to the owner of its parent, when root made it there.
+
+    ``sudo facegate models install`` writes ``/var/lib/facegate/models`` as root; the service
+    user owns ``/var/lib/facegate`` and must own its models too. Does nothing unless running
+    as root inside a folder another user owns; only ``folder`` is walked, never its parent.
+    Returns how many entries changed owner.
+    """
+    if os.geteuid() != 0:
+        return 0
+    try:
+        parent = os.stat(Path(folder).parent)
+        top = os.stat(folder)
+    except OSError:
+        return 0
+    if parent.st_uid == 0:
+        return 0
+    changed = 0
+    if top.st_uid == 0:
+        os.chown(folder, parent.st_uid, parent.st_gid)
+        changed = 1
+    return changed + hand_over(folder)
 
 
 def hand_over_on_exit(state_dir: Path) -> None:
