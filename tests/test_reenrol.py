@@ -17,6 +17,7 @@ from facegate.vision.registry import embedding_space
 from facegate.vision.sface import SFACE_SPACE
 
 CONSENT = ConsentInput("paper form 2026-0001", "v" * 64, "office", "this device")
+EXP = 4_000_000_000.0  # templates need an expiry (retention); far in the future
 
 
 def _unit(seed: int, n: int = 1) -> np.ndarray:
@@ -42,8 +43,10 @@ def old_store(tmp_path: Path) -> Path:
     key = create_master_key(state / "master.key")
     with Store(state, key) as store:
         for seed in (1, 2):
-            enroll_person(store, consent=CONSENT, templates=_unit(seed, 2), space=DLIB_SPACE)
-        enroll_person(store, consent=CONSENT, templates=_unit(3), space=SFACE_SPACE)
+            enroll_person(
+                store, consent=CONSENT, templates=_unit(seed, 2), space=DLIB_SPACE, expires_at=EXP
+            )
+        enroll_person(store, consent=CONSENT, templates=_unit(3), space=SFACE_SPACE, expires_at=EXP)
     return state
 
 
@@ -84,7 +87,7 @@ def test_the_check_passes_when_every_face_is_in_the_configured_space(tmp_path: P
     state = tmp_path / "state"
     key = create_master_key(state / "master.key")
     with Store(state, key) as store:
-        enroll_person(store, consent=CONSENT, templates=_unit(4), space=SFACE_SPACE)
+        enroll_person(store, consent=CONSENT, templates=_unit(4), space=SFACE_SPACE, expires_at=EXP)
     facts = gather_facts(load_config(_config(tmp_path)), unit_paths=[])
     assert facts.faces_to_reenrol == 0
     cfg = load_config(_config(tmp_path))

@@ -25,7 +25,7 @@ __all__ = ["add_people_parsers"]
 
 
 def cmd_person_list(args: argparse.Namespace) -> int:
-    from ..store import list_people
+    from ..store import list_people, spaces_by_person
 
     cfg = load(args.config)
     table = Table(title="people (pseudonymous)")
@@ -52,17 +52,22 @@ def cmd_person_list(args: argparse.Namespace) -> int:
                 p["consent"],
                 p["minor"],
                 Identity(p.get("name"), p.get("unit"), p.get("phone")) if args.show_names else None,
-                tuple(p.get("spaces", ())),
             )
             for p in reply["people"]
         ]
+        spaces = {p["person"]: tuple(p.get("spaces", ())) for p in reply["people"]}
     else:
         with open_configured_store(cfg) as store:
             people = list_people(store, show_names=args.show_names)
+            spaces = spaces_by_person(store)
     from ..vision.registry import embedding_space
 
     space = embedding_space(cfg)  # issue 20: faces from another embedder must enrol again
-    reenrol = {p.pseudonym for p in people if p.templates and space not in p.spaces}
+    reenrol = {
+        p.pseudonym: ", ".join(spaces.get(p.pseudonym, ()))
+        for p in people
+        if p.templates and space not in spaces.get(p.pseudonym, ())
+    }
     rows: list[list[str]] = []
     for p in people:
         expiry = (
@@ -74,7 +79,7 @@ def cmd_person_list(args: argparse.Namespace) -> int:
             p.pseudonym,
             (
                 f"{p.templates} template(s)"
-                + (f", re-enrol ({', '.join(p.spaces)})" if p.pseudonym in reenrol else "")
+                + (f", re-enrol ({reenrol[p.pseudonym]})" if p.pseudonym in reenrol else "")
                 if p.templates
                 else "-"
             ),

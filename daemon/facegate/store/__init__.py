@@ -14,11 +14,11 @@ from .lifecycle import (
     enroll_person,
     is_minor,
     list_people,
-    people_to_reenrol,
     withdraw,
 )
 from .master_key import RotationResult, open_store, resolve_pending_rotation, rotate_master_key
 from .retention import PurgeReport, purge_expired
+from .spaces import people_to_reenrol, spaces_by_person
 
 __all__ = [
     "ConsentInput",
@@ -45,5 +45,6 @@ __all__ = [
     "resolve_key_path",
     "resolve_pending_rotation",
     "rotate_master_key",
+    "spaces_by_person",
     "withdraw",
 ]

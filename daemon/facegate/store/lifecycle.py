@@ -41,7 +41,6 @@ __all__ = [
     "enroll_person",
     "is_minor",
     "list_people",
-    "people_to_reenrol",
     "withdraw",
 ]
 
@@ -165,7 +164,6 @@ class PersonSummary:
     consent: Literal["given", "withdrawn", "none"]
     minor: bool
     identity: Identity | None = None
-    spaces: tuple[str, ...] = ()  # embedding spaces of the stored templates (issue 20)
 
 
 def is_minor(identity: Identity | None, flagged: bool, now: float, minor_age: int = 14) -> bool:
@@ -493,28 +491,9 @@ def list_people(store: Store, *, show_names: bool = False) -> list[PersonSummary
                 key = store.unwrap_key(wrapped, what=f"data key of {pseudonym}")
                 fields = json.loads(crypto.open_sealed(key, sealed[0], what="identity record"))
                 identity = Identity(**fields)
-        spaces = tuple(
-            sorted(
-                r[0]
-                for r in store.query(
-                    "SELECT DISTINCT space FROM templates WHERE pseudonym = ?", (pseudonym,)
-                )
-            )
-        )
         out.append(
             PersonSummary(
-                pseudonym, created_at, int(n), expiry, kinds, consent, bool(minor), identity, spaces
+                pseudonym, created_at, int(n), expiry, kinds, consent, bool(minor), identity
             )
         )
     return out
-
-
-def people_to_reenrol(store: Store, space: str) -> int:
-    """People with a stored face but no template in ``space`` (another embedder's templates:
-    the daemon configured for ``space`` cannot match them, and never converts them)."""
-    row = store.query(
-        "SELECT COUNT(DISTINCT pseudonym) FROM templates WHERE pseudonym NOT IN "
-        "(SELECT pseudonym FROM templates WHERE space = ?)",
-        (space,),
-    ).fetchone()
-    return int(row[0])
