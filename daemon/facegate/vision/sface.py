@@ -29,6 +29,7 @@ own embedding space, :data:`SFACE_SPACE`.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, Literal
@@ -153,11 +154,14 @@ class _OpenCV:
         import cv2
 
         self._net = opencv_net(path)
+        self._lock = threading.Lock()  # setInput + forward: one caller at a time
         cv2.setNumThreads(num_threads)
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        self._net.setInput(batch)
-        return np.asarray(self._net.forward(), dtype=np.float32).reshape(len(batch), -1)
+        with self._lock:
+            self._net.setInput(batch)
+            out = self._net.forward()
+        return np.asarray(out, dtype=np.float32).reshape(len(batch), -1)
 
 
 class _OnnxRuntime:

@@ -19,6 +19,7 @@ YuNet's cost grows with the pixel count, and a face at the gate is large enough 
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import cv2
@@ -78,7 +79,9 @@ def detections_from_yunet(
 
 
 class YuNetDetector:
-    """YuNet on ``cv2.FaceDetectorYN``. Not thread-safe: one detector per thread.
+    """YuNet on ``cv2.FaceDetectorYN``. Calls are serialised by a lock: the network keeps one
+    input size, and an enrolment photo (another size) may be detected on the admin thread
+    while the loop detects camera frames.
 
     Args:
         model_path: ``face_detection_yunet_2023mar.onnx``.
@@ -133,6 +136,7 @@ class YuNetDetector:
         finally:
             log.setLogLevel(level)
         self._size = (320, 320)
+        self._lock = threading.Lock()
         logger.info("loaded YuNet %s", path)
 
     def detect(self, image: npt.NDArray[np.uint8]) -> list[Detection]:
@@ -152,10 +156,11 @@ class YuNetDetector:
             )
             scale = 1.0 / k
         size = (bgr.shape[1], bgr.shape[0])
-        if size != self._size:
-            self._net.setInputSize(size)
-            self._size = size
-        _, rows = self._net.detect(bgr)
+        with self._lock:
+            if size != self._size:
+                self._net.setInputSize(size)
+                self._size = size
+            _, rows = self._net.detect(bgr)
         return detections_from_yunet(rows, w, h, scale)[: self.max_faces]
 
 
