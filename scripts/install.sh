@@ -7,6 +7,8 @@
 #   sudo scripts/install.sh --camera usb        without it (default: camera.type in
 #                                               /etc/facegate/facegate.yaml decides)
 #   sudo scripts/install.sh --no-models         skip `facegate models install` (offline)
+#   sudo scripts/install.sh --web               also the web console (README "Web console"): its
+#                                               user, folder, HTTPS certificate and unit
 #   sudo scripts/install.sh --uninstall         remove program, units, rules; keep data, config, key
 #   sudo scripts/install.sh --uninstall --purge [--force]
 #                                               also delete data, config, master key, user, group
@@ -25,6 +27,8 @@ KEY_FILE="$CREDSTORE/facegate-master-key"
 UNIT_DIR=/etc/systemd/system
 UDEV_RULES=/etc/udev/rules.d/99-facegate.rules
 SERVICE_USER=facegate
+WEB_USER=facegate-web
+WEB_STATE_DIR=/var/lib/facegate-web
 ADMIN_GROUP=facegate-admin
 DEVICE_GROUPS=(gpio video input dialout i2c)
 # Debian 12 and Raspberry Pi OS alike: venv and pip; evdev (USB HID card readers and keypads)
@@ -42,6 +46,7 @@ ACTION=install
 PURGE=0
 FORCE=0
 MODELS=1
+WEB=0
 DRY_RUN=0
 CAMERA=auto
 SKIP_OS_CHECK=0
@@ -62,6 +67,7 @@ parse_args() {
             --purge) PURGE=1 ;;
             --force) FORCE=1 ;;
             --no-models) MODELS=0 ;;
+            --web) WEB=1 ;;
             --dry-run) DRY_RUN=1 ;;
             --check-os) ACTION=check-os ;;
             --skip-os-check) SKIP_OS_CHECK=1 ;;
@@ -286,6 +292,19 @@ install_units() {
     fi
 }
 
+install_web() {
+    [ "$WEB" = 1 ] || return 0
+    note "the web console: its own user (no keys, no database: the admin socket only), its folder, a self-signed certificate, the unit"
+    step "id -u $WEB_USER >/dev/null 2>&1 || sudo useradd --system --user-group --home-dir $WEB_STATE_DIR --no-create-home --shell /usr/sbin/nologin --comment 'facegate web console' $WEB_USER"
+    step "sudo usermod --append --groups $ADMIN_GROUP,$SERVICE_USER $WEB_USER"
+    step "sudo install -d -m 0700 -o $WEB_USER -g $WEB_USER $WEB_STATE_DIR"
+    step "sudo test -e $WEB_STATE_DIR/tls/cert.pem || sudo -u $WEB_USER env HOME=$WEB_STATE_DIR $VENV/bin/facegate web cert --name \"\$(hostname)\" --name localhost"
+    step "sudo install -D -m 0644 systemd/facegate-web.service $UNIT_DIR/facegate-web.service"
+    if [ "$DRY_RUN" = 1 ] || command -v systemctl >/dev/null; then
+        step "sudo systemctl enable facegate-web.service"
+    fi
+}
+
 next_steps() {
     cat <<STEPS
 
@@ -299,6 +318,12 @@ facegate is installed (not started).  Next:
   5. Print the notice sign:  facegate notice render
   6. Check the audit trail:  facegate audit verify
 STEPS
+    [ "$WEB" = 1 ] || return 0
+    cat <<STEPS
+  7. Web console: a first account   sudo -u $WEB_USER $VENV/bin/facegate web user add NAME --role admin
+     listen on the LAN address      systemctl edit facegate-web  ([Service] Environment=FACEGATE_WEB_LISTEN=192.168.1.10:8443)
+     start                          systemctl start facegate-web  (https://$(hostname):8443)
+STEPS
 }
 
 uninstall() {
@@ -306,13 +331,16 @@ uninstall() {
     if command -v systemctl >/dev/null && systemctl list-unit-files facegate.service >/dev/null 2>&1; then
         systemctl disable --now facegate.service 2>/dev/null || true
     fi
-    rm -f "$UNIT_DIR/facegate.service" "$UDEV_RULES" /usr/local/bin/facegate
+    if command -v systemctl >/dev/null && systemctl list-unit-files facegate-web.service >/dev/null 2>&1; then
+        systemctl disable --now facegate-web.service 2>/dev/null || true
+    fi
+    rm -f "$UNIT_DIR/facegate.service" "$UNIT_DIR/facegate-web.service" "$UDEV_RULES" /usr/local/bin/facegate
     rm -rf "$PREFIX"
     if command -v systemctl >/dev/null; then
         systemctl daemon-reload 2>/dev/null || true
     fi
     if [ "$PURGE" = 0 ]; then
-        say "kept: $STATE_DIR (templates, audit log), $CONF_DIR, $KEY_FILE, user $SERVICE_USER"
+        say "kept: $STATE_DIR (templates, audit log), $CONF_DIR, $KEY_FILE, $WEB_STATE_DIR (console accounts), users $SERVICE_USER and $WEB_USER"
         return
     fi
     say "PURGE deletes every template, event and the audit log (kept >= 3 years by law:"
@@ -323,13 +351,15 @@ uninstall() {
         read -r -p "type 'purge' to continue: " answer
         [ "$answer" = purge ] || die "nothing purged"
     fi
-    rm -rf "$STATE_DIR" "$CONF_DIR"
+    rm -rf "$STATE_DIR" "$CONF_DIR" "$WEB_STATE_DIR"
     rm -f "$KEY_FILE"
-    if id -u "$SERVICE_USER" >/dev/null 2>&1; then
-        userdel "$SERVICE_USER" || true
-    fi
-    local g
-    for g in "$SERVICE_USER" "$ADMIN_GROUP"; do
+    local u g
+    for u in "$WEB_USER" "$SERVICE_USER"; do
+        if id -u "$u" >/dev/null 2>&1; then
+            userdel "$u" || true
+        fi
+    done
+    for g in "$WEB_USER" "$SERVICE_USER" "$ADMIN_GROUP"; do
         if getent group "$g" >/dev/null; then
             groupdel "$g" || true
         fi
@@ -365,6 +395,7 @@ main() {
     install_models
     create_key
     install_units
+    install_web
     if [ "$DRY_RUN" = 0 ]; then
         next_steps
     fi

@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"admin"},
     {"service"},
     {"measure", "demo"},
-    {"cli", "__main__"},
+    {"cli", "web", "__main__"},
 ]
 MAX_MODULE_LINES = 500
 MAX_APP_LINES = 300
@@ -197,3 +197,31 @@ def test_app_is_a_readable_supervisor() -> None:
     assert app.end_lineno is not None
     lines = app.end_lineno - app.lineno + 1
     assert lines < MAX_APP_LINES, f"App is {lines} lines (under {MAX_APP_LINES})"
+
+
+def _reachable(start: set[str]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        todo.extend(GRAPH.get(module, ()))
+    return seen
+
+
+def _store_reached(graph_roots: set[str]) -> list[str]:
+    return sorted(m for m in _reachable(graph_roots) if _package(m) == "store")
+
+
+def test_the_web_console_never_imports_the_store_or_keys() -> None:
+    """facegate-web holds no keys and never opens the database (issue 18): no module of
+    ``facegate.web`` imports ``facegate.store`` (the database, the master and device keys),
+    directly or through anything it imports; it reaches the gate through the admin socket."""
+    web = {m for m in MODULES if _package(m) == "web"}
+    assert web, "facegate.web is missing"
+    reached = _store_reached(web)
+    assert not reached, "facegate.web reaches the store:\n" + "\n".join(reached)
+    # The check can fail: the CLI, which may open the store, does reach it.
+    assert _store_reached({m for m in MODULES if _package(m) == "cli"})

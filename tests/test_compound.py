@@ -277,3 +277,18 @@ def test_a_face_from_the_office_expires_by_this_gates_retention(store: Store) ->
     (expires,) = store.query("SELECT MAX(expires_at) FROM templates").fetchone()
     assert expires is not None
     assert abs(expires - (store.clock.time() + 30 * 86_400)) < 5
+
+
+def test_the_office_keeps_gate_events_only_as_long_as_the_gates_do(tmp_path: Path) -> None:
+    from facegate.compound.registry import Registry
+
+    registry = Registry(tmp_path / "registry.db")
+    try:
+        for seq, at in ((1, 1_000.0), (2, 2_000.0), (3, 3_000.0)):
+            body = {"gate": "gate-a", "boot": "b1", "seq": seq, "kind": "decision"}
+            assert registry.add_event(body, at)
+        assert registry.purge_events(before=2_500.0) == 2
+        assert [e["seq"] for e in registry.events()] == [3]
+        assert registry.purge_events(before=2_500.0) == 0
+    finally:
+        registry.close()

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from facegate.admin import Role
 from facegate.cli import main
 from facegate.clock import FakeClock
+from facegate.compliance.periods import period_sentences
 from facegate.config.retention import RetentionConfig
 from facegate.config.rights import RightsConfig
 from facegate.errors import StoreError
@@ -34,7 +35,7 @@ from facegate.store import (
 )
 from facegate.store.people_index import find_people
 from facegate.store.requests import answer_request, list_requests, record_request
-from facegate.store.retention import Reconsent, retention_periods
+from facegate.store.retention import Reconsent
 from facegate.store.rights import Correction, consents_to_renew, correct_person, renew_consent
 from facegate.store.schema import MIGRATIONS
 from helpers import make_config
@@ -380,9 +381,7 @@ def test_retention_bounds_match_what_the_sign_promises(field: dict[str, int]) ->
 def test_retention_periods_state_the_configured_numbers() -> None:
     periods = {
         p.kind: p
-        for p in retention_periods(
-            RetentionConfig(template_days=365, event_days=30, record_years=4)
-        )
+        for p in period_sentences(RetentionConfig(template_days=365, event_days=30, record_years=4))
     }
     assert "365" in periods["face_template"].zh and "365 days" in periods["face_template"].en
     assert "30" in periods["events"].en and "4 years" in periods["consent"].en

@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .people import add_people_parsers
     from .receipt import add_receipt_parsers
     from .rights import add_request_parsers
+    from .web import add_web_parsers
 
     parser = argparse.ArgumentParser(
         prog="facegate",
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_parser(sub)
     add_daemon_parsers(sub)
     add_compound_parsers(sub)
+    add_web_parsers(sub)
     return parser
 
 

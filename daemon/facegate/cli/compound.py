@@ -213,11 +213,21 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _event_days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if not 1 <= days <= 180:
+        raise argparse.ArgumentTypeError("between 1 and 180 days (retention.event_days's bounds)")
+    return days
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """The office's own connection, as a service: answers, events, a gate's catch-up."""
     from ..compound.office import Office
 
-    office = Office(args.dir)
+    office = Office(args.dir, event_days=args.event_days)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_a: stop.set())
     office.start(0)
@@ -297,4 +307,11 @@ def add_compound_parsers(sub: Any) -> None:
 
     q = csub.add_parser("serve", help="office: stay connected (answers, events, catch-up)")
     office_dir(q)
+    q.add_argument(
+        "--event-days",
+        type=_event_days,
+        default=90,
+        help="delete the gates' events after this many days, as the gates' "
+        "retention.event_days (1-180, default %(default)s)",
+    )
     q.set_defaults(func=cmd_serve)

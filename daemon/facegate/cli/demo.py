@@ -24,6 +24,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # The timeline shows every event; library log lines would only repeat it on stderr.
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.ERROR)
     out = console()
+    if args.console:
+        return _console_demo(args, out)
     result = run_demo(out.print, busy=out.status, models_dir=args.models_dir)
     out.print()
     for line in summary_lines(result):
@@ -46,6 +48,21 @@ def _compound_demo(args: argparse.Namespace) -> int:
         out.print("summary: [red]UNEXPECTED[/]: " + "; ".join(problems))
         return EXIT_ERROR
     out.print("summary: [green]every step as expected[/]")
+    return EXIT_OK
+
+
+def _console_demo(args: argparse.Namespace, out: Any) -> int:
+    from .demo_console import run_console_demo
+
+    def ready(url: str, user: str, password: str) -> None:
+        out.print(f"the console is at [bold]{url}[/] (a self-signed certificate: accept it once)")
+        out.print(f"log in as [bold]{user}[/] with the password [bold]{password}[/]", markup=True)
+        out.print("the live timeline shows the clip's resident granted every 10 s; Ctrl-C ends")
+
+    try:
+        run_console_demo(models_dir=args.models_dir, port=args.port, say=out.print, on_ready=ready)
+    except KeyboardInterrupt:
+        out.print("stopped; the demo's state folder is deleted")
     return EXIT_OK
 
 
@@ -77,4 +94,11 @@ def add_demo_parser(sub: Any) -> None:
         help="three gates and an office over a local Mosquitto (TLS, ACL): enrol once, a gate "
         "catching up, a broker that dies, withdraw with signed receipts",
     )
+    p.add_argument(
+        "--console",
+        action="store_true",
+        help="run the real daemon on a looping clip and the web console on "
+        "https://127.0.0.1:PORT with a demo account, until Ctrl-C",
+    )
+    p.add_argument("--port", type=int, default=8443, help="the console's port (default 8443)")
     p.set_defaults(func=cmd_demo)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..store.retention import retention_periods
 from .md_pdf import markdown_to_pdf
+from .periods import period_sentences
 
 if TYPE_CHECKING:
     from ..config import FacegateConfig
@@ -42,7 +42,7 @@ def consent_form_markdown(bundle: NoticeBundle, cfg: FacegateConfig) -> str:
         for item in text.items:
             lines += [f"### {item.heading}", item.body, ""]
     lines += ["## 保存期限 / How long data is kept", ""]
-    for period in retention_periods(cfg.retention):
+    for period in period_sentences(cfg.retention):
         lines += [f"- {period.zh}", f"  {period.en}"]
     minor = cfg.enrollment.minor_age
     lines += [

@@ -13,7 +13,7 @@ alternative, and where to complain. Items in order (2025 Measures Art. 5; PIPL A
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..config.notice import Language, NoticeConfig, localized
@@ -51,10 +51,10 @@ def sentence(text: str, lang: Language) -> str:
 
 
 def _identity_fields(lang: Language) -> str:
-    from ..store.lifecycle import Identity
-
+    # The labels, not store.lifecycle.Identity itself: the sign is rendered by processes that
+    # never open the store (facegate-web); tests/test_notice_truth.py keeps the two equal.
     idx = 0 if lang == "zh-CN" else 1
-    labels = [IDENTITY_LABELS[f.name][idx] for f in fields(Identity)]
+    labels = [zh_en[idx] for zh_en in IDENTITY_LABELS.values()]
     return ("、" if lang == "zh-CN" else ", ").join(labels)
 
 

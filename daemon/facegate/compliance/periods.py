@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..config import FacegateConfig
+    from ..config.retention import RetentionConfig
 
-__all__ = ["Period", "retention_periods"]
+__all__ = ["Period", "RetentionPeriod", "period_sentences", "retention_periods"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -37,15 +38,13 @@ def retention_periods(cfg: FacegateConfig) -> tuple[Period, ...]:
     """The periods for this configuration, in the sign's order.
 
     Faces, identities, consents and records take their sentences from
-    :func:`facegate.store.retention.retention_periods`, the module that purges them (one
+    :func:`period_sentences`, which states what :mod:`facegate.store.retention` purges (one
     wording for the sign, the consent form and the PIA); the sign adds what pseudonymised
     events mean and the audit log's period.
     """
-    from ..store.retention import retention_periods as store_periods
-
     r = cfg.retention
     events, years = r.event_days, r.record_years
-    stored = {p.kind: p for p in store_periods(r)}
+    stored = {p.kind: p for p in period_sentences(r)}
     face, identity = stored["face_template"], stored["identity"]
     consent, records = stored["consent"], stored["records"]
     return (
@@ -87,3 +86,50 @@ def retention_periods(cfg: FacegateConfig) -> tuple[Period, ...]:
             "store.retention.purge_expired (_purge_people); store.lifecycle.delete_person",
         ),
     )
+
+
+@dataclass(slots=True, frozen=True)
+class RetentionPeriod:
+    """One kind of data and how long the code keeps it (bilingual, for the sign and PIA)."""
+
+    kind: str
+    zh: str
+    en: str
+
+
+def period_sentences(r: RetentionConfig) -> list[RetentionPeriod]:
+    """Every retention period as :func:`facegate.store.retention.purge_expired` enforces it."""
+    y = r.record_years
+    return [
+        RetentionPeriod(
+            "face_template",
+            f"人脸特征模板：以下最早者删除——登记后{r.template_days}天、本人通行有效期届满、"
+            f"撤回同意（立即删除）、告知变更后{r.reconsent_days}天内未重新同意",
+            f"Face templates: deleted at the earliest of {r.template_days} days after "
+            "enrolment, the end of the person's access validity, withdrawal of consent "
+            f"(at once), or {r.reconsent_days} days after a changed notice without new consent",
+        ),
+        RetentionPeriod(
+            "identity",
+            "姓名、房号、电话、出生年份及PIN/卡的哈希值：通行有效期届满，或不再有人脸、"
+            "有效PIN或卡时删除",
+            "Name, unit, phone, birth year and PIN/card hashes: deleted when the person's "
+            "access validity ends or no face and no valid PIN or card is left",
+        ),
+        RetentionPeriod(
+            "events",
+            f"通行记录（假名化）：{r.event_days}天",
+            f"Access events (pseudonymised): {r.event_days} days",
+        ),
+        RetentionPeriod(
+            "consent",
+            f"同意记录：同意结束（撤回、到期或删除）后保存{y}年，然后删除",
+            f"Consent records: kept {y} years after the consent ends (withdrawal, expiry or "
+            "deletion), then deleted",
+        ),
+        RetentionPeriod(
+            "records",
+            f"处理记录及权利请求记录：{y}年",
+            f"Processing records and rights-request records: {y} years",
+        ),
+    ]

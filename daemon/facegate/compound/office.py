@@ -36,6 +36,8 @@ __all__ = ["DeletionStatus", "Office", "deletion_status", "person_bundle"]
 logger = logging.getLogger(__name__)
 
 QUIET_S = 5.0  # a gate with open changes and no answer this long gets them again
+PURGE_EVERY_S = 3600.0  # how often the office deletes gate events past their period
+MAX_EVENT_DAYS_DEFAULT = 90  # retention.event_days's default: events kept as at the gates
 RESEND_BATCH = 500
 
 
@@ -106,6 +108,7 @@ class Office:
         port: int | None = None,
         one_off: bool = False,
         quiet_s: float = QUIET_S,
+        event_days: int = MAX_EVENT_DAYS_DEFAULT,
     ) -> None:
         settings = office_settings(folder)
         self.folder = folder
@@ -133,6 +136,7 @@ class Office:
         self._to_confirm: set[tuple[str, str]] = set()
         self._stopping = threading.Event()
         self.quiet_s = quiet_s
+        self.event_days = event_days
         self._activity: dict[str, float] = {}  # gate → when it last answered or was sent to
         self._confirmer = threading.Thread(target=self._confirm, name="office-confirm", daemon=True)
 
@@ -253,10 +257,18 @@ class Office:
         """Tell gates which events are kept, a few times a second (one message per gate);
         send again what a gate left unanswered while quiet for ``QUIET_S``."""
         last_check = 0.0
+        next_purge = 0.0
         while not self._stopping.wait(0.2):
+            now = time.monotonic()
+            if now >= next_purge:  # the gates' events are kept as long as at the gates
+                next_purge = now + PURGE_EVERY_S
+                gone = self.registry.purge_events(time.time() - self.event_days * 86_400)
+                if gone:
+                    logger.info(
+                        "office: %d gate events past %d days deleted", gone, self.event_days
+                    )
             if not self.connected.is_set():
                 continue
-            now = time.monotonic()
             if now - last_check >= 1.0:
                 last_check = now
                 self._resend_stalled(now)

@@ -215,6 +215,11 @@ class Registry:
             )
             return cur.rowcount == 1
 
+    def purge_events(self, before: float) -> int:
+        """Delete events received before ``before`` (retention.event_days); how many."""
+        with self.lock:
+            return self._db.execute("DELETE FROM events WHERE received_at < ?", (before,)).rowcount
+
     def has_event(self, gate: str, boot: str, seq: int) -> bool:
         found = self._one(
             "SELECT 1 FROM events WHERE gate = ? AND boot = ? AND seq = ?", (gate, boot, seq)

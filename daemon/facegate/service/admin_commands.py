@@ -350,11 +350,14 @@ def serve_admin(
     if not cfg.socket.parent.is_dir():
         logger.warning("admin socket disabled: %s does not exist", cfg.socket.parent)
         return None
+    from .web_support import web_handlers
+
     handlers = {
         **audit_handlers(audit),
         **admin_handlers(app),
         **rights_handlers(app),
         **mock_input_handlers(app),
+        **web_handlers(app, audit),
         **(extra or {}),
     }
     server = build_admin_server(cfg, handlers, audit, on_refused=on_refused)

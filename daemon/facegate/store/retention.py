@@ -8,8 +8,9 @@ A person who is past their validity, or has no face and no valid PIN/card left, 
 with their identity. Events, processing records, ended consents and answered rights requests
 go after their periods. One transaction; a purge that removed anything leaves its own record.
 
-:func:`retention_periods` states each period exactly as this module enforces it, for the
-sign, the PIA and the README.
+:func:`facegate.compliance.periods.period_sentences` states each period exactly as this module
+enforces it, for the sign, the consent form, the PIA and the README (``tests/test_notice_truth.py``
+drives this purge with those numbers).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..config.retention import RetentionConfig
     from .db import Store
 
 __all__ = [
@@ -27,9 +27,7 @@ __all__ = [
     "YEAR_S",
     "PurgeReport",
     "Reconsent",
-    "RetentionPeriod",
     "purge_expired",
-    "retention_periods",
 ]
 
 DAY_S = 86_400.0
@@ -67,53 +65,6 @@ class PurgeReport:
             or self.consents
             or self.requests
         )
-
-
-@dataclass(slots=True, frozen=True)
-class RetentionPeriod:
-    """One kind of data and how long the code keeps it (bilingual, for the sign and PIA)."""
-
-    kind: str
-    zh: str
-    en: str
-
-
-def retention_periods(r: RetentionConfig) -> list[RetentionPeriod]:
-    """Every retention period as :func:`purge_expired` enforces it, from the configuration."""
-    y = r.record_years
-    return [
-        RetentionPeriod(
-            "face_template",
-            f"人脸特征模板：以下最早者删除——登记后{r.template_days}天、本人通行有效期届满、"
-            f"撤回同意（立即删除）、告知变更后{r.reconsent_days}天内未重新同意",
-            f"Face templates: deleted at the earliest of {r.template_days} days after "
-            "enrolment, the end of the person's access validity, withdrawal of consent "
-            f"(at once), or {r.reconsent_days} days after a changed notice without new consent",
-        ),
-        RetentionPeriod(
-            "identity",
-            "姓名、房号、电话、出生年份及PIN/卡的哈希值：通行有效期届满，或不再有人脸、"
-            "有效PIN或卡时删除",
-            "Name, unit, phone, birth year and PIN/card hashes: deleted when the person's "
-            "access validity ends or no face and no valid PIN or card is left",
-        ),
-        RetentionPeriod(
-            "events",
-            f"通行记录（假名化）：{r.event_days}天",
-            f"Access events (pseudonymised): {r.event_days} days",
-        ),
-        RetentionPeriod(
-            "consent",
-            f"同意记录：同意结束（撤回、到期或删除）后保存{y}年，然后删除",
-            f"Consent records: kept {y} years after the consent ends (withdrawal, expiry or "
-            "deletion), then deleted",
-        ),
-        RetentionPeriod(
-            "records",
-            f"处理记录及权利请求记录：{y}年",
-            f"Processing records and rights-request records: {y} years",
-        ),
-    ]
 
 
 def purge_expired(

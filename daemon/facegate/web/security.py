@@ -1,0 +1,296 @@
+"""Sessions, CSRF tokens, the login rate limit, and the ASGI middleware around every request.
+
+Sessions live in this process's memory only (a restart logs everyone out): a random 256-bit id
+in a ``__Host-`` cookie (Secure, HttpOnly, SameSite=Strict, Path=/), an idle timeout and an
+absolute lifetime. A session is created before login (it carries the login form's CSRF token)
+and replaced by a new one at login, so an id planted before login is worth nothing after it.
+
+Every POST carries the session's CSRF token in a form field (checked in constant time), and a
+request whose ``Origin`` names another site is refused as well.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "COOKIE",
+    "BodyLimit",
+    "LoginLimiter",
+    "SecurityHeaders",
+    "Session",
+    "Sessions",
+]
+
+COOKIE = "__Host-facegate"
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+@dataclass
+class Session:
+    sid: str
+    csrf: str
+    created: float
+    seen: float
+    user: str | None = None
+    role: str | None = None
+    pseudonym: str | None = None
+    lang: str = "zh-CN"
+    # Receipts of this session's withdrawals and deletions, to download (memory only).
+    receipts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    flash: str | None = None
+
+
+class Sessions:
+    """In-memory sessions with an idle timeout and an absolute lifetime."""
+
+    def __init__(
+        self,
+        *,
+        idle_s: float = 15 * 60,
+        max_age_s: float = 8 * 3600,
+        limit: int = 2000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clock = clock
+        self.idle_s = idle_s
+        self.max_age_s = max_age_s
+        self.limit = limit
+        self._by_id: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def new(self, *, lang: str = "zh-CN") -> Session:
+        now = self.clock()
+        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), now, now, lang=lang)
+        with self._lock:
+            if len(self._by_id) >= self.limit:
+                self._expire(now, force=True)
+            self._by_id[session.sid] = session
+        return session
+
+    def get(self, sid: str | None, *, touch: bool = True) -> Session | None:
+        """The live session ``sid``; ``touch``: this request counts as activity (the
+        dashboard's polling does not, so an unattended browser is still logged out)."""
+        if not sid:
+            return None
+        now = self.clock()
+        with self._lock:
+            session = self._by_id.get(sid)
+            if session is None:
+                return None
+            if now - session.seen > self.idle_s or now - session.created > self.max_age_s:
+                del self._by_id[sid]
+                return None
+            if touch:
+                session.seen = now
+            return session
+
+    def rotate(self, old: Session, *, user: str, role: str, pseudonym: str) -> Session:
+        """A fresh session (new id, new CSRF token) for a user who has just logged in."""
+        self.drop(old.sid)
+        session = self.new(lang=old.lang)
+        session.user, session.role, session.pseudonym = user, role, pseudonym
+        return session
+
+    def drop(self, sid: str) -> None:
+        with self._lock:
+            self._by_id.pop(sid, None)
+
+    def drop_user(self, user: str) -> None:
+        with self._lock:
+            for sid in [s for s, v in self._by_id.items() if v.user == user]:
+                del self._by_id[sid]
+
+    def _expire(self, now: float, *, force: bool = False) -> None:
+        for sid, s in list(self._by_id.items()):
+            if now - s.seen > self.idle_s or now - s.created > self.max_age_s:
+                del self._by_id[sid]
+        if force and len(self._by_id) >= self.limit:  # drop the oldest anonymous sessions
+            anonymous = sorted((s.seen, sid) for sid, s in self._by_id.items() if s.user is None)
+            for _seen, sid in anonymous[: max(1, len(anonymous) // 2)]:
+                del self._by_id[sid]
+
+
+def csrf_ok(session: Session | None, token: object) -> bool:
+    return (
+        session is not None
+        and isinstance(token, str)
+        and hmac.compare_digest(session.csrf.encode(), token.encode())
+    )
+
+
+class LoginLimiter:
+    """Failed logins: at most ``per_address`` per address per window, and an account locked
+    for ``lock_s`` after ``per_user`` failures in a row."""
+
+    def __init__(
+        self,
+        *,
+        per_address: int = 10,
+        window_s: float = 300.0,
+        per_user: int = 5,
+        lock_s: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_address, self.window_s = per_address, window_s
+        self.per_user, self.lock_s = per_user, lock_s
+        self.clock = clock
+        self._address: dict[str, deque[float]] = {}
+        self._user: dict[str, tuple[int, float]] = {}  # failures in a row, locked until
+        self._lock = threading.Lock()
+
+    def refused(self, address: str, user: str) -> str | None:
+        """Why a login attempt is refused before checking the password (or ``None``)."""
+        now = self.clock()
+        with self._lock:
+            times = self._address.get(address)
+            if times is not None:
+                while times and now - times[0] > self.window_s:
+                    times.popleft()
+                if len(times) >= self.per_address:
+                    return "rate"
+            _count, until = self._user.get(user, (0, 0.0))
+            if until > now:
+                return "locked"
+        return None
+
+    def failed(self, address: str, user: str) -> bool:
+        """Count a failure; whether it has just locked the account."""
+        now = self.clock()
+        with self._lock:
+            self._address.setdefault(address, deque()).append(now)
+            count, _until = self._user.get(user, (0, 0.0))
+            count += 1
+            if count >= self.per_user:
+                self._user[user] = (0, now + self.lock_s)
+                return True
+            self._user[user] = (count, 0.0)
+            # Bounded memory under a spray of addresses or made-up names (oldest dropped).
+            if len(self._address) > 10_000:
+                self._address.pop(next(iter(self._address)))
+            if len(self._user) > 10_000:
+                self._user.pop(next(iter(self._user)))
+        return False
+
+    def succeeded(self, user: str) -> None:
+        with self._lock:
+            self._user.pop(user, None)
+
+
+SECURITY_HEADERS = [
+    (b"strict-transport-security", b"max-age=31536000"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cache-control", b"no-store"),
+]
+
+
+class SecurityHeaders:
+    """HSTS, a strict CSP and friends on every response; nothing cached."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _v in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    h for h in SECURITY_HEADERS if h[0] not in names
+                ]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class BodyLimit:
+    """Refuse a request body above ``limit`` bytes before reading it: by its Content-Length
+    at once (413), and, for a chunked body without one, as soon as the count passes it."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.limit
+                except ValueError:
+                    too_big = True
+                if too_big:
+                    await _too_large(send, self.limit)
+                    return
+        seen = 0
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, tracked)
+        except BodyTooLarge:
+            if not started:  # else the answer is already on its way: just stop reading
+                await _too_large(send, self.limit)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = (
+        f"413: the upload is larger than {limit // (1024 * 1024)} MiB and was not read. "
+        "Send smaller photos (at most 3 at a time).\n"
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
