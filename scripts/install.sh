@@ -267,7 +267,7 @@ install_models() {
         say "skipping models (--no-models); later: sudo -u $SERVICE_USER env -C $STATE_DIR HOME=$STATE_DIR $VENV/bin/facegate models install --dir $STATE_DIR/models"
         return
     fi
-    note "the pinned model files, as the service user (about 143 MB downloaded once)"
+    note "the pinned model files, as the service user (downloaded once; dlib's only with --with dlib)"
     step "sudo -u $SERVICE_USER env -C $STATE_DIR HOME=$STATE_DIR PIP_NO_CACHE_DIR=1 $VENV/bin/facegate models install --dir $STATE_DIR/models --no-progress"
 }
 

@@ -58,6 +58,7 @@ RULE_IDS = [
     "pia",
     "consent",
     "guardian_consent",
+    "face_templates",
 ]
 
 
@@ -136,10 +137,9 @@ def test_each_rule_fails(
     assert exit_code(results) == 3
 
 
-WARN_ONLY = {
-    "liveness",
-    "pia",
-}  # good practice, not a rule of the Measures: it never blocks a start
+# Good practice, not a rule of the Measures: it never blocks a start. face_templates (issue
+# 20) is made to WARN in tests/test_reenrol.py.
+WARN_ONLY = {"liveness", "pia", "face_templates"}
 
 
 def test_every_rule_has_a_failing_case() -> None:

@@ -44,7 +44,7 @@ def test_shipped_configs_are_valid() -> None:
 def test_minimal_config_gets_defaults() -> None:
     cfg = load_config_text(GOOD)
     assert cfg.matcher.threshold is None and cfg.matcher.target_fpir == pytest.approx(0.01)
-    assert cfg.embedder.type == "dlib"
+    assert cfg.embedder.type == "sface" and cfg.detector.type == "yunet"  # issue 20
     assert cfg.doors[0].relay.active_high is True
     assert cfg.camera.type == "opencv"
 

@@ -292,8 +292,10 @@ def test_embedder_refuses_bad_files_and_chips(
 def test_default_embedder_is_dlib_fast_when_converted_else_dlib(
     tmp_path: Path, onnx_path: Path
 ) -> None:
+    """An older configuration's untyped `embedder:` with dlib settings (the default before
+    issue 20 made it sface) still picks dlib's ResNet on the fastest backend installed."""
     models = onnx_path.parent
-    default = make_config(tmp_path, models)
+    default = _config(tmp_path, models, DefaultEmbedderConfig())
     assert isinstance(default.embedder, DefaultEmbedderConfig)
     assert default.embedder.type == "dlib"
     pipeline = FacePipeline(default)
@@ -305,7 +307,7 @@ def test_default_embedder_is_dlib_fast_when_converted_else_dlib(
     for name in MODEL_FILES:
         if name != DLIB_RESNET_ONNX:
             (partial / name).symlink_to(models / name)
-    assert FacePipeline(make_config(tmp_path, partial)).embedder.name == "dlib"
+    assert FacePipeline(_config(tmp_path, partial, DefaultEmbedderConfig())).embedder.name == "dlib"
     jitter = DefaultEmbedderConfig(num_jitters=1)
     assert FacePipeline(_config(tmp_path, models, jitter)).embedder.name == "dlib"
     explicit = FacePipeline(_config(tmp_path, models, DlibEmbedderConfig(type="dlib")))
@@ -316,7 +318,7 @@ def test_default_embedder_is_dlib_fast_when_converted_else_dlib(
 
 def test_default_embedder_survives_a_dump_and_reload(tmp_path: Path) -> None:
     """``facegate bench`` hands its configuration to a fresh process as a dump."""
-    cfg = make_config(tmp_path)
+    cfg = make_config(tmp_path, embedder=DefaultEmbedderConfig())
     dumped = cfg.model_dump(mode="json")
     assert "type" not in dumped["embedder"]
     assert isinstance(FacegateConfig.model_validate(dumped).embedder, DefaultEmbedderConfig)

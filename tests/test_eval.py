@@ -237,6 +237,8 @@ def shared_run(
             str(tmp / "details.json"),
             "--plot",
             str(tmp / "det.png"),
+            "--embedder",  # dlib's numbers below; sface (the default) in tests/test_sface.py
+            "dlib-fast",
         ]
     )
     assert status == 0, err
@@ -257,7 +259,7 @@ def test_shared_faces_report(shared_run: dict[str, Any]) -> None:
         assert type(r[key]) is int, key
     for key in (*RATES, "ms_per_image", "impostor_mean", "impostor_std"):
         assert type(r[key]) is float, key
-    assert r["embedder"] in ("dlib", "dlib-fast")  # dlib-fast once its model is installed
+    assert r["embedder"] == "dlib-fast"
     # Every person has 2+ photos: no strangers, so FPIR cannot be measured and is null.
     assert r["fpir"] is None and r["stranger_probes"] == 0
     assert r["identities"] == 13
@@ -361,7 +363,9 @@ def test_embedder_selection(tmp_path: Path) -> None:
     cfg.write_text(TFLITE_CONFIG)
     assert eval_config(cfg, "mobilefacenet").embedder.type == "tflite"
     assert isinstance(eval_config(cfg, "dlib").embedder, DlibEmbedderConfig)
-    assert isinstance(eval_config(None, None).embedder, DlibEmbedderConfig)
+    builtin = eval_config(None, None)  # issue 20: the built-in default is SFace on YuNet
+    assert (builtin.embedder.type, builtin.detector.type) == ("sface", "yunet")
+    assert eval_config(None, "dlib-fast").embedder.type == "dlib-fast"
 
 
 def test_plot_must_be_png(tmp_path: Path) -> None:

@@ -35,8 +35,9 @@ from facegate.store import (
     withdraw,
 )
 from facegate.store.crypto import key_fingerprint, write_key_file
+from facegate.vision.sface import SFACE_SPACE
 
-SPACE = "dlib_resnet_v1"
+SPACE = SFACE_SPACE  # the default embedder's space: the App below loads these templates
 CONSENT = ConsentInput("paper form 2026-0142", "notice-v1", "admin", "main")
 NAME = "Zhang Wei 张伟"
 

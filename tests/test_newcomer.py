@@ -264,7 +264,7 @@ def test_run_on_mock_pins_starts_quiet_and_exits_130_on_sigint_0_on_sigterm(
 def test_scripts_dev_shows_progress_during_the_long_install() -> None:
     """Issue 17: the pip install ran 1.5 minutes with --quiet; a newcomer thought it hung."""
     text = (Path(__file__).parents[1] / "scripts" / "dev").read_text()
-    line = next(x for x in text.splitlines() if "pip install" in x and '".[dev,demo]"' in x)
+    line = next(x for x in text.splitlines() if "pip install" in x and '".[dev,demo,dlib]"' in x)
     assert "--quiet" not in line
     assert "about 1.5 minutes" in text
 
@@ -324,8 +324,13 @@ def test_eval_and_models_help_name_the_real_defaults(capsys: pytest.CaptureFixtu
     with pytest.raises(SystemExit):
         main(["eval", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "`dlib-fast` for dlib's ResNet on onnxruntime (the default when its converted" in text
-    assert "dlib-fast when installed, else dlib" in text
+    # issue 20: new installations default to SFace with YuNet
+    assert "`sface` for OpenCV Zoo's SFace with the yunet detector (the default)" in text
+    assert "the built-in defaults: sface with yunet" in text
+    from facegate.cli.common import config_or_builtin
+
+    builtin = config_or_builtin(None)
+    assert (builtin.embedder.type, builtin.detector.type) == ("sface", "yunet")
     with pytest.raises(SystemExit):
         main(["models", "install", "--help"])
     text = " ".join(capsys.readouterr().out.split())

@@ -118,8 +118,19 @@ def test_model_files_checked(tmp_path: Path, models_dir: Path) -> None:
 
 
 def test_full_body_photo_found_by_the_tiled_second_look(
-    pipeline: FacePipeline, testdata: Path
+    models_dir: Path, testdata: Path, tmp_path: Path
 ) -> None:
+    from facegate.config import DetectorConfig, DlibFastEmbedderConfig
+
+    # BlazeFace's case (YuNet, the default since issue 20, finds this face in one look).
+    pipeline = FacePipeline(
+        make_config(
+            tmp_path,
+            models_dir,
+            detector=DetectorConfig(type="blazeface"),
+            embedder=DlibFastEmbedderConfig(type="dlib-fast"),
+        )
+    )
     photo = load_rgb(testdata / "faces" / "compreface_person_a" / "001_A.jpg")
     assert pipeline.detect(photo) == []  # the face is too small for one look at 128×128
     result = pipeline.template_for_photo(photo)

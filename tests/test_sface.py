@@ -33,9 +33,9 @@ from facegate.models.manifest import (
     sources_of,
 )
 from facegate.vision.align import ARCFACE_112, similarity_matrix
-from facegate.vision.embed import l2_normalize
+from facegate.vision.embed import chip_batch, l2_normalize
 from facegate.vision.match import Gallery
-from facegate.vision.sface import SFACE_SPACE, FivePointAligner, SFaceEmbedder
+from facegate.vision.sface import SFACE_MEAN, SFACE_SPACE, FivePointAligner, SFaceEmbedder
 from facegate.vision.tail import IMPOSTOR_TAILS, TailModel, fit_tail, gpd_pwm
 from facegate.vision.threshold import ThresholdPolicy, impostors_for_space
 from facegate.vision.types import Detection
@@ -122,15 +122,18 @@ def test_models_install_from_on_the_command_line(models_dir: Path, tmp_path: Pat
 
 
 def test_detector_type_picks_its_model_and_old_configs_stay_blazeface() -> None:
-    assert DetectorConfig().type == "blazeface"
-    assert DetectorConfig().model == "face_detection_short_range.tflite"
-    yunet = DetectorConfig(type="yunet")
-    assert yunet.model == YUNET_2023MAR
-    assert DetectorConfig.model_validate(yunet.model_dump()).model == YUNET_2023MAR
+    assert DetectorConfig().type == "yunet"  # issue 20: the default for new installations
+    assert DetectorConfig().model == YUNET_2023MAR
+    blaze = DetectorConfig(type="blazeface")
+    assert blaze.model == "face_detection_short_range.tflite"
+    assert DetectorConfig.model_validate(blaze.model_dump()).type == "blazeface"
+    # An older configuration naming BlazeFace's model without a type (it was the default).
+    old = DetectorConfig(model="face_detection_short_range.tflite")
+    assert old.type == "blazeface"
     with pytest.raises(ValidationError, match="TFLite"):
         DetectorConfig(type="yunet", model="face_detection_short_range.tflite")
     with pytest.raises(ValidationError, match="ONNX"):
-        DetectorConfig(model=YUNET_2023MAR)
+        DetectorConfig(type="blazeface", model=YUNET_2023MAR)
 
 
 def test_sface_embedder_section() -> None:
@@ -151,7 +154,8 @@ def test_sface_needs_yunet_landmarks() -> None:
     base = load_config_text(
         (Path(__file__).resolve().parents[1] / "config" / "example.yaml").read_text()
     ).model_dump(mode="json")
-    base["embedder"] = {"type": "sface"}  # detector left as blazeface
+    base["embedder"] = {"type": "sface"}
+    base["detector"] = {"type": "blazeface"}
     from facegate.config import FacegateConfig
 
     with pytest.raises(ValidationError, match=r"detector\.type: yunet"):
@@ -290,6 +294,40 @@ def test_sface_batch_equals_one_by_one(sface: SFaceEmbedder) -> None:
     assert sface.embed_chips([]).shape == (0, 128)
 
 
+def test_sface_template_is_flip_fused_and_centred(sface: SFaceEmbedder) -> None:
+    """Issue 20: a template is the chip's and its mirror's unit features added, minus the mean
+    SFace template, at unit length; so a mirrored face gives the very same template."""
+    rng = np.random.default_rng(1)
+    chip = rng.integers(0, 256, (112, 112, 3), dtype=np.uint8)
+    mirror = np.ascontiguousarray(chip[:, ::-1])
+    raw = sface._impl.run(chip_batch([chip, mirror], 112, "test"))
+    unit = raw / np.linalg.norm(raw, axis=1, keepdims=True)
+    fused = unit.sum(axis=0) / np.linalg.norm(unit.sum(axis=0))
+    want = (fused - SFACE_MEAN) / np.linalg.norm(fused - SFACE_MEAN)
+    got = sface.embed_chips([chip])[0]
+    assert np.abs(got - want).max() < 1e-4
+    assert np.abs(sface.embed_chips([mirror])[0] - got).max() < 1e-4
+    assert abs(float(got @ want)) > 0.9999 and 0.25 < float(np.linalg.norm(SFACE_MEAN)) < 0.35
+    # One chip fused for enrolment is the same template as the probe's.
+    assert np.abs(sface.embed_fused([chip]) - got).max() < 1e-4
+
+
+def test_enrolment_fuses_nine_jittered_chips(
+    yunet: YuNetDetector, sface: SFaceEmbedder, testdata: Path
+) -> None:
+    aligner = FivePointAligner()
+    image = load_rgb(testdata / "faces" / "barack_obama" / "obama.jpg")
+    face = max(yunet.detect(image), key=lambda d: d.area)
+    chips = aligner.jittered(image, face)
+    assert len(chips) == 9 and all(c.shape == (112, 112, 3) for c in chips)
+    assert np.array_equal(chips[0], aligner.align(image, face).chip)
+    assert all(not np.array_equal(chips[0], c) for c in chips[1:])
+    enrolled = sface.embed_fused(chips)
+    probe = sface.embed_chips(chips[:1])[0]
+    assert enrolled.shape == (128,) and abs(float(np.linalg.norm(enrolled)) - 1.0) < 1e-5
+    assert 0.9 < float(enrolled @ probe) < 0.9999  # the same face, not the same template
+
+
 def test_sface_separates_genuine_from_impostor_on_the_shared_faces(
     yunet: YuNetDetector, sface: SFaceEmbedder, testdata: Path
 ) -> None:
@@ -396,7 +434,7 @@ class _FakePipeline:
             MatcherConfig(target_fpir=0.01), fit_tail(np.linspace(-0.5, 0.5, 100_000), source="t")
         )
 
-    def template_for_photo(self, image: np.ndarray) -> Any:
+    def template_for_photo(self, image: np.ndarray, *, enrol: bool = False) -> Any:
         level = int(image[0, 0, 0])
         person, shot = divmod(level, 10)
         v = np.zeros(self.embedder.dim, np.float32)

@@ -80,10 +80,10 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--embedder",
         default=None,
         metavar="NAME",
-        help="`dlib-fast` for dlib's ResNet on onnxruntime (the default when its converted "
-        "model is installed), `dlib` for the same network on dlib itself (the reference, and the "
-        "default otherwise), `sface` for OpenCV Zoo's SFace (with the yunet detector), or the "
-        "`name` of the `type: tflite` embedder in the -c configuration",
+        help="`sface` for OpenCV Zoo's SFace with the yunet detector (the default), "
+        "`dlib-fast` for dlib's ResNet on onnxruntime, `dlib` for the same network on dlib "
+        "itself (the reference; both need the facegate[dlib] extra), or the `name` of the "
+        "`type: tflite` embedder in the -c configuration",
     )
     p.add_argument(  # issue 20
         "--enroll",
@@ -98,7 +98,7 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="take the models folder, detector, quality, embedder and matcher settings from "
-        "this configuration (default: the built-in defaults: dlib-fast when installed, else dlib)",
+        "this configuration (default: the built-in defaults: sface with yunet)",
     )
     p.set_defaults(func=cmd_eval)
     return p

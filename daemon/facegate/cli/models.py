@@ -26,13 +26,19 @@ def cmd_models_install(args: argparse.Namespace) -> int:
 
 def _install(args: argparse.Namespace, dest: Path) -> int:
     from ..models import install_models
+    from ..models.manifest import artifacts_with
 
     if args.from_file is not None:  # a local copy with a pinned sha256 (issue 20)
         from ..models.from_file import install_from_file
 
         install_from_file(args.from_file, dest, console=console())
         return EXIT_OK
-    report = install_models(dest, console=console(), progress=not args.no_progress)
+    report = install_models(
+        dest,
+        console=console(),
+        progress=not args.no_progress,
+        artifacts=artifacts_with(*args.extras),
+    )
     if report.installed:
         console().print(f"installed {len(report.installed)} model file(s) in {report.dest}")
     return EXIT_OK
@@ -40,9 +46,10 @@ def _install(args: argparse.Namespace, dest: Path) -> int:
 
 def cmd_models_verify(args: argparse.Namespace) -> int:
     from ..models import default_models_dir, verify_installed
+    from ..models.manifest import artifacts_with
 
     dest = args.dir or default_models_dir()
-    status = verify_installed(dest)
+    status = verify_installed(dest, artifacts_with(*args.extras))
     table = Table(title=f"models in {dest}")
     table.add_column("file")
     table.add_column("status")
@@ -54,6 +61,18 @@ def cmd_models_verify(args: argparse.Namespace) -> int:
         return EXIT_OK
     console().print("run `facegate models install` to fetch the missing or damaged files")
     return EXIT_ERROR
+
+
+def _with_arg(q: argparse.ArgumentParser) -> None:
+    q.add_argument(
+        "--with",
+        dest="extras",
+        action="append",
+        choices=["dlib"],
+        default=[],
+        help="also dlib's ResNet, its 5-point predictor and the ONNX conversion (for the "
+        "`dlib` and `dlib-fast` embedders; the default `sface` does not need them)",
+    )
 
 
 def add_models_parsers(sub: Any) -> None:
@@ -77,7 +96,9 @@ def add_models_parsers(sub: Any) -> None:
         metavar="FILE",
         help="install from a local file whose sha256 is a pinned model file's or archive's",
     )
+    _with_arg(q)
     q.set_defaults(func=cmd_models_install)
     q = msub.add_parser("verify", help="check the installed model files against their hashes")
     q.add_argument("--dir", type=Path, default=None, help="models folder")
+    _with_arg(q)
     q.set_defaults(func=cmd_models_verify)

@@ -25,7 +25,7 @@ __all__ = ["add_people_parsers"]
 
 
 def cmd_person_list(args: argparse.Namespace) -> int:
-    from ..store import list_people
+    from ..store import list_people, spaces_by_person
 
     cfg = load(args.config)
     table = Table(title="people (pseudonymous)")
@@ -55,9 +55,19 @@ def cmd_person_list(args: argparse.Namespace) -> int:
             )
             for p in reply["people"]
         ]
+        spaces = {p["person"]: tuple(p.get("spaces", ())) for p in reply["people"]}
     else:
         with open_configured_store(cfg) as store:
             people = list_people(store, show_names=args.show_names)
+            spaces = spaces_by_person(store)
+    from ..vision.registry import embedding_space
+
+    space = embedding_space(cfg)  # issue 20: faces from another embedder must enrol again
+    reenrol = {
+        p.pseudonym: ", ".join(spaces.get(p.pseudonym, ()))
+        for p in people
+        if p.templates and space not in spaces.get(p.pseudonym, ())
+    }
     rows: list[list[str]] = []
     for p in people:
         expiry = (
@@ -67,7 +77,12 @@ def cmd_person_list(args: argparse.Namespace) -> int:
         )
         row = [
             p.pseudonym,
-            f"{p.templates} template(s)" if p.templates else "-",
+            (
+                f"{p.templates} template(s)"
+                + (f", re-enrol ({reenrol[p.pseudonym]})" if p.pseudonym in reenrol else "")
+                if p.templates
+                else "-"
+            ),
             ", ".join(p.credentials) or "-",
             p.consent,
             "yes" if p.minor else "",
@@ -91,6 +106,12 @@ def cmd_person_list(args: argparse.Namespace) -> int:
             print("\t".join(row))
     with_face = sum(1 for p in people if p.templates)
     console().print(f"{len(people)} people, {with_face} with a stored face")
+    if reenrol:
+        console().print(
+            f"{len(reenrol)} must enrol their face again: their templates are from another "
+            f"embedder than the configured one ({space}) and are not matched",
+            markup=False,
+        )
     return 0
 
 

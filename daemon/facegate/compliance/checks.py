@@ -406,6 +406,24 @@ def _guardian(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckResult:
     )
 
 
+def _face_space(_c: Any, _n: Any, _f: Any, facts: ComplianceFacts) -> CheckResult:
+    art = "Art. 10"  # whoever the face path cannot recognise uses the other ways in
+    if facts.store_error is not None:
+        return CheckResult("face_templates", art, Status.WARN, "the store could not be read")
+    if facts.faces_to_reenrol:
+        return CheckResult(
+            "face_templates",
+            art,
+            Status.WARN,
+            f"{facts.faces_to_reenrol} people have a face only from another embedder (not "
+            f"{facts.face_space}): they are not recognised until they enrol again "
+            "(`facegate person list`); PIN and card still work",
+        )
+    return CheckResult(
+        "face_templates", art, Status.PASS, "every stored face matches the configured embedder"
+    )
+
+
 Rule = Callable[[Any, Any, Any, ComplianceFacts], CheckResult]
 
 RULES: tuple[Rule, ...] = (
@@ -427,6 +445,7 @@ RULES: tuple[Rule, ...] = (
     pia_rule,
     _consent,
     _guardian,
+    _face_space,
 )
 
 

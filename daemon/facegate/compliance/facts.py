@@ -95,6 +95,9 @@ class ComplianceFacts:
             the same card as the database), ``passphrase`` (Argon2id-wrapped), ``rpi-otp``
             (sealed to the Pi's OTP key), ``credential`` (a systemd credential); None:
             unknown (no key file).
+        faces_to_reenrol: people whose stored face is only in another embedding space than
+            the configured embedder's (they must enrol again; nothing is converted).
+        face_space: the configured embedder's embedding space (None: not known).
     """
 
     people_with_face: int = 0
@@ -120,6 +123,8 @@ class ComplianceFacts:
     today: dt.date | None = None
     holidays: frozenset[dt.date] = frozenset()
     key_protection: str | None = None
+    faces_to_reenrol: int = 0
+    face_space: str | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -299,8 +304,9 @@ def gather_facts(
             above the filing threshold is recorded in the compliance ledger.
     """
     from ..audit.signing import AUDIT_SIGNING_KEY
-    from ..store import open_store, resolve_key_path
+    from ..store import open_store, people_to_reenrol, resolve_key_path
     from ..store.crypto import CREDENTIAL_NAME
+    from ..vision.registry import embedding_space
     from .fonts import FontNotFoundError, find_cjk_font
     from .ledger import Ledger, ledger_facts, processing_scope
     from .notice_text import build_notice
@@ -313,11 +319,13 @@ def gather_facts(
     audit_started = False
     store_error: str | None = None
     encrypted = False
+    space, reenrol = embedding_space(cfg), 0
     own_store = store is None
     try:
         if store is None:
             store = open_store(key_path, cfg.store.state_dir)
         counts = consent_counts(store)
+        reenrol = people_to_reenrol(store, space)
         encrypted = bool(store.key_id)
         audit_started = store.has_device_key(AUDIT_SIGNING_KEY)
     except FacegateError as exc:
@@ -386,4 +394,6 @@ def gather_facts(
         today=today,
         holidays=frozenset(h.date for h in cfg.calendar.holidays),
         key_protection=_key_protection(key_path, key_is_credential),
+        faces_to_reenrol=reenrol,
+        face_space=space,
     )

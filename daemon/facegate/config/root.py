@@ -22,7 +22,6 @@ from .site import SiteConfig
 from .store import StoreConfig
 from .vision import (
     DetectorConfig,
-    DlibEmbedderConfig,
     EmbedderConfig,
     MatcherConfig,
     ModelsConfig,
@@ -44,7 +43,7 @@ class FacegateConfig(Section):
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Face detection.")
     quality: QualityConfig = Field(default_factory=QualityConfig, description="Face quality gate.")
     embedder: EmbedderConfig = Field(
-        default_factory=DlibEmbedderConfig, description="Face templates."
+        default_factory=SFaceEmbedderConfig, description="Face templates (default: sface)."
     )
     matcher: MatcherConfig = Field(default_factory=MatcherConfig, description="1:N matching.")
     face_zone: FaceZoneConfig = Field(

@@ -52,18 +52,19 @@ class ModelsConfig(Section):
 
 
 class DetectorConfig(Section):
-    """Face detection: BlazeFace short range (the default) or YuNet (box + 5 landmarks)."""
+    """Face detection: YuNet (box + 5 landmarks, the default) or BlazeFace short range."""
 
     type: Literal["blazeface", "yunet"] = Field(
-        default="blazeface",
+        default="yunet",
         description=(
-            "`blazeface`: MediaPipe's short-range BlazeFace on LiteRT. `yunet`: OpenCV Zoo's "
-            "YuNet 2023mar on OpenCV DNN, with the five landmarks the `sface` embedder "
-            "aligns on."
+            "`yunet` (the default): OpenCV Zoo's YuNet 2023mar on OpenCV DNN, with the five "
+            "landmarks the `sface` embedder aligns on. `blazeface`: MediaPipe's short-range "
+            "BlazeFace on LiteRT (left out with a `.tflite` model: blazeface, as older "
+            "configurations were)."
         ),
     )
     model: str = Field(
-        default=_BLAZEFACE_MODEL,
+        default=_YUNET_MODEL,
         min_length=1,
         description=(
             "Model file name inside the models folder, or an absolute path (left out: the "
@@ -87,10 +88,14 @@ class DetectorConfig(Section):
 
     @model_validator(mode="after")
     def _model_for_type(self) -> DetectorConfig:
+        explicit = self.model_fields_set
+        if "type" not in explicit and "model" in explicit and self.model.endswith(".tflite"):
+            # An older configuration (blazeface was the default) naming its TFLite model.
+            object.__setattr__(self, "type", "blazeface")
+        if self.type == "blazeface" and "model" not in explicit:
+            object.__setattr__(self, "model", _BLAZEFACE_MODEL)
         if self.type == "yunet":
-            if "model" not in self.model_fields_set:
-                object.__setattr__(self, "model", _YUNET_MODEL)
-            elif self.model.endswith(".tflite"):
+            if self.model.endswith(".tflite"):
                 raise ValueError(
                     f"model {self.model} is a TFLite file; `type: yunet` runs the ONNX YuNet "
                     f"({_YUNET_MODEL})"
@@ -160,9 +165,11 @@ class DlibEmbedderConfig(Section):
     type: Literal["dlib"] = Field(
         default="dlib",
         description=(
-            "The embedder backend. Left out: dlib's ResNet on the fastest backend installed "
-            "(dlib-fast when its converted model is in the models folder, else dlib). "
-            "`dlib`: dlib's ResNet run by dlib itself (the reference)."
+            "The embedder backend. Left out: `sface`, unless the section holds dlib settings "
+            "(`shape_predictor`, `num_jitters` or a `.dat` model, as older configurations "
+            "did): then dlib's ResNet on the fastest backend installed (dlib-fast when its "
+            "converted model is in the models folder, else dlib). `dlib`: dlib's ResNet run "
+            "by dlib itself (the reference; needs the `facegate[dlib]` extra)."
         ),
     )
     model: str = Field(
@@ -224,7 +231,8 @@ class TFLiteEmbedderConfig(Section):
 
 
 class DefaultEmbedderConfig(DlibEmbedderConfig):
-    """The embedder when the configuration names no ``type``: dlib's ResNet, run fast if it can.
+    """An ``embedder:`` with dlib settings but no ``type`` (an older configuration): dlib's
+    ResNet, run fast if it can. (Without any dlib setting, no ``type`` means ``sface``.)
 
     ``facegate run`` builds ``dlib-fast`` (with this section's ``shape_predictor`` and
     dlib-fast's defaults) when the converted model is in the models folder, ``model`` is the
@@ -275,10 +283,11 @@ class SFaceEmbedderConfig(Section):
     """OpenCV Zoo's SFace 2021dec (128-d), aligned on the detector's five landmarks."""
 
     type: Literal["sface"] = Field(
+        default="sface",
         description=(
-            "`sface`: SFace 2021dec (Apache-2.0) on OpenCV DNN or onnxruntime; needs "
-            "`detector.type: yunet` for its five landmarks."
-        )
+            "`sface` (the default): SFace 2021dec (Apache-2.0) on OpenCV DNN or onnxruntime; "
+            "needs `detector.type: yunet` (the default) for its five landmarks."
+        ),
     )
     model: str = Field(
         default="face_recognition_sface_2021dec.onnx",
@@ -301,11 +310,18 @@ _EMBEDDER_TYPES = ("dlib", "dlib-fast", "sface", "tflite")
 _DEFAULT_TAG = "default"
 
 
+_DLIB_KEYS = frozenset({"shape_predictor", "num_jitters"})
+
+
 def embedder_tag(value: Any) -> str | None:
-    """Which union member validates ``value``: its ``type``, or the default when it has none."""
+    """Which union member validates ``value``: its ``type``; without one, ``sface`` unless the
+    section holds dlib settings (an older configuration, whose default was dlib's ResNet)."""
     if isinstance(value, dict):
         if "type" not in value:
-            return _DEFAULT_TAG
+            model = str(value.get("model", ""))
+            if _DLIB_KEYS & value.keys() or model.endswith(".dat"):
+                return _DEFAULT_TAG
+            return "sface"
         kind = value["type"]
         return kind if kind in _EMBEDDER_TYPES else None
     if isinstance(value, DefaultEmbedderConfig):
@@ -334,11 +350,11 @@ EmbedderConfig = Annotated[
 
 
 def embedder_with_default_type(value: Any) -> Any:
-    """Make an ``embedder:`` without ``type`` (or no section at all) the default embedder.
+    """Make an untouched ``DlibEmbedderConfig()`` the dlib default embedder.
 
-    A mapping without ``type`` is validated as :class:`DefaultEmbedderConfig` by the union's
-    discriminator; the untouched ``DlibEmbedderConfig()`` that the root configuration uses
-    when the whole section is missing becomes one too.
+    A mapping without ``type`` is sorted by :func:`embedder_tag` (``sface``, or
+    :class:`DefaultEmbedderConfig` when it holds dlib settings); a missing section is
+    ``SFaceEmbedderConfig()``.
     """
     # Exactly the class (a DefaultEmbedderConfig is a subclass) and nothing set explicitly.
     if type(value) is DlibEmbedderConfig and not value.model_fields_set:

@@ -116,7 +116,7 @@ def _run(
 
     portraits = load_portraits(find_face)
     # Enrol the resident: person → separate consent record → sealed templates.
-    found = pipeline.template_for_photo(portraits["resident"].image)
+    found = pipeline.template_for_photo(portraits["resident"].image, enrol=True)
     if found.template is None:
         raise FacegateError(f"the demo resident's portrait cannot be enrolled: {found.reason}")
     templates = found.template[None, :]

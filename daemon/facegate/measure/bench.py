@@ -136,7 +136,7 @@ def run_bench(
                 src = _default_source(cfg, tmp / "clip")
         else:
             src = _given_source(source, pipeline)
-        enrolled = pipeline.template_for_photo(src.enrol_image)
+        enrolled = pipeline.template_for_photo(src.enrol_image, enrol=True)
         assert enrolled.template is not None
         with Store(state, key) as store:
             common: dict[str, str] = {

@@ -318,7 +318,7 @@ def _process(pipeline: FacePipeline, path: Path, person: str, role: Role) -> Pho
         if image is None:
             reason = "not a readable JPEG/PNG image"
         else:
-            result = pipeline.template_for_photo(image)
+            result = pipeline.template_for_photo(image, enrol=role == "enrol")
             template, reason = result.template, result.reason
     except (ValueError, RuntimeError, cv2.error) as exc:
         # A damaged photo must not end the run; a broken model (ModelError) must.

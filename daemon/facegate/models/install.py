@@ -84,16 +84,16 @@ class ConverterUnavailable(Exception):
     """A converter cannot run on this machine (a package it needs has no wheel here).
 
     The installer skips that converted file with a note instead of failing: it is an
-    optional speed-up (the ``onnx`` package, for instance, has no armv7l wheel; the default
-    embedder then stays dlib).
+    optional speed-up (the ``onnx`` package, for instance, has no armv7l wheel; dlib's ResNet
+    then runs on dlib itself).
     """
 
 
 def _convert_dlib_resnet(source: Path) -> bytes:
     if importlib.util.find_spec("onnx") is None:
         raise ConverterUnavailable(
-            "the `onnx` package is not installed (pip install onnx); the default embedder "
-            "stays dlib"
+            "the `onnx` package is not installed (pip install 'facegate[dlib]'); dlib's "
+            "ResNet runs on dlib itself"
         )
     from .convert import convert_dlib_resnet_file  # needs `onnx`: imported only to convert
 

@@ -46,6 +46,7 @@ __all__ = [
     "FileStatus",
     "InstalledFile",
     "ModelFile",
+    "artifacts_with",
     "default_models_dir",
     "file_status",
     "model_files",
@@ -322,6 +323,16 @@ ARTIFACTS: Final[tuple[Artifact, ...]] = (
         ),
     ),
 )
+
+
+DLIB_PACKAGE: Final = "face_recognition_models"
+"""The package of dlib's models; installed only on request (issue 20: dlib left the default)."""
+
+
+def artifacts_with(*extras: str) -> tuple[Artifact, ...]:
+    """The pins ``facegate models install`` fetches: every one but dlib's, unless ``extras``
+    holds ``dlib`` (``--with dlib``: its ResNet, 5-point predictor and the ONNX conversion)."""
+    return tuple(a for a in ARTIFACTS if "dlib" in extras or a.package != DLIB_PACKAGE)
 
 
 def model_files(artifacts: Iterable[Artifact] = ARTIFACTS) -> dict[str, InstalledFile]:

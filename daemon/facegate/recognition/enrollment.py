@@ -47,7 +47,7 @@ def templates_from_photos(
     pipeline: FacePipeline, photos: list[Path]
 ) -> tuple[np.ndarray | None, list[PhotoOutcome]]:
     """One template per usable photo (largest face, quality-gated)."""
-    chips: list[np.ndarray] = []
+    chips: list[list[np.ndarray]] = []  # per photo: the chips of one enrolment sample
     outcomes: list[PhotoOutcome] = []
     for path in photos:
         try:  # regular files only, size checked before decoding, bounded memory
@@ -64,10 +64,10 @@ def templates_from_photos(
         if not quality.ok:
             outcomes.append(PhotoOutcome(path, False, quality.reason))
             continue
-        chips.append(pipeline.aligner.align(rgb, face).chip)  # the photo's pixels are dropped
+        chips.append(pipeline.enrol_chips(rgb, face))  # the photo's pixels are dropped
         outcomes.append(PhotoOutcome(path, True, None))
-    # One embedder call for all of this person's chips (a batch on the fast runtimes).
-    return (pipeline.embedder.embed_chips(chips) if chips else None), outcomes
+    # One template per photo (its jittered chips fused on sface; one batch otherwise).
+    return (pipeline.enrol_templates(chips) if chips else None), outcomes
 
 
 def capture_templates(
@@ -88,7 +88,7 @@ def capture_templates(
     clock = clock or SystemClock()
     start = clock.monotonic()
     last_kept = -float("inf")
-    rows: list[np.ndarray] = []  # aligned chips, embedded together at the end
+    rows: list[list[np.ndarray]] = []  # per good frame: its chips, embedded at the end
 
     def say(message: str) -> None:
         if on_status is not None:
@@ -117,11 +117,11 @@ def capture_templates(
             continue
         if frame.timestamp - last_kept < cfg.min_interval_s:
             continue
-        rows.append(pipeline.aligner.align(frame.image, face).chip)
+        rows.append(pipeline.enrol_chips(frame.image, face))
         last_kept = frame.timestamp
         say("good — hold still" if len(rows) < cfg.frames else "done")
-    # One embedder call for the whole track of good frames (batched on the fast runtimes).
-    return pipeline.embedder.embed_chips(rows)
+    # One template per good frame (its jittered chips fused on sface; one batch otherwise).
+    return pipeline.enrol_templates(rows)
 
 
 def shred(path: Path) -> None:

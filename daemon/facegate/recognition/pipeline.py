@@ -94,6 +94,24 @@ class FacePipeline:
         t2 = time.perf_counter()
         return template, {"landmarks": (t1 - t0) * 1000.0, "embed": (t2 - t1) * 1000.0}
 
+    def enrol_chips(self, image: np.ndarray, detection: Detection) -> list[np.ndarray]:
+        """The chips one enrolment sample is embedded from: the aligner's jittered set when it
+        has one (``sface``), else the one aligned chip."""
+        jittered = getattr(self.aligner, "jittered", None)
+        if jittered is not None:
+            return list(jittered(image, detection))
+        return [self.aligner.align(image, detection).chip]
+
+    def enrol_templates(self, samples: list[list[np.ndarray]]) -> np.ndarray:
+        """One template per enrolment sample (from :meth:`enrol_chips`), fused by the
+        embedder when it can (``sface``), else one batch of their chips."""
+        if not samples:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        fused = getattr(self.embedder, "embed_fused", None)
+        if fused is None:
+            return self.embedder.embed_chips([chips[0] for chips in samples])
+        return np.vstack([fused(chips) for chips in samples]).astype(np.float32)
+
     def search(self, template: np.ndarray) -> MatchResult:
         return self.gallery.search(template, self.threshold)
 
@@ -120,8 +138,9 @@ class FacePipeline:
                 tiles.extend(d.shifted(left, top) for d in self.detect(crop))
         return tiles
 
-    def template_for_photo(self, image: np.ndarray) -> TemplateResult:
-        """Detect → largest face → quality → align → embed, for an enrolment or probe photo."""
+    def template_for_photo(self, image: np.ndarray, *, enrol: bool = False) -> TemplateResult:
+        """Detect → largest face → quality → align → embed, for a probe photo or, with
+        ``enrol``, an enrolment photo (embedded as :meth:`enrol_templates` does)."""
         t0 = time.perf_counter()
         detections = self.detect_photo(image)
         timings = {"detect": (time.perf_counter() - t0) * 1000.0}
@@ -131,6 +150,11 @@ class FacePipeline:
         quality = self.assess(image, face)
         if not quality.ok:
             return TemplateResult(None, face, quality, quality.reason, timings)
+        if enrol:
+            t1 = time.perf_counter()
+            template = self.enrol_templates([self.enrol_chips(image, face)])[0]
+            timings["embed"] = (time.perf_counter() - t1) * 1000.0
+            return TemplateResult(template, face, quality, None, timings)
         template, more = self.embed(image, face)
         timings.update(more)
         return TemplateResult(template, face, quality, None, timings)

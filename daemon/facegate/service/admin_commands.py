@@ -188,17 +188,19 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
         return {"door": args.door, "released": released}
 
     def person_list(args: PersonListArgs, peer: PeerCred) -> dict[str, Any]:
-        from ..store import list_people
+        from ..store import list_people, spaces_by_person
 
         assert app.store is not None
         if args.show_names and app.role_for(peer) is not Role.ADMIN:
             raise AdminCommandError("forbidden", "names are shown to the admin role only")
         people = list_people(app.store, show_names=args.show_names)
+        spaces = spaces_by_person(app.store)  # issue 20: who must re-enrol
         return {
             "people": [
                 {
                     "person": p.pseudonym,
                     "templates": p.templates,
+                    "spaces": list(spaces.get(p.pseudonym, ())),
                     "face_expires_at": p.face_expires_at,
                     "credentials": list(p.credentials),
                     "consent": p.consent,

@@ -18,6 +18,7 @@ from .lifecycle import (
 )
 from .master_key import RotationResult, open_store, resolve_pending_rotation, rotate_master_key
 from .retention import PurgeReport, purge_expired
+from .spaces import people_to_reenrol, spaces_by_person
 
 __all__ = [
     "ConsentInput",
@@ -39,9 +40,11 @@ __all__ = [
     "load_master_key",
     "new_pseudonym",
     "open_store",
+    "people_to_reenrol",
     "purge_expired",
     "resolve_key_path",
     "resolve_pending_rotation",
     "rotate_master_key",
+    "spaces_by_person",
     "withdraw",
 ]

@@ -26,6 +26,7 @@ __all__ = [
     "align_similarity",
     "arcface_template",
     "similarity_matrix",
+    "warp_onto",
 ]
 
 logger = logging.getLogger(__name__)
@@ -123,7 +124,14 @@ def align_similarity(
     points = np.asarray(points5, dtype=np.float64)
     if points.shape != (5, 2):
         raise ValueError(f"expected (5, 2) points, got {points.shape}")
-    matrix = similarity_matrix(points, arcface_template(size))
+    return warp_onto(image_rgb, points, arcface_template(size), size)
+
+
+def warp_onto(
+    image_rgb: npt.NDArray[np.uint8], points5: npt.ArrayLike, target: npt.ArrayLike, size: int
+) -> npt.NDArray[np.uint8]:
+    """The ``size``² chip whose five points land on ``target`` (a moved template, say)."""
+    matrix = similarity_matrix(points5, target)
     chip = cv2.warpAffine(
         image_rgb,
         matrix,

@@ -91,7 +91,10 @@ def _load_dlib() -> Any:
     try:
         import dlib
     except ImportError as exc:
-        raise ModelError("dlib is not installed (pip package `dlib-bin`)") from exc
+        raise ModelError(
+            "dlib is not installed: the dlib and dlib-fast embedders need the `facegate[dlib]` "
+            "extra (pip install 'facegate[dlib]')"
+        ) from exc
     return dlib
 
 

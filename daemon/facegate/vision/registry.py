@@ -20,6 +20,7 @@ from ..config.vision import (
     DlibFastEmbedderConfig,
     EmbedderConfig,
     SFaceEmbedderConfig,
+    TFLiteEmbedderConfig,
     embedder_tag,
 )
 from ..models.manifest import DLIB_RESNET, DLIB_RESNET_ONNX, model_path
@@ -33,6 +34,7 @@ __all__ = [
     "build_detector",
     "build_embedder",
     "builtin_embedder",
+    "embedding_space",
     "resolve_default_embedder",
 ]
 
@@ -75,6 +77,20 @@ EMBEDDERS: dict[str, Callable[[Any, Path | None], EmbedderParts]] = {
     "tflite": tflite_embed.build,
 }
 """``embedder.type`` (``default`` when left out) → builder."""
+
+
+def embedding_space(cfg: FacegateConfig) -> str:
+    """The embedding space the configured embedder's templates are in (no model is loaded).
+
+    Only templates of this space are matched; those of another are never converted.
+    """
+    section = cfg.embedder
+    tag = embedder_tag(section)
+    if tag == "sface":
+        return sface.SFACE_SPACE
+    if isinstance(section, TFLiteEmbedderConfig):
+        return tflite_embed.tflite_space(section.sha256)
+    return embed.DLIB_SPACE  # dlib, dlib-fast and the untyped dlib section: one network
 
 
 def build_detector(cfg: FacegateConfig) -> Detector:

@@ -82,7 +82,9 @@ def verify_model_file(path: str | Path, sha256: str | None = None) -> Path:
     """
     path = Path(path)
     if not path.is_file():
-        raise ModelError(f"model file not found: {path} (run `facegate models install`)")
+        # dlib's files come only with `--with dlib` (issue 20: dlib left the default path).
+        extra = " --with dlib" if path.name.startswith(("dlib_", "shape_predictor_")) else ""
+        raise ModelError(f"model file not found: {path} (run `facegate models install{extra}`)")
     if sha256 is not None:
         expected = sha256.strip().lower()
         try:

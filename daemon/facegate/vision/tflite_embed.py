@@ -34,7 +34,7 @@ from facegate.vision.landmarks import FaceMesh
 from facegate.vision.runtime import load_interpreter
 from facegate.vision.threshold import ImpostorModel
 
-__all__ = ["Color", "Normalization", "TFLiteEmbedder", "build"]
+__all__ = ["Color", "Normalization", "TFLiteEmbedder", "build", "tflite_space"]
 
 logger = logging.getLogger(__name__)
 
@@ -265,6 +265,11 @@ class TFLiteEmbedder(Embedder):
         return l2_normalize(self._dequantize(raw).reshape(len(chips), self.dim))
 
 
+def tflite_space(sha256: str) -> str:
+    """The embedding space of a TFLite model: its own, named by its hash."""
+    return f"tflite-{sha256.lower()[:16]}"
+
+
 def build(cfg: TFLiteEmbedderConfig, models_dir: Path | None) -> EmbedderParts:
     """``type: tflite``: a model you supply, aligned by FaceMesh to the ArcFace template."""
     mesh_path, mesh_sha = model_path(cfg.landmarks_model, models_dir)
@@ -278,6 +283,6 @@ def build(cfg: TFLiteEmbedderConfig, models_dir: Path | None) -> EmbedderParts:
     return EmbedderParts(
         FaceMeshAligner(FaceMesh(mesh_path, sha256=mesh_sha)),
         embedder,
-        f"tflite-{cfg.sha256.lower()[:16]}",
+        tflite_space(cfg.sha256),
         ImpostorModel(cfg.impostor_mean, cfg.impostor_std, source="config"),
     )

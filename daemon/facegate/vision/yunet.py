@@ -19,6 +19,7 @@ YuNet's cost grows with the pixel count, and a face at the gate is large enough 
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import cv2
@@ -78,7 +79,9 @@ def detections_from_yunet(
 
 
 class YuNetDetector:
-    """YuNet on ``cv2.FaceDetectorYN``. Not thread-safe: one detector per thread.
+    """YuNet on ``cv2.FaceDetectorYN``. Calls are serialised by a lock: the network keeps one
+    input size, and an enrolment photo (another size) may be detected on the admin thread
+    while the loop detects camera frames.
 
     Args:
         model_path: ``face_detection_yunet_2023mar.onnx``.
@@ -116,6 +119,11 @@ class YuNetDetector:
         self.max_faces = max_faces
         self.max_side = max_side
         cv2.setNumThreads(num_threads)
+        log = cv2.utils.logging
+        level = log.getLogLevel()
+        # FaceDetectorYN asks its new graph engine for a target it then ignores, with a
+        # "[ WARN:0] ... Targets are not supported" line on the console: noise, not news.
+        log.setLogLevel(log.LOG_LEVEL_ERROR)
         try:
             self._net = cv2.FaceDetectorYN.create(
                 str(path), "", (320, 320), score_threshold, nms_iou, 5000
@@ -125,7 +133,10 @@ class YuNetDetector:
             raise ModelError(
                 f"cannot load model file {path}: {text[0] if text else 'OpenCV error'}"
             ) from exc
+        finally:
+            log.setLogLevel(level)
         self._size = (320, 320)
+        self._lock = threading.Lock()
         logger.info("loaded YuNet %s", path)
 
     def detect(self, image: npt.NDArray[np.uint8]) -> list[Detection]:
@@ -145,10 +156,11 @@ class YuNetDetector:
             )
             scale = 1.0 / k
         size = (bgr.shape[1], bgr.shape[0])
-        if size != self._size:
-            self._net.setInputSize(size)
-            self._size = size
-        _, rows = self._net.detect(bgr)
+        with self._lock:
+            if size != self._size:
+                self._net.setInputSize(size)
+                self._size = size
+            _, rows = self._net.detect(bgr)
         return detections_from_yunet(rows, w, h, scale)[: self.max_faces]
 
 
