@@ -72,7 +72,7 @@ def gate(tmp_path: Path, models_dir: Path, testdata: Path) -> Iterator[Path]:
     create_master_key(tmp_path / "state" / "master.key")
     cfg = load_config_text(text)
     assert cfg.notice is not None  # posted, so enrolment may name its version
-    record_notice(cfg.store.state_dir, build_notice(cfg.site, cfg.retention, cfg.notice), now=1.7e9)
+    record_notice(cfg.store.state_dir, build_notice(cfg), now=1.7e9)
     app = App(cfg, pin_factory=MockFactory())
     app.start()
     thread = threading.Thread(target=app.run, daemon=True)
