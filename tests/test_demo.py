@@ -20,9 +20,10 @@ def test_demo_timeline_and_summary(models_dir: Path, capsys: pytest.CaptureFixtu
     assert out.count("DENIED  door main by face (unknown_face)") == 1
     assert out.count("DENIED  door main by pin (wrong_pin)") == 3
     assert out.count("DENIED  door main by pin (locked_out)") == 1
-    # Liveness on: the resident's printed photo is challenged, then refused during the
-    # challenge on attack evidence (the frame detector sees its paper margin on four sides).
-    assert out.count("CHALLENGE door main") == 1
+    # Liveness on: the resident's printed photo is challenged (one retry at most) and refused;
+    # never granted. Whether the frame detector's evidence ends it during the first challenge
+    # or the retry goes unanswered depends on where the detector puts the face box.
+    assert 1 <= out.count("CHALLENGE door main") <= 2
     assert out.count("DENIED  door main by face (liveness)") == 1
     assert out.index("CHALLENGE door main") < out.index("by face (liveness)")
     assert "ALARM   door main: door_held" in out and "ALARM   door main: lockout" in out

@@ -177,7 +177,10 @@ def test_yunet_rows_become_detections() -> None:
     assert len(faces) == 2
     best = faces[0]  # best score first
     assert best.score == pytest.approx(0.93)
-    assert best.box == pytest.approx((20, 40, 120, 160))
+    # YuNet's 100 x 120 box at (20, 40) in BlazeFace's convention: 1.122 x as wide, 0.852 x
+    # as tall, its centre 0.084 x 120 lower (the face-size limits were set on BlazeFace boxes).
+    w, h, cx, cy = 100 * 1.122, 120 * 0.852, 70.0, 100.0 + 0.084 * 120
+    assert best.box == pytest.approx((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
     assert best.points5 is not None
     assert np.allclose(best.points5, [(40, 70), (90, 72), (64, 100), (44, 130), (84, 132)])
     # BlazeFace's first three keypoints (eyes, nose) and the mouth centre, same order.

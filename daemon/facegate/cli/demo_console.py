@@ -29,8 +29,13 @@ DEMO_USER = "demo"
 
 
 def _frame(image: np.ndarray | None) -> np.ndarray:
+    """The portrait's head and shoulders (its top three quarters, middle three quarters) on a
+    grey 640 x 480 frame: the face about 100 px wide, a person at the terminal, inside the
+    default face zone (at least 80 px)."""
     frame = np.full((480, 640, 3), 90, np.uint8)
     if image is not None:
+        h, w = image.shape[:2]
+        image = image[: h * 3 // 4, w // 8 : w - w // 8]
         scale = 400 / max(image.shape[:2])
         small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         frame[40 : 40 + small.shape[0], 120 : 120 + small.shape[1]] = small
