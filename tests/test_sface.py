@@ -186,7 +186,9 @@ def test_yunet_rows_become_detections() -> None:
     # BlazeFace's first three keypoints (eyes, nose) and the mouth centre, same order.
     assert best.keypoints[:3] == best.points5[:3]
     assert best.keypoints[3] == pytest.approx((64, 131))
-    assert faces[1].box == (60.0, 60.0, 100.0, 100.0) and faces[1].score == pytest.approx(0.7)
+    w, h, cx, cy = 40 * 1.122, 40 * 0.852, 80.0, 80.0 + 0.084 * 40
+    assert faces[1].box == pytest.approx((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
+    assert faces[1].score == pytest.approx(0.7)
     assert detections_from_yunet(None, 10, 10) == []
     moved = best.shifted(5, -5)
     assert moved.points5 is not None and np.allclose(moved.points5[0], (45, 65))
