@@ -86,14 +86,13 @@ def gate(tmp_path: Path, models_dir: Path, testdata: Path) -> Iterator[Path]:
 @pytest.fixture
 def console_url(gate: Path, tmp_path: Path) -> Iterator[str]:
     """The console served over HTTPS by uvicorn on a free localhost port."""
-    import socket
 
-    import uvicorn
     from argon2 import PasswordHasher
 
     from facegate.web import WebSettings, create_app
     from facegate.web.accounts import Accounts
     from facegate.web.tls import make_self_signed
+    from web_helpers import serve_https
 
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     accounts = Accounts(tmp_path / "web" / "accounts.json", hasher=fast)
@@ -106,29 +105,8 @@ def console_url(gate: Path, tmp_path: Path) -> Iterator[str]:
         socket=tmp_path / "admin.sock", accounts=accounts.path, config=gate, lang="en"
     )
     app = create_app(settings, hasher=fast)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            ssl_certfile=str(cert),
-            ssl_keyfile=str(key),
-            lifespan="off",
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    end = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < end, "the console did not start"
-        time.sleep(0.05)
-    yield f"https://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_https(app, cert, key) as url:
+        yield url
     app.state.console.daemon.close()
 
 

@@ -4,10 +4,7 @@ the certificate, and the ``facegate web`` commands (issue 18)."""
 from __future__ import annotations
 
 import re
-import socket
 import stat
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +21,7 @@ from facegate.web import WebSettings, create_app  # noqa: E402
 from facegate.web.accounts import AccountError, Accounts, totp_ok  # noqa: E402
 from facegate.web.security import LoginLimiter  # noqa: E402
 from facegate.web.tls import make_self_signed  # noqa: E402
-from web_helpers import PASSWORD, StubDaemon  # noqa: E402
+from web_helpers import PASSWORD, StubDaemon, serve_https  # noqa: E402
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 USERS = 20
@@ -32,7 +29,6 @@ USERS = 20
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, StubDaemon]]:
-    import uvicorn
 
     daemon = StubDaemon()
     for i in range(50):
@@ -46,29 +42,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, StubDaemon]]:
         WebSettings(socket=tmp_path / "admin.sock", accounts=accounts.path, lang="en"),
         hasher=FAST,
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            ssl_certfile=str(cert),
-            ssl_keyfile=str(key),
-            lifespan="off",
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    end = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < end
-        time.sleep(0.05)
-    yield f"https://127.0.0.1:{port}", daemon
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_https(app, cert, key) as url:
+        yield url, daemon
     app.state.console.daemon.close()
     server_sock.close()
 

@@ -3,7 +3,9 @@ with the daemon's own argument models and roles, and handlers that keep a small 
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,3 +193,39 @@ class StubDaemon:
         server = AdminServer(socket_path, self.handlers(), roles, group=None, timeout_s=5.0)
         server.start()
         return server
+
+
+@contextlib.contextmanager
+def serve_https(app: Any, cert: Path, key: Path) -> Iterator[str]:
+    """Run the console app on a free localhost port over HTTPS; yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            ssl_certfile=str(cert),
+            ssl_keyfile=str(key),
+            lifespan="off",
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    end = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < end, "the console did not start"
+        time.sleep(0.05)
+    try:
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
