@@ -336,9 +336,7 @@ def add_enroll_parser(sub: Any) -> None:
     who.add_argument("--phone", help="phone number")
     age = p.add_argument_group("age (asked explicitly for a face: one of these)")
     age.add_argument("--birth-year", type=int, help="birth year (decides guardian consent)")
-    age.add_argument(
-        "--adult", action="store_true", help="the person attests they are 14 or older"
-    )
+    age.add_argument("--adult", action="store_true", help="the person attests they are 14 or older")
     age.add_argument(
         "--minor", action="store_true", help="the person is under 14 (a guardian consents)"
     )
@@ -356,7 +354,11 @@ def add_enroll_parser(sub: Any) -> None:
     con.add_argument(
         "--consent-ref", help="number of the signed consent form, or the e-signature's id"
     )
-    con.add_argument("--scope", help="doors covered (default: all doors)")
+    con.add_argument(
+        "--scope",
+        help="doors covered (default: all doors); on a compound's office node, the gates "
+        "the person is sent to (gate-a,gate-b)",
+    )
     gua = p.add_argument_group("guardian consent (required under 14)")
     gua.add_argument("--guardian-name", help="guardian's name (stored encrypted)")
     gua.add_argument("--guardian-relation", help="e.g. mother, father, legal guardian")
