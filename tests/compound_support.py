@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -99,9 +99,10 @@ def gate_daemons(
     models_dir: Path,
     *,
     only: list[str] | None = None,
-    remote_unlock: bool = False,
+    remote_unlock: Collection[str] = (),
 ) -> Iterator[dict[str, Daemon]]:
-    """Start a daemon for each gate of ``compound`` (or those in ``only``); stop them after."""
+    """Start a daemon for each gate of ``compound`` (or those in ``only``); stop them after.
+    ``remote_unlock``: the gates that let Home Assistant's unlock command open their door."""
     daemons: dict[str, Daemon] = {}
     try:
         for device, gate in compound.gates.items():
@@ -115,7 +116,7 @@ def gate_daemons(
                     state=gate.state,
                     port=compound.port,
                     folder=gate.folder,
-                    remote_unlock="true" if remote_unlock else "false",
+                    remote_unlock="true" if device in remote_unlock else "false",
                 )
             )
             holder: list[Daemon] = []

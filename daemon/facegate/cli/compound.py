@@ -68,6 +68,12 @@ def cmd_init(args: argparse.Namespace) -> int:
         " client certificates required, ACL per device)",
         markup=False,
     )
+    if args.home_assistant:
+        out.print(
+            f"Home Assistant's client certificate, key and CA in {args.dir / 'homeassistant'} "
+            "(give them to its MQTT integration; only this identity may send unlock commands)",
+            markup=False,
+        )
     out.print(
         f"next: chown -R mosquitto: {args.dir / 'broker'} and add `include_dir` or copy "
         f"{args.dir / 'broker' / 'mosquitto.conf'} to /etc/mosquitto/conf.d/; then on each "
