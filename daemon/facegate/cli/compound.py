@@ -236,8 +236,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     office = Office(args.dir, event_days=args.event_days)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_a: stop.set())
-    office.start(0)
-    console().print("office connected to the compound broker; Ctrl-C stops", markup=False)
+    office.start(0)  # connects (and reconnects) in the background
+    console().print(
+        f"office serving compound {office.compound}: connecting to its broker in the "
+        "background; Ctrl-C or SIGTERM stops",
+        markup=False,
+    )
     try:
         stop.wait()
     finally:
