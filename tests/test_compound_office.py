@@ -111,3 +111,53 @@ def test_a_scope_naming_a_gate_outside_the_compound_is_refused_before_sending(
         assert registry.holders(person) == [] and registry.unanswered() == 0
     finally:
         registry.close()
+
+
+def test_new_photos_at_the_office_replace_the_face_at_the_gate(
+    tmp_path: Path, models_dir: Path, testdata: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A person enrolled with the wrong photo is refused at the gate; `enroll --replace` with
+    the right one at the office and `compound send` again: the gate now grants them, under the
+    same pseudonym, holding only the new templates."""
+    compound = SimCompound(tmp_path / "compound")
+    compound.create(["gate-a"])
+    compound.start_broker()
+    office = office_config(tmp_path, models_dir)
+    clip = tmp_path / "clip"
+    obama = testdata / "faces" / "barack_obama"
+    write_clip(clip, load_rgb(obama / "obama2.jpg"))
+    wrong = testdata / "faces" / "jeff_bezos" / "img20.jpg"
+    send = ["compound", "send", "-c", str(office), "--dir", str(compound.office_dir)]
+    try:
+        with gate_daemons(compound, clip, models_dir) as gates:
+            gate = gates["gate-a"]
+            assert until(gate.connected)
+            person = enrol_at_office(office, wrong, "gate-a", capsys)
+            assert main([*send, person, "--wait", "30"]) == 0
+            sent_at = time.monotonic()
+            assert until(lambda: len(gate.face_decisions_since(sent_at)) >= 2)
+            assert (True, person) not in gate.face_decisions_since(0)
+            # Bad input for --replace: one line, exit 2 (1: no such person), nothing changed.
+            capsys.readouterr()
+            replace = ["enroll", "-c", str(office), "--replace", person, *CONSENT_ARGS]
+            assert main([*replace, "--scope", "gate-a"]) == 2  # no photo
+            assert main([*replace, "--photo", str(obama / "obama.jpg"), "--name", "X"]) == 2
+            other = ["--photo", str(obama / "obama.jpg"), "--scope", "gate-a"]
+            assert main(["enroll", "-c", str(office), "--replace", "p-0000000000000000",
+                         *CONSENT_ARGS, *other]) == 1  # fmt: skip
+            err = capsys.readouterr().err
+            assert "Traceback" not in err and "no person p-0000000000000000" in err
+            assert main([*replace, *other]) == 0
+            assert f"{person}: face replaced (1 old template(s) deleted" in capsys.readouterr().out
+            assert main([*send, person, "--wait", "30"]) == 0
+            assert "applied at 1 of 1" in capsys.readouterr().out
+            resent_at = time.monotonic()
+            assert until(lambda: (True, person) in gate.face_decisions_since(resent_at))
+            rows = gate.app.loop_calls.call(
+                lambda: gate.app.store.query(
+                    "SELECT COUNT(*) FROM templates WHERE pseudonym = ?", (person,)
+                ).fetchone()[0]
+            )
+            assert rows == 1  # replaced, not added to
+    finally:
+        compound.close()
