@@ -158,6 +158,16 @@ def test_home_assistant_unlocks_a_door_and_nobody_else_does(
         assert relay_ons(a) == 2
         assert relay_b.state is False and relay_ons(b) == 0
         assert remote(b) == [(False, "remote_unlock_off")]
+        # A command sent while the gate is away is never carried out late, when it is back.
+        a.hook.stop()
+        ha.send(UNLOCK_A, b"UNLOCK")
+        a.hook.start()
+        assert until(a.connected, 10)
+        time.sleep(1.5)
+        assert remote(a) == [(True, "remote_unlock"), *refusals] and relay_ons(a) == 2
+        ha.send(UNLOCK_A, b"UNLOCK")  # and the link that came back obeys a new one
+        assert until(lambda: relay_ons(a) == 3, 10)
+        refusals.append((True, "remote_unlock"))
     finally:
         for client in (ha, gate_b, office):
             client.close()
