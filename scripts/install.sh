@@ -335,8 +335,8 @@ facegate is installed (not started).  Next:
 STEPS
     if [ "$OFFICE" = 1 ]; then
         cat <<STEPS
-  Office node: sudo -u $SERVICE_USER $VENV/bin/facegate compound init --name NAME --listen LAN-ADDRESS
-     then the broker's files (README "Compound", step 1) and: systemctl start facegate-compound
+  Office node: facegate compound init --name NAME --listen LAN-ADDRESS --broker-dir /etc/mosquitto/facegate
+     then the owners and Mosquitto's conf.d (README "Compound", step 1) and: systemctl start facegate-compound
      (the office drives no door: systemctl disable facegate, unless this Pi is also a gate)
 STEPS
     fi

@@ -13,13 +13,16 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from facegate.cli import build_parser
+from facegate.cli import build_parser, main
 from facegate.cli.compound import DEFAULT_DIR, cmd_serve
+from facegate.compound.broker import BrokerError, BrokerProcess, find_mosquitto, free_port
+from facegate.compound.mqtt import Endpoint, make_client
 from facegate.compound.setup import init_office
 from test_systemd import settings
 from test_systemd_install import dry_run
@@ -107,3 +110,52 @@ def test_compound_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+@pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto is not installed")
+def test_the_broker_files_load_beside_debians_own_mosquitto_conf(tmp_path: Path) -> None:
+    """`compound init --broker-dir` writes facegate.conf for /etc/mosquitto/conf.d/: it must
+    load under Debian's mosquitto.conf, which already sets the pid file, persistence and
+    logging (a second persistence_location stops Mosquitto: the whole mosquitto.conf did)."""
+    port = free_port()
+    broker = tmp_path / "etc-mosquitto-facegate"
+    args = ["compound", "init", "--dir", str(tmp_path / "compound"), "--name", "estate"]
+    args += ["--listen", "127.0.0.1", "--port", str(port), "--broker-dir", str(broker)]
+    assert main([*args, "--home-assistant"]) == 0
+    assert not (tmp_path / "compound" / "broker").exists()
+    conf_d = tmp_path / "conf.d"
+    conf_d.mkdir()
+    (conf_d / "facegate.conf").symlink_to(broker / "facegate.conf")
+    (tmp_path / "lib").mkdir()
+    debian = tmp_path / "mosquitto.conf"  # Debian 12's, with this test's folders
+    debian.write_text(
+        f"pid_file {tmp_path / 'mosquitto.pid'}\n"
+        "persistence true\n"
+        f"persistence_location {tmp_path / 'lib'}/\n"
+        "log_dest stderr\n"
+        f"include_dir {conf_d}\n"
+    )
+    process = BrokerProcess(debian, "127.0.0.1", port)
+    process.start()
+    try:
+        ha = tmp_path / "compound" / "homeassistant"
+        client = make_client(
+            Endpoint("homeassistant", "127.0.0.1", port, ha / "ca.crt", ha / "client.crt",
+                     ha / "client.key", clean=True)
+        )  # fmt: skip
+        connected = threading.Event()
+        client.on_connect = lambda *_a: connected.set()
+        client.connect_async("127.0.0.1", port)
+        client.loop_start()
+        try:
+            assert connected.wait(10)
+        finally:
+            client.disconnect()
+            client.loop_stop()
+    finally:
+        process.stop()
+    # The check can fail: the whole mosquitto.conf in conf.d stops Mosquitto.
+    (conf_d / "facegate.conf").unlink()
+    (conf_d / "facegate.conf").symlink_to(broker / "mosquitto.conf")
+    with pytest.raises(BrokerError):
+        BrokerProcess(debian, "127.0.0.1", port).start()

@@ -24,7 +24,13 @@ from typing import Any
 from nacl.signing import SigningKey, VerifyKey
 
 from .apply import GateKeys
-from .broker import HA_USER, acl_text, check_listen_address, mosquitto_conf
+from .broker import (
+    HA_USER,
+    acl_text,
+    check_listen_address,
+    mosquitto_conf,
+    mosquitto_include,
+)
 from .pki import (
     CompoundPkiError,
     Issued,
@@ -65,8 +71,13 @@ def init_office(
     *,
     home_assistant: bool = False,
     allow_any_address: bool = False,
+    broker_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Create the office's compound folder; refuses one that already holds a CA."""
+    """Create the office's compound folder; refuses one that already holds a CA.
+
+    ``broker_dir``: where the broker's files go (default ``folder/broker``); on an office
+    node, a folder the ``mosquitto`` user can reach (``/etc/mosquitto/facegate``), since
+    Mosquitto drops root before it reads them and the office's folder is the service's."""
     check_device_id(compound)
     address = check_listen_address(address, allow_any=allow_any_address)
     if (folder / "ca.key").exists():
@@ -80,9 +91,12 @@ def init_office(
         "address": address,
         "port": port,
         "home_assistant": home_assistant,
+        "broker_dir": str(broker_dir or folder / "broker"),
         "office_key": _b64(bytes(signing.verify_key)),
     }
-    broker = folder / "broker"  # what mosquitto reads (chown it to the mosquitto user)
+    broker = broker_dir or folder / "broker"  # what mosquitto reads (its user must reach it)
+    if (broker / "broker.key").exists():
+        raise CompoundPkiError(f"{broker} already holds a broker key; refusing to replace it")
     _write(folder / "ca.key", ca.key_pem, private=True)
     _write(folder / "ca.crt", ca.cert_pem)
     _write(broker / "ca.crt", ca.cert_pem)
@@ -93,6 +107,7 @@ def init_office(
     _write(folder / "office-sign.key", bytes(signing).hex().encode(), private=True)
     _write(broker / "acl", acl_text(compound, home_assistant=home_assistant).encode())
     _write(broker / "mosquitto.conf", mosquitto_conf(broker, address, port).encode())
+    _write(broker / "facegate.conf", mosquitto_include(broker, address, port).encode())
     if home_assistant:  # Home Assistant's MQTT client: its own certificate, the ACL's user
         ha = new_request(HA_USER, compound)
         _write(folder / HA_USER / "client.key", ha.key_pem, private=True)
