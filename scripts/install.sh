@@ -9,6 +9,9 @@
 #   sudo scripts/install.sh --no-models         skip `facegate models install` (offline)
 #   sudo scripts/install.sh --web               also the web console (README "Web console"): its
 #                                               user, folder, HTTPS certificate and unit
+#   sudo scripts/install.sh --office            also a compound's office node (README "Compound"):
+#                                               Mosquitto and the facegate-compound unit
+#                                               (`facegate compound serve`)
 #   sudo scripts/install.sh --uninstall         remove program, units, rules; keep data, config, key
 #   sudo scripts/install.sh --uninstall --purge [--force]
 #                                               also delete data, config, master key, user, group
@@ -47,6 +50,7 @@ PURGE=0
 FORCE=0
 MODELS=1
 WEB=0
+OFFICE=0
 DRY_RUN=0
 CAMERA=auto
 SKIP_OS_CHECK=0
@@ -68,6 +72,7 @@ parse_args() {
             --force) FORCE=1 ;;
             --no-models) MODELS=0 ;;
             --web) WEB=1 ;;
+            --office) OFFICE=1 ;;
             --dry-run) DRY_RUN=1 ;;
             --check-os) ACTION=check-os ;;
             --skip-os-check) SKIP_OS_CHECK=1 ;;
@@ -226,6 +231,7 @@ install_packages() {
             packages+=("$p")
         done
     fi
+    [ "$OFFICE" = 1 ] && packages+=(mosquitto)
     step "sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${packages[*]}"
 }
 
@@ -305,6 +311,15 @@ install_web() {
     fi
 }
 
+install_office() {
+    [ "$OFFICE" = 1 ] || return 0
+    note "a compound's office node: the unit of \`facegate compound serve\` (it starts once \`compound init\` made $STATE_DIR/compound)"
+    step "sudo install -D -m 0644 systemd/facegate-compound.service $UNIT_DIR/facegate-compound.service"
+    if [ "$DRY_RUN" = 1 ] || command -v systemctl >/dev/null; then
+        step "sudo systemctl enable facegate-compound.service"
+    fi
+}
+
 next_steps() {
     cat <<STEPS
 
@@ -318,6 +333,13 @@ facegate is installed (not started).  Next:
   5. Print the notice sign:  facegate notice render
   6. Check the audit trail:  facegate audit verify
 STEPS
+    if [ "$OFFICE" = 1 ]; then
+        cat <<STEPS
+  Office node: facegate compound init --name NAME --listen LAN-ADDRESS --broker-dir /etc/mosquitto/facegate
+     then the owners and Mosquitto's conf.d (README "Compound", step 1) and: systemctl start facegate-compound
+     (the office drives no door: systemctl disable facegate, unless this Pi is also a gate)
+STEPS
+    fi
     [ "$WEB" = 1 ] || return 0
     cat <<STEPS
   7. Web console: a first account   sudo -u $WEB_USER $VENV/bin/facegate web user add NAME --role admin
@@ -331,10 +353,13 @@ uninstall() {
     if command -v systemctl >/dev/null && systemctl list-unit-files facegate.service >/dev/null 2>&1; then
         systemctl disable --now facegate.service 2>/dev/null || true
     fi
-    if command -v systemctl >/dev/null && systemctl list-unit-files facegate-web.service >/dev/null 2>&1; then
-        systemctl disable --now facegate-web.service 2>/dev/null || true
-    fi
-    rm -f "$UNIT_DIR/facegate.service" "$UNIT_DIR/facegate-web.service" "$UDEV_RULES" /usr/local/bin/facegate
+    local unit
+    for unit in facegate-web.service facegate-compound.service; do
+        if command -v systemctl >/dev/null && systemctl list-unit-files "$unit" >/dev/null 2>&1; then
+            systemctl disable --now "$unit" 2>/dev/null || true
+        fi
+    done
+    rm -f "$UNIT_DIR/facegate.service" "$UNIT_DIR/facegate-web.service" "$UNIT_DIR/facegate-compound.service" "$UDEV_RULES" /usr/local/bin/facegate
     rm -rf "$PREFIX"
     if command -v systemctl >/dev/null; then
         systemctl daemon-reload 2>/dev/null || true
@@ -396,6 +421,7 @@ main() {
     create_key
     install_units
     install_web
+    install_office
     if [ "$DRY_RUN" = 0 ]; then
         next_steps
     fi

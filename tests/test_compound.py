@@ -104,11 +104,23 @@ def test_changes_apply_in_order_exactly_once(store: Store) -> None:
     assert store.count_people_with_face() == 1
     apply(store, change(store, 2, pseudonym=P2, seed=2))
     apply(store, change(store, 3, "withdraw", pseudonym=P1))
-    # The same pseudonym enrolled again (a restored database, a bug): refused, and counted.
+    # The same person sent again (new photos): their templates are replaced, not added to.
     body = json.loads(apply(store, change(store, 4, pseudonym=P2, seed=3)).answer)["body"]
-    assert body["status"] == "refused" and "already held" in body["reason"]
-    assert last_seq(store) == 4
+    assert body["status"] == "applied" and body["reason"] == "replaced 2 templates"
+    held = dict(store.iter_templates(SPACE))
+    assert list(held) == [P2]
+    np.testing.assert_allclose(held[P2], templates(3), atol=1e-6)
+    live = "SELECT COUNT(*) FROM consents WHERE pseudonym = ? AND withdrawn_at IS NULL"
+    assert store.query(live, (P2,)).fetchone()[0] == 1  # the old consent ended, kept
+    # A person whose consent was withdrawn here is not brought back: refused, and counted.
+    body = json.loads(apply(store, change(store, 5, pseudonym=P1, seed=4)).answer)["body"]
+    assert body["status"] == "refused" and "withdrawn here" in body["reason"]
+    assert last_seq(store) == 5
     assert [p for p, _ in store.iter_templates(SPACE)] == [P2]
+    # A replacement that fails (another embedding space) leaves the face as it was.
+    wrong = apply(store, change(store, 6, pseudonym=P2, seed=5), face_space=("sface", 128))
+    assert json.loads(wrong.answer)["body"]["status"] == "refused" and not wrong.changed
+    np.testing.assert_allclose(dict(store.iter_templates(SPACE))[P2], templates(3), atol=1e-6)
 
 
 def test_an_answer_is_signed_by_the_gate_and_a_receipt_by_its_audit_key(store: Store) -> None:

@@ -136,6 +136,47 @@ def test_a_gate_stopped_during_an_enrolment_catches_up_on_restart(compound: SimC
     assert office.deletion_status(first).line() == "deleted at 3 of 3 gates"
 
 
+def test_a_person_sent_again_replaces_their_templates_everywhere_in_order(
+    compound: SimCompound,
+) -> None:
+    """New photos of a person: the same pseudonym sent again replaces the gates' templates,
+    acknowledged as usual; a gate that was away catches up on every change in order, the
+    withdrawals among them."""
+    office = compound.office
+    assert office is not None
+    late = compound.gates["gate-c"]
+    late.stop()
+    person, gone = "p-9999999999999999", "p-aaaaaaaaaaaaaaaa"
+    office.enrol(person, bundle(9))
+    assert office.enrol(person, bundle(10)) == {"gate-a": 2, "gate-b": 2, "gate-c": 2}
+    office.enrol(gone, bundle(11))
+    office.withdraw(gone)
+    office.enrol(gone, bundle(12))  # withdrawn at the gates: not brought back this way
+    assert office.wait(lambda: office.registry.unanswered() == 5, WAIT_S)  # gate-c's five
+    for device in ("gate-a", "gate-b"):
+        np.testing.assert_allclose(held(compound, device)[person], templates(10), atol=1e-6)
+        assert gone not in held(compound, device)
+    late.start(compound.name, compound.port)
+    assert office.wait(lambda: answered(office), WAIT_S)
+    got = held(compound, "gate-c")
+    assert list(got) == [person] and len(got[person]) == 3  # replaced, not added to
+    np.testing.assert_allclose(got[person], templates(10), atol=1e-6)
+    gate_keys = office.registry.gates()
+    for device in GATES:
+        key = VerifyKey(base64.b64decode(gate_keys[device][1]))
+        answers = [verify(key, signed) for signed in office.registry.gate_answers(device)]
+        assert [(a["seq"], a["status"], a["kind"]) for a in answers] == [
+            (1, "applied", "enrol"),
+            (2, "applied", "enrol"),
+            (3, "applied", "enrol"),
+            (4, "applied", "withdraw"),
+            (5, "refused", "enrol"),
+        ]
+        assert answers[1]["reason"] == "replaced 3 templates"
+        assert "withdrawn here" in answers[4]["reason"]
+    assert office.deletion_status(gone).line() == "deleted at 3 of 3 gates"
+
+
 def test_changes_a_broker_lost_are_sent_again(compound: SimCompound) -> None:
     office, broker = compound.office, compound.broker
     assert office is not None and broker is not None

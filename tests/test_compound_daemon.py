@@ -6,22 +6,20 @@ receipts and the face refused everywhere. Needs mosquitto and the installed mode
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from compound_support import CONFIG, Daemon, gate_daemons, until, write_clip
 from facegate.compound.broker import find_mosquitto
 from facegate.compound.office import person_bundle
 from facegate.compound.sim import SimCompound
 from facegate.config import load_config_text
-from facegate.service.actuator import AppEvent
 from facegate.service.app import App
 from facegate.service.compound_link import CompoundHook
 from helpers import load_rgb
@@ -34,64 +32,6 @@ pytestmark = pytest.mark.skipif(
 GATES = ["gate-a", "gate-b", "gate-c"]
 PERSON = "p-7777777777777777"
 
-CONFIG = """\
-site: {{name: {device}, kind: residential_compound, purpose: Open the gate for residents.}}
-camera: {{type: replay, path: {clip}, fps: 10, loop: true}}
-doors: [{{id: main, relay: {{pin: 17, pulse_s: 1.0}}}}]
-readers: [{{id: r1, type: wiegand, door: main, d0: 22, d1: 23}}]
-models: {{dir: {models}}}
-store: {{state_dir: {state}}}
-liveness: {{mode: "off"}}
-compound:
-  name: estate
-  device: {device}
-  broker: 127.0.0.1
-  port: {port}
-  dir: {folder}
-  home_assistant: true
-"""
-
-
-def write_clip(folder: Path, face: np.ndarray) -> None:
-    """A loop: nobody for 1 s, the resident for 0.8 s, nobody for 1 s."""
-    folder.mkdir(parents=True)
-    blank = np.full((480, 640, 3), 90, np.uint8)
-    frame = blank.copy()
-    scale = 400 / max(face.shape[:2])
-    small = cv2.resize(face, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    frame[40 : 40 + small.shape[0], 120 : 120 + small.shape[1]] = small[:, :, ::-1]
-    for i, bgr in enumerate([blank] * 10 + [frame] * 8 + [blank] * 10):
-        cv2.imwrite(str(folder / f"{i:03d}.png"), bgr)
-
-
-def until(check: Any, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-class Daemon:
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.decisions: list[tuple[float, bool, str | None]] = []
-        self.hook = CompoundHook(app)
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def listen(self, event: AppEvent) -> None:
-        if event.kind == "decision" and event.decision is not None:
-            self.decisions.append(
-                (time.monotonic(), event.decision.granted, event.decision.subject)
-            )
-
-    def _run(self) -> None:
-        self.app.run(frame_timeout_s=0.02)
-
-    def face_decisions_since(self, t: float) -> list[tuple[bool, str | None]]:
-        return [(g, s) for at, g, s in self.decisions if at > t]
-
 
 @pytest.fixture
 def daemons(
@@ -103,39 +43,10 @@ def daemons(
     compound.start_office()
     clip = tmp_path / "clip"
     write_clip(clip, load_rgb(testdata / "faces" / "barack_obama" / "obama2.jpg"))
-    daemons: dict[str, Daemon] = {}
     try:
-        for device, gate in compound.gates.items():
-            cfg = load_config_text(
-                CONFIG.format(
-                    device=device,
-                    clip=clip,
-                    models=models_dir,
-                    state=gate.state,
-                    port=compound.port,
-                    folder=gate.folder,
-                )
-            )
-            holder: list[Daemon] = []
-            app = App(
-                cfg,
-                pin_factory=MockFactory(),
-                master_key=gate.master_key,
-                listener=lambda e, h=holder: h[0].listen(e),
-            )
-            daemon = Daemon(app)
-            holder.append(daemon)
-            app.start()
-            daemon.hook.start()
-            daemon.thread.start()
-            daemons[device] = daemon
-        yield compound, daemons
+        with gate_daemons(compound, clip, models_dir) as daemons:
+            yield compound, daemons
     finally:
-        for daemon in daemons.values():
-            daemon.app.stop()
-            daemon.thread.join(timeout=10)
-            daemon.hook.stop()
-            daemon.app.close()
         compound.close()
 
 
@@ -215,6 +126,7 @@ def test_without_a_broker_or_a_grant_the_gate_works_alone(
         state=gate.state,
         port=compound.port,
         folder=gate.folder,
+        remote_unlock="false",
     )
     factory = MockFactory()
     app = App(load_config_text(text), pin_factory=factory, master_key=gate.master_key)

@@ -70,9 +70,7 @@ def test_the_default_configuration_is_sface_and_counts_old_templates(
     assert "2 people have a face only from another embedder" in row.reason
 
 
-def test_a_store_of_dlib_templates_keeps_working_with_dlib(
-    tmp_path: Path, old_store: Path
-) -> None:
+def test_a_store_of_dlib_templates_keeps_working_with_dlib(tmp_path: Path, old_store: Path) -> None:
     dlib_cfg = load_config(_config(tmp_path, "embedder: {type: dlib-fast}\n"))
     assert isinstance(dlib_cfg.embedder, DlibFastEmbedderConfig)
     assert embedding_space(dlib_cfg) == DLIB_SPACE

@@ -60,18 +60,26 @@ def cmd_init(args: argparse.Namespace) -> int:
         args.port,
         home_assistant=args.home_assistant,
         allow_any_address=args.any_address,
+        broker_dir=args.broker_dir,
     )
+    broker = Path(settings["broker_dir"])
     out = console()
     out.print(f"compound {settings['compound']}: CA and office keys in {args.dir}")
     out.print(
-        f"broker files in {args.dir / 'broker'} (TLS on {settings['address']}:{settings['port']},"
+        f"broker files in {broker} (TLS on {settings['address']}:{settings['port']},"
         " client certificates required, ACL per device)",
         markup=False,
     )
+    if args.home_assistant:
+        out.print(
+            f"Home Assistant's client certificate, key and CA in {args.dir / 'homeassistant'} "
+            "(give them to its MQTT integration; only this identity may send unlock commands)",
+            markup=False,
+        )
     out.print(
-        f"next: chown -R mosquitto: {args.dir / 'broker'} and add `include_dir` or copy "
-        f"{args.dir / 'broker' / 'mosquitto.conf'} to /etc/mosquitto/conf.d/; then on each "
-        "gate `facegate compound join`",
+        f"next: chown -R mosquitto: {broker}; ln -s {broker / 'facegate.conf'} "
+        "/etc/mosquitto/conf.d/; systemctl restart mosquitto; then on each gate "
+        "`facegate compound join`",
         markup=False,
     )
     return EXIT_OK
@@ -230,8 +238,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     office = Office(args.dir, event_days=args.event_days)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_a: stop.set())
-    office.start(0)
-    console().print("office connected to the compound broker; Ctrl-C stops", markup=False)
+    office.start(0)  # connects (and reconnects) in the background
+    console().print(
+        f"office serving compound {office.compound}: connecting to its broker in the "
+        "background; Ctrl-C or SIGTERM stops",
+        markup=False,
+    )
     try:
         stop.wait()
     finally:
@@ -262,7 +274,17 @@ def add_compound_parsers(sub: Any) -> None:
     q.add_argument("--name", required=True, help="the compound's name (letters, digits, '-')")
     q.add_argument("--listen", required=True, help="the office node's LAN address for the broker")
     q.add_argument("--port", type=int, default=8883, help="the broker's TLS port (default 8883)")
-    q.add_argument("--home-assistant", action="store_true", help="allow a `homeassistant` client")
+    q.add_argument(
+        "--broker-dir",
+        type=Path,
+        help="where the broker's files go (default: DIR/broker); on an office node "
+        "/etc/mosquitto/facegate, which the mosquitto user can reach",
+    )
+    q.add_argument(
+        "--home-assistant",
+        action="store_true",
+        help="allow a `homeassistant` client and issue its certificate",
+    )
     q.add_argument(
         "--any-address", action="store_true", help="listen on 0.0.0.0 / :: (not advised)"
     )

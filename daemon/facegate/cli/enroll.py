@@ -115,6 +115,8 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     out = console()
     clock = SystemClock()
     face_wanted = bool(args.photo) or args.camera
+    if args.replace is not None:
+        _check_replace(args, cfg, face_wanted)
     try:
         request = assemble_enrolment(_form(args, face=face_wanted), cfg, clock.time())
     except EnrolmentRefused as exc:
@@ -161,26 +163,30 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     assert expires is not None  # a face always has one
     if client is not None:
         return _enroll_via_daemon(client, args, cfg, templates, pipeline.space, expires)
+    until = dt.datetime.fromtimestamp(expires, dt.UTC).date().isoformat()
     with open_configured_store(cfg) as store:
         if not args.allow_duplicate:
             same = find_enrolled(pipeline, store.iter_templates(pipeline.space), templates)
-            if same is not None:
+            if same is not None and same[0] != args.replace:
                 err = console(stderr=True)
                 err.print(duplicate_message(same), markup=False)
                 return EXIT_REFUSED
-        credentials, shown_pin = _credentials(args, store, cfg)
-        enrolled = request.enroll(
-            store, credentials=credentials, templates=templates, space=pipeline.space
-        )
-        audit_direct(cfg, store, "consent", enrolled.pseudonym)  # as the daemon would
-    until = dt.datetime.fromtimestamp(expires, dt.UTC).date().isoformat()
+        if args.replace is not None:
+            _replace(args, cfg, store, request, templates, pipeline.space, until)
+            shown_pin = None
+        else:
+            credentials, shown_pin = _credentials(args, store, cfg)
+            enrolled = request.enroll(
+                store, credentials=credentials, templates=templates, space=pipeline.space
+            )
+            audit_direct(cfg, store, "consent", enrolled.pseudonym)  # as the daemon would
+            out.print(
+                f"enrolled {enrolled.pseudonym}: consent {enrolled.consent_id}, "
+                f"{enrolled.templates} template(s) sealed, face kept until {until}"
+                + (" (guardian consent recorded)" if request.guardian else "")
+            )
     if shown_pin is not None:
         out.print(f"generated PIN (tell the person; it is not shown again): {shown_pin}")
-    out.print(
-        f"enrolled {enrolled.pseudonym}: consent {enrolled.consent_id}, "
-        f"{enrolled.templates} template(s) sealed, face kept until {until}"
-        + (" (guardian consent recorded)" if request.guardian else "")
-    )
     for advice in request.advice:
         out.print(f"note: {advice}", markup=False)
     if args.photo:
@@ -199,6 +205,61 @@ def cmd_enroll(args: argparse.Namespace) -> int:
             )
     out.print(_LOADED_AT_START)
     return 0
+
+
+def _check_replace(args: argparse.Namespace, cfg: Any, face_wanted: bool) -> None:
+    """``--replace``: new photos for a person already enrolled, before any model loads."""
+    if not face_wanted:
+        raise ConfigError("--replace needs the new face: --photo or --camera")
+    extra = [
+        flag
+        for flag, given in (
+            ("--name", args.name),
+            ("--unit", args.unit),
+            ("--phone", args.phone),
+            ("--pin", args.pin or args.generate_pin),
+            ("--card", args.card),
+            ("--valid-until", args.valid_until),
+        )
+        if given
+    ]
+    if extra:
+        raise ConfigError(
+            f"--replace changes only the face and its consent, not {', '.join(extra)} "
+            "(`facegate person correct` corrects the rest)"
+        )
+    if daemon_client(cfg) is not None:
+        raise ConfigError("--replace writes the store itself: stop the daemon first")
+
+
+def _replace(
+    args: argparse.Namespace,
+    cfg: Any,
+    store: Any,
+    request: Any,
+    templates: Any,
+    space: str,
+    until: str,
+) -> None:
+    from ..store.face_update import replace_face
+
+    deleted, stored = replace_face(
+        store,
+        args.replace,
+        consent=request.consent,
+        templates=templates,
+        space=space,
+        expires_at=request.expires_at,
+        minor=request.minor,
+        guardian=request.guardian,
+    )
+    audit_direct(cfg, store, "consent", args.replace)
+    console().print(
+        f"{args.replace}: face replaced ({deleted} old template(s) deleted, {stored} sealed "
+        f"under the new consent), kept until {until}; on a compound's office node, "
+        f"`facegate compound send {args.replace}` replaces it at the gates",
+        markup=False,
+    )
 
 
 def _enroll_via_daemon(
@@ -336,9 +397,7 @@ def add_enroll_parser(sub: Any) -> None:
     who.add_argument("--phone", help="phone number")
     age = p.add_argument_group("age (asked explicitly for a face: one of these)")
     age.add_argument("--birth-year", type=int, help="birth year (decides guardian consent)")
-    age.add_argument(
-        "--adult", action="store_true", help="the person attests they are 14 or older"
-    )
+    age.add_argument("--adult", action="store_true", help="the person attests they are 14 or older")
     age.add_argument(
         "--minor", action="store_true", help="the person is under 14 (a guardian consents)"
     )
@@ -356,7 +415,11 @@ def add_enroll_parser(sub: Any) -> None:
     con.add_argument(
         "--consent-ref", help="number of the signed consent form, or the e-signature's id"
     )
-    con.add_argument("--scope", help="doors covered (default: all doors)")
+    con.add_argument(
+        "--scope",
+        help="doors covered (default: all doors); on a compound's office node, the gates "
+        "the person is sent to (gate-a,gate-b)",
+    )
     gua = p.add_argument_group("guardian consent (required under 14)")
     gua.add_argument("--guardian-name", help="guardian's name (stored encrypted)")
     gua.add_argument("--guardian-relation", help="e.g. mother, father, legal guardian")
@@ -387,6 +450,13 @@ def add_enroll_parser(sub: Any) -> None:
         default=None,
         metavar="YYYY-MM-DD",
         help="the person's access ends on this date (visitors, tenants)",
+    )
+    p.add_argument(
+        "--replace",
+        metavar="ID",
+        help="new photos of a person already enrolled (pseudonym ID): their templates and "
+        "consent record are replaced in one transaction (daemon stopped; an office node's "
+        "`compound send ID` then replaces them at the gates)",
     )
     p.add_argument(
         "--allow-duplicate",

@@ -7,6 +7,11 @@ neither. A number already applied is a re-delivery: answered again, never applie
 withdrawal's answer carries the receipt kept from the first time). A number further ahead is
 a gap: not applied, and the gate says where it stands so the office sends what is missing.
 
+An enrolment of a person the gate already holds (the office sent them again: new photos,
+corrected templates) replaces their templates and consent record in one transaction
+(``store.face_update``), in the same order as every other change; one whose consent was
+withdrawn here is refused (a new enrolment is a new pseudonym).
+
 The answer is signed with the gate's compound key (Ed25519, registered at ``compound join``);
 a deletion receipt inside it is also signed with the device's audit key, as ``facegate person
 withdraw`` prints it, so it verifies with ``facegate receipt verify`` too.
@@ -28,6 +33,7 @@ from nacl.signing import SigningKey, VerifyKey
 from ..config.retention import MAX_TEMPLATE_DAYS
 from ..errors import StoreError
 from ..store import Store
+from ..store.face_update import replace_face
 from ..store.lifecycle import (
     ConsentInput,
     GuardianConsent,
@@ -169,13 +175,25 @@ def _apply(
     held = store.query("SELECT 1 FROM people WHERE pseudonym = ?", (change.pseudonym,)).fetchone()
     if change.kind == "enrol":
         assert change.sealed is not None
-        if held is not None:  # a new enrolment is a new pseudonym; never two of one person
-            raise StoreError(f"{change.pseudonym} is already held at this gate")
         bundle = open_bundle(keys.box, change.sealed)
         args = _enrolment(bundle, gate, face_space)
         cap = store.clock.time() + template_days * DAY_S
         sent = args["expires_at"]
         args["expires_at"] = cap if sent is None else min(float(sent), cap)
+        if held is not None:  # the same person again: new or corrected templates replace
+            deleted, _stored = replace_face(
+                store,
+                change.pseudonym,
+                consent=args["consent"],
+                templates=args["templates"],
+                space=args["space"],
+                expires_at=args["expires_at"],
+                minor=args["minor"],
+                guardian=args["guardian"],
+                then=bump,
+            )
+            reason = f"replaced {deleted} templates"
+            return Ack(gate, change.seq, "applied", change.kind, change.pseudonym, reason)
         enroll_person(store, pseudonym=change.pseudonym, then=bump, **args)
         return Ack(gate, change.seq, "applied", change.kind, change.pseudonym)
     receipt: Receipt | None

@@ -30,6 +30,7 @@ __all__ = [
     "check_listen_address",
     "find_mosquitto",
     "mosquitto_conf",
+    "mosquitto_include",
 ]
 
 HA_USER = "homeassistant"
@@ -99,19 +100,17 @@ def acl_text(compound: str, *, home_assistant: bool) -> str:
     return "\n".join(lines)
 
 
-def mosquitto_conf(folder: Path, address: str, port: int, *, persistence: bool = True) -> str:
-    """mosquitto.conf for the broker's files in ``folder`` (the office folder's ``broker/``:
-    the CA certificate, the broker's key and certificate, the ACL; never the CA's key)."""
+def mosquitto_include(folder: Path, address: str, port: int) -> str:
+    """The compound's listener for a system Mosquitto: ``facegate.conf``, for
+    ``/etc/mosquitto/conf.d/`` (Debian's own ``mosquitto.conf`` sets the pid file,
+    persistence and logging, which may appear only once). The paths are ``folder``'s: the
+    broker's files (the CA certificate, the broker's key and certificate, the ACL; never the
+    CA's key), where the ``mosquitto`` user can read them."""
     lines = [
         "# facegate compound broker (written by `facegate compound init`)",
         "per_listener_settings false",
         "allow_anonymous false",
         f"acl_file {folder / 'acl'}",
-        f"persistence {'true' if persistence else 'false'}",
-        f"persistence_location {folder / 'persistence'}/",
-        "log_dest stderr",
-        "log_type error",
-        "log_type warning",
         "max_queued_messages 100000",
         "",
         f"listener {port} {address}",
@@ -125,6 +124,19 @@ def mosquitto_conf(folder: Path, address: str, port: int, *, persistence: bool =
         "",
     ]
     return "\n".join(lines)
+
+
+def mosquitto_conf(folder: Path, address: str, port: int, *, persistence: bool = True) -> str:
+    """A whole mosquitto.conf around :func:`mosquitto_include` (a broker run on its own: the
+    tests, the demo, the scale measurement), with persistence in ``folder``."""
+    lines = [
+        f"persistence {'true' if persistence else 'false'}",
+        f"persistence_location {folder / 'persistence'}/",
+        "log_dest stderr",
+        "log_type error",
+        "log_type warning",
+    ]
+    return mosquitto_include(folder, address, port) + "\n".join(lines) + "\n"
 
 
 def free_port(address: str = "127.0.0.1") -> int:

@@ -83,3 +83,6 @@ class StoreGate:
     def unlock(self, door: str) -> None:
         if self.on_unlock is not None:
             self.on_unlock(door)
+
+    def refuse_unlock(self, door: str | None, reason: str) -> None:
+        """Nothing opens; the daemon's wrapper records it (``service/compound_link.py``)."""

@@ -39,6 +39,7 @@ BATCH = 50
 WINDOW = 500  # events sent and not yet confirmed by the office, at most
 ACK_TIMEOUT_S = 5.0
 RESEND_S = 5.0
+UNLOCK = b"UNLOCK"  # Home Assistant's payload_unlock, exactly
 
 
 class Gate(Protocol):
@@ -54,6 +55,11 @@ class Gate(Protocol):
 
     def unlock(self, door: str) -> None:
         """A remote unlock from Home Assistant (recorded and audited)."""
+        ...
+
+    def refuse_unlock(self, door: str | None, reason: str) -> None:
+        """An unlock command refused (``door``: ``None`` when it names no door here);
+        recorded and audited, the relay untouched."""
         ...
 
 
@@ -136,8 +142,10 @@ class GateLink:
             return
         client.subscribe(topic(self.settings.compound, self.device, "changes"), qos=1)
         client.subscribe(topic(self.settings.compound, self.device, "received"), qos=1)
-        if self.settings.home_assistant and self.settings.remote_unlock:
-            client.subscribe(self._t("ha") + "/+/unlock", qos=1)
+        if self.settings.home_assistant:
+            # QoS 0: the broker keeps no unlock for a gate that is away, so a command is
+            # never carried out late, when the gate comes back; refused ones are audited.
+            client.subscribe(self._t("ha") + "/+/unlock", qos=0)
         logger.info("compound: %s connected to the broker", self.device)
         self.connected.set()
         self._hello_due.set()
@@ -157,9 +165,7 @@ class GateLink:
                 self._received(bytes(message.payload))
                 return
             if message.topic.endswith("/unlock"):
-                door = message.topic.split("/")[-2]
-                if message.payload == b"UNLOCK" and door in self._doors:
-                    self.gate.unlock(door)
+                self._unlock(message)
                 return
             applied = self.gate.apply(bytes(message.payload))
         except BadMessage as exc:
@@ -173,6 +179,25 @@ class GateLink:
             self._hello_due.set()  # a gap: say where we stand
             return
         client.publish(topic(self.settings.compound, self.device, "acks"), applied.answer, qos=1)
+
+    def _unlock(self, message: mqtt.MQTTMessage) -> None:
+        """Home Assistant's command: carried out only when everything about it is right; any
+        doubt is a refusal, audited, and the relay stays as it is."""
+        door = message.topic.split("/")[-2]
+        known = door if door in self._doors else None
+        if known is None:
+            reason = "unknown_door"
+        elif not self.settings.remote_unlock:
+            reason = "remote_unlock_off"  # this gate gave Home Assistant no right to open
+        elif message.retain:
+            reason = "retained_command"  # a stored command would open at every reconnect
+        elif message.payload != UNLOCK:
+            reason = "malformed_command"
+        else:
+            self.gate.unlock(door)
+            return
+        logger.warning("compound: a remote unlock was refused (%s)", reason)
+        self.gate.refuse_unlock(known, reason)
 
     def _received(self, payload: bytes) -> None:
         if self.settings.office is not None:

@@ -198,6 +198,13 @@ class Registry:
             )
         }
 
+    def gate_answers(self, gate: str) -> list[bytes]:
+        """Every signed answer of one gate, in its sequence."""
+        return [
+            bytes(r[0])
+            for r in self._all("SELECT signed FROM answers WHERE gate = ? ORDER BY seq", (gate,))
+        ]
+
     # -- events --------------------------------------------------------------------------
 
     def add_event(self, body: dict[str, Any], at: float) -> bool:

@@ -2,7 +2,8 @@
 
 1. ``init_office`` (office node): the compound CA, the broker's certificate for its LAN
    address, the office's own client certificate and signing key, ``mosquitto.conf`` and
-   ``acl``. The CA key never leaves this folder.
+   ``acl``; with Home Assistant, its client certificate and key (``homeassistant/``, the
+   ACL's ``homeassistant`` user). The CA key never leaves this folder.
 2. ``join_request`` (each gate): a TLS key made on the gate (kept in its compound folder,
    mode 0600), a certificate request, and the gate's X25519 and Ed25519 public keys (their
    private halves stay wrapped in the gate's store). Only public material is in the request.
@@ -23,7 +24,13 @@ from typing import Any
 from nacl.signing import SigningKey, VerifyKey
 
 from .apply import GateKeys
-from .broker import acl_text, check_listen_address, mosquitto_conf
+from .broker import (
+    HA_USER,
+    acl_text,
+    check_listen_address,
+    mosquitto_conf,
+    mosquitto_include,
+)
 from .pki import (
     CompoundPkiError,
     Issued,
@@ -64,8 +71,13 @@ def init_office(
     *,
     home_assistant: bool = False,
     allow_any_address: bool = False,
+    broker_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Create the office's compound folder; refuses one that already holds a CA."""
+    """Create the office's compound folder; refuses one that already holds a CA.
+
+    ``broker_dir``: where the broker's files go (default ``folder/broker``); on an office
+    node, a folder the ``mosquitto`` user can reach (``/etc/mosquitto/facegate``), since
+    Mosquitto drops root before it reads them and the office's folder is the service's."""
     check_device_id(compound)
     address = check_listen_address(address, allow_any=allow_any_address)
     if (folder / "ca.key").exists():
@@ -79,9 +91,12 @@ def init_office(
         "address": address,
         "port": port,
         "home_assistant": home_assistant,
+        "broker_dir": str(broker_dir or folder / "broker"),
         "office_key": _b64(bytes(signing.verify_key)),
     }
-    broker = folder / "broker"  # what mosquitto reads (chown it to the mosquitto user)
+    broker = broker_dir or folder / "broker"  # what mosquitto reads (its user must reach it)
+    if (broker / "broker.key").exists():
+        raise CompoundPkiError(f"{broker} already holds a broker key; refusing to replace it")
     _write(folder / "ca.key", ca.key_pem, private=True)
     _write(folder / "ca.crt", ca.cert_pem)
     _write(broker / "ca.crt", ca.cert_pem)
@@ -92,6 +107,12 @@ def init_office(
     _write(folder / "office-sign.key", bytes(signing).hex().encode(), private=True)
     _write(broker / "acl", acl_text(compound, home_assistant=home_assistant).encode())
     _write(broker / "mosquitto.conf", mosquitto_conf(broker, address, port).encode())
+    _write(broker / "facegate.conf", mosquitto_include(broker, address, port).encode())
+    if home_assistant:  # Home Assistant's MQTT client: its own certificate, the ACL's user
+        ha = new_request(HA_USER, compound)
+        _write(folder / HA_USER / "client.key", ha.key_pem, private=True)
+        _write(folder / HA_USER / "client.crt", sign_request(ca, ha.cert_pem, HA_USER))
+        _write(folder / HA_USER / "ca.crt", ca.cert_pem)
     _write(folder / "compound.json", json.dumps(settings, indent=2).encode())
     Registry(folder / "registry.db").close()
     return settings
@@ -115,8 +136,8 @@ def join_request(folder: Path, device: str, compound: str, keys: GateKeys) -> di
     """On the gate: make its TLS key (kept here) and the request to hand to the office."""
     check_device_id(device)
     check_device_id(compound)
-    if device == OFFICE:
-        raise CompoundPkiError("'office' is the office node's id; give the gate another")
+    if device in (OFFICE, HA_USER):
+        raise CompoundPkiError(f"{device!r} is a reserved id; give the gate another")
     issued = new_request(device, compound)
     _write(folder / "device.key", issued.key_pem, private=True)
     return {
@@ -150,8 +171,8 @@ def admit(folder: Path, request: dict[str, Any]) -> dict[str, Any]:
         raise
     except (KeyError, TypeError, ValueError) as exc:
         raise CompoundPkiError(f"a malformed join request ({type(exc).__name__})") from None
-    if device == OFFICE:
-        raise CompoundPkiError("'office' is the office node's own id")
+    if device in (OFFICE, HA_USER):
+        raise CompoundPkiError(f"{device!r} is a reserved id (the office, Home Assistant)")
     ca = Issued((folder / "ca.key").read_bytes(), (folder / "ca.crt").read_bytes())
     cert = sign_request(ca, csr, device)
     registry = Registry(folder / "registry.db")

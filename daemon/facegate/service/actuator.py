@@ -202,6 +202,19 @@ class Actuator:
         self.emit(AppEvent("decision", now, door, decision=outcome))
         return outcome
 
+    def remote_refused(self, door: str | None, reason: str, *, uid: int) -> None:
+        """A remote unlock refused before it reached a door (a compound's Home Assistant
+        command): recorded and audited as a denial; the relay is not touched. ``door``:
+        ``None`` for a command naming no door of this gate (audited only)."""
+        now = self.clock.monotonic()
+        logger.warning("door %s: remote unlock REFUSED (%s) uid:%d", door or "-", reason, uid)
+        if door is None or door not in self.doors:
+            self._audit("remote_refused", reason=reason, uid=uid)
+            return
+        outcome = Outcome(door, False, "remote", reason, None, None, now, f"uid:{uid}")
+        self.record(outcome)
+        self.emit(AppEvent("decision", now, door, decision=outcome))
+
     def record(self, outcome: Outcome) -> None:
         """The pseudonymised event row and the signed audit record of one outcome."""
         if self.store is None:

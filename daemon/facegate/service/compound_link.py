@@ -73,6 +73,12 @@ class _OnLoop:
     def unlock(self, door: str) -> None:
         self.app.loop_calls.call(lambda: self.app.remote_open(door, None, uid=HOME_ASSISTANT_UID))
 
+    def refuse_unlock(self, door: str | None, reason: str) -> None:
+        actuator = self.app.actuator
+        self.app.loop_calls.call(
+            lambda: actuator.remote_refused(door, reason, uid=HOME_ASSISTANT_UID)
+        )
+
 
 class CompoundHook:
     """Starts and stops the link for one App (the supervisor holds one per App)."""

@@ -200,7 +200,11 @@ def assemble_enrolment(form: EnrolmentForm, cfg: FacegateConfig, now: float) -> 
     age = (
         f"born {form.birth_year}"
         if form.birth_year is not None
-        else "child" if form.minor else "adult" if form.adult else None
+        else "child"
+        if form.minor
+        else "adult"
+        if form.adult
+        else None
     )
     advice = (CHILD_ADVICE,) if minor else ()
     if not form.face:

@@ -1,0 +1,163 @@
+"""The office node's own enrolment reaching the gates: `facegate enroll -c office.yaml --scope`
+then `facegate compound send`, with gate daemons on mock pins and a real Mosquitto (TLS, ACL).
+
+The consent record's scope names the gates it covers; the person goes only to those, and only
+those grant the face. Needs mosquitto, the installed models and the shared photos."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from compound_support import gate_daemons, until, write_clip
+from facegate.cli import main
+from facegate.compound.broker import find_mosquitto
+from facegate.compound.registry import Registry
+from facegate.compound.sim import SimCompound
+from facegate.store import create_master_key
+from helpers import CONSENT_ARGS, load_rgb, post_notice
+
+pytestmark = pytest.mark.skipif(
+    find_mosquitto() is None,
+    reason="mosquitto is not installed (apt install mosquitto; scripts/dev does)",
+)
+
+
+def office_config(root: Path, models_dir: Path) -> Path:
+    """The office node's facegate configuration: its store and embedder (no door is driven)."""
+    state = root / "office-node" / "state"
+    path = root / "office.yaml"
+    path.write_text(
+        "site: {name: Office, kind: residential_compound, purpose: Open the gate for residents.}\n"
+        f"camera: {{type: replay, path: {root}}}\n"
+        "doors: [{id: main, relay: {pin: 17}}]\n"
+        f"models: {{dir: {models_dir}}}\n"
+        f"store: {{state_dir: {state}}}\n"
+        f"admin: {{socket: {root / 'office-node' / 'admin.sock'}}}\n"
+    )
+    create_master_key(state / "master.key")
+    post_notice(state)
+    return path
+
+
+def enrol_at_office(cfg: Path, photo: Path, scope: str, capsys: pytest.CaptureFixture[str]) -> str:
+    capsys.readouterr()
+    assert (
+        main(["enroll", "-c", str(cfg), "--photo", str(photo), "--scope", scope, *CONSENT_ARGS])
+        == 0
+    )
+    out = capsys.readouterr().out
+    return next(w.rstrip(":") for w in out.split() if w.startswith("p-"))
+
+
+def test_an_office_enrolment_goes_only_to_the_gates_its_consent_names(
+    tmp_path: Path, models_dir: Path, testdata: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    compound = SimCompound(tmp_path / "compound")
+    compound.create(["gate-a", "gate-b"])
+    compound.start_broker()
+    office = office_config(tmp_path, models_dir)
+    clip = tmp_path / "clip"
+    obama = testdata / "faces" / "barack_obama"
+    write_clip(clip, load_rgb(obama / "obama2.jpg"))
+    try:
+        with gate_daemons(compound, clip, models_dir) as gates:
+            assert until(lambda: all(d.connected() for d in gates.values()))
+            person = enrol_at_office(office, obama / "obama.jpg", "gate-a", capsys)
+            sent_at = time.monotonic()
+            send = ["compound", "send", person, "-c", str(office)]
+            assert main([*send, "--dir", str(compound.office_dir), "--wait", "30"]) == 0
+            assert "sent to 1 gates (gate-a); applied at 1 of 1" in capsys.readouterr().out
+            # gate-a grants the face it never saw enrolled; gate-b sees it and refuses it.
+            a, b = gates["gate-a"], gates["gate-b"]
+            assert until(lambda: (True, person) in a.face_decisions_since(sent_at))
+            assert until(lambda: (False, None) in b.face_decisions_since(sent_at))
+            assert until(lambda: len(b.face_decisions_since(sent_at)) >= 3)
+            assert all(not granted for granted, _ in b.face_decisions_since(0))
+            assert b.app.loop_calls.call(lambda: b.app.store.count_people_with_face()) == 0
+    finally:
+        compound.close()
+    registry = Registry(compound.office_dir / "registry.db")
+    try:
+        assert registry.holders(person) == ["gate-a"]
+        assert dict((g, seq) for g, seq, _o, _e in registry.overview()) == {
+            "gate-a": 1,
+            "gate-b": 0,
+        }
+    finally:
+        registry.close()
+
+
+def test_a_scope_naming_a_gate_outside_the_compound_is_refused_before_sending(
+    tmp_path: Path, models_dir: Path, testdata: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    compound = SimCompound(tmp_path / "compound")
+    compound.create(["gate-a"])
+    compound.start_broker()
+    office = office_config(tmp_path, models_dir)
+    photo = testdata / "faces" / "barack_obama" / "obama.jpg"
+    try:
+        person = enrol_at_office(office, photo, "gate-a, gate-x", capsys)
+        send = ["compound", "send", person, "-c", str(office), "--dir", str(compound.office_dir)]
+        assert main(send) == 2
+        err = capsys.readouterr().err
+        assert "gate-x" in err and "Traceback" not in err
+    finally:
+        compound.close()
+    registry = Registry(compound.office_dir / "registry.db")
+    try:
+        assert registry.holders(person) == [] and registry.unanswered() == 0
+    finally:
+        registry.close()
+
+
+def test_new_photos_at_the_office_replace_the_face_at_the_gate(
+    tmp_path: Path, models_dir: Path, testdata: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A person enrolled with the wrong photo is refused at the gate; `enroll --replace` with
+    the right one at the office and `compound send` again: the gate now grants them, under the
+    same pseudonym, holding only the new templates."""
+    compound = SimCompound(tmp_path / "compound")
+    compound.create(["gate-a"])
+    compound.start_broker()
+    office = office_config(tmp_path, models_dir)
+    clip = tmp_path / "clip"
+    obama = testdata / "faces" / "barack_obama"
+    write_clip(clip, load_rgb(obama / "obama2.jpg"))
+    wrong = testdata / "faces" / "jeff_bezos" / "img20.jpg"
+    send = ["compound", "send", "-c", str(office), "--dir", str(compound.office_dir)]
+    try:
+        with gate_daemons(compound, clip, models_dir) as gates:
+            gate = gates["gate-a"]
+            assert until(gate.connected)
+            person = enrol_at_office(office, wrong, "gate-a", capsys)
+            assert main([*send, person, "--wait", "30"]) == 0
+            sent_at = time.monotonic()
+            assert until(lambda: len(gate.face_decisions_since(sent_at)) >= 2)
+            assert (True, person) not in gate.face_decisions_since(0)
+            # Bad input for --replace: one line, exit 2 (1: no such person), nothing changed.
+            capsys.readouterr()
+            replace = ["enroll", "-c", str(office), "--replace", person, *CONSENT_ARGS]
+            assert main([*replace, "--scope", "gate-a"]) == 2  # no photo
+            assert main([*replace, "--photo", str(obama / "obama.jpg"), "--name", "X"]) == 2
+            other = ["--photo", str(obama / "obama.jpg"), "--scope", "gate-a"]
+            assert main(["enroll", "-c", str(office), "--replace", "p-0000000000000000",
+                         *CONSENT_ARGS, *other]) == 1  # fmt: skip
+            err = capsys.readouterr().err
+            assert "Traceback" not in err and "no person p-0000000000000000" in err
+            assert main([*replace, *other]) == 0
+            assert f"{person}: face replaced (1 old template(s) deleted" in capsys.readouterr().out
+            assert main([*send, person, "--wait", "30"]) == 0
+            assert "applied at 1 of 1" in capsys.readouterr().out
+            resent_at = time.monotonic()
+            assert until(lambda: (True, person) in gate.face_decisions_since(resent_at))
+            rows = gate.app.loop_calls.call(
+                lambda: gate.app.store.query(
+                    "SELECT COUNT(*) FROM templates WHERE pseudonym = ?", (person,)
+                ).fetchone()[0]
+            )
+            assert rows == 1  # replaced, not added to
+    finally:
+        compound.close()
