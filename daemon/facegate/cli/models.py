@@ -59,7 +59,8 @@ def cmd_models_verify(args: argparse.Namespace) -> int:
     console().print(table)
     if all(s == "ok" for s in status.values()):
         return EXIT_OK
-    console().print("run `facegate models install` to fetch the missing or damaged files")
+    extras = "".join(f" --with {extra}" for extra in args.extras)
+    console().print(f"run `facegate models install{extras}` to fetch the missing or damaged files")
     return EXIT_ERROR
 
 
