@@ -299,6 +299,12 @@ def test_liveness_model_defaults_to_the_installed_file(tmp_path: Path) -> None:
     text = MINIMAL_CONFIG.format(clip=tmp_path, state=tmp_path / "state")
     full = load_config_text(text.replace('mode: "off"', "mode: passive\n  model: {}"))
     assert full.liveness.model == PadModelConfig()
+    named = PadModelConfig.model_validate({"path": "/opt/m/FaceAntiSpoofing.tflite"})
+    assert named.sha256 == ANTI_SPOOFING_SHA256  # the pin follows the name, wherever it is
+    with pytest.raises(ValueError, match="needs its `sha256`"):
+        PadModelConfig.model_validate({"path": "other.tflite"})
+    with pytest.raises(ValueError, match="needs the `path`"):
+        PadModelConfig.model_validate({"sha256": "0" * 64})
     result = _liveness(full)
     assert result.reason.endswith("with the anti-spoofing model FaceAntiSpoofing.tflite")
 

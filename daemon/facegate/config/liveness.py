@@ -17,7 +17,7 @@ README's liveness section for the measured rates).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -298,7 +298,8 @@ class PadModelConfig(Section):
         default=ANTI_SPOOFING_SHA256,
         pattern=r"^[0-9a-f]{64}$",
         description="Pinned SHA-256 of the file (64 lowercase hex digits); another file is "
-        "refused at start. Default: the installed FaceAntiSpoofing.tflite's.",
+        "refused at start. Left out only for FaceAntiSpoofing.tflite: its pin. Another "
+        "model needs both `path` and `sha256`.",
     )
     every_n_frames: int = Field(
         default=5, ge=1, le=100, description="Run the model on every n-th frame of a track."
@@ -330,6 +331,23 @@ class PadModelConfig(Section):
         "for the model to judge it (its authors' gate); a blurrier crop abstains instead of "
         "refusing a live face. 0 judges every crop. On pad-dev no crop passed 1000.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _path_and_sha256(cls, data: Any) -> Any:
+        """Both, or neither (the installed FaceAntiSpoofing.tflite and its pin): a hash
+        without its file, or another file without its hash, is a mistake, not a default."""
+        if not isinstance(data, dict):
+            return data
+        if "sha256" in data and "path" not in data:
+            raise ValueError("`sha256` needs the `path` of the model it pins")
+        named = Path(str(data.get("path", ANTI_SPOOFING_FILE))).name
+        if "sha256" not in data and named != ANTI_SPOOFING_FILE:
+            raise ValueError(
+                f"`path` {data['path']} needs its `sha256` (only {ANTI_SPOOFING_FILE}, "
+                "from `facegate models install --with antispoof`, has a built-in pin)"
+            )
+        return data
 
     @model_validator(mode="after")
     def _ordered(self) -> PadModelConfig:
