@@ -33,7 +33,7 @@ SERVICE_USER=facegate
 WEB_USER=facegate-web
 WEB_STATE_DIR=/var/lib/facegate-web
 ADMIN_GROUP=facegate-admin
-DEVICE_GROUPS=(gpio video input dialout i2c)
+DEVICE_GROUPS=(gpio video input dialout i2c audio)
 # Debian 12 and Raspberry Pi OS alike: venv and pip; evdev (USB HID card readers and keypads)
 # and smbus2 (the door display's I2C bus) from apt, so nothing needs a compiler; a CJK font
 # for the printed sign and consent form.

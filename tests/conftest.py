@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from facegate.models.manifest import default_models_dir, verify_installed
+from facegate.models.manifest import artifacts_with, default_models_dir, verify_installed
 from helpers import SHARED
 
 
@@ -25,9 +25,10 @@ def _no_host_credstore(
 
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
-    """The installed, hash-verified models folder."""
+    """The installed, hash-verified models folder (what scripts/dev installs: `--with dlib`;
+    the optional anti-spoofing model is not needed)."""
     path = default_models_dir()
-    status = verify_installed(path)
+    status = verify_installed(path, artifacts_with("dlib"))
     bad = {name: s for name, s in status.items() if s != "ok"}
     if bad:
         pytest.skip(

@@ -42,7 +42,8 @@ def test_models_install_fetches_dlib_only_when_asked() -> None:
     default = model_files(artifacts_with())
     assert YUNET_2023MAR in default and SFACE_2021DEC in default
     assert not {DLIB_RESNET, DLIB_SHAPE5, DLIB_RESNET_ONNX} & default.keys()
-    assert artifacts_with("dlib") == ARTIFACTS
+    assert artifacts_with("dlib", "antispoof") == ARTIFACTS
+    assert len(artifacts_with("dlib")) == len(ARTIFACTS) - 1  # not the anti-spoofing model
     everything = model_files(artifacts_with("dlib"))
     assert {DLIB_RESNET, DLIB_SHAPE5, DLIB_RESNET_ONNX} <= everything.keys()
 
@@ -51,7 +52,7 @@ def test_models_help_names_the_dlib_option(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit):
         main(["models", "install", "--help"])
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal
-    assert "--with {dlib}" in text and "the default `sface` does not need them" in text
+    assert "--with {dlib,antispoof}" in text and "the default `sface` does not need them" in text
 
 
 def test_without_the_extra_one_line_names_it(

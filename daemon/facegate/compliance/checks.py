@@ -214,7 +214,8 @@ def _liveness(cfg: FacegateConfig, *_: Any) -> CheckResult:
             Status.WARN,
             f"liveness is off at door {camera_door}: a photo of a resident opens it",
         )
-    model = " with the anti-spoofing model" if cfg.liveness.model is not None else ""
+    pad = cfg.liveness.model
+    model = f" with the anti-spoofing model {pad.path.name}" if pad is not None else ""
     return CheckResult("liveness", art, Status.PASS, f"door {camera_door}: {mode}{model}")
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "InputPinConfig",
     "LockType",
     "OutputPinConfig",
+    "SpeakerConfig",
 ]
 
 LockType: TypeAlias = Literal["fail_secure", "fail_safe"]
@@ -114,6 +115,33 @@ class DisplayConfig(Section):
     )
 
 
+class SpeakerConfig(Section):
+    """A loudspeaker at the door (any ALSA output): the liveness challenge spoken, in
+    Mandarin Chinese then English, from WAV files `facegate speech render` made beforehand
+    in the state folder (``<store.state_dir>/speech``), played with ``aplay``."""
+
+    device: str = Field(
+        default="default",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_:,.=]*$",
+        description="ALSA output device (`aplay -D`), e.g. `default`, `plughw:1,0` for a USB "
+        "speaker (`aplay -L` lists them).",
+    )
+    languages: tuple[Literal["zh-CN", "en"], ...] = Field(
+        default=("zh-CN", "en"),
+        min_length=1,
+        max_length=2,
+        description="Languages spoken, in this order.",
+    )
+    max_play_s: float = Field(
+        default=8.0,
+        ge=1.0,
+        le=30.0,
+        description="A prompt still playing after this long is stopped (the player is killed).",
+    )
+
+
 class DoorGateConfig(Section):
     """The hardware around one door's lock."""
 
@@ -141,6 +169,10 @@ class DoorGateConfig(Section):
     display: DisplayConfig | None = Field(
         default=None,
         description="Character LCD showing the feedback and liveness challenges in words.",
+    )
+    speaker: SpeakerConfig | None = Field(
+        default=None,
+        description="Loudspeaker speaking the liveness challenges (ALSA, `aplay`); none: silent.",
     )
     siren_on: list[AlarmKind] = Field(
         default_factory=lambda: sorted(DEFAULT_SIREN_KINDS),

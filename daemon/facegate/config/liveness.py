@@ -17,13 +17,15 @@ README's liveness section for the measured rates).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from .base import Section
 
 __all__ = [
+    "ANTI_SPOOFING_FILE",
+    "ANTI_SPOOFING_SHA256",
     "BlinkConfig",
     "ChallengeConfig",
     "ExpressionConfig",
@@ -273,6 +275,12 @@ class FrameConfig(Section):
     )
 
 
+ANTI_SPOOFING_FILE = "FaceAntiSpoofing.tflite"
+"""The name ``facegate models install --with antispoof`` gives the model (models manifest)."""
+ANTI_SPOOFING_SHA256 = "a980757d55e2835aff69f2fa9b04914e21d426dd8a43588c2982d50e8038ec02"
+"""Its pinned SHA-256 (the same pin as in :mod:`facegate.models.manifest`; a test checks)."""
+
+
 class PadModelConfig(Section):
     """An optional TFLite anti-spoofing classifier (FaceAntiSpoofing-style outputs).
 
@@ -280,11 +288,18 @@ class PadModelConfig(Section):
     (``clss_pred`` and ``leaf_node_mask``); the attack score is their weighted sum.
     """
 
-    path: Path = Field(description="The .tflite file (absolute, or inside the models folder).")
+    path: Path = Field(
+        default=Path(ANTI_SPOOFING_FILE),
+        description="The .tflite file: a name inside the models folder, or an absolute path. "
+        "Default: FaceAntiSpoofing.tflite, where `facegate models install --with antispoof` "
+        "puts it.",
+    )
     sha256: str = Field(
+        default=ANTI_SPOOFING_SHA256,
         pattern=r"^[0-9a-f]{64}$",
         description="Pinned SHA-256 of the file (64 lowercase hex digits); another file is "
-        "refused at start.",
+        "refused at start. Left out only for FaceAntiSpoofing.tflite: its pin. Another "
+        "model needs both `path` and `sha256`.",
     )
     every_n_frames: int = Field(
         default=5, ge=1, le=100, description="Run the model on every n-th frame of a track."
@@ -316,6 +331,23 @@ class PadModelConfig(Section):
         "for the model to judge it (its authors' gate); a blurrier crop abstains instead of "
         "refusing a live face. 0 judges every crop. On pad-dev no crop passed 1000.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _path_and_sha256(cls, data: Any) -> Any:
+        """Both, or neither (the installed FaceAntiSpoofing.tflite and its pin): a hash
+        without its file, or another file without its hash, is a mistake, not a default."""
+        if not isinstance(data, dict):
+            return data
+        if "sha256" in data and "path" not in data:
+            raise ValueError("`sha256` needs the `path` of the model it pins")
+        named = Path(str(data.get("path", ANTI_SPOOFING_FILE))).name
+        if "sha256" not in data and named != ANTI_SPOOFING_FILE:
+            raise ValueError(
+                f"`path` {data['path']} needs its `sha256` (only {ANTI_SPOOFING_FILE}, "
+                "from `facegate models install --with antispoof`, has a built-in pin)"
+            )
+        return data
 
     @model_validator(mode="after")
     def _ordered(self) -> PadModelConfig:

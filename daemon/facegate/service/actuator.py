@@ -16,19 +16,20 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..admin import AdminAuditEvent
 from ..audit import AuditLog
 from ..clock import Clock
-from ..config import DoorConfig
+from ..config import FacegateConfig
 from ..gate.build import build_door_runtime
 from ..gate.door import ClearAlarm, RaiseAlarm
 from ..gate.events import Alarm
 from ..gate.feedback import challenge_feedback
 from ..gate.runtime import DoorRuntime
+from ..gate.speaker import speech_dir
 from ..policy.decide import Decision
 from ..recognition import ChallengeRequested, FaceEvent, FaceObservation
 from ..store import Event, Store
@@ -117,9 +118,11 @@ class Actuator:
 
     # -- doors ---------------------------------------------------------------------------
 
-    def open_doors(self, doors: Sequence[DoorConfig], pin_factory: Any, lcd_factory: Any) -> None:
-        """Open every door's devices; each lock is driven to its safe state as it is set up."""
-        for door in doors:
+    def open_doors(self, cfg: FacegateConfig, pin_factory: Any, lcd_factory: Any) -> None:
+        """Open every door's devices; each lock is driven to its safe state as it is set up.
+        A door's speaker plays the prompts rendered in ``<store.state_dir>/speech``."""
+        speech = speech_dir(cfg.store.state_dir)
+        for door in cfg.doors:
             runtime = build_door_runtime(
                 door.id,
                 door.gate,
@@ -129,6 +132,7 @@ class Actuator:
                 pin_factory=pin_factory,
                 clock=self.clock,
                 lcd_factory=lcd_factory,
+                speech=speech,
             )
             self.doors[runtime.door] = runtime
             self._released[runtime.door] = False
@@ -294,11 +298,13 @@ class Actuator:
 
     def challenge(self, door: str, challenge: ChallengeRequested, now: float) -> None:
         """Ask the person at the camera's door for a blink, a head turn or an open mouth: the
-        buzzer/LED pattern, and the configured text on the display until the deadline."""
+        buzzer/LED pattern, the configured text on the display until the deadline, and the
+        spoken prompt where a speaker is configured (started, never waited for)."""
         logger.info("door %s: liveness challenge (%s)", door, challenge.kind)
         runtime = self.doors[door]
         self.door_actions(door, runtime.prompt(challenge_feedback(challenge.kind), now=now))
         runtime.show_text(challenge.text, max(1.0, challenge.deadline - now), now=now)
+        runtime.say(challenge.kind, now=now)
         self._audit("liveness_challenge", door=door, challenge=challenge.kind)
         detail = {"kind": challenge.kind, "text": challenge.text, "until": challenge.deadline}
         self.emit(AppEvent("challenge", now, door, detail=detail))

@@ -134,7 +134,7 @@ class App:
         self._face_refusals = face_refusals(self.cfg, self.camera_door, checklist, facts)
 
     def init_gate(self) -> None:
-        self.actuator.open_doors(self.cfg.doors, self.pin_factory, self.lcd_factory)
+        self.actuator.open_doors(self.cfg, self.pin_factory, self.lcd_factory)
 
     def init_store(self) -> None:
         self.store, self.audit = open_state(self.cfg, self.clock, self._master_key)

@@ -82,8 +82,10 @@ def verify_model_file(path: str | Path, sha256: str | None = None) -> Path:
     """
     path = Path(path)
     if not path.is_file():
-        # dlib's files come only with `--with dlib` (issue 20: dlib left the default path).
+        # dlib's files come only with `--with dlib` (issue 20: dlib left the default path),
+        # the optional anti-spoofing model only with `--with antispoof` (issue 16).
         extra = " --with dlib" if path.name.startswith(("dlib_", "shape_predictor_")) else ""
+        extra = " --with antispoof" if path.name == "FaceAntiSpoofing.tflite" else extra
         raise ModelError(f"model file not found: {path} (run `facegate models install{extra}`)")
     if sha256 is not None:
         expected = sha256.strip().lower()

@@ -1,0 +1,252 @@
+"""The spoken liveness challenge (issue 16): ``facegate speech render`` and the door's speaker.
+
+Fake ``espeak-ng`` and ``aplay`` scripts on PATH record their arguments; one test runs the real
+espeak-ng when it is installed. No sound is played here: this machine has no speaker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from facegate.cli import main
+from facegate.clock import FakeClock
+from facegate.config import load_config_text
+from facegate.config.gate import DoorGateConfig
+from facegate.errors import GateError
+from facegate.gate.build import build_door_runtime
+from facegate.gate.speaker import (
+    SPOKEN_ZH,
+    Speaker,
+    missing_prompts,
+    prompt_files,
+    render_prompts,
+    speech_dir,
+)
+from facegate.recognition import ChallengeRequested
+from facegate.service.actuator import Actuator
+from helpers import MINIMAL_CONFIG
+
+ENGLISH = {"blink": "Please blink", "turn": "Please turn or nod your head", "mouth": "Open up"}
+LANGS = ("zh-CN", "en")
+
+FAKE_ESPEAK = """#!/bin/sh
+# Records its arguments and stdin, writes a minimal WAV file to the -w argument.
+log="$FAKE_LOG"
+printf '%s\\n' "$*" >> "$log"
+cat >> "$log"; printf '\\n' >> "$log"
+out=""
+while [ $# -gt 0 ]; do
+  if [ "$1" = "-w" ]; then out="$2"; shift; fi
+  shift
+done
+[ -n "$FAKE_FAIL" ] && { echo "fake failure" >&2; exit 3; }
+printf 'RIFF\\044\\000\\000\\000WAVEfmt ' > "$out"
+head -c 64 /dev/zero >> "$out"
+"""
+
+FAKE_APLAY = """#!/bin/sh
+printf '%s\\n' "$*" >> "$FAKE_LOG"
+[ -n "$FAKE_SLEEP" ] && sleep "$FAKE_SLEEP"
+exit "${FAKE_STATUS:-0}"
+"""
+
+
+@pytest.fixture
+def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A bin folder with fake espeak-ng and aplay first on PATH; returns the log file."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, body in (("espeak-ng", FAKE_ESPEAK), ("aplay", FAKE_APLAY)):
+        script = bin_dir / name
+        script.write_text(body)
+        script.chmod(0o755)
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_LOG", str(log))
+    return log
+
+
+def wait_done(speaker: Speaker, clock: FakeClock, seconds: float = 5.0) -> None:
+    end = time.monotonic() + seconds
+    while speaker.playing and time.monotonic() < end:
+        time.sleep(0.01)
+    speaker.poll(clock.monotonic())
+
+
+def test_render_writes_zh_then_en_for_each_challenge(tmp_path: Path, fakes: Path) -> None:
+    dest = tmp_path / "state" / "speech"
+    written = render_prompts(dest, ENGLISH, LANGS)
+    assert [p.name for p in written] == [
+        f"challenge_{kind}.{lang}.wav" for kind in ("blink", "turn", "mouth") for lang in LANGS
+    ]
+    assert missing_prompts(dest, LANGS) == []
+    calls = fakes.read_text(encoding="utf-8")
+    assert "-v cmn -w" in calls and "-v en -w" in calls and "--stdin" in calls
+    assert SPOKEN_ZH["blink"] in calls and "Open up" in calls  # the configured English
+    assert not [p for p in dest.iterdir() if p.name.endswith(".partial")]
+
+
+def test_render_failure_keeps_the_old_prompts(
+    tmp_path: Path, fakes: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dest = tmp_path / "speech"
+    render_prompts(dest, ENGLISH, LANGS)
+    before = {p.name: p.read_bytes() for p in dest.iterdir()}
+    monkeypatch.setenv("FAKE_FAIL", "1")
+    with pytest.raises(GateError, match=r"espeak-ng failed on challenge_blink\.zh-CN\.wav"):
+        render_prompts(dest, ENGLISH, LANGS)
+    assert {p.name: p.read_bytes() for p in dest.iterdir()} == before
+
+
+def test_render_without_espeak_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(GateError, match="apt install espeak-ng"):
+        render_prompts(tmp_path / "speech", ENGLISH, LANGS)
+
+
+def test_speaker_plays_zh_then_en_without_waiting(tmp_path: Path, fakes: Path) -> None:
+    dest = tmp_path / "speech"
+    render_prompts(dest, ENGLISH, LANGS)
+    fakes.unlink()
+    clock = FakeClock()
+    speaker = Speaker("plughw:1,0", dest, LANGS, clock=clock, name="main")
+    assert speaker.missing == []
+    assert speaker.say("mouth")
+    wait_done(speaker, clock)
+    (line,) = fakes.read_text().splitlines()
+    zh, en = prompt_files(dest, "mouth", LANGS)
+    assert line == f"-q -D plughw:1,0 {zh} {en}"
+
+
+def test_one_prompt_at_a_time_and_a_long_one_is_stopped(
+    tmp_path: Path, fakes: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    dest = tmp_path / "speech"
+    render_prompts(dest, ENGLISH, LANGS)
+    fakes.unlink()
+    monkeypatch.setenv("FAKE_SLEEP", "30")
+    clock = FakeClock()
+    speaker = Speaker("default", dest, LANGS, clock=clock, name="main", max_play_s=8.0)
+    started = time.monotonic()
+    assert speaker.say("blink", clock.monotonic())
+    assert time.monotonic() - started < 1.0  # started, not waited for
+    assert not speaker.say("turn", clock.monotonic())  # still playing: skipped
+    clock.advance(8.5)
+    with caplog.at_level(logging.WARNING):
+        speaker.poll(clock.monotonic())
+    assert not speaker.playing
+    assert "blink prompt still playing after 8 s; stopped" in caplog.text
+    assert speaker.say("turn", clock.monotonic())
+    speaker.close()
+    assert not speaker.playing
+
+
+def test_failures_are_logged_never_raised(
+    tmp_path: Path,
+    fakes: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dest = tmp_path / "speech"
+    clock = FakeClock()
+    with caplog.at_level(logging.WARNING):
+        silent = Speaker("default", dest, LANGS, clock=clock, name="main")
+        assert len(silent.missing) == 6
+        assert "run `facegate speech render`" in caplog.text
+        assert not silent.say("blink")  # nothing rendered: not spoken, no exception
+    render_prompts(dest, ENGLISH, LANGS)
+    monkeypatch.setenv("FAKE_STATUS", "1")
+    speaker = Speaker("default", dest, LANGS, clock=clock, name="main")
+    with caplog.at_level(logging.WARNING):
+        assert speaker.say("turn")
+        wait_done(speaker, clock)
+    assert "aplay exited with status 1 on the turn prompt" in caplog.text
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    with caplog.at_level(logging.WARNING):
+        assert not speaker.say("turn")
+    assert "cannot run aplay" in caplog.text
+
+
+def test_the_challenge_is_spoken_at_the_door(tmp_path: Path, fakes: Path) -> None:
+    """The actuator's challenge (display text, buzzer/LED) also starts the spoken prompt."""
+    text = MINIMAL_CONFIG.format(clip=tmp_path / "clip", state=tmp_path / "state")
+    text = text.replace(
+        "    relay: {pin: 17, pulse_s: 3.0}",
+        "    relay: {pin: 17, pulse_s: 3.0}\n"
+        '    gate: {buzzer: {pin: 26}, speaker: {device: "plughw:1,0"}}',
+    )
+    cfg = load_config_text(text)
+    cfg.store.state_dir.mkdir()
+    render_prompts(speech_dir(cfg.store.state_dir), ENGLISH, LANGS)
+    fakes.unlink()
+    clock = FakeClock()
+    actuator = Actuator(clock, "main")
+    actuator.open_doors(cfg, MockFactory(), None)
+    try:
+        challenge = ChallengeRequested(kind="blink", text="Please blink", deadline=3.0)
+        actuator.challenge("main", challenge, clock.monotonic())
+        speaker = actuator.doors["main"].speaker
+        assert speaker is not None
+        wait_done(speaker, clock)
+        assert "-q -D plughw:1,0" in fakes.read_text()
+        assert "challenge_blink.zh-CN.wav" in fakes.read_text()
+        assert actuator.doors["main"].feedback is not None
+        assert actuator.doors["main"].feedback.playing == "challenge_blink"
+    finally:
+        for runtime in actuator.doors.values():
+            runtime.close()
+
+
+def test_a_door_without_a_speaker_or_speech_folder_is_silent(tmp_path: Path) -> None:
+    gate = DoorGateConfig.model_validate({"speaker": {}})
+    runtime = build_door_runtime("main", gate, relay_pin=17, pin_factory=MockFactory())
+    try:
+        assert runtime.speaker is None  # no speech folder given: nothing to play
+        runtime.say("blink")
+    finally:
+        runtime.close()
+
+
+@pytest.mark.parametrize("device", ["-D evil", "hw;rm", "", "a b"])
+def test_speaker_device_must_be_an_alsa_name(device: str) -> None:
+    with pytest.raises(ValueError):
+        DoorGateConfig.model_validate({"speaker": {"device": device}})
+
+
+def test_speech_render_command(
+    tmp_path: Path, fakes: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = MINIMAL_CONFIG.format(clip=tmp_path / "clip", state=tmp_path / "state")
+    config = tmp_path / "facegate.yaml"
+    config.write_text(text)
+    assert main(["speech", "render", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "rendered 6 spoken prompt(s)" in out and "no door has a `gate.speaker`" in out
+    assert missing_prompts(tmp_path / "state" / "speech", LANGS) == []
+    os.environ["PATH"] = str(tmp_path / "nowhere")  # monkeypatch restores PATH afterwards
+    assert main(["speech", "render", "--config", str(config)]) == 1
+    assert "apt install espeak-ng" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(
+    shutil.which("espeak-ng") is None,
+    reason="espeak-ng is not installed (apt install espeak-ng); the fake above stands in for it",
+)
+def test_real_espeak_renders_wav_prompts(tmp_path: Path) -> None:
+    dest = tmp_path / "speech"
+    written = render_prompts(dest, ENGLISH, LANGS)
+    assert len(written) == 6 and missing_prompts(dest, LANGS) == []
+    import wave
+
+    for path in written:
+        with wave.open(str(path)) as wav:
+            seconds = wav.getnframes() / wav.getframerate()
+        assert 0.3 < seconds < 5.0, (path.name, seconds)
+    # The real aplay is not run: this machine has no sound card.
