@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from facegate.service.enrol_request import (
 from helpers import post_notice
 
 STATE = Path(tempfile.mkdtemp(prefix="facegate-enrol-request-"))
+atexit.register(shutil.rmtree, STATE, ignore_errors=True)  # the posted notice lives here
 CFG = load_config_text(
     "site: {name: T, kind: residential_compound, purpose: Open the gate for residents.}\n"
     "camera: {type: replay, path: /tmp}\n"

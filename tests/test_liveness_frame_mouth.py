@@ -212,7 +212,7 @@ def test_a_blinking_face_is_asked_to_blink_first() -> None:
     verdicts = feed(judge, blink_frames(T0, noise, fps=FPS))
     t = verdicts[-1][0]
     more = feed(judge, [(t + (k + 1) / FPS, still(synthetic_head(), noise)) for k in range(60)])
-    started = next(v for _, v in more if v.reason == "challenge_started")
+    started = next(v for _, v in verdicts + more if v.reason == "challenge_started")
     assert started.evidence == ("blink",)
     assert started.prompt is not None and started.prompt.kind == "blink"
 

@@ -1153,7 +1153,9 @@ def test_a_blink_before_the_prompt_does_not_answer_the_challenge() -> None:
     verdicts = feed(judge, blink) + feed(judge, rest)
     statuses = [(v.status, v.reason) for _, v in verdicts]
     started = next(t for t, v in verdicts if v.status == "challenge")
-    assert started - T0 >= cfg.decide_within_s
+    # One piece of evidence (the blink) asks for the second after after_evidence_s.
+    assert cfg.challenge.after_evidence_s is not None
+    assert started - T0 >= cfg.challenge.after_evidence_s > 0.92
     assert ("live", "challenge_passed") not in statuses
     assert verdicts[70][1].scores["model"] == pytest.approx(0.1)  # the model did agree
     assert statuses[-1] == ("spoof", "challenge_failed")
@@ -1577,3 +1579,54 @@ def test_sharpness_counts_laplacian_edges() -> None:
     checker = ((np.indices((256, 256)).sum(axis=0) % 2) * 255).astype(np.uint8)
     assert sharpness(flat) == 0
     assert sharpness(np.stack([checker] * 3, axis=-1)) > 1000
+
+
+def _first_challenge(cfg: LivenessConfig, frames: list) -> float | None:
+    judge = LivenessJudge(cfg, None, rng=random.Random(3))
+    verdicts = feed(judge, frames)
+    return next((t for t, v in verdicts if v.status == "challenge"), None)
+
+
+def test_one_piece_of_evidence_is_asked_for_the_second_early() -> None:
+    """A blink, then nothing: the prompt comes at after_evidence_s, not at decide_within_s."""
+    noise = np.random.default_rng(77)
+    frames = blink_frames(T0, noise) + list(still_frames(60, T0 + 35 / 25.0, noise))
+    cfg = LivenessConfig(
+        mode="passive+challenge",
+        decide_within_s=5.0,
+        challenge=ChallengeConfig(after_evidence_s=1.5),
+    )
+    started = _first_challenge(cfg, frames)
+    assert started is not None
+    assert 1.5 <= started - T0 < 1.5 + 2.5 / FPS
+    # Without the rule (null) the same attempt waits for decide_within_s.
+    waiting = cfg.model_copy(
+        update={"challenge": ChallengeConfig(after_evidence_s=None)}
+    )
+    started = _first_challenge(waiting, frames)
+    assert started is not None and started - T0 >= 5.0
+
+
+def test_no_evidence_is_not_challenged_early() -> None:
+    """A still face has no evidence: it waits for decide_within_s whatever after_evidence_s."""
+    cfg = LivenessConfig(
+        mode="passive+challenge",
+        decide_within_s=3.0,
+        challenge=ChallengeConfig(after_evidence_s=0.5),
+    )
+    started = _first_challenge(cfg, list(still_frames(100, T0, np.random.default_rng(78))))
+    assert started is not None and started - T0 >= 3.0
+
+
+def test_evidence_is_not_challenged_before_the_screen_detector_has_its_samples() -> None:
+    """The early prompt waits for the screen detector: a replay must show its moire first."""
+    noise = np.random.default_rng(79)
+    frames = blink_frames(T0, noise) + list(still_frames(60, T0 + 35 / 25.0, noise))
+    cfg = LivenessConfig(
+        mode="passive+challenge",
+        decide_within_s=5.0,
+        screen=ScreenConfig(min_samples=40),  # measured on every 2nd frame: frame 78 is the 40th
+        challenge=ChallengeConfig(after_evidence_s=0.5),
+    )
+    started = _first_challenge(cfg, frames)
+    assert started is not None and started >= frames[78][0] > T0 + 4.0

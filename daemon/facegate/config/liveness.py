@@ -368,6 +368,16 @@ class ChallengeConfig(Section):
     timeout_s: float = Field(
         default=3.0, gt=0.5, le=20.0, description="Seconds the person has to respond."
     )
+    after_evidence_s: float | None = Field(
+        default=1.5,
+        gt=0.0,
+        le=30.0,
+        description="Seconds after which an attempt that has shown one piece of live evidence "
+        "(and no attack evidence, once the screen detector has its samples) is asked for the "
+        "second at once instead of waiting for decide_within_s; null: wait. On pad-dev "
+        "(eval-pad replays, 5 challenge seeds) 1.5 s with decide_within_s 2.5 refused 32 of 245 "
+        "live attempts against 46 of 245 without it, and no attack more.",
+    )
     prefer_seen: bool = Field(
         default=True,
         description="Ask first for a response the face has already shown passively (open the "
@@ -415,7 +425,7 @@ class LivenessConfig(Section):
         "(MediaPipe's own mesh: its eye points follow the lids, which blinks need).",
     )
     decide_within_s: float = Field(
-        default=3.0,
+        default=2.5,
         gt=0.2,
         le=30.0,
         description="Seconds of a track the passive signals have before the gate challenges "

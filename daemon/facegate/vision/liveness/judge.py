@@ -13,8 +13,10 @@ Evidence, not the absence of evidence. Per track (= per attempt):
    reason lists them, joined by ``+`` (``challenge_passed`` when a challenge completed them).
    A configured model must also have concluded bona fide.
 3. **Anything else goes to the challenge** (``passive+challenge``): after
-   ``decide_within_s``, or at once when the face looks flat (a flat look hands over to the
-   challenge; real heads whose motion is mostly expression look flat too). The judge asks for
+   ``decide_within_s``, at once when the face looks flat (a flat look hands over to the
+   challenge; real heads whose motion is mostly expression look flat too), and already after
+   ``challenge.after_evidence_s`` when the attempt has one piece of live evidence and the
+   screen detector has its samples (ask for the second rather than wait). The judge asks for
    a blink, a turn or an open mouth (``challenge_started``, with the prompt): first one the
    face has already shown passively, when there is one, else at random; the verdict is
    ``challenge`` until the response is seen. An unanswered challenge, or one answered while
@@ -261,10 +263,15 @@ class LivenessJudge:
         passive_blinks = [t for t in state.blink.blinks if t not in state.answer_blinks]
         if len(passive_blinks) >= cfg.blink.min_blinks:
             evidence.append("blink")
-        if expression.status == "live" and (not state.mouth_answered or state.mouth_before):
+        # A movement made after a mouth or turn prompt is that challenge's answer (pending until
+        # it completes), not also passive evidence, unless it had been seen before the prompt.
+        asked = state.challenge.kind if state.challenge is not None else None
+        mouth_later = state.mouth_answered or asked == "mouth"
+        if expression.status == "live" and (not mouth_later or state.mouth_before):
             evidence.append("expression")
         turn_3d = structure.status == "live" and state.turned(cfg.structure.min_turn)
-        if turn_3d and (not state.turn_answered or state.turn_before):
+        turn_later = state.turn_answered or asked == "turn"
+        if turn_3d and (not turn_later or state.turn_before):
             evidence.append("3d_turn")
         evidence += ["challenge"] * state.answered
 
@@ -304,10 +311,19 @@ class LivenessJudge:
             if landmarks is None:  # ask again on a frame the mesh can follow
                 return verdict("inconclusive", "waiting")
             return self._challenge(state, now, landmarks, verdict)
-        # 4. Not enough evidence yet: wait, then challenge (or refuse in passive mode).
+        # 4. Not enough evidence yet: wait, then challenge (or refuse in passive mode). A flat
+        # look, or one piece of live evidence after challenge.after_evidence_s, is challenged
+        # at once: the person is asked for the second instead of waiting for it.
         flat = structure.status == "spoof"
-        if cfg.mode == "passive+challenge" and flat and landmarks is not None:
-            return self._challenge(state, now, landmarks, verdict)
+        if cfg.mode == "passive+challenge" and landmarks is not None:
+            early = cfg.challenge.after_evidence_s
+            if flat or (
+                early is not None
+                and evidence
+                and state.screen.checked
+                and now - state.first >= early
+            ):
+                return self._challenge(state, now, landmarks, verdict)
         if now - state.first < cfg.decide_within_s:
             return verdict("inconclusive", "waiting")
         if cfg.mode == "passive":
