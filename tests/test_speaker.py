@@ -26,6 +26,7 @@ from facegate.gate.speaker import (
     Speaker,
     missing_prompts,
     prompt_files,
+    prompt_seconds,
     render_prompts,
     speech_dir,
 )
@@ -230,6 +231,14 @@ def test_speech_render_command(
     out = capsys.readouterr().out
     assert "rendered 6 spoken prompt(s)" in out and "no door has a `gate.speaker`" in out
     assert missing_prompts(tmp_path / "state" / "speech", LANGS) == []
+    config.write_text(
+        text.replace(
+            "    relay: {pin: 17, pulse_s: 3.0}",
+            '    relay: {pin: 17, pulse_s: 3.0}\n    gate: {speaker: {device: "default"}}',
+        )
+    )
+    assert main(["speech", "render", "--config", str(config)]) == 0
+    assert "door main: the longest spoken challenge lasts 0.0 s" in capsys.readouterr().out
     os.environ["PATH"] = str(tmp_path / "nowhere")  # monkeypatch restores PATH afterwards
     assert main(["speech", "render", "--config", str(config)]) == 1
     assert "apt install espeak-ng" in capsys.readouterr().err
@@ -250,3 +259,44 @@ def test_real_espeak_renders_wav_prompts(tmp_path: Path) -> None:
             seconds = wav.getnframes() / wav.getframerate()
         assert 0.3 < seconds < 5.0, (path.name, seconds)
     # The real aplay is not run: this machine has no sound card.
+
+
+def _write_wav(path: Path, seconds: float, rate: int = 8000) -> None:
+    import wave
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(b"\0\0" * int(seconds * rate))
+
+
+def test_prompts_longer_than_the_time_to_answer_are_warned_about(
+    tmp_path: Path, fakes: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Mandarin then English can outlast challenge.timeout_s: the start-up log says so."""
+    text = MINIMAL_CONFIG.format(clip=tmp_path / "clip", state=tmp_path / "state")
+    text = text.replace(
+        "    relay: {pin: 17, pulse_s: 3.0}",
+        "    relay: {pin: 17, pulse_s: 3.0}\n"
+        '    gate: {speaker: {device: "plughw:1,0"}}',
+    )
+    speech = speech_dir(tmp_path / "state")
+    for kind, (zh, en) in {"blink": (1.0, 0.8), "turn": (1.6, 1.4), "mouth": (1.2, 0.9)}.items():
+        _write_wav(speech / f"challenge_{kind}.zh-CN.wav", zh)
+        _write_wav(speech / f"challenge_{kind}.en.wav", en)
+    assert prompt_seconds(speech, LANGS) == pytest.approx(3.0)
+    assert prompt_seconds(speech, ("en",)) == pytest.approx(1.4)
+    for timeout, warned in ((3.0, True), (4.5, False)):
+        cfg = load_config_text(
+            text.replace("liveness:\n", f"liveness:\n  challenge: {{timeout_s: {timeout}}}\n", 1)
+        )
+        assert cfg.liveness.challenge.timeout_s == timeout
+        caplog.clear()
+        actuator = Actuator(FakeClock(), "main")
+        with caplog.at_level(logging.WARNING, logger="facegate.service.actuator"):
+            actuator.open_doors(cfg, MockFactory(), None)
+        for runtime in actuator.doors.values():
+            runtime.close()
+        assert ("lasts up to 3.0 s of the" in caplog.text) is warned, (timeout, caplog.text)

@@ -11,7 +11,7 @@ __all__ = ["add_speech_parsers"]
 
 
 def cmd_speech_render(args: argparse.Namespace) -> int:
-    from ..gate.speaker import render_prompts, speech_dir
+    from ..gate.speaker import prompt_seconds, render_prompts, speech_dir
     from ..store.state_owner import adopt_into_parent
 
     cfg = load(args.config)
@@ -30,6 +30,18 @@ def cmd_speech_render(args: argparse.Namespace) -> int:
             adopt_into_parent(dest)
     out = console()
     out.print(f"rendered {len(written)} spoken prompt(s) in {dest}", markup=False)
+    answer = text.timeout_s
+    for door in cfg.doors:
+        if door.gate.speaker is None:
+            continue
+        spoken = prompt_seconds(dest, door.gate.speaker.languages)
+        line = f"door {door.id}: the longest spoken challenge lasts {spoken:.1f} s"
+        if spoken > answer - 1.0:
+            line += (
+                f", most of the {answer:.1f} s to answer (liveness.challenge.timeout_s): "
+                "raise timeout_s or list fewer gate.speaker.languages"
+            )
+        out.print(line, markup=False)
     if not speakers:
         out.print("no door has a `gate.speaker`: nothing will play them yet", markup=False)
     return EXIT_OK

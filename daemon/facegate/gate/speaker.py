@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import wave
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -33,6 +34,7 @@ __all__ = [
     "Speaker",
     "missing_prompts",
     "prompt_files",
+    "prompt_seconds",
     "render_prompts",
     "speech_dir",
 ]
@@ -84,6 +86,26 @@ def missing_prompts(directory: Path, languages: Sequence[str]) -> list[Path]:
         for path in prompt_files(directory, kind, languages)
         if not _is_wav(path)
     ]
+
+
+def prompt_seconds(directory: Path, languages: Sequence[str]) -> float:
+    """The longest challenge's spoken length: its languages' WAV files one after the other
+    (a file that cannot be read counts 0 s)."""
+
+    def seconds(path: Path) -> float:
+        if not _is_wav(path):
+            return 0.0
+        try:
+            with wave.open(str(path), "rb") as w:
+                rate = w.getframerate()
+                return w.getnframes() / rate if rate > 0 else 0.0
+        except (OSError, EOFError, wave.Error):
+            return 0.0
+
+    return max(
+        sum(seconds(p) for p in prompt_files(directory, kind, languages))
+        for kind in CHALLENGE_KINDS
+    )
 
 
 Runner = Callable[..., "subprocess.CompletedProcess[bytes]"]
