@@ -141,6 +141,28 @@ class Daemon:
         finally:
             self._pool.put(client)
 
+    def fetch(self, command: str, *, max_bytes: int, **args: Any) -> dict[str, Any]:
+        """A command whose reply is larger than the shared connections accept (an audit
+        export): on a connection of its own, closed after; never cached.
+
+        Raises:
+            DaemonDown: no answer; DaemonRefused: an answer that is an error.
+        """
+        client = AdminClient(
+            self.socket_path, timeout_s=max(self.timeout_s, 60.0), max_bytes=max_bytes
+        )
+        try:
+            result = client.call(command, **args)
+        except AdminError as exc:
+            if exc.code in _DOWN_CODES:
+                self.last_down = exc.code
+                raise DaemonDown(str(exc)) from None
+            raise DaemonRefused(exc.code, str(exc).removeprefix(f"{exc.code}: ")) from None
+        finally:
+            client.close()
+        self.last_down = None
+        return result
+
     def required_role(self, command: str) -> str:
         """The role the daemon requires for ``command`` (asked once, then remembered)."""
         if self._roles is None:

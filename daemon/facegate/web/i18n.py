@@ -190,6 +190,13 @@ _T: dict[str, tuple[str, str]] = {
     "given": ("同意时间", "Given"),
     "renew": ("记录新的同意", "Record the new consent"),
     "reconsented": ("已记录 {p} 按当前告知书的同意。", "{p} consented under the current notice."),
+    "from": ("起", "From"),
+    "to": ("止（含）", "To (inclusive)"),
+    "audit_export_hint": (
+        "下载该期间的已签名审计包（.tar.gz），可用 facegate audit verify --bundle 核验。",
+        "Download the signed audit bundle of a period (.tar.gz); check it anywhere with "
+        "`facegate audit verify --bundle`.",
+    ),
     "lang_switch": ("English", "中文"),
 }
 
