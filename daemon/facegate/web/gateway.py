@@ -51,7 +51,7 @@ FALLBACK_ROLES = {
     "person.export": "admin",
     "person.update": "admin",
 }
-READ_ONLY = {"audit.verify", "compliance.documents", "commands", "whoami"}
+READ_ONLY = {"audit.verify", "audit.export", "compliance.documents", "commands", "whoami"}
 _DOWN_CODES = {"unreachable", "disconnected", "busy", "timeout"}
 # Reads shared by every browser for a moment (seconds); any other command (a change) clears
 # them all, so a page after an enrolment or withdrawal never shows the state before it.
@@ -141,16 +141,20 @@ class Daemon:
         finally:
             self._pool.put(client)
 
-    def fetch(self, command: str, *, max_bytes: int, **args: Any) -> dict[str, Any]:
-        """A command whose reply is larger than the shared connections accept (an audit
-        export): on a connection of its own, closed after; never cached.
+    def fetch(
+        self, command: str, args: dict[str, Any], *, max_bytes: int, timeout_s: float = 60.0
+    ) -> dict[str, Any]:
+        """A command whose reply is larger, or slower, than the shared connections wait for
+        (an audit export, an enrolment from the camera): on a connection of its own, closed
+        after; never cached (a change clears the cache as ``call`` does).
 
         Raises:
             DaemonDown: no answer; DaemonRefused: an answer that is an error.
         """
-        client = AdminClient(
-            self.socket_path, timeout_s=max(self.timeout_s, 60.0), max_bytes=max_bytes
-        )
+        if command not in READ_ONLY and command not in CACHED:
+            with self._cache_lock:
+                self._cache.clear()
+        client = AdminClient(self.socket_path, timeout_s=timeout_s, max_bytes=max_bytes)
         try:
             result = client.call(command, **args)
         except AdminError as exc:

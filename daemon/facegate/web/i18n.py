@@ -197,6 +197,12 @@ _T: dict[str, tuple[str, str]] = {
         "Download the signed audit bundle of a period (.tar.gz); check it anywhere with "
         "`facegate audit verify --bundle`.",
     ),
+    "enrol_camera": ("从门口摄像头登记", "Enrol from the gate camera"),
+    "camera_hint": (
+        "请本人单独站在门口摄像头前（最多等待 30 秒）；画面不离开门禁设备，也不保存。",
+        "The person stands alone at the gate camera (up to 30 s); no image leaves the gate "
+        "or is stored.",
+    ),
     "lang_switch": ("English", "中文"),
 }
 

@@ -179,7 +179,10 @@ def gate_routes(console: Console) -> list[Route]:
         hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time()).timestamp()
         try:
             reply = await run_in_threadpool(
-                console.daemon.fetch, "audit.export", max_bytes=EXPORT_REPLY_BYTES, start=lo, end=hi
+                console.daemon.fetch,
+                "audit.export",
+                {"start": lo, "end": hi},
+                max_bytes=EXPORT_REPLY_BYTES,
             )
         except (DaemonDown, DaemonRefused) as exc:
             down = isinstance(exc, DaemonDown)
