@@ -84,6 +84,7 @@ class FaceCapture:
         self._rows: list[Any] = []  # per good frame: its aligned chips (memory only)
         self._last_kept = -float("inf")
         self._live = False
+        self._started = False
 
     def fail(self, message: str) -> None:
         if not self.done.is_set():
@@ -95,6 +96,9 @@ class FaceCapture:
         """One frame on the loop thread; a liveness prompt to show, if one started."""
         if self.done.is_set():
             return None
+        if not self._started:  # no evidence from before this capture counts
+            self._started = True
+            self.end(path)
         if now > self.deadline:
             why = self.guidance if self.seen_face else "no face came into view"
             self.fail(f"only {len(self._rows)} of {self.frames} good frames in time ({why})")
@@ -150,8 +154,9 @@ class FaceCapture:
         if path.liveness is not None:
             path.liveness.forget(ENROL_TRACK)
 
-    def end(self, path: FacePath | None) -> None:
-        if path is not None and path.liveness is not None:
+    def end(self, path: FacePath) -> None:
+        """Drop the liveness judge's state of the capture (on the loop thread)."""
+        if path.liveness is not None:
             path.liveness.forget(ENROL_TRACK)
 
 
@@ -190,7 +195,8 @@ def camera_handlers(app: Control, faces: Faces | None, enroll: HandlerFunc) -> d
                 capture.fail("no frames came from the camera in time")
         finally:
             faces.stop_capture(capture)
-        if capture.templates is None:
+        # An error set first wins: a frame the loop was still embedding does not count.
+        if capture.error is not None or capture.templates is None:
             raise AdminCommandError("bad_request", capture.error or "no face was captured")
         encoded = [
             base64.b64encode(np.asarray(t, "<f4").tobytes()).decode("ascii")

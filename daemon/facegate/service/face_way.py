@@ -174,7 +174,6 @@ class FaceWay:
         with self._capture_lock:
             if self.capture is capture:
                 self.capture = None
-        capture.end(self.face)
 
     def observe(self, frame: Frame, now: float) -> FaceEvent | None:
         """The face path on one frame, or nothing while face is down. While an enrolment
