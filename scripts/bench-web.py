@@ -27,7 +27,17 @@ import cv2
 import numpy as np
 
 PASSWORD = "bench password 1"
-PAGES = ["/", "/api/live", "/events", "/people", "/people?q=Name 5", "/compliance", "/audit"]
+PAGES = [
+    "/",
+    "/api/live",
+    "/events",
+    "/people",
+    "/people?q=Name 5",
+    "/compliance",
+    "/audit",
+    "/requests",
+    "/reconsent",
+]
 # The console caches these daemon reads for a moment (web/gateway.py CACHED): "cold" waits
 # past that, so every call asks the daemon; "warm" is the next view within it.
 COLD_WAIT = {
@@ -100,6 +110,8 @@ def main() -> int:
                     consent=ConsentInput("bench form", "v1", "bench", "main"),
                     templates=template,
                     space=space,
+                    expires_at=time.time() + 365 * 86400,  # a face needs one (retention)
+                    age="adult",
                 )
             now = time.time()
             for i in range(args.events):

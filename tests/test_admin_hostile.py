@@ -43,6 +43,7 @@ from facegate.admin.protocol import MAX_DEPTH, Reply
 from facegate.clock import FakeClock
 from facegate.config import FacegateConfig, load_config_text
 from facegate.service.admin_commands import admin_handlers
+from facegate.service.camera_enrol import camera_handlers
 from facegate.service.control import FaceSpace
 from facegate.service.rights import rights_handlers
 from facegate.store import Store
@@ -193,7 +194,11 @@ def daemonish(tmp_path: Path) -> Iterator[Daemonish]:
     path = tmp_path / "admin.sock"
     server = AdminServer(
         path,
-        {**admin_handlers(control), **rights_handlers(control)},
+        {
+            **(daemon := admin_handlers(control)),
+            **rights_handlers(control),
+            **camera_handlers(control, None, daemon["enroll"].func),  # no face path here
+        },
         roles,
         on_audit=events.append,
         timeout_s=2.0,
@@ -731,6 +736,7 @@ FIELD_VALUES = {
     "request": st.sampled_from(["r-0123456789ab", "r-", "x"]),
     "received_at": st.floats(),
     "open_only": JSON_SCALARS,
+    "timeout_s": st.one_of(st.floats(), st.sampled_from([5.0, 4.9, 120.0, 121.0])),
 }
 COMMANDS = [
     "status",
@@ -750,6 +756,7 @@ COMMANDS = [
     "request.record",
     "request.list",
     "request.answer",
+    "enroll.camera",
 ]
 
 

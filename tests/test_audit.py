@@ -304,6 +304,36 @@ def test_export_bundle_verifies_on_its_own(tmp_path: Path, clock: FakeClock) -> 
     assert report.ok and report.first_seq > 1
 
 
+def test_export_to_a_stream_bundles_whole_lines_and_refuses_too_much(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """The daemon's ``audit.export`` bundles into memory while the log is live: a line half
+    written at the end of the live file is left out (it is not in the chain yet), so the
+    bundle verifies; a period larger than the caller can carry is refused, nothing written."""
+    import io
+
+    from facegate.audit.export import ExportTooLarge
+
+    folder = tmp_path / "audit"
+    with make_log(folder, clock, max_bytes=4096, batch=8) as log:
+        fill(log, clock, 40)
+    live = audit_files(folder)[-1]
+    with live.open("ab") as f:
+        f.write(b'{"seq": 999, "half')  # a record being written as the export reads
+    buffer = io.BytesIO()
+    result = export(folder, 0, clock.time() + 1, buffer)
+    assert result.path is None and live.name in result.files
+    bundle = tmp_path / "bundle.tar.gz"
+    bundle.write_bytes(buffer.getvalue())
+    report = verify_bundle(bundle)
+    assert report.ok and report.torn_bytes == 0 and report.last_seq == report.records
+    total = sum(p.stat().st_size for p in audit_files(folder))
+    empty = io.BytesIO()
+    with pytest.raises(ExportTooLarge, match="shorter period"):
+        export(folder, 0, clock.time() + 1, empty, max_bytes=total - 1)
+    assert empty.getvalue() == b""
+
+
 def test_open_audit_log_uses_store_device_keys(tmp_path: Path, clock: FakeClock) -> None:
     from facegate.store import Store
 

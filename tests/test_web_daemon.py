@@ -89,3 +89,77 @@ def test_the_console_against_the_real_daemon_rights_commands(daemon, tmp_path) -
         assert person in c.get("/people?q=5-502").text
     finally:
         web.state.console.daemon.close()
+
+
+def test_an_auditor_downloads_the_signed_audit_export(daemon, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """``audit.export`` on the socket and the audit page's download: the bundle verifies on
+    its own (``verify_bundle``), a bad or empty period gets a clear message, no CSRF: 403."""
+    import base64
+    import datetime as dt
+    import re
+    import warnings
+
+    from argon2 import PasswordHasher
+
+    from facegate.audit.export import verify_bundle
+    from facegate.web import WebSettings, create_app
+    from facegate.web.accounts import Accounts
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    cfg_path, app, _factory = daemon
+    socket = cfg_path.parent / "admin.sock"
+    with AdminClient(socket) as client:
+        now = app.clock.time()
+        raw = client.call("audit.export", start=now - 3600, end=now + 60)
+        assert raw["files"] and raw["key_id"] == app.audit.key_id
+        with pytest.raises(AdminError, match="no audit records"):
+            client.call("audit.export", start=1e9, end=1e9 + 1)
+        with pytest.raises(AdminError, match="bad_args"):
+            client.call("audit.export", start="yesterday", end=now)
+    (tmp_path / "socket.tar.gz").write_bytes(base64.b64decode(raw["bundle"]))
+    assert verify_bundle(tmp_path / "socket.tar.gz").ok
+
+    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    accounts = Accounts(tmp_path / "web.json", hasher=fast)
+    accounts.add("audrey", "auditor", "correct horse battery")
+    web = create_app(WebSettings(socket=socket, accounts=accounts.path, lang="en"), hasher=fast)
+    c = TestClient(web, base_url="https://testserver", follow_redirects=False)
+    try:
+        token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)
+        assert token
+        login = {"csrf": token.group(1), "username": "audrey", "password": "correct horse battery"}
+        assert c.post("/login", data=login).status_code == 303
+        page = c.get("/audit").text
+        assert 'id="audit-export"' in page
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf
+        today = dt.date.today().isoformat()
+        period = {"from": today, "to": today}
+        assert c.post("/audit/export", data=period).status_code == 403  # no CSRF token
+        reply = c.post("/audit/export", data=period | {"csrf": csrf.group(1)})
+        assert reply.status_code == 200, reply.text
+        assert reply.headers["content-type"] == "application/gzip"
+        assert f"facegate-audit-{today.replace('-', '')}" in reply.headers["content-disposition"]
+        (tmp_path / "web.tar.gz").write_bytes(reply.content)
+        assert verify_bundle(tmp_path / "web.tar.gz").ok
+        reversed_ = c.post(
+            "/audit/export", data={"csrf": csrf.group(1), "from": today, "to": "2001-01-01"}
+        )
+        assert reversed_.status_code == 400 and "Please check" in reversed_.text
+        empty = c.post(
+            "/audit/export", data={"csrf": csrf.group(1), "from": "2001-01-01", "to": "2001-01-02"}
+        )
+        assert empty.status_code == 400 and "no audit records in that period" in empty.text
+    finally:
+        web.state.console.daemon.close()
+    records = [
+        json.loads(line)
+        for path in audit_files(audit_folder(app.cfg.store.state_dir))
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
+    exports = [(r["outcome"]) for r in records if r.get("action") == "audit.export"]
+    assert exports == ["ok", "bad_input", "refused"], exports

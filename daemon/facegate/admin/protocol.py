@@ -26,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "EXPORT_MAX_BUNDLE_BYTES",
+    "EXPORT_REPLY_BYTES",
     "MAX_DEPTH",
     "ErrorBody",
     "FrameError",
@@ -41,6 +43,10 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 64 * 1024
+# The one large reply: ``audit.export`` carries a bundle of at most this many bytes, base64
+# (a third more) in JSON; a client fetching it accepts a frame of EXPORT_REPLY_BYTES.
+EXPORT_MAX_BUNDLE_BYTES = 8 * 1024 * 1024
+EXPORT_REPLY_BYTES = 4 * EXPORT_MAX_BUNDLE_BYTES // 3 + 64 * 1024
 MAX_DEPTH = 16  # the deepest request today is 3 levels: {"args": {"templates": [...]}}
 _HEADER = struct.Struct(">I")
 

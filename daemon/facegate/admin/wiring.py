@@ -6,14 +6,23 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from .protocol import EXPORT_MAX_BUNDLE_BYTES
 from .roles import PeerCred, Role, RoleMap
-from .server import AdminAuditEvent, AdminServer, Handler
+from .server import AdminAuditEvent, AdminCommandError, AdminServer, Handler
 
 if TYPE_CHECKING:
     from ..audit import AuditLog
     from ..config.appliance import AdminConfig
 
-__all__ = ["audit_handlers", "audit_sink", "build_admin_server", "role_map"]
+__all__ = [
+    "AuditExportArgs",
+    "audit_handlers",
+    "audit_sink",
+    "build_admin_server",
+    "role_map",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +85,27 @@ def build_admin_server(
     )
 
 
-def audit_handlers(log: AuditLog) -> dict[str, Handler]:
-    """``audit.verify`` for the auditor role: checks the live log with its own public key.
+# An export on the socket is one reply: the period's audit files are bounded (8 files of the
+# log's 4 MiB), and so is the compressed bundle the reply carries (protocol.py).
+EXPORT_MAX_FILES_BYTES = 32 * 1024 * 1024
 
-    Runs on the admin thread (it only reads the files), so it needs no ``LoopDispatcher``.
+
+class AuditExportArgs(BaseModel):
+    """A period, as ``facegate audit export --from --to`` gives it (Unix times)."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    start: float = Field(ge=946_684_800, le=4_102_444_800, allow_inf_nan=False)  # 2000-2100
+    end: float = Field(ge=946_684_800, le=4_102_444_800, allow_inf_nan=False)
+
+
+def audit_handlers(log: AuditLog) -> dict[str, Handler]:
+    """``audit.verify`` and ``audit.export`` for the auditor role: check the live log with its
+    own public key; bundle a period as ``facegate audit export`` does, returned in the reply
+    (base64 of the ``.tar.gz``; nothing is written on the device).
+
+    They run on the admin thread (they only read the files), so they need no
+    ``LoopDispatcher`` and never hold the gate loop.
     """
     from ..audit import verify
 
@@ -100,6 +126,45 @@ def audit_handlers(log: AuditLog) -> dict[str, Handler]:
             else {"file": broken.file, "line": broken.line, "reason": broken.reason},
         }
 
+    def audit_export(args: AuditExportArgs, _peer: PeerCred) -> dict[str, Any]:
+        import base64
+        import hashlib
+        import io
+
+        from ..audit.export import export
+
+        log.flush()  # records still pending are part of the period asked for
+        buffer = io.BytesIO()
+        try:
+            result = export(
+                log.folder, args.start, args.end, buffer, max_bytes=EXPORT_MAX_FILES_BYTES
+            )
+        except ValueError as exc:  # an empty or reversed period, or too much for one reply
+            raise AdminCommandError("bad_request", str(exc)) from None
+        bundle = buffer.getvalue()
+        if len(bundle) > EXPORT_MAX_BUNDLE_BYTES:
+            raise AdminCommandError(
+                "bad_request",
+                f"the bundle is {len(bundle) / 2**20:.1f} MiB, more than "
+                f"{EXPORT_MAX_BUNDLE_BYTES / 2**20:.0f} MiB; choose a shorter period, or run "
+                "`facegate audit export` on the device",
+            )
+        return {
+            "bundle": base64.b64encode(bundle).decode("ascii"),
+            "sha256": hashlib.sha256(bundle).hexdigest(),
+            "bytes": len(bundle),
+            "files": list(result.files),
+            "first_seq": result.first_seq,
+            "last_seq": result.last_seq,
+            "key_id": log.key_id,
+        }
+
     return {
         "audit.verify": Handler(Role.AUDITOR, audit_verify, summary="verify the audit trail"),
+        "audit.export": Handler(
+            Role.AUDITOR,
+            audit_export,
+            AuditExportArgs,
+            "a verifiable bundle of a period (base64 .tar.gz in the reply)",
+        ),
     }

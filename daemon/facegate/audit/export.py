@@ -17,23 +17,27 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .log import PUBLIC_KEY_FILE, _last_record, audit_files
 from .records import key_id
 from .verify import Broken, VerifyReport, load_public_keys, verify
 
-__all__ = ["ExportResult", "export", "verify_bundle"]
+__all__ = ["ExportResult", "ExportTooLarge", "export", "verify_bundle"]
 
 
 @dataclass(slots=True, frozen=True)
 class ExportResult:
-    """What went into a bundle."""
+    """What went into a bundle (``path``: ``None`` when it was written to a stream)."""
 
-    path: Path
+    path: Path | None
     files: tuple[str, ...]
     first_seq: int
     last_seq: int
+
+
+class ExportTooLarge(ValueError):
+    """The period's audit files are more than the caller can carry (``max_bytes``)."""
 
 
 def _first_record(path: Path) -> dict[str, Any] | None:
@@ -50,11 +54,29 @@ def _ts(value: datetime | float) -> float:
     return value.timestamp() if isinstance(value, datetime) else float(value)
 
 
-def export(folder: Path, start: datetime | float, end: datetime | float, out: Path) -> ExportResult:
-    """Write a bundle of every audit file with records between ``start`` and ``end``.
+def _whole_lines(path: Path) -> bytes:
+    """The file's bytes up to its last complete line: the live file may be appended to while
+    it is read, and a record half written is not part of the chain yet."""
+    data = path.read_bytes()
+    return data[: data.rfind(b"\n") + 1]
+
+
+def export(
+    folder: Path,
+    start: datetime | float,
+    end: datetime | float,
+    out: Path | BinaryIO,
+    *,
+    max_bytes: int | None = None,
+) -> ExportResult:
+    """Write a bundle of every audit file with records between ``start`` and ``end`` to
+    ``out`` (a file path, or a binary stream such as ``io.BytesIO``).
+
+    Each file is read once, so its hash in the manifest is that of the bytes bundled.
 
     Raises:
         ValueError: no file has records in the period, or ``end`` is before ``start``.
+        ExportTooLarge: the files chosen hold more than ``max_bytes`` (nothing written).
     """
     lo, hi = _ts(start), _ts(end)
     if hi < lo:
@@ -72,7 +94,16 @@ def export(folder: Path, start: datetime | float, end: datetime | float, out: Pa
             last_seq = int(tail["seq"])
     if not chosen:
         raise ValueError("no audit records in that period")
+    size = sum(p.stat().st_size for p in chosen)
+    if max_bytes is not None and size > max_bytes:
+        raise ExportTooLarge(
+            f"the period holds {size / 2**20:.1f} MiB of audit files, more than "
+            f"{max_bytes / 2**20:.0f} MiB; choose a shorter period, or run "
+            "`facegate audit export` on the device"
+        )
     pub = Path(folder) / PUBLIC_KEY_FILE
+    contents = {p.name: _whole_lines(p) for p in chosen}
+    contents[pub.name] = pub.read_bytes()
     manifest = {
         "format": "facegate-audit-bundle/1",
         "from": lo,
@@ -80,18 +111,27 @@ def export(folder: Path, start: datetime | float, end: datetime | float, out: Pa
         "first_seq": first_seq,
         "last_seq": last_seq,
         "key_ids": [key_id(k) for k in load_public_keys(pub)],
-        "files": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in chosen},
+        "files": {p.name: hashlib.sha256(contents[p.name]).hexdigest() for p in chosen},
     }
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(out, "w:gz") as tar:
-        for path in [*chosen, pub]:
-            tar.add(path, arcname=f"audit/{path.name}", recursive=False)
-        data = json.dumps(manifest, indent=2, sort_keys=True).encode()
-        info = tarfile.TarInfo("MANIFEST.json")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    return ExportResult(out, tuple(p.name for p in chosen), first_seq, last_seq)
+    contents["MANIFEST.json"] = json.dumps(manifest, indent=2, sort_keys=True).encode()
+    if isinstance(out, Path | str):
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("wb") as f:
+            _write_tar(f, contents)
+        return ExportResult(out, tuple(p.name for p in chosen), first_seq, last_seq)
+    _write_tar(out, contents)
+    return ExportResult(None, tuple(p.name for p in chosen), first_seq, last_seq)
+
+
+def _write_tar(stream: BinaryIO, contents: dict[str, bytes]) -> None:
+    with tarfile.open(fileobj=stream, mode="w:gz") as tar:
+        for name, data in contents.items():
+            arcname = name if name == "MANIFEST.json" else f"audit/{name}"
+            info = tarfile.TarInfo(arcname)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
 
 
 def verify_bundle(bundle: Path, public_key: bytes | None = None) -> VerifyReport:

@@ -17,21 +17,15 @@ import binascii
 import logging
 import math
 import re
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import AfterValidator, Field
 
-from ..admin import AdminAuditEvent, AdminCommandError, AdminServer, Handler, PeerCred, Role
-from ..admin.wiring import audit_handlers, build_admin_server
-from ..audit import AuditLog
-from ..config.appliance import AdminConfig
+from ..admin import AdminCommandError, Handler, PeerCred, Role
 from ..errors import ConfigError
 from .admin_args import EARLIEST, LATEST, Text50, Text100, Text200, Text500, Timestamp, _Args
 from .control import Control
-from .mock_inputs import mock_input_handlers
-from .rights import rights_handlers
 
 __all__ = [
     "EARLIEST",
@@ -43,7 +37,6 @@ __all__ = [
     "PersonArgs",
     "PersonListArgs",
     "admin_handlers",
-    "serve_admin",
 ]
 
 logger = logging.getLogger(__name__)
@@ -335,31 +328,3 @@ def admin_handlers(app: Control) -> dict[str, Handler]:
             "enrol a person (templates computed by the client)",
         ),
     }
-
-
-def serve_admin(
-    app: Control,
-    cfg: AdminConfig,
-    audit: AuditLog,
-    *,
-    extra: dict[str, Handler] | None = None,
-    on_refused: Callable[[AdminAuditEvent], None] | None = None,
-) -> AdminServer | None:
-    """Start the admin socket for a running daemon; ``None`` when its folder does not exist
-    (outside systemd, no ``RuntimeDirectory=``: the daemon runs without the socket)."""
-    if not cfg.socket.parent.is_dir():
-        logger.warning("admin socket disabled: %s does not exist", cfg.socket.parent)
-        return None
-    from .web_support import web_handlers
-
-    handlers = {
-        **audit_handlers(audit),
-        **admin_handlers(app),
-        **rights_handlers(app),
-        **mock_input_handlers(app),
-        **web_handlers(app, audit),
-        **(extra or {}),
-    }
-    server = build_admin_server(cfg, handlers, audit, on_refused=on_refused)
-    server.start()
-    return server

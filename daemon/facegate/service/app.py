@@ -30,7 +30,7 @@ from ..recognition import FaceEvent, FacePath
 from ..store import Store
 from .access import AccessService
 from .actuator import Actuator, AppEvent, Listener, Outcome
-from .admin_commands import serve_admin
+from .admin_serve import serve_admin
 from .control import FaceSpace
 from .face_way import FaceWay
 from .health import Health
@@ -183,7 +183,7 @@ class App:
         """The admin socket: commands run on the loop thread, every request audited."""
         if self.audit is not None:
             self.admin = serve_admin(
-                self, self.cfg.admin, self.audit, on_refused=self._refusals.put
+                self, self.cfg.admin, self.audit, on_refused=self._refusals.put, faces=self.face_way
             )
 
     def purge(self) -> None:

@@ -11,7 +11,9 @@ event row, ``STATUS=``, timeline) and schedules a retry with a growing delay
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +25,9 @@ from ..recognition import FaceEvent, FacePath, build_face_path
 from .actuator import Actuator, AppEvent
 from .health import Health, HealthAlarm
 from .ways import FaceBackoff, WaysIn
+
+if TYPE_CHECKING:
+    from .camera_enrol import FaceCapture
 
 __all__ = ["FaceWay"]
 
@@ -69,6 +74,8 @@ class FaceWay:
         self._camera_alarms: set[str] = set()
         self.camera_retry = FaceBackoff()
         self.path_retry = FaceBackoff()
+        self.capture: FaceCapture | None = None  # an enrolment from the camera, in progress
+        self._capture_lock = threading.Lock()
 
     # -- going down and coming back --------------------------------------------------------
 
@@ -154,13 +161,33 @@ class FaceWay:
 
     # -- frames and faults -----------------------------------------------------------------
 
+    def start_capture(self, capture: FaceCapture) -> bool:
+        """Feed the next frames to ``capture`` instead of recognition (admin thread); false
+        when another capture is running."""
+        with self._capture_lock:
+            if self.capture is not None:
+                return False
+            self.capture = capture
+            return True
+
+    def stop_capture(self, capture: FaceCapture) -> None:
+        with self._capture_lock:
+            if self.capture is capture:
+                self.capture = None
+
     def observe(self, frame: Frame, now: float) -> FaceEvent | None:
-        """The face path on one frame, or nothing while face is down."""
+        """The face path on one frame, or nothing while face is down. While an enrolment
+        from the camera runs, its capture has the frames and nobody is recognised."""
         if self.face is None or not self.ways.face_up:
             return None
         try:
+            capture = self.capture
+            if capture is not None:
+                return capture.feed(self.face, frame, now)
             event = self.face.observe(frame, now)
         except Exception as exc:  # an embedder or model error: face only, retried later
+            if self.capture is not None:
+                self.capture.fail(f"the face path failed: {_text(exc)}")
             delay = self.path_retry.failed(now)
             self.face.reset()
             self.down("face_path", f"face path error: {_text(exc)} (retry in {delay:.0f} s)")

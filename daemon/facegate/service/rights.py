@@ -4,7 +4,9 @@ The same functions serve ``facegate person find|export|update|reconsent|reconsen
 ``facegate request record|list|answer`` writing the store themselves (daemon stopped) and
 the daemon's admin commands (:func:`rights_handlers`), so the two ways cannot drift apart.
 Roles on the socket: finding, exporting and correcting a person need ``admin`` (they read or
-change an identity); renewing consent and the request log need ``operator``.
+change an identity); renewing consent and recording or answering a request need ``operator``;
+the request log and who must consent again (pseudonyms, kinds and deadlines, no identity) are
+read by an ``auditor`` too.
 """
 
 from __future__ import annotations
@@ -362,13 +364,13 @@ def rights_handlers(app: Control) -> dict[str, Handler]:
             Role.OPERATOR, on_loop(reconsent), ReconsentArgs, "consent under the current notice"
         ),
         "person.reconsent_due": Handler(
-            Role.OPERATOR, on_loop(reconsent_due), None, "who must consent again, by when"
+            Role.AUDITOR, on_loop(reconsent_due), None, "who must consent again, by when"
         ),
         "request.record": Handler(
             Role.OPERATOR, on_loop(request_record), RequestRecordArgs, "log a rights request"
         ),
         "request.list": Handler(
-            Role.OPERATOR, on_loop(request_list), RequestListArgs, "rights requests and deadlines"
+            Role.AUDITOR, on_loop(request_list), RequestListArgs, "rights requests and deadlines"
         ),
         "request.answer": Handler(
             Role.OPERATOR, on_loop(request_answer), RequestAnswerArgs, "mark a request answered"

@@ -18,6 +18,7 @@ from .pages_auth import auth_routes
 from .pages_compliance import compliance_routes
 from .pages_gate import gate_routes
 from .pages_people import people_routes
+from .pages_rights import rights_routes
 from .security import BodyLimit, SecurityHeaders
 
 __all__ = ["create_app"]
@@ -41,6 +42,7 @@ def create_app(
         *auth_routes(console),
         *gate_routes(console),
         *people_routes(console),
+        *rights_routes(console),
         *compliance_routes(console),
         Mount("/static", StaticFiles(packages=[("facegate.web", "static")]), name="static"),
     ]

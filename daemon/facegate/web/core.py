@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["Console", "Refused", "WebSettings"]
 
 MIB = 1024 * 1024
+LIMITS_FILE = "login-limits.json"
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ class Console:
         self.settings = settings
         self.accounts = Accounts(settings.accounts, hasher=hasher)
         self.sessions = Sessions()
-        self.limiter = LoginLimiter()
+        # Failed logins and locks survive a restart: kept beside the accounts file.
+        self.limiter = LoginLimiter(state=settings.accounts.parent / LIMITS_FILE)
         self.daemon = daemon or Daemon(settings.socket)
         self.jinja = Environment(
             loader=PackageLoader("facegate.web", "templates"),

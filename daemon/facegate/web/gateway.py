@@ -35,6 +35,13 @@ FALLBACK_ROLES = {
     "compliance.check": "auditor",
     "compliance.documents": "auditor",
     "web.audit": "auditor",
+    "audit.export": "auditor",
+    "request.list": "auditor",
+    "person.reconsent_due": "auditor",
+    "request.record": "operator",
+    "request.answer": "operator",
+    "person.reconsent": "operator",
+    "enroll.camera": "operator",
     "door.open": "operator",
     "person.list": "operator",
     "person.withdraw": "operator",
@@ -44,7 +51,7 @@ FALLBACK_ROLES = {
     "person.export": "admin",
     "person.update": "admin",
 }
-READ_ONLY = {"audit.verify", "compliance.documents", "commands", "whoami"}
+READ_ONLY = {"audit.verify", "audit.export", "compliance.documents", "commands", "whoami"}
 _DOWN_CODES = {"unreachable", "disconnected", "busy", "timeout"}
 # Reads shared by every browser for a moment (seconds); any other command (a change) clears
 # them all, so a page after an enrolment or withdrawal never shows the state before it.
@@ -133,6 +140,32 @@ class Daemon:
             raise DaemonDown("the daemon closed the connection")  # pragma: no cover
         finally:
             self._pool.put(client)
+
+    def fetch(
+        self, command: str, args: dict[str, Any], *, max_bytes: int, timeout_s: float = 60.0
+    ) -> dict[str, Any]:
+        """A command whose reply is larger, or slower, than the shared connections wait for
+        (an audit export, an enrolment from the camera): on a connection of its own, closed
+        after; never cached (a change clears the cache as ``call`` does).
+
+        Raises:
+            DaemonDown: no answer; DaemonRefused: an answer that is an error.
+        """
+        if command not in READ_ONLY and command not in CACHED:
+            with self._cache_lock:
+                self._cache.clear()
+        client = AdminClient(self.socket_path, timeout_s=timeout_s, max_bytes=max_bytes)
+        try:
+            result = client.call(command, **args)
+        except AdminError as exc:
+            if exc.code in _DOWN_CODES:
+                self.last_down = exc.code
+                raise DaemonDown(str(exc)) from None
+            raise DaemonRefused(exc.code, str(exc).removeprefix(f"{exc.code}: ")) from None
+        finally:
+            client.close()
+        self.last_down = None
+        return result
 
     def required_role(self, command: str) -> str:
         """The role the daemon requires for ``command`` (asked once, then remembered)."""

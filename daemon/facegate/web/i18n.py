@@ -145,6 +145,64 @@ _T: dict[str, tuple[str, str]] = {
     "nothing_to_correct": ("请至少填写一项。", "fill in at least one field"),
     "not_found": ("页面不存在。", "No such page."),
     "daemon_said": ("守护进程拒绝：{msg}", "The daemon refused: {msg}"),
+    "requests": ("权利请求", "Rights requests"),
+    "requests_hint": (
+        "个人行使查阅、复制、更正、删除、撤回等权利的请求登记；"
+        "须在收到后规定的工作日内（默认 15 个）答复。",
+        "The log of people's requests (access, copy, correction, deletion, withdrawal...); each "
+        "is due within the configured working days (15 by default) of the day it was received.",
+    ),
+    "request": ("编号", "Request"),
+    "kind": ("类型", "Kind"),
+    "channel": ("渠道", "Channel"),
+    "received": ("收到日期", "Received"),
+    "due": ("答复期限", "Due"),
+    "overdue": ("已逾期", "overdue"),
+    "answered": ("已答复", "Answered"),
+    "answer": ("标记为已答复", "Mark answered"),
+    "open_only": ("仅显示未答复", "Open only"),
+    "record_request": ("登记新请求", "Record a request"),
+    "request_recorded": ("已登记请求 {r}，答复期限 {due}。", "Recorded {r}; due {due}."),
+    "request_answered": ("请求 {r} 已标记为已答复。", "{r} is marked answered."),
+    "kind_access": ("查阅", "access"),
+    "kind_copy": ("复制", "copy"),
+    "kind_correction": ("更正", "correction"),
+    "kind_deletion": ("删除", "deletion"),
+    "kind_withdrawal": ("撤回同意", "withdrawal"),
+    "kind_explanation": ("解释说明", "explanation"),
+    "kind_other": ("其他", "other"),
+    "channel_in-person": ("当面", "in person"),
+    "channel_phone": ("电话", "phone"),
+    "channel_email": ("电子邮件", "email"),
+    "channel_letter": ("信函", "letter"),
+    "channel_other": ("其他", "other"),
+    "outcome_done": ("已办理", "done"),
+    "outcome_partly": ("部分办理", "partly"),
+    "outcome_refused": ("拒绝（已说明理由）", "refused (reasons given)"),
+    "reconsent": ("重新同意", "Re-consent"),
+    "reconsent_hint": (
+        "告知书更新后，按旧版本同意的人员须在期限内重新同意，"
+        "否则其人脸信息到期删除（密码、门卡不受影响）。",
+        "After a new notice is posted, people who consented under an older one must consent "
+        "again by the deadline, or their face expires (PIN and card stay).",
+    ),
+    "reconsent_deadline": ("期限", "Deadline"),
+    "given": ("同意时间", "Given"),
+    "renew": ("记录新的同意", "Record the new consent"),
+    "reconsented": ("已记录 {p} 按当前告知书的同意。", "{p} consented under the current notice."),
+    "from": ("起", "From"),
+    "to": ("止（含）", "To (inclusive)"),
+    "audit_export_hint": (
+        "下载该期间的已签名审计包（.tar.gz），可用 facegate audit verify --bundle 核验。",
+        "Download the signed audit bundle of a period (.tar.gz); check it anywhere with "
+        "`facegate audit verify --bundle`.",
+    ),
+    "enrol_camera": ("从门口摄像头登记", "Enrol from the gate camera"),
+    "camera_hint": (
+        "请本人单独站在门口摄像头前（最多等待 30 秒）；画面不离开门禁设备，也不保存。",
+        "The person stands alone at the gate camera (up to 30 s); no image leaves the gate "
+        "or is stored.",
+    ),
     "lang_switch": ("English", "中文"),
 }
 

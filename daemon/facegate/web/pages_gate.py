@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import re
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..admin.protocol import EXPORT_REPLY_BYTES
 from .charts import by_method, per_hour, per_hour_svg
 from .core import Console
+from .gateway import DaemonDown, DaemonRefused
 from .i18n import translate
 
 __all__ = ["gate_routes"]
@@ -45,6 +50,15 @@ def _live(console: Console) -> dict[str, Any]:
         "status": status,
         "today": _today_counts(rows),
         "events": rows[-20:][::-1],  # the daemon lists oldest first
+    }
+
+
+def _period(form: Any) -> dict[str, str]:
+    """The export form's dates: what was posted, else the last 30 days."""
+    today = dt.date.today()
+    return {
+        "from": str(form.get("from") or (today - dt.timedelta(days=30)).isoformat())[:10],
+        "to": str(form.get("to") or today.isoformat())[:10],
     }
 
 
@@ -128,7 +142,7 @@ def gate_routes(console: Console) -> list[Route]:
 
     async def audit_page(request: Request) -> Response:
         session = console.require_command(request, "audit.verify")
-        return console.page(request, session, "audit.html", report=None)
+        return console.page(request, session, "audit.html", report=None, period=_period({}))
 
     async def audit_verify(request: Request) -> Response:
         session = console.require_command(request, "audit.verify")
@@ -136,7 +150,65 @@ def gate_routes(console: Console) -> list[Route]:
         report, err = console.ask("audit.verify")
         outcome = "down" if err == "down" else ("ok" if report and report["ok"] else "broken")
         console.daemon.audit(session.pseudonym, session.role, "audit.verify", outcome)
-        return console.page(request, session, "audit.html", report=report, error=err)
+        return console.page(
+            request, session, "audit.html", report=report, error=err, period=_period({})
+        )
+
+    async def audit_export(request: Request) -> Response:
+        """The signed audit bundle of a period, as ``facegate audit export`` writes it."""
+        session = console.require_command(request, "audit.export")
+        form = await console.form(request, session)
+        t = lambda key, **kw: translate(session.lang, key, **kw)  # noqa: E731
+        try:
+            start = dt.date.fromisoformat(str(form.get("from", "")))
+            end = dt.date.fromisoformat(str(form.get("to", "")))
+            if end < start:
+                raise ValueError
+        except ValueError:
+            console.daemon.audit(session.pseudonym, session.role, "audit.export", "bad_input")
+            return console.page(
+                request,
+                session,
+                "audit.html",
+                status=400,
+                report=None,
+                export_error=t("bad_input", msg="from, to: YYYY-MM-DD, from <= to"),
+                period=_period(form),
+            )
+        lo = dt.datetime.combine(start, dt.time()).timestamp()
+        hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time()).timestamp()
+        try:
+            reply = await run_in_threadpool(
+                console.daemon.fetch,
+                "audit.export",
+                {"start": lo, "end": hi},
+                max_bytes=EXPORT_REPLY_BYTES,
+            )
+        except (DaemonDown, DaemonRefused) as exc:
+            down = isinstance(exc, DaemonDown)
+            outcome = "down" if down else "refused"
+            console.daemon.audit(session.pseudonym, session.role, "audit.export", outcome)
+            return console.page(
+                request,
+                session,
+                "audit.html",
+                status=503 if down else 400,
+                report=None,
+                export_error=t("daemon_down")
+                if isinstance(exc, DaemonDown)
+                else t("daemon_said", msg=exc.message),
+                period=_period(form),
+            )
+        bundle = base64.b64decode(reply["bundle"], validate=True)
+        if hashlib.sha256(bundle).hexdigest() != reply["sha256"]:  # pragma: no cover
+            return PlainTextResponse("502: the bundle arrived damaged; try again\n", 502)
+        console.daemon.audit(session.pseudonym, session.role, "audit.export", "ok")
+        name = f"facegate-audit-{start:%Y%m%d}-{end:%Y%m%d}.tar.gz"
+        return Response(
+            bundle,
+            media_type="application/gzip",
+            headers={"content-disposition": f'attachment; filename="{name}"'},
+        )
 
     return [
         Route("/", dashboard, methods=["GET"]),
@@ -145,4 +217,5 @@ def gate_routes(console: Console) -> list[Route]:
         Route("/events", events, methods=["GET"]),
         Route("/audit", audit_page, methods=["GET"]),
         Route("/audit/verify", audit_verify, methods=["POST"]),
+        Route("/audit/export", audit_export, methods=["POST"]),
     ]

@@ -17,12 +17,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .core import Console
+from .gateway import DaemonDown, DaemonRefused
 from .i18n import translate
 from .security import Session
 
 __all__ = ["people_routes"]
 
 _PERSON = re.compile(r"^p-[0-9a-f]{16}$")
+CAMERA_WAIT_S = 30.0  # how long the daemon waits for the face at the gate camera
 # The same bounds as the daemon's EnrollArgs (it checks again): a clear message here first.
 _TEXT = r"^[^\x00-\x1f\x7f-\x9f]*$"
 
@@ -144,8 +146,11 @@ def people_routes(console: Console) -> list[Route]:
         form = await console.form(request, session)
         values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
 
-        def again(error: str, photos: list[Any] | None = None, status: int = 400) -> Response:
-            console.daemon.audit(session.pseudonym, session.role, "enroll", "bad_input")
+        def again(
+            error: str, photos: list[Any] | None = None, status: int = 400, audit: bool = True
+        ) -> Response:
+            if audit:
+                console.daemon.audit(session.pseudonym, session.role, "enroll", "bad_input")
             return console.page(
                 request,
                 session,
@@ -167,6 +172,9 @@ def people_routes(console: Console) -> list[Route]:
             )
         except ValidationError as exc:
             return again(t("bad_input", msg=_messages(exc)))
+        args = {k: v for k, v in fields.model_dump().items() if v not in (None, "", False)}
+        if form.get("source") == "camera":
+            return await from_camera(request, session, args, again)
         uploads = [u for u in form.getlist("photos") if isinstance(u, UploadFile) and u.filename]
         if not uploads:
             return again(t("bad_input", msg="photos: 1 to 3 JPEG or PNG files"))
@@ -185,7 +193,6 @@ def people_routes(console: Console) -> list[Route]:
             photos.clear()
         if not found.encoded:
             return again(t("bad_input", msg="no usable face in the photos"), found.photos)
-        args = {k: v for k, v in fields.model_dump().items() if v not in (None, "", False)}
         reply, err = console.ask("enroll", templates=found.encoded, space=found.space, **args)
         if reply is None:
             outcome = "down" if err == "down" else "refused"
@@ -194,6 +201,36 @@ def people_routes(console: Console) -> list[Route]:
             return again(msg, found.photos, status=503 if err == "down" else 400)
         pseudonym = reply["person"]
         console.daemon.audit(session.pseudonym, session.role, "enroll", "ok", pseudonym)
+        session.flash = t("enrolled", p=pseudonym)
+        return RedirectResponse(f"/people/{pseudonym}", 303)
+
+    async def from_camera(
+        request: Request, session: Session, args: dict[str, Any], again: Any
+    ) -> Response:
+        """The same form, the face from the gate camera: the daemon takes the next good, live
+        frames of the one person in view (``enroll.camera``); no image leaves it."""
+        t = lambda key, **kw: translate(session.lang, key, **kw)  # noqa: E731
+        if not console.daemon.allowed(session.role, "enroll.camera"):
+            console.daemon.audit(session.pseudonym, session.role, "enroll.camera", "forbidden")
+            return again(t("forbidden"), status=403, audit=False)
+        if not console.daemon.offers("enroll.camera"):
+            return again(t("needs_daemon", what="enroll.camera"))
+        try:
+            reply = await run_in_threadpool(
+                console.daemon.fetch,
+                "enroll.camera",
+                args | {"timeout_s": CAMERA_WAIT_S},
+                max_bytes=1024 * 1024,
+                timeout_s=CAMERA_WAIT_S + 15.0,
+            )
+        except DaemonDown:
+            console.daemon.audit(session.pseudonym, session.role, "enroll.camera", "down")
+            return again(t("daemon_down"), status=503, audit=False)
+        except DaemonRefused as exc:
+            console.daemon.audit(session.pseudonym, session.role, "enroll.camera", "refused")
+            return again(t("daemon_said", msg=exc.message), audit=False)
+        pseudonym = reply["person"]
+        console.daemon.audit(session.pseudonym, session.role, "enroll.camera", "ok", pseudonym)
         session.flash = t("enrolled", p=pseudonym)
         return RedirectResponse(f"/people/{pseudonym}", 303)
 

@@ -11,13 +11,19 @@ request whose ``Origin`` names another site is refused as well.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import json
+import logging
+import os
 import secrets
+import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -28,6 +34,8 @@ __all__ = [
     "Session",
     "Sessions",
 ]
+
+logger = logging.getLogger(__name__)
 
 COOKIE = "__Host-facegate"
 Scope = MutableMapping[str, Any]
@@ -132,7 +140,17 @@ def csrf_ok(session: Session | None, token: object) -> bool:
 
 class LoginLimiter:
     """Failed logins: at most ``per_address`` per address per window, and an account locked
-    for ``lock_s`` after ``per_user`` failures in a row."""
+    for ``lock_s`` after ``per_user`` failures in a row.
+
+    With ``state`` (a file beside the accounts file) the counts and locks are kept there, so
+    restarting the console does not lift a lock or reset a count: written atomically (a
+    temporary file renamed over it, mode 0600) after each failure and each success that
+    cleared something, at most ``MAX_SAVED`` users and addresses (the newest), expired entries
+    dropped. Times are wall-clock seconds (a monotonic clock does not survive a restart); a
+    lock read back is never longer than ``lock_s`` from now, whatever the clock did.
+    """
+
+    MAX_SAVED = 1000
 
     def __init__(
         self,
@@ -141,14 +159,18 @@ class LoginLimiter:
         window_s: float = 300.0,
         per_user: int = 5,
         lock_s: float = 900.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+        state: Path | None = None,
     ) -> None:
         self.per_address, self.window_s = per_address, window_s
         self.per_user, self.lock_s = per_user, lock_s
         self.clock = clock
+        self.state = state
         self._address: dict[str, deque[float]] = {}
         self._user: dict[str, tuple[int, float]] = {}  # failures in a row, locked until
         self._lock = threading.Lock()
+        if state is not None:
+            self._load(state)
 
     def refused(self, address: str, user: str) -> str | None:
         """Why a login attempt is refused before checking the password (or ``None``)."""
@@ -169,23 +191,80 @@ class LoginLimiter:
         """Count a failure; whether it has just locked the account."""
         now = self.clock()
         with self._lock:
-            self._address.setdefault(address, deque()).append(now)
+            self._address.setdefault(address, deque(maxlen=self.per_address)).append(now)
             count, _until = self._user.get(user, (0, 0.0))
             count += 1
-            if count >= self.per_user:
-                self._user[user] = (0, now + self.lock_s)
-                return True
-            self._user[user] = (count, 0.0)
+            locked = count >= self.per_user
+            self._user.pop(user, None)  # re-inserted last: the newest is kept when bounded
+            self._user[user] = (0, now + self.lock_s) if locked else (count, 0.0)
             # Bounded memory under a spray of addresses or made-up names (oldest dropped).
             if len(self._address) > 10_000:
                 self._address.pop(next(iter(self._address)))
             if len(self._user) > 10_000:
                 self._user.pop(next(iter(self._user)))
-        return False
+            self._save(now)
+        return locked
 
     def succeeded(self, user: str) -> None:
         with self._lock:
-            self._user.pop(user, None)
+            if self._user.pop(user, None) is not None:
+                self._save(self.clock())
+
+    # -- the state file -------------------------------------------------------------------
+
+    def _load(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            users = data["users"]
+            addresses = data["addresses"]
+            now = self.clock()
+            for name, (count, until) in list(users.items())[-self.MAX_SAVED :]:
+                until = min(float(until), now + self.lock_s)
+                if (int(count) > 0 or until > now) and isinstance(name, str):
+                    self._user[name] = (min(int(count), self.per_user), until)
+            for address, times in list(addresses.items())[-self.MAX_SAVED :]:
+                kept = [float(t) for t in times if now - float(t) <= self.window_s]
+                if kept and isinstance(address, str):
+                    self._address[address] = deque(kept[-self.per_address :], self.per_address)
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            # Damaged (only this console's user can write the folder): start counting again,
+            # and say so in the journal; the file is rewritten at the next failure.
+            logger.warning("the login-limit state %s is unreadable; starting afresh", path)
+            self._user.clear()
+            self._address.clear()
+
+    def _save(self, now: float) -> None:
+        if self.state is None:
+            return
+        users = {
+            name: [count, until]
+            for name, (count, until) in list(self._user.items())[-self.MAX_SAVED :]
+            if count > 0 or until > now
+        }
+        addresses = {
+            address: [t for t in times if now - t <= self.window_s]
+            for address, times in list(self._address.items())[-self.MAX_SAVED :]
+            if times and now - times[-1] <= self.window_s
+        }
+        data = json.dumps({"version": 1, "users": users, "addresses": addresses})
+        try:
+            self.state.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".login-limits-", dir=self.state.parent)
+            try:
+                os.fchmod(fd, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self.state)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:  # the limits still hold in memory; logins keep working
+            logger.warning("cannot save the login-limit state %s: %s", self.state, exc.strerror)
 
 
 SECURITY_HEADERS = [
