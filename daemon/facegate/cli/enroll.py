@@ -414,7 +414,7 @@ def add_enroll_parser(sub: Any) -> None:
         "--allow-duplicate",
         action="store_true",
         help="enrol even if the face matches someone already enrolled (twins); the check runs "
-        "when this command writes the store itself (daemon stopped)",
+        "here with the daemon stopped, and in the daemon while it runs",
     )
     p.add_argument(
         "--shred-photos",
