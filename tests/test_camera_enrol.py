@@ -2,11 +2,13 @@
 a real daemon on mock pins with a replay camera: the console's button enrols the one face in
 view with the consent form and the gate then grants it; two faces in view, or none, are
 refused with a clear message and nothing is stored; a bad consent form fails before the
-camera is used."""
+camera is used. ``facegate enroll --camera`` goes through the same command while the daemon
+runs: the CLI's enrolment is granted at the gate, and each refusal is one line."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -22,7 +24,7 @@ import pytest
 from facegate.admin import AdminClient, AdminError
 from facegate.audit.log import audit_files
 from facegate.audit.signing import audit_folder
-from helpers import NOTICE_VERSION, load_rgb, post_notice
+from helpers import CONSENT_ARGS, NOTICE_VERSION, load_rgb, post_notice
 
 PASSWORD = "correct horse battery"
 CONSENT = {
@@ -50,7 +52,8 @@ def _clip(folder: Path, faces: list[np.ndarray]) -> None:
 
 @pytest.fixture
 def gate(tmp_path: Path, models_dir: Path, testdata: Path) -> Iterator[Callable[[list[str]], Any]]:
-    """Start a daemon whose replay camera shows the given photos (side by side)."""
+    """Start a daemon whose replay camera shows the given photos (side by side); its
+    configuration is also written to ``gate.yaml`` for the CLI."""
     from gpiozero.pins.mock import MockFactory
 
     from facegate.config import load_config_text
@@ -59,7 +62,12 @@ def gate(tmp_path: Path, models_dir: Path, testdata: Path) -> Iterator[Callable[
 
     started: list[tuple[Any, threading.Thread]] = []
 
-    def start(photos: list[str], liveness: str = 'liveness: {mode: "off"}\n') -> Any:
+    def start(
+        photos: list[str],
+        liveness: str = 'liveness: {mode: "off"}\n',
+        roles: str = "",
+        timeout_s: float = 60.0,
+    ) -> Any:
         _clip(tmp_path / "clip", [load_rgb(testdata / "faces" / p) for p in photos])
         text = (
             "site: {name: T, kind: residential_compound, purpose: Open the gate for residents.}\n"
@@ -68,10 +76,11 @@ def gate(tmp_path: Path, models_dir: Path, testdata: Path) -> Iterator[Callable[
             "readers: [{id: r1, type: wiegand, door: main, d0: 22, d1: 23}]\n"
             f"models: {{dir: {models_dir}}}\n"
             f"store: {{state_dir: {tmp_path / 'state'}}}\n"
-            f"admin: {{socket: {tmp_path / 'admin.sock'}, group: null}}\n"
+            f"admin: {{socket: {tmp_path / 'admin.sock'}, group: null{roles}}}\n"
             f"{liveness}"
-            "enrollment: {frames: 3, min_interval_s: 0.2}\n"
+            f"enrollment: {{frames: 3, min_interval_s: 0.2, timeout_s: {timeout_s}}}\n"
         )
+        (tmp_path / "gate.yaml").write_text(text)  # for the CLI (`enroll -c`)
         create_master_key(tmp_path / "state" / "master.key")
         post_notice(tmp_path / "state")
         app = App(load_config_text(text), pin_factory=MockFactory())
@@ -91,6 +100,18 @@ def gate(tmp_path: Path, models_dir: Path, testdata: Path) -> Iterator[Callable[
 def _stored(app: Any) -> int:
     with AdminClient(app.cfg.admin.socket) as client:
         return len(client.call("person.list")["people"])
+
+
+def _granted_by_face(app: Any) -> bool:
+    """The gate grants a face within 30 s (it is back on recognition after the capture)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        with AdminClient(app.cfg.admin.socket) as client:
+            events = client.call("events", limit=50)["events"]
+        if any(e["result"] == "granted" and e["method"] == "face" for e in events):
+            return True
+    return False
 
 
 def test_the_console_enrols_the_face_at_the_gate_camera(gate, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -151,14 +172,7 @@ def test_the_console_enrols_the_face_at_the_gate_camera(gate, tmp_path: Path) ->
         assert f"Enrolled {pseudonym}" in detail
         assert re.search(r'id="templates">3<', detail)  # enrollment.frames good frames
         # The gate now recognises the face in view: it is back on recognition, and grants.
-        deadline = time.monotonic() + 30
-        granted: list[dict[str, Any]] = []
-        while not granted and time.monotonic() < deadline:
-            time.sleep(0.3)
-            with AdminClient(socket) as client:
-                events = client.call("events", limit=50)["events"]
-            granted = [e for e in events if e["result"] == "granted" and e["method"] == "face"]
-        assert granted, "the enrolled face was not granted at the gate"
+        assert _granted_by_face(app), "the enrolled face was not granted at the gate"
         # An auditor has no camera button and cannot use it.
         au, au_csrf = login("audrey")
         assert au.get("/people/new").status_code == 403
@@ -217,3 +231,113 @@ def test_a_still_picture_fails_the_liveness_check_and_nothing_is_stored(gate) ->
     ):
         client.call("enroll.camera", **CONSENT, timeout_s=8)
     assert _stored(app) == 0 and app.face_way.capture is None
+
+
+# `facegate enroll --camera` while the daemon runs: the CLI asks the daemon (issue 18).
+
+
+def test_the_cli_enrols_from_the_gate_camera_through_the_daemon(  # type: ignore[no-untyped-def]
+    gate, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from facegate.cli import main
+
+    caplog.set_level(logging.DEBUG)
+    app = gate(["barack_obama/obama2.jpg"])
+    cfg = str(tmp_path / "gate.yaml")
+    args = ["enroll", "-c", cfg, "--camera", "--name", "Camera Person", *CONSENT_ARGS]
+    assert main(args) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "look at the gate camera" in out and "waiting up to 60 s" in out
+    assert "through the running daemon from the gate camera: 3 template(s)" in out
+    assert len(app.face.pipeline.gallery) == 1  # active at once
+    assert _granted_by_face(app), "the face enrolled from the CLI was not granted at the gate"
+    assert "Camera Person" not in caplog.text  # no name in any log
+    assert not [
+        p
+        for p in tmp_path.rglob("*")
+        if p.suffix in (".png", ".jpg", ".npy") and "clip" not in p.parts
+    ]  # no frame written anywhere
+
+
+def test_cli_camera_refusals_are_one_line_and_store_nothing(  # type: ignore[no-untyped-def]
+    gate, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from facegate.cli import main
+
+    app = gate(["barack_obama/obama2.jpg", "jeff_bezos/img20.jpg"])
+    cfg = str(tmp_path / "gate.yaml")
+    assert main(["enroll", "-c", cfg, "--camera", *CONSENT_ARGS]) == 3
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("refused: 2 faces are in view"), lines
+    assert lines[0].endswith("nothing was stored") and "Traceback" not in captured.out
+    # A consent form that fails is refused before the camera is used.
+    started = time.monotonic()
+    stale = [a if a != NOTICE_VERSION else "v0" for a in CONSENT_ARGS]
+    assert main(["enroll", "-c", cfg, "--camera", *stale]) == 2  # bad input: usage
+    captured = capsys.readouterr()
+    assert "never recorded as posted" in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert "look at the gate camera" not in captured.out
+    assert time.monotonic() - started < 5
+    assert _stored(app) == 0 and len(app.face.pipeline.gallery) == 0
+    assert app.face_way.capture is None  # the gate is back on recognition
+
+
+@pytest.mark.parametrize(
+    ("photos", "liveness", "refusal"),
+    [
+        (
+            [],
+            'liveness: {mode: "off"}\n',
+            r"refused: only 0 of 3 good frames in time \(no face came into view\)",
+        ),
+        (["barack_obama/obama2.jpg"], "", r"refused: .*liveness check"),
+    ],
+    ids=["no-face", "still-picture"],
+)
+def test_cli_camera_time_limit_and_liveness_refusals(  # type: ignore[no-untyped-def]
+    gate, tmp_path: Path, capsys: pytest.CaptureFixture[str], photos, liveness, refusal
+) -> None:
+    """enrollment.timeout_s is the CLI's shown limit and the daemon's; a face that never
+    comes, or never proves live, is one line and nothing is stored."""
+    from facegate.cli import main
+
+    app = gate(photos, liveness=liveness, timeout_s=6)
+    started = time.monotonic()
+    assert main(["enroll", "-c", str(tmp_path / "gate.yaml"), "--camera", *CONSENT_ARGS]) == 3
+    captured = capsys.readouterr()
+    assert "waiting up to 6 s" in captured.out
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and re.match(refusal, lines[0]), lines
+    assert lines[0].endswith("; nothing was stored")
+    assert 5 <= time.monotonic() - started < 20
+    assert _stored(app) == 0 and app.face_way.capture is None
+
+
+def test_cli_camera_needs_the_operator_role(  # type: ignore[no-untyped-def]
+    gate, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    from facegate.cli import main
+
+    roles = f", root_is_admin: false, uids: {{{os.getuid()}: auditor}}"
+    app = gate(["barack_obama/obama2.jpg"], roles=roles)
+    cfg = str(tmp_path / "gate.yaml")
+    assert main(["enroll", "-c", cfg, "--camera", *CONSENT_ARGS]) == 3
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "needs the operator role" in lines[0], lines
+    assert len(app.face.pipeline.gallery) == 0 and app.face_way.capture is None
+
+
+def test_enroll_help_says_how_the_camera_works_with_and_without_the_daemon(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from facegate.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["enroll", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Daemon stopped: this command opens the configured camera" in text
+    assert "Daemon running: it holds the camera" in text and "enroll.camera" in text

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from .common import (
     load,
     open_configured_store,
 )
+from .enroll_daemon import ask_secret as _ask_secret
 
 if TYPE_CHECKING:
     from ..service.enrol_request import EnrolmentForm, EnrolmentRequest
@@ -32,17 +32,6 @@ def _date(value: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2027-06-30") from None
     return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC).timestamp()
-
-
-def _ask_secret(prompt: str, *, twice: bool) -> str:
-    import getpass
-
-    if not sys.stdin.isatty():
-        raise ConfigError(f"{prompt} must be typed at a terminal (never on the command line)")
-    first = getpass.getpass(f"{prompt}: ")
-    if twice and getpass.getpass("again: ") != first:
-        raise ConfigError("the two entries differ; nothing was stored")
-    return first
 
 
 def _fields(args: argparse.Namespace) -> dict[str, Any]:
@@ -126,11 +115,10 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         return _enroll_without_face(args, cfg, request)
 
     client = daemon_client(cfg)
-    if client is not None and args.camera:
-        raise ConfigError(
-            "the daemon is running and holds the camera: enrol from photos (--photo), or stop "
-            "the daemon for a camera enrolment"
-        )
+    if client is not None and args.camera:  # the daemon holds the camera: it takes the face
+        from .enroll_daemon import enroll_camera_via_daemon
+
+        return enroll_camera_via_daemon(client, args, cfg, _fields(args), request.expires_at)
     pipeline = FacePipeline(cfg)
     if args.camera:
         from ..capture import make_camera
@@ -162,7 +150,11 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     expires = request.expires_at
     assert expires is not None  # a face always has one
     if client is not None:
-        return _enroll_via_daemon(client, args, cfg, templates, pipeline.space, expires)
+        from .enroll_daemon import enroll_via_daemon
+
+        return enroll_via_daemon(
+            client, args, cfg, _fields(args), templates, pipeline.space, expires
+        )
     until = dt.datetime.fromtimestamp(expires, dt.UTC).date().isoformat()
     with open_configured_store(cfg) as store:
         if not args.allow_duplicate:
@@ -262,55 +254,6 @@ def _replace(
     )
 
 
-def _enroll_via_daemon(
-    client: Any,
-    args: argparse.Namespace,
-    cfg: Any,
-    templates: Any,
-    space: str | None,
-    expires: float | None,
-) -> int:
-    """Send the enrolment to the running daemon, which checks it again, writes it and
-    reloads at once."""
-    import base64
-
-    from ..policy.credentials import generate_pin
-    from ..service.enrol_request import generated_pin_length
-
-    out = console()
-    pin: str | None = None
-    shown = None
-    if args.generate_pin:
-        # The daemon refuses a PIN someone already has; a clash is very unlikely.
-        shown = pin = generate_pin(generated_pin_length(cfg)).reveal().decode()
-    elif args.pin:
-        pin = _ask_secret("PIN (digits)", twice=True)
-    card = _ask_secret("card (FACILITY:NUMBER, or its digits)", twice=False) if args.card else None
-    request: dict[str, Any] = {
-        **_fields(args),
-        "templates": [
-            base64.b64encode(row.astype("<f4").tobytes()).decode("ascii") for row in templates
-        ]
-        if templates is not None
-        else [],
-        "space": space,
-        "pin": pin,
-        "card": card,
-        "expires_at": expires,
-        "allow_duplicate": bool(args.allow_duplicate),
-    }
-    reply = client.call("enroll", **{k: v for k, v in request.items() if v not in (None, [])})
-    out.print(
-        f"enrolled {reply['person']} through the running daemon: {reply['templates']} "
-        f"template(s), {reply['credentials']} credential(s); it is active now"
-    )
-    for advice in reply.get("advice", ()):
-        out.print(f"note: {advice}", markup=False)
-    if shown is not None:
-        out.print(f"generated PIN (tell the person; it is not shown again): {shown}")
-    return 0
-
-
 # This path writes the store only when no daemon answers on the admin socket (with one
 # running, enrolments go through it and are active at once), so nothing needs a restart.
 _LOADED_AT_START = "the daemon is not running; it loads the new person when it starts"
@@ -350,7 +293,9 @@ def _enroll_without_face(args: argparse.Namespace, cfg: Any, request: EnrolmentR
     """PIN and/or card only: no face, so no biometric consent is needed (Art. 10)."""
     client = daemon_client(cfg)
     if client is not None:
-        return _enroll_via_daemon(client, args, cfg, None, None, None)
+        from .enroll_daemon import enroll_via_daemon
+
+        return enroll_via_daemon(client, args, cfg, _fields(args), None, None, None)
     out = console()
     with open_configured_store(cfg) as store:
         credentials, shown_pin = _credentials(args, store, cfg)
@@ -374,7 +319,10 @@ def add_enroll_parser(sub: Any) -> None:
         description="Creates a pseudonymous person, records their separate consent (a "
         "guardian's for anyone who may be under 14), and stores sealed templates of several "
         "good images. Camera frames live in memory only; photo files are read, never copied. "
-        "Name, unit and phone are optional and stored encrypted, apart from the templates.",
+        "Name, unit and phone are optional and stored encrypted, apart from the templates. "
+        "While the daemon runs, the enrolment goes through its admin socket (it checks the "
+        "form again, writes the store and is active at once); with it stopped, this command "
+        "writes the store itself and the daemon loads the person when it starts.",
     )
     add_config_arg(p)
     group = p.add_argument_group("face source (one of: --photo or --camera)")
@@ -389,7 +337,11 @@ def add_enroll_parser(sub: Any) -> None:
     src.add_argument(
         "--camera",
         action="store_true",
-        help="take enrollment.frames good frames from the configured camera",
+        help="take enrollment.frames good frames from the camera. Daemon stopped: this "
+        "command opens the configured camera and guides the person here. Daemon running: it "
+        "holds the camera, so it takes the frames itself (admin socket enroll.camera, operator "
+        "role): one face alone in view, passing the door's liveness check (its prompts at the "
+        "gate), within enrollment.timeout_s (at most 120 s); no image leaves the daemon",
     )
     who = p.add_argument_group("identity (optional, encrypted)")
     who.add_argument("--name", help="display name")
@@ -462,7 +414,7 @@ def add_enroll_parser(sub: Any) -> None:
         "--allow-duplicate",
         action="store_true",
         help="enrol even if the face matches someone already enrolled (twins); the check runs "
-        "when this command writes the store itself (daemon stopped)",
+        "here with the daemon stopped, and in the daemon while it runs",
     )
     p.add_argument(
         "--shred-photos",
