@@ -220,6 +220,31 @@ def test_no_face_in_view_times_out_clearly(gate) -> None:  # type: ignore[no-unt
     assert _stored(app) == 0 and app.face_way.capture is None
 
 
+def test_a_requester_who_hangs_up_cancels_the_capture(gate) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C on `facegate enroll --camera` closes its socket: the daemon stops looking at
+    once, so nobody who walks up later is enrolled under the consent of the one who left."""
+    import socket as sockets
+    import struct
+
+    app = gate([])
+    body = json.dumps(
+        {"v": 1, "id": 1, "command": "enroll.camera", "args": {**CONSENT, "timeout_s": 60}}
+    ).encode()
+    conn = sockets.socket(sockets.AF_UNIX)
+    conn.connect(str(app.cfg.admin.socket))
+    conn.sendall(struct.pack(">I", len(body)) + body)
+    deadline = time.monotonic() + 10
+    while app.face_way.capture is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert app.face_way.capture is not None  # the daemon is looking at the camera
+    conn.close()  # the client went away
+    deadline = time.monotonic() + 5
+    while app.face_way.capture is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert app.face_way.capture is None, "the capture went on for a requester who left"
+    assert _stored(app) == 0
+
+
 def test_a_still_picture_fails_the_liveness_check_and_nothing_is_stored(gate) -> None:  # type: ignore[no-untyped-def]
     """With the door's liveness check on, the frames must come from a live face: a clip of
     one still photo (a photo held up to the camera) never gives a template."""

@@ -51,9 +51,36 @@ from .protocol import (
 )
 from .roles import PeerCred, Role, RoleMap, peer_credentials
 
-__all__ = ["AdminAuditEvent", "AdminCommandError", "AdminServer", "Handler", "HandlerFunc"]
+__all__ = [
+    "AdminAuditEvent",
+    "AdminCommandError",
+    "AdminServer",
+    "Handler",
+    "HandlerFunc",
+    "requester_gone",
+]
 
 logger = logging.getLogger(__name__)
+
+_connection = threading.local()  # the connection whose request this thread is handling
+
+
+def requester_gone() -> bool:
+    """Whether the client whose request the calling handler is running has hung up (its end
+    of the socket is closed: Ctrl-C, a killed process). ``False`` outside a handler.
+
+    A long handler (``enroll.camera``) polls it and stops, so that nothing is done for a
+    requester who is no longer there.
+    """
+    conn: socket.socket | None = getattr(_connection, "conn", None)
+    if conn is None:
+        return False
+    try:
+        return conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False  # still connected, nothing sent
+    except OSError:
+        return True
 
 HandlerFunc = Callable[[Any, PeerCred], dict[str, Any]]
 
@@ -305,12 +332,15 @@ class AdminServer:
                         return
                     if frame is None:
                         return
+                    _connection.conn = conn
                     try:
                         reply = self._handle(frame, peer, role)
                     except Exception as exc:  # a bug; still answer, and keep serving others
                         logger.error("admin request failed: %s", type(exc).__name__)
                         self._audit("failed", peer, role, None)
                         reply = _error(None, "failed", "internal error; see the journal")
+                    finally:
+                        _connection.conn = None
                     self._reply(conn, reply)
         except OSError as exc:  # the client went away; nothing to do
             logger.debug("admin connection ended: %s", exc)

@@ -152,8 +152,9 @@ def enroll_camera_via_daemon(
     except KeyboardInterrupt:
         client.close()
         err.print(
-            "interrupted: the daemon keeps looking until its time limit and may still enrol "
-            "a face it captures; check `facegate person list`",
+            "interrupted: the daemon stops looking at the camera as it sees the request go "
+            "(within a second); a capture that had just finished may still have enrolled: "
+            "check `facegate person list`",
             markup=False,
         )
         raise

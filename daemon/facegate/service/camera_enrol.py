@@ -18,17 +18,20 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from ..admin import AdminCommandError, Handler, PeerCred, Role
-from ..admin.server import HandlerFunc
+from ..admin.server import HandlerFunc, requester_gone
 from ..capture import Frame
 from ..recognition import FaceEvent
 from ..recognition.events import ChallengeRequested, FaceObservation
 from .admin_commands import EnrollArgs
+
+_POLL_S = 0.2  # how often a waiting capture checks that its requester is still there
 
 if TYPE_CHECKING:
     from ..recognition import FacePath
@@ -191,8 +194,7 @@ def camera_handlers(app: Control, faces: Faces | None, enroll: HandlerFunc) -> d
         if not faces.start_capture(capture):
             raise AdminCommandError("bad_request", "another enrolment from the camera is running")
         try:
-            if not capture.done.wait(wait + 5.0):
-                capture.fail("no frames came from the camera in time")
+            _wait_for(capture, wait + 5.0)
         finally:
             faces.stop_capture(capture)
         # An error set first wins: a frame the loop was still embedding does not count.
@@ -214,3 +216,16 @@ def camera_handlers(app: Control, faces: Faces | None, enroll: HandlerFunc) -> d
             "enrol a person from the gate camera's next good, live frames",
         )
     }
+
+
+def _wait_for(capture: FaceCapture, limit_s: float) -> None:
+    """Wait (real time) until the capture is done; give up when its requester hangs up (Ctrl-C,
+    a killed client) or no frames came in time: no face is enrolled for someone who left."""
+    end = time.monotonic() + limit_s
+    while not capture.done.wait(_POLL_S):
+        if requester_gone():
+            capture.fail("the request was cancelled (its client went away)")
+            return
+        if time.monotonic() > end:
+            capture.fail("no frames came from the camera in time")
+            return
