@@ -83,6 +83,35 @@ def test_install_sh_office_installs_mosquitto_and_the_unit() -> None:
         "/etc/systemd/system/facegate-compound.service" in office
     )
     assert "sudo systemctl enable facegate-compound.service" in office
+    # The office drives no door: the gate's unit is there (a Pi that is both), not enabled.
+    assert "sudo systemctl enable facegate.service" in plain
+    assert "sudo systemctl enable facegate.service" not in office
+    unit = "systemd/facegate.service /etc/systemd/system/facegate.service"
+    assert unit in plain and unit in office
+    assert "facegate.service is installed, not enabled" in office
+
+
+def next_steps(**flags: int) -> str:
+    """What the installer prints when it is done (``next_steps``, the script sourced)."""
+    assigned = "; ".join(f"{k}={v}" for k, v in flags.items())
+    script = f'source "{ROOT / "scripts" / "install.sh"}"; {assigned}; next_steps'
+    result = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_install_sh_next_steps_start_the_gate_only_where_there_is_one() -> None:
+    gate = next_steps(OFFICE=0, WEB=0)
+    assert "systemctl start facegate && journalctl" in gate and "compound" not in gate
+    office = next_steps(OFFICE=1, WEB=1)
+    assert re.search(r"systemctl start facegate(?![-\w])", office) is None
+    assert "facegate.service is not enabled" in office
+    assert "also a gate: systemctl enable --now facegate" in office
+    assert "systemctl start facegate-compound" in office and "compound init" in office
+    assert "systemctl disable facegate" not in office  # nothing to undo: never enabled
+    assert "admin socket" in office and "admin socket" not in next_steps(OFFICE=0, WEB=1)
 
 
 def test_compound_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
