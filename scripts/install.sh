@@ -11,7 +11,8 @@
 #                                               user, folder, HTTPS certificate and unit
 #   sudo scripts/install.sh --office            a compound's office node (README "Compound"):
 #                                               Mosquitto and the facegate-compound unit
-#                                               (`facegate compound serve`); the gate's unit
+#                                               (`facegate compound serve`), a daily timer
+#                                               for the retention periods; the gate's unit
 #                                               is installed but not enabled (no door here)
 #   sudo scripts/install.sh --uninstall         remove program, units, rules; keep data, config, key
 #   sudo scripts/install.sh --uninstall --purge [--force]
@@ -332,15 +333,20 @@ install_office() {
     [ "$OFFICE" = 1 ] || return 0
     note "a compound's office node: the unit of \`facegate compound serve\` (it starts once \`compound init\` made $STATE_DIR/compound)"
     step "sudo install -D -m 0644 systemd/facegate-compound.service $UNIT_DIR/facegate-compound.service"
+    note "no daemon applies the retention periods to the office's store: a daily timer does"
+    step "sudo install -D -m 0644 systemd/facegate-retention.service $UNIT_DIR/facegate-retention.service"
+    step "sudo install -D -m 0644 systemd/facegate-retention.timer $UNIT_DIR/facegate-retention.timer"
     if [ "$DRY_RUN" = 1 ] || command -v systemctl >/dev/null; then
         step "sudo systemctl enable facegate-compound.service"
+        step "sudo systemctl enable facegate-retention.timer"
     fi
 }
 
 next_steps() {
     local start="  4. Start:                  systemctl start facegate && journalctl -fu facegate"
     if [ "$OFFICE" = 1 ]; then
-        start="  4. An office node drives no door: facegate.service is not enabled (and need not run).
+        start="  4. An office node drives no door: facegate.service is not enabled (and need not run);
+     facegate-retention.timer applies the retention periods daily: systemctl start facegate-retention.timer
      A Pi that is also a gate: systemctl enable --now facegate && journalctl -fu facegate"
     fi
     cat <<STEPS
@@ -382,12 +388,13 @@ uninstall() {
         systemctl disable --now facegate.service 2>/dev/null || true
     fi
     local unit
-    for unit in facegate-web.service facegate-compound.service; do
+    for unit in facegate-web.service facegate-compound.service facegate-retention.timer; do
         if command -v systemctl >/dev/null && systemctl list-unit-files "$unit" >/dev/null 2>&1; then
             systemctl disable --now "$unit" 2>/dev/null || true
         fi
     done
-    rm -f "$UNIT_DIR/facegate.service" "$UNIT_DIR/facegate-web.service" "$UNIT_DIR/facegate-compound.service" "$UDEV_RULES" /usr/local/bin/facegate
+    rm -f "$UNIT_DIR/facegate.service" "$UNIT_DIR/facegate-web.service" "$UNIT_DIR/facegate-compound.service" \
+        "$UNIT_DIR/facegate-retention.service" "$UNIT_DIR/facegate-retention.timer" "$UDEV_RULES" /usr/local/bin/facegate
     rm -rf "$PREFIX"
     if command -v systemctl >/dev/null; then
         systemctl daemon-reload 2>/dev/null || true
