@@ -30,6 +30,8 @@ SCHEMA = [
         PRIMARY KEY (gate, seq)
     )""",
     "CREATE INDEX IF NOT EXISTS changes_open ON changes(gate, seq) WHERE status IS NULL",
+    # a person's last change at each gate (``latest``: every send looks it up)
+    "CREATE INDEX IF NOT EXISTS changes_person ON changes(pseudonym, gate, seq)",
     """CREATE TABLE IF NOT EXISTS answers (
         gate TEXT NOT NULL, seq INTEGER NOT NULL, status TEXT NOT NULL, kind TEXT NOT NULL,
         pseudonym TEXT NOT NULL, signed BLOB NOT NULL, at REAL NOT NULL,
