@@ -412,3 +412,14 @@ def test_home_assistant_sees_each_door_and_never_a_person(
     finally:
         ha.disconnect()
         ha.loop_stop()
+
+
+def test_the_compound_demo_runs_every_step_as_expected() -> None:
+    """`facegate demo --compound`: its own checks (`expect`) find no problem, and its timeline
+    shows the narrowed consent's receipts and the withdrawal's."""
+    from facegate.demo.compound import run_compound_demo
+
+    said: list[str] = []
+    assert run_compound_demo(said.append) == []
+    text = "\n".join(said)
+    assert "deleted at 2 of 2 dropped gates" in text and "deleted at 3 of 3 gates" in text
