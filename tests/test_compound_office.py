@@ -219,5 +219,8 @@ def test_a_narrower_scope_at_the_office_deletes_the_face_at_the_dropped_gate(
         assert f"{person}: sent to gate-a (applied)" in out
         assert f"{person}: deleted at 1 of 1 dropped gates" in out and "gate-b: receipt" in out
         assert "of 2 gates" not in out  # a narrower scope is not a withdrawal of the person
+        assert main(["compound", "status", "p-0000000000000000", "--dir", office_dir]) == 1
+        err = capsys.readouterr().err
+        assert "never sent to a gate" in err and "Traceback" not in err
     finally:
         compound.close()
