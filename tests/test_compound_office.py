@@ -2,7 +2,8 @@
 then `facegate compound send`, with gate daemons on mock pins and a real Mosquitto (TLS, ACL).
 
 The consent record's scope names the gates it covers; the person goes only to those, and only
-those grant the face. Needs mosquitto, the installed models and the shared photos."""
+those grant the face; a scope narrowed later takes the face off the gates it no longer names,
+each returning a signed receipt. Needs mosquitto, the installed models and the shared photos."""
 
 from __future__ import annotations
 
