@@ -9,9 +9,11 @@
 #   sudo scripts/install.sh --no-models         skip `facegate models install` (offline)
 #   sudo scripts/install.sh --web               also the web console (README "Web console"): its
 #                                               user, folder, HTTPS certificate and unit
-#   sudo scripts/install.sh --office            also a compound's office node (README "Compound"):
+#   sudo scripts/install.sh --office            a compound's office node (README "Compound"):
 #                                               Mosquitto and the facegate-compound unit
-#                                               (`facegate compound serve`)
+#                                               (`facegate compound serve`), a daily timer
+#                                               for the retention periods; the gate's unit
+#                                               is installed but not enabled (no door here)
 #   sudo scripts/install.sh --uninstall         remove program, units, rules; keep data, config, key
 #   sudo scripts/install.sh --uninstall --purge [--force]
 #                                               also delete data, config, master key, user, group
@@ -289,12 +291,28 @@ install_units() {
     if [ "$DRY_RUN" = 1 ] || [ -d /run/systemd/system ]; then
         step "sudo udevadm control --reload && sudo udevadm trigger"
         step "sudo systemctl daemon-reload"
-        step "sudo systemctl enable facegate.service"
+        enable_gate
     elif command -v systemctl >/dev/null; then
-        say "systemd is not running here (a container or chroot): the unit is enabled for the next boot"
-        step "sudo systemctl enable facegate.service"
+        [ "$OFFICE" = 1 ] || say "systemd is not running here (a container or chroot): the unit is enabled for the next boot"
+        enable_gate
     else
         say "systemd is not installed here: $UNIT_DIR/facegate.service is in place, not enabled"
+    fi
+}
+
+# The gate daemon starts at boot, except on an office node: it drives no door (its
+# facegate.yaml is the office's store and embedder); the unit is there for a Pi that is both.
+enable_gate() {
+    if [ "$OFFICE" = 0 ]; then
+        step "sudo systemctl enable facegate.service"
+        return
+    fi
+    note "an office node drives no door: facegate.service is installed, not enabled (a Pi that is also a gate: systemctl enable --now facegate)"
+    [ "$DRY_RUN" = 0 ] || return 0
+    if systemctl is-enabled --quiet facegate.service 2>/dev/null; then
+        say "facegate.service is enabled here (an earlier install, or this office is also a gate): systemctl disable --now facegate, unless this Pi drives a door"
+    else
+        say "an office node drives no door: facegate.service is installed, not enabled"
     fi
 }
 
@@ -315,12 +333,22 @@ install_office() {
     [ "$OFFICE" = 1 ] || return 0
     note "a compound's office node: the unit of \`facegate compound serve\` (it starts once \`compound init\` made $STATE_DIR/compound)"
     step "sudo install -D -m 0644 systemd/facegate-compound.service $UNIT_DIR/facegate-compound.service"
+    note "no daemon applies the retention periods to the office's store: a daily timer does"
+    step "sudo install -D -m 0644 systemd/facegate-retention.service $UNIT_DIR/facegate-retention.service"
+    step "sudo install -D -m 0644 systemd/facegate-retention.timer $UNIT_DIR/facegate-retention.timer"
     if [ "$DRY_RUN" = 1 ] || command -v systemctl >/dev/null; then
         step "sudo systemctl enable facegate-compound.service"
+        step "sudo systemctl enable facegate-retention.timer"
     fi
 }
 
 next_steps() {
+    local start="  4. Start:                  systemctl start facegate && journalctl -fu facegate"
+    if [ "$OFFICE" = 1 ]; then
+        start="  4. An office node drives no door: facegate.service is not enabled (and need not run);
+     facegate-retention.timer applies the retention periods daily: systemctl start facegate-retention.timer
+     A Pi that is also a gate: systemctl enable --now facegate && journalctl -fu facegate"
+    fi
     cat <<STEPS
 
 facegate is installed (not started).  Next:
@@ -329,7 +357,7 @@ facegate is installed (not started).  Next:
   2. Back up the master key $KEY_FILE offline (without it templates cannot be read).
      Admin commands run with sudo find it there, as the daemon finds its systemd credential.
   3. Give admins the role:   usermod -aG $ADMIN_GROUP <user>   (log in again afterwards)
-  4. Start:                  systemctl start facegate && journalctl -fu facegate
+$start
   5. Print the notice sign:  facegate notice render
   6. Check the audit trail:  facegate audit verify
 STEPS
@@ -337,7 +365,7 @@ STEPS
         cat <<STEPS
   Office node: facegate compound init --name NAME --listen LAN-ADDRESS --broker-dir /etc/mosquitto/facegate
      then the owners and Mosquitto's conf.d (README "Compound", step 1) and: systemctl start facegate-compound
-     (the office drives no door: systemctl disable facegate, unless this Pi is also a gate)
+     enrol with: sudo facegate enroll -c $CONFIG ... --scope GATE,GATE; then sudo facegate compound send p-... -c $CONFIG
 STEPS
     fi
     [ "$WEB" = 1 ] || return 0
@@ -346,6 +374,12 @@ STEPS
      listen on the LAN address      systemctl edit facegate-web  ([Service] Environment=FACEGATE_WEB_LISTEN=192.168.1.10:8443)
      start                          systemctl start facegate-web  (https://$(hostname):8443)
 STEPS
+    if [ "$OFFICE" = 1 ]; then
+        cat <<STEPS
+     (the console reaches people only through a running daemon's admin socket; an office node
+     that runs no daemon enrols at the command line, as above)
+STEPS
+    fi
 }
 
 uninstall() {
@@ -354,12 +388,13 @@ uninstall() {
         systemctl disable --now facegate.service 2>/dev/null || true
     fi
     local unit
-    for unit in facegate-web.service facegate-compound.service; do
+    for unit in facegate-web.service facegate-compound.service facegate-retention.timer; do
         if command -v systemctl >/dev/null && systemctl list-unit-files "$unit" >/dev/null 2>&1; then
             systemctl disable --now "$unit" 2>/dev/null || true
         fi
     done
-    rm -f "$UNIT_DIR/facegate.service" "$UNIT_DIR/facegate-web.service" "$UNIT_DIR/facegate-compound.service" "$UDEV_RULES" /usr/local/bin/facegate
+    rm -f "$UNIT_DIR/facegate.service" "$UNIT_DIR/facegate-web.service" "$UNIT_DIR/facegate-compound.service" \
+        "$UNIT_DIR/facegate-retention.service" "$UNIT_DIR/facegate-retention.timer" "$UDEV_RULES" /usr/local/bin/facegate
     rm -rf "$PREFIX"
     if command -v systemctl >/dev/null; then
         systemctl daemon-reload 2>/dev/null || true
@@ -427,4 +462,7 @@ main() {
     fi
 }
 
-main "$@"
+# Sourced (the tests call next_steps), it only defines the functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi

@@ -177,6 +177,61 @@ def test_a_person_sent_again_replaces_their_templates_everywhere_in_order(
     assert office.deletion_status(gone).line() == "deleted at 3 of 3 gates"
 
 
+def test_a_narrower_consent_withdraws_the_person_from_the_dropped_gates_in_order(
+    compound: SimCompound,
+) -> None:
+    """Sent again with a consent naming fewer gates: each gate no longer named withdraws the
+    person with a signed receipt, one that was away in its order among what it missed; the
+    gate still named keeps them; it is not a withdrawal of the person."""
+    office = compound.office
+    assert office is not None
+    person, other = "p-bbbbbbbbbbbbbbbb", "p-cccccccccccccccc"
+    office.enrol(person, bundle(13))
+    assert office.wait(lambda: answered(office), WAIT_S)
+    late = compound.gates["gate-c"]
+    late.stop()
+    office.enrol(other, bundle(14, ["gate-c"]))
+    sent = office.send(person, bundle(15, ["gate-a"]))
+    assert sent.enrolled == {"gate-a": 2} and sent.dropped == {"gate-b": 2, "gate-c": 3}
+    assert office.wait(lambda: office.registry.unanswered() == 2, WAIT_S)  # gate-c's two
+    np.testing.assert_allclose(held(compound, "gate-a")[person], templates(15), atol=1e-6)
+    assert person not in held(compound, "gate-b")
+    assert office.drop_status(person).line() == "deleted at 1 of 2 dropped gates"
+    assert office.deletion_status(person).deleted == ()  # not withdrawn everywhere
+    late.start(compound.name, compound.port)
+    assert office.wait(lambda: answered(office), WAIT_S)
+    assert list(held(compound, "gate-c")) == [other]
+    status = office.drop_status(person)
+    assert status.line() == "deleted at 2 of 2 dropped gates"
+    gate_keys = office.registry.gates()
+    key = VerifyKey(base64.b64decode(gate_keys["gate-c"][1]))
+    answers = [verify(key, signed) for signed in office.registry.gate_answers("gate-c")]
+    assert [(a["seq"], a["status"], a["kind"], a["pseudonym"]) for a in answers] == [
+        (1, "applied", "enrol", person),
+        (2, "applied", "enrol", other),
+        (3, "applied", "withdraw", person),
+    ]
+    receipt = answers[2]["receipt"]
+    assert receipt == status.receipts["gate-c"]
+    assert receipt["receipt"]["deleted"] == {"face templates": 3}
+    VerifyKey(bytes.fromhex(receipt["public_key"])).verify(
+        json.dumps(receipt["receipt"], sort_keys=True).encode(), bytes.fromhex(receipt["signature"])
+    )
+    # The same scope again drops nothing more; a gate dropped is not brought back by widening
+    # the scope again (its consent was withdrawn there: a new enrolment is a new pseudonym).
+    assert office.send(person, bundle(15, ["gate-a"])).dropped == {}
+    wider = office.send(person, bundle(15, ["gate-a", "gate-b"]))
+    assert office.wait(lambda: answered(office), WAIT_S)
+    refused = office.registry.answer("gate-b", wider.enrolled["gate-b"])
+    assert refused is not None and refused[0] == "refused"
+    assert person not in held(compound, "gate-b")
+    # Withdrawn later: every gate ever sent the person answers again.
+    office.withdraw(person)
+    assert office.wait(lambda: answered(office), WAIT_S)
+    assert office.deletion_status(person).line() == "deleted at 3 of 3 gates"
+    assert office.drop_status(person).gates == ()
+
+
 def test_changes_a_broker_lost_are_sent_again(compound: SimCompound) -> None:
     office, broker = compound.office, compound.broker
     assert office is not None and broker is not None
@@ -357,3 +412,14 @@ def test_home_assistant_sees_each_door_and_never_a_person(
     finally:
         ha.disconnect()
         ha.loop_stop()
+
+
+def test_the_compound_demo_runs_every_step_as_expected() -> None:
+    """`facegate demo --compound`: its own checks (`expect`) find no problem, and its timeline
+    shows the narrowed consent's receipts and the withdrawal's."""
+    from facegate.demo.compound import run_compound_demo
+
+    said: list[str] = []
+    assert run_compound_demo(said.append) == []
+    text = "\n".join(said)
+    assert "deleted at 2 of 2 dropped gates" in text and "deleted at 3 of 3 gates" in text

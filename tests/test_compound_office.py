@@ -2,14 +2,17 @@
 then `facegate compound send`, with gate daemons on mock pins and a real Mosquitto (TLS, ACL).
 
 The consent record's scope names the gates it covers; the person goes only to those, and only
-those grant the face. Needs mosquitto, the installed models and the shared photos."""
+those grant the face; a scope narrowed later takes the face off the gates it no longer names,
+each returning a signed receipt. Needs mosquitto, the installed models and the shared photos."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
+from nacl.signing import SigningKey
 
 from compound_support import gate_daemons, until, write_clip
 from facegate.cli import main
@@ -159,5 +162,66 @@ def test_new_photos_at_the_office_replace_the_face_at_the_gate(
                 ).fetchone()[0]
             )
             assert rows == 1  # replaced, not added to
+    finally:
+        compound.close()
+
+
+def test_a_narrower_scope_at_the_office_deletes_the_face_at_the_dropped_gate(
+    tmp_path: Path, models_dir: Path, testdata: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Enrolled for gate-a and gate-b, both grant; the consent renewed at the office for gate-a
+    only (`person reconsent --scope gate-a`) and `compound send` again: gate-b withdraws the
+    person and answers with its signed deletion receipt (a file `receipt verify` checks), and
+    refuses the face from then on; gate-a still grants it."""
+    compound = SimCompound(tmp_path / "compound")
+    compound.create(["gate-a", "gate-b"])
+    compound.start_broker()
+    office = office_config(tmp_path, models_dir)
+    clip = tmp_path / "clip"
+    obama = testdata / "faces" / "barack_obama"
+    write_clip(clip, load_rgb(obama / "obama2.jpg"))
+    office_dir = str(compound.office_dir)
+    send = ["compound", "send", "-c", str(office), "--dir", office_dir, "--wait", "30"]
+    receipts = tmp_path / "receipts"
+    try:
+        with gate_daemons(compound, clip, models_dir) as gates:
+            a, b = gates["gate-a"], gates["gate-b"]
+            assert until(lambda: a.connected() and b.connected())
+            person = enrol_at_office(office, obama / "obama.jpg", "gate-a,gate-b", capsys)
+            assert main([*send, person]) == 0
+            assert "applied at 2 of 2" in capsys.readouterr().out
+            sent_at = time.monotonic()
+            assert until(lambda: (True, person) in b.face_decisions_since(sent_at))
+            reconsent = ["person", "reconsent", person, "-c", str(office), "--scope", "gate-a"]
+            assert main([*reconsent, *CONSENT_ARGS[:-1]]) == 0  # without --adult
+            assert main([*send, person, "--receipts", str(receipts)]) == 0
+            out = capsys.readouterr().out
+            assert "sent to 1 gates (gate-a); applied at 1 of 1" in out
+            assert f"{person}: no longer in the consent's scope at gate-b; withdrawn there" in out
+            assert f"{person}: deleted at 1 of 1 dropped gates" in out
+            assert "gate-b: receipt (signed)" in out
+            dropped_at = time.monotonic()
+            assert until(lambda: (False, None) in b.face_decisions_since(dropped_at))
+            assert until(lambda: (True, person) in a.face_decisions_since(dropped_at))
+            assert until(lambda: len(b.face_decisions_since(dropped_at)) >= 3)
+            assert all(not granted for granted, _ in b.face_decisions_since(dropped_at))
+            assert b.app.loop_calls.call(lambda: b.app.store.count_people_with_face()) == 0
+            assert a.app.loop_calls.call(lambda: a.app.store.count_people_with_face()) == 1
+            audit_key = b.app.loop_calls.call(lambda: b.app.store.device_key("audit-signing"))
+        pub = tmp_path / "gate-b.pub"
+        pub.write_text(bytes(SigningKey(audit_key).verify_key).hex() + "\n")
+        receipt = receipts / f"{person}-gate-b.json"
+        assert json.loads(receipt.read_text())["receipt"]["deleted"] == {"face templates": 1}
+        verify = ["receipt", "verify", str(receipt), "--pub", str(pub), "-c", str(office)]
+        assert main(verify) == 0
+        capsys.readouterr()
+        assert main(["compound", "status", person, "--dir", office_dir]) == 0
+        out = capsys.readouterr().out
+        assert f"{person}: sent to gate-a (applied)" in out
+        assert f"{person}: deleted at 1 of 1 dropped gates" in out and "gate-b: receipt" in out
+        assert "of 2 gates" not in out  # a narrower scope is not a withdrawal of the person
+        assert main(["compound", "status", "p-0000000000000000", "--dir", office_dir]) == 1
+        err = capsys.readouterr().err
+        assert "never sent to a gate" in err and "Traceback" not in err
     finally:
         compound.close()

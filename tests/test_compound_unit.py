@@ -1,8 +1,9 @@
 """The office's unit, facegate-compound.service: its ExecStart is a command the real CLI
 takes (`facegate compound serve`), its folder is the one the CLI uses by default and the only
 one it may write, the CA's key is out of its reach, `systemd-analyze security` exposure ≤ 2.5,
-`scripts/install.sh --office` installs it, and the command stops cleanly on the SIGTERM
-systemd sends."""
+`scripts/install.sh --office` installs it (and not the gate's daemon, which the office does not
+run: a daily timer applies the retention periods to its store instead), and the command stops
+cleanly on the SIGTERM systemd sends."""
 
 from __future__ import annotations
 
@@ -83,6 +84,41 @@ def test_install_sh_office_installs_mosquitto_and_the_unit() -> None:
         "/etc/systemd/system/facegate-compound.service" in office
     )
     assert "sudo systemctl enable facegate-compound.service" in office
+    # The office drives no door: the gate's unit is there (a Pi that is both), not enabled.
+    assert "sudo systemctl enable facegate.service" in plain
+    assert "sudo systemctl enable facegate.service" not in office
+    unit = "systemd/facegate.service /etc/systemd/system/facegate.service"
+    assert unit in plain and unit in office
+    assert "facegate.service is installed, not enabled" in office
+    # Without the daemon, the office's store gets its retention periods from a daily timer.
+    assert "facegate-retention" not in plain
+    assert "sudo systemctl enable facegate-retention.timer" in office
+    for name in ("facegate-retention.service", "facegate-retention.timer"):
+        assert f"systemd/{name} /etc/systemd/system/{name}" in office
+
+
+def next_steps(**flags: int) -> str:
+    """What the installer prints when it is done (``next_steps``, the script sourced)."""
+    assigned = "; ".join(f"{k}={v}" for k, v in flags.items())
+    script = f'source "{ROOT / "scripts" / "install.sh"}"; {assigned}; next_steps'
+    result = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_install_sh_next_steps_start_the_gate_only_where_there_is_one() -> None:
+    gate = next_steps(OFFICE=0, WEB=0)
+    assert "systemctl start facegate && journalctl" in gate and "compound" not in gate
+    office = next_steps(OFFICE=1, WEB=1)
+    assert re.search(r"systemctl start facegate(?![-\w])", office) is None
+    assert "facegate.service is not enabled" in office
+    assert "systemctl start facegate-retention.timer" in office
+    assert "also a gate: systemctl enable --now facegate" in office
+    assert "systemctl start facegate-compound" in office and "compound init" in office
+    assert "systemctl disable facegate" not in office  # nothing to undo: never enabled
+    assert "admin socket" in office and "admin socket" not in next_steps(OFFICE=0, WEB=1)
 
 
 def test_compound_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
@@ -159,3 +195,56 @@ def test_the_broker_files_load_beside_debians_own_mosquitto_conf(tmp_path: Path)
     (conf_d / "facegate.conf").symlink_to(broker / "mosquitto.conf")
     with pytest.raises(BrokerError):
         BrokerProcess(debian, "127.0.0.1", port).start()
+
+
+RETENTION = ROOT / "systemd" / "facegate-retention.service"
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_the_office_retention_unit_scores_at_most_2_5() -> None:
+    assert _exposure(RETENTION) <= MAX_EXPOSURE
+    timer = settings(ROOT / "systemd" / "facegate-retention.timer")
+    assert timer["OnCalendar"] == ["daily"] and timer["Persistent"] == ["true"]
+
+
+def test_retention_run_deletes_an_expired_face_on_a_store_no_daemon_serves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The office node runs no daemon, so nothing else applies its retention periods: the
+    timer's command deletes a face past its date, as the daemon's daily purge does."""
+    import numpy as np
+
+    from facegate.store import ConsentInput, Store, create_master_key, enroll_person
+
+    state = tmp_path / "state"
+    cfg = tmp_path / "office.yaml"
+    cfg.write_text(
+        "site: {name: Office, kind: residential_compound, purpose: Open the gate for residents.}\n"
+        f"camera: {{type: replay, path: {tmp_path}}}\n"
+        "doors: [{id: main, relay: {pin: 17}}]\n"
+        f"store: {{state_dir: {state}}}\n"
+        f"admin: {{socket: {tmp_path / 'admin.sock'}}}\n"
+    )
+    key = create_master_key(state / "master.key")
+    with Store(state, key) as store:
+        rows = np.random.default_rng(7).normal(size=(2, 128)).astype(np.float32)
+        enroll_person(
+            store,
+            consent=ConsentInput("paper form", "v1", "office", "gate-a"),
+            templates=rows,
+            space="dlib_resnet_v1",
+            expires_at=store.clock.time() + 86_400,
+        )
+        with store.transaction() as db:
+            db.execute("UPDATE templates SET expires_at = ?", (store.clock.time() - 60,))
+        assert store.count_people_with_face() == 1
+    argv = shlex.split(settings(RETENTION)["ExecStart"][0])[1:]
+    assert argv[:2] == ["retention", "run"]
+    argv[argv.index("--config") + 1] = str(cfg)
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "expired face templates deleted" in capsys.readouterr().out
+    with Store(state, key) as store:
+        assert store.count_people_with_face() == 0
+    assert main(argv) == 0
+    assert "no face template was due" in capsys.readouterr().out

@@ -1,10 +1,11 @@
 """``facegate compound …``: set up a compound of gates and an office; send, withdraw, show.
 
 Office node: ``init`` (the CA, the broker's files), ``admit`` (a gate's join request → its
-grant), ``send`` (a person enrolled on the office → the gates their consent names),
-``withdraw`` (→ signed receipts from every gate), ``status``, ``serve`` (the office's
-long-running connection: events, answers, catch-up). Gate: ``join`` (the request; keys made
-here, only public ones in it), ``install`` (the grant).
+grant), ``send`` (a person enrolled on the office → the gates their consent names; withdrawn,
+with receipts, from gates it no longer names), ``withdraw`` (→ signed receipts from every
+gate), ``status``, ``serve`` (the office's long-running connection: events, answers,
+catch-up). Gate: ``join`` (the request; keys made here, only public ones in it), ``install``
+(the grant).
 """
 
 from __future__ import annotations
@@ -149,16 +150,34 @@ def cmd_send(args: argparse.Namespace) -> int:
         bundle, gates = bundle_from_store(store, args.id)
     office = _office(args)
     try:
-        sent = office.enrol(args.id, bundle)
-        office.wait(lambda: all(office.registry.answered(g, s) for g, s in sent.items()), args.wait)
-        done = [g for g, s in sent.items() if office.registry.answered(g, s)]
+        sent = office.send(args.id, bundle)
+        changes = {**sent.enrolled, **sent.dropped}
+        office.wait(
+            lambda: all(office.registry.answered(g, s) for g, s in changes.items()), args.wait
+        )
+        answers = {g: office.registry.answer(g, s) for g, s in sent.enrolled.items()}
+        dropped = office.drop_status(args.id) if sent.dropped else None
     finally:
         office.stop()
-    console().print(
-        f"{args.id} sent to {len(sent)} gates ({', '.join(gates)}); applied at {len(done)} "
-        f"of {len(sent)} so far (the others apply it when they next connect)",
+    done = [g for g, a in answers.items() if a is not None and a[0] in ("applied", "duplicate")]
+    out = console()
+    out.print(
+        f"{args.id} sent to {len(sent.enrolled)} gates ({', '.join(gates)}); applied at "
+        f"{len(done)} of {len(sent.enrolled)} so far (the others apply it when they next "
+        "connect)",
         markup=False,
     )
+    for gate, answer in answers.items():
+        if answer is not None and answer[0] == "refused":
+            reason = json.loads(answer[1])["body"].get("reason", "")
+            out.print(f"  {gate}: refused ({reason})", markup=False)
+    if dropped is not None:
+        out.print(
+            f"{args.id}: no longer in the consent's scope at {', '.join(dropped.gates)}; "
+            "withdrawn there",
+            markup=False,
+        )
+        _show_receipts(dropped, args.receipts, args.id)
     return EXIT_OK
 
 
@@ -196,8 +215,29 @@ def _show_receipts(status: Any, folder: Path | None, pseudonym: str) -> None:
         )
 
 
+def _show_person(registry: Any, pseudonym: str, delete: bool) -> None:
+    """Where the person was sent; their withdrawal (or deletion) everywhere, if sent; the
+    gates their consent no longer names, with the receipts of those withdrawals."""
+    from ..compound.office import deletion_status, drop_status
+
+    latest = registry.latest(pseudonym)
+    if not latest:
+        raise FacegateError(f"{pseudonym} was never sent to a gate of this compound")
+    sent = {g: seq for g, (seq, kind, _d) in latest.items() if kind == "enrol"}
+    if sent:
+        states = []
+        for gate, seq in sent.items():
+            answer = registry.answer(gate, seq)
+            states.append(f"{gate} ({'waiting' if answer is None else answer[0]})")
+        console().print(f"{pseudonym}: sent to {', '.join(states)}", markup=False)
+    if delete or any(k != "enrol" and not d for _s, k, d in latest.values()):
+        _show_receipts(deletion_status(registry, pseudonym, delete=delete), None, pseudonym)
+    dropped = drop_status(registry, pseudonym)
+    if dropped.gates and not delete:
+        _show_receipts(dropped, None, pseudonym)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    from ..compound.office import deletion_status
     from ..compound.registry import Registry
     from ..compound.setup import office_settings
 
@@ -205,7 +245,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     registry = Registry(args.dir / "registry.db")
     try:
         if args.id:
-            _show_receipts(deletion_status(registry, args.id, delete=args.delete), None, args.id)
+            _show_person(registry, args.id, args.delete)
             return EXIT_OK
         out = console()
         out.print(
@@ -311,6 +351,11 @@ def add_compound_parsers(sub: Any) -> None:
     office_dir(q)
     connect(q)
     q.add_argument("id", help="the person's pseudonym on the office node")
+    q.add_argument(
+        "--receipts",
+        type=Path,
+        help="write here the signed receipts of the gates the consent no longer names",
+    )
     q.set_defaults(func=cmd_send)
 
     q = csub.add_parser("withdraw", help="office: withdraw (or delete) a person at every gate")

@@ -1,4 +1,5 @@
-"""``facegate run``, ``status``, ``door open`` and ``events``: the daemon and what it serves."""
+"""``facegate run``, ``status``, ``door open`` and ``events``: the daemon and what it serves;
+``retention run``: its daily purge, for a store no daemon serves (a compound's office node)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from .. import __version__
-from .common import EXIT_INTERRUPTED, EXIT_OK, add_config_arg, console, load, require_daemon
+from .common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    add_config_arg,
+    console,
+    daemon_client,
+    load,
+    require_daemon,
+)
 
 if TYPE_CHECKING:
     from ..config import FacegateConfig
@@ -120,6 +129,29 @@ def cmd_events(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    """The daemon's purge (at start and daily), once, on a store no daemon serves."""
+    from ..clock import SystemClock
+    from ..service.state import apply_retention, close_state, open_state
+    from ..store.state_owner import hand_over_on_exit
+
+    cfg = load(args.config)
+    out = console()
+    if daemon_client(cfg) is not None:
+        out.print("the daemon runs: it applies the retention periods itself (at start, daily)")
+        return EXIT_OK
+    _setup_logging(cfg.service.log_level)
+    store, audit = open_state(cfg, SystemClock())
+    hand_over_on_exit(cfg.store.state_dir)
+    try:
+        templates_gone = apply_retention(store, audit, cfg)
+    finally:
+        close_state(store, audit)
+    done = "expired face templates deleted" if templates_gone else "no face template was due"
+    out.print(f"retention periods applied: {done}")
+    return EXIT_OK
+
+
 def add_run_parser(sub: Any) -> None:
     """Register ``run`` (first in the command list, as it is what systemd starts)."""
     p = sub.add_parser(
@@ -141,7 +173,7 @@ def add_run_parser(sub: Any) -> None:
 
 
 def add_daemon_parsers(sub: Any) -> None:
-    """Register ``status``, ``door open`` and ``events``."""
+    """Register ``status``, ``door open``, ``retention run`` and ``events``."""
     p = sub.add_parser("status", help="the running daemon's doors, alarms and counts")
     add_config_arg(p)
     p.set_defaults(func=cmd_status)
@@ -153,6 +185,16 @@ def add_daemon_parsers(sub: Any) -> None:
     q.add_argument("door", help="door id")
     q.add_argument("--seconds", type=float, default=None, help="release time (default: pulse_s)")
     q.set_defaults(func=cmd_door_open)
+
+    p = sub.add_parser("retention", help="the retention periods, for a store no daemon serves")
+    rsub = p.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
+    q = rsub.add_parser(
+        "run",
+        help="apply the retention periods now (the daemon does it at start and daily; a "
+        "compound's office node runs no daemon: facegate-retention.timer runs this)",
+    )
+    add_config_arg(q)
+    q.set_defaults(func=cmd_retention_run)
 
     p = sub.add_parser("events", help="show recent pseudonymised access events")
     add_config_arg(p)

@@ -92,7 +92,8 @@ def add_demo_parser(sub: Any) -> None:
         "--compound",
         action="store_true",
         help="three gates and an office over a local Mosquitto (TLS, ACL): enrol once, a gate "
-        "catching up, a broker that dies, withdraw with signed receipts",
+        "catching up, a consent narrowed to one gate, a broker that dies, withdraw with signed "
+        "receipts",
     )
     p.add_argument(
         "--console",

@@ -7,6 +7,9 @@ broker holds what it missed while away, and a gate that stays quiet with changes
 (a broker that lost its queue) gets them again, in order.
 Answers are checked against the gate's registered Ed25519 key and kept, deletion receipts
 included: "deleted at 3 of 3 gates" is counted from signed receipts, not from what was sent.
+A person sent again whose consent names fewer gates than before is withdrawn, in the same
+step, from the gates it no longer names: each of those answers with its deletion receipt
+("deleted at 1 of 1 dropped gates").
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from .pki import CompoundPkiError
 from .registry import Registry
 from .setup import OFFICE, office_settings, office_signing_key
 
-__all__ = ["DeletionStatus", "Office", "deletion_status", "person_bundle"]
+__all__ = ["DeletionStatus", "Office", "Sent", "deletion_status", "drop_status", "person_bundle"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +82,24 @@ class DeletionStatus:
     gates: tuple[str, ...]
     deleted: tuple[str, ...]
     receipts: dict[str, dict[str, Any]]
+    what: str = "gates"  # "dropped gates": those the person's consent no longer names
 
     def line(self) -> str:
-        return f"deleted at {len(self.deleted)} of {len(self.gates)} gates"
+        return f"deleted at {len(self.deleted)} of {len(self.gates)} {self.what}"
+
+
+@dataclass(slots=True, frozen=True)
+class Sent:
+    """``{gate: seq}`` of a person sent to the gates their consent names, and of the
+    withdrawals sent with it to the gates that held them and are no longer named."""
+
+    enrolled: dict[str, int]
+    dropped: dict[str, int]
+
+
+def _receipt(signed: bytes) -> dict[str, Any] | None:
+    receipt = json.loads(signed)["body"].get("receipt")
+    return receipt if isinstance(receipt, dict) else None
 
 
 def deletion_status(registry: Registry, pseudonym: str, *, delete: bool = False) -> DeletionStatus:
@@ -90,11 +108,27 @@ def deletion_status(registry: Registry, pseudonym: str, *, delete: bool = False)
     answers = registry.answers(pseudonym, "delete" if delete else "withdraw")
     receipts: dict[str, dict[str, Any]] = {}
     for gate, (status, signed) in answers.items():
-        if status in ("applied", "duplicate"):
-            body = json.loads(signed)["body"]
-            if body.get("receipt") is not None:
-                receipts[gate] = body["receipt"]
+        receipt = _receipt(signed) if status in ("applied", "duplicate") else None
+        if receipt is not None:
+            receipts[gate] = receipt
     return DeletionStatus(gates, tuple(g for g in gates if g in receipts), receipts)
+
+
+def drop_status(registry: Registry, pseudonym: str) -> DeletionStatus:
+    """The gates the person's consent no longer names (the last change each was sent about
+    them is the withdrawal that dropped it) and which returned a signed receipt."""
+    dropped = {g: seq for g, (seq, _k, drop) in registry.latest(pseudonym).items() if drop}
+    receipts: dict[str, dict[str, Any]] = {}
+    for gate, seq in dropped.items():
+        answer = registry.answer(gate, seq)
+        receipt = None
+        if answer is not None and answer[0] in ("applied", "duplicate"):
+            receipt = _receipt(answer[1])
+        if receipt is not None:
+            receipts[gate] = receipt
+    gates = tuple(sorted(dropped))
+    deleted = tuple(g for g in gates if g in receipts)
+    return DeletionStatus(gates, deleted, receipts, "dropped gates")
 
 
 class Office:
@@ -158,7 +192,14 @@ class Office:
     # -- sending -----------------------------------------------------------------------------
 
     def enrol(self, pseudonym: str, bundle: dict[str, Any]) -> dict[str, int]:
-        """Send a person to every gate their consent names; ``{gate: seq}``."""
+        """Send a person to every gate their consent names; ``{gate: seq}`` (see ``send``)."""
+        return self.send(pseudonym, bundle).enrolled
+
+    def send(self, pseudonym: str, bundle: dict[str, Any]) -> Sent:
+        """Send a person to every gate their consent names, and withdraw them from every gate
+        that was sent them last and that the consent no longer names (a narrowed scope): the
+        same withdrawal as ``withdraw``, answered with a deletion receipt, in each gate's
+        order. All of it is kept in one transaction before anything is published."""
         if not PSEUDONYM.match(pseudonym):
             raise BadMessage(f"malformed pseudonym {pseudonym!r}")
         known = self.registry.gates()
@@ -167,12 +208,18 @@ class Office:
         if unknown:
             raise CompoundPkiError(f"the consent names gates not in this compound: {unknown}")
         now = time.time()
-        queued: list[tuple[str, int, bytes]] = []
+        enrolled: list[tuple[str, int, bytes]] = []
+        dropped: list[tuple[str, int, bytes]] = []
         with self.registry.batch():  # every change kept before any is published
+            for gate, (_seq, kind, _drop) in self.registry.latest(pseudonym).items():
+                if kind == "enrol" and gate not in gates:
+                    dropped.append(self._record(gate, "withdraw", pseudonym, None, now, drop=True))
             for gate in gates:
                 sealed = seal_bundle(PublicKey(base64.b64decode(known[gate][0])), bundle)
-                queued.append(self._record(gate, "enrol", pseudonym, sealed, now))
-        return self._publish(queued)
+                enrolled.append(self._record(gate, "enrol", pseudonym, sealed, now))
+        if dropped:
+            logger.info("office: %s withdrawn from %d dropped gates", pseudonym, len(dropped))
+        return Sent(self._publish(enrolled), self._publish(dropped))
 
     def withdraw(self, pseudonym: str, *, delete: bool = False) -> dict[str, int]:
         """Withdraw (or delete) a person at every gate that was sent them; ``{gate: seq}``."""
@@ -186,12 +233,19 @@ class Office:
         return self._publish(queued)
 
     def _record(
-        self, gate: str, kind: Any, pseudonym: str, sealed: str | None, now: float
+        self,
+        gate: str,
+        kind: Any,
+        pseudonym: str,
+        sealed: str | None,
+        now: float,
+        *,
+        drop: bool = False,
     ) -> tuple[str, int, bytes]:
         def make(seq: int) -> bytes:
             return sign(self._signing, Change(gate, seq, kind, pseudonym, sealed, now).body())
 
-        seq, payload = self.registry.add_change(gate, kind, pseudonym, make, now)
+        seq, payload = self.registry.add_change(gate, kind, pseudonym, make, now, drop=drop)
         return gate, seq, payload
 
     def _publish(self, queued: list[tuple[str, int, bytes]]) -> dict[str, int]:
@@ -205,6 +259,9 @@ class Office:
 
     def deletion_status(self, pseudonym: str, *, delete: bool = False) -> DeletionStatus:
         return deletion_status(self.registry, pseudonym, delete=delete)
+
+    def drop_status(self, pseudonym: str) -> DeletionStatus:
+        return drop_status(self.registry, pseudonym)
 
     def wait(self, done: Any, timeout_s: float) -> bool:
         """Wait until ``done()`` holds (checked after every answer)."""

@@ -2,8 +2,9 @@
 
 Gates (their public keys, learned at ``compound join``), every change sent to each gate with
 its sequence number and whether the gate answered, the gates' signed answers (deletion
-receipts among them, kept), which gates hold whom, and the events the gates sent (at most once
-each: a gate's outbox number is the key). Names never come here: pseudonyms only.
+receipts among them, kept), which gates were sent whom, the withdrawals sent because a
+person's consent no longer names a gate (``drops``), and the events the gates sent (at most
+once each: a gate's outbox number is the key). Names never come here: pseudonyms only.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ SCHEMA = [
         PRIMARY KEY (gate, seq)
     )""",
     "CREATE INDEX IF NOT EXISTS changes_open ON changes(gate, seq) WHERE status IS NULL",
+    # a person's last change at each gate (``latest``: every send looks it up)
+    "CREATE INDEX IF NOT EXISTS changes_person ON changes(pseudonym, gate, seq)",
     """CREATE TABLE IF NOT EXISTS answers (
         gate TEXT NOT NULL, seq INTEGER NOT NULL, status TEXT NOT NULL, kind TEXT NOT NULL,
         pseudonym TEXT NOT NULL, signed BLOB NOT NULL, at REAL NOT NULL,
@@ -36,6 +39,12 @@ SCHEMA = [
     )""",
     """CREATE TABLE IF NOT EXISTS holdings (
         pseudonym TEXT NOT NULL, gate TEXT NOT NULL, PRIMARY KEY (pseudonym, gate)
+    )""",
+    # a withdrawal sent because the person's consent no longer names the gate (its scope was
+    # narrowed): told apart from a withdrawal of the person everywhere
+    """CREATE TABLE IF NOT EXISTS drops (
+        gate TEXT NOT NULL, seq INTEGER NOT NULL, pseudonym TEXT NOT NULL,
+        PRIMARY KEY (gate, seq)
     )""",
     """CREATE TABLE IF NOT EXISTS events (
         gate TEXT NOT NULL, boot TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
@@ -113,9 +122,10 @@ class Registry:
     # -- changes and answers ------------------------------------------------------------------
 
     def add_change(
-        self, gate: str, kind: str, pseudonym: str, make: Any, at: float
+        self, gate: str, kind: str, pseudonym: str, make: Any, at: float, *, drop: bool = False
     ) -> tuple[int, bytes]:
-        """Number and store the next change for ``gate``; ``make(seq)`` gives its payload."""
+        """Number and store the next change for ``gate``; ``make(seq)`` gives its payload.
+        ``drop``: a withdrawal because the person's consent no longer names ``gate``."""
         with self.lock:
             seq = 1 + int(
                 self._one("SELECT COALESCE(MAX(seq), 0) FROM changes WHERE gate = ?", (gate,))
@@ -128,6 +138,8 @@ class Registry:
             )
             if kind == "enrol":
                 self._db.execute("INSERT OR IGNORE INTO holdings VALUES (?, ?)", (pseudonym, gate))
+            if drop:
+                self._db.execute("INSERT INTO drops VALUES (?, ?, ?)", (gate, seq, pseudonym))
         return seq, payload
 
     def changes_after(self, gate: str, seq: int) -> list[bytes]:
@@ -179,6 +191,28 @@ class Registry:
                 "UPDATE gates SET last_seq = MAX(last_seq, ?) WHERE id = ?", (seq, gate)
             )
 
+    def latest(self, pseudonym: str) -> dict[str, tuple[int, str, bool]]:
+        """``{gate: (seq, kind, dropped)}``: the last change each gate was sent about the person
+        (``dropped``: a withdrawal because their consent no longer names the gate)."""
+        return {
+            g: (int(seq), kind, bool(drop))
+            for g, seq, kind, drop in self._all(
+                "SELECT c.gate, c.seq, c.kind, EXISTS (SELECT 1 FROM drops d WHERE d.gate = c.gate"
+                " AND d.seq = c.seq) FROM changes c WHERE c.pseudonym = ? AND c.seq = (SELECT"
+                " MAX(seq) FROM changes l WHERE l.gate = c.gate AND l.pseudonym = c.pseudonym)"
+                " ORDER BY c.gate",
+                (pseudonym,),
+            )
+        }
+
+    def answer(self, gate: str, seq: int) -> tuple[str, bytes] | None:
+        """``(status, signed answer)`` of one change, once the gate answered it."""
+        with self.lock:
+            row = self._db.execute(
+                "SELECT status, signed FROM answers WHERE gate = ? AND seq = ?", (gate, seq)
+            ).fetchone()
+        return None if row is None else (row[0], bytes(row[1]))
+
     def holders(self, pseudonym: str) -> list[str]:
         return [
             r[0]
@@ -188,12 +222,14 @@ class Registry:
         ]
 
     def answers(self, pseudonym: str, kind: str) -> dict[str, tuple[str, bytes]]:
-        """``{gate: (status, signed answer)}`` for the person's changes of ``kind``."""
+        """``{gate: (status, signed answer)}`` for the person's changes of ``kind`` (the
+        latest per gate), withdrawals from a gate dropped from their consent's scope aside."""
         return {
             g: (s, bytes(b))
             for g, s, b in self._all(
-                "SELECT gate, status, signed FROM answers WHERE pseudonym = ? AND kind = ?"
-                " ORDER BY seq",
+                "SELECT a.gate, a.status, a.signed FROM answers a WHERE a.pseudonym = ?"
+                " AND a.kind = ? AND NOT EXISTS (SELECT 1 FROM drops d WHERE d.gate = a.gate"
+                " AND d.seq = a.seq) ORDER BY a.seq",
                 (pseudonym, kind),
             )
         }

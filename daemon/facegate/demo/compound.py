@@ -42,13 +42,13 @@ def _until(check: Callable[[], bool], timeout: float = 20.0) -> bool:
     return False
 
 
-def _bundle(seed: int) -> dict[str, object]:
+def _bundle(seed: int, gates: list[str] = GATES) -> dict[str, object]:
     rows = np.random.default_rng(seed).normal(size=(5, 128)).astype(np.float32)
     rows /= np.linalg.norm(rows, axis=1, keepdims=True)
     return person_bundle(
         rows,
         "dlib_resnet_v1",
-        gates=GATES,
+        gates=gates,
         method="demo consent",
         notice_version="demo",
         taken_by="office",
@@ -92,6 +92,7 @@ def run_compound_demo(say: Say) -> list[str]:
             line("gates and office connected")
             _enrol(office, line, expect)
             _catch_up(compound, office, line, expect)
+            _narrow(compound, office, line, expect)
             _broker_dies(compound, office, line, expect)
             _rogue(compound, Path(tmp), line, expect)
             _withdraw(office, line, expect)
@@ -125,6 +126,30 @@ def _catch_up(
     held = away.store.count_people_with_face() if away.store is not None else 0
     line(f"car-gate: back; caught up in order from its persistent session: holds {held} people")
     expect(held == 2, "car-gate holds both residents")
+
+
+def _narrow(
+    compound: SimCompound, office: Office, line: Say, expect: Callable[[bool, str], None]
+) -> None:
+    sent = office.send(NEIGHBOUR, _bundle(2, ["gate-north"]))
+    line(
+        f"office: neighbour {NEIGHBOUR} consents again for gate-north only; sent again, and "
+        f"withdrawn from the {len(sent.dropped)} gates the consent no longer names"
+    )
+    expect(
+        office.wait(lambda: len(office.drop_status(NEIGHBOUR).deleted) == 2, 20),
+        "two dropped gates' receipts",
+    )
+    status = office.drop_status(NEIGHBOUR)
+    for gate in status.deleted:
+        store = compound.gates[gate].store
+        held = store.count_people_with_face() if store is not None else -1
+        deleted = status.receipts[gate]["receipt"]["deleted"]["face templates"]
+        line(f"  {gate}: signed receipt: deleted {deleted} face templates; holds {held} people")
+        expect(held == 1, f"{gate} keeps only the resident")
+    north = compound.gates["gate-north"].store
+    expect(north is not None and north.count_people_with_face() == 2, "gate-north keeps both")
+    line(f"office: [bold]{status.line()}[/]; gate-north still holds both residents")
 
 
 def _broker_dies(
