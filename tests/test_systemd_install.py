@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -86,8 +87,14 @@ README = ROOT / "README.md"
 UNIT = ROOT / "systemd" / "facegate.service"
 
 
-def dry_run(*args: str, source: Path = ROOT) -> list[str]:
-    result = run("bash", str(INSTALL), "--dry-run", "--source", str(source), *args)
+def dry_run(*args: str, source: Path = ROOT, config: Path | None = None) -> list[str]:
+    """The installer's dry run; ``config`` stands in for an installed /etc/facegate/facegate.yaml
+    (which decides the camera stack when there is one: this machine may have one)."""
+    env = None if config is None else {**os.environ, "FACEGATE_INSTALL_CONFIG": str(config)}
+    result = subprocess.run(
+        ["bash", str(INSTALL), "--dry-run", "--source", str(source), *args],
+        capture_output=True, text=True, timeout=60, check=False, env=env,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
 
@@ -169,7 +176,8 @@ def test_steps_and_unit_agree_on_paths_user_and_groups() -> None:
 
 
 def test_camera_stack_only_for_picamera2(tmp_path: Path) -> None:
-    usb = "\n".join(dry_run())
+    none = tmp_path / "not-installed.yaml"  # no installed configuration: the source's decides
+    usb = "\n".join(dry_run(config=none))
     assert "python3-picamera2" not in usb and "[display]" in usb
     for pkg in ("python3-evdev", "python3-smbus2", "python3-lgpio"):
         assert pkg in usb
@@ -181,8 +189,14 @@ def test_camera_stack_only_for_picamera2(tmp_path: Path) -> None:
         (source / "config").mkdir(parents=True, exist_ok=True)
         (source / "pyproject.toml").write_text("")
         (source / "config" / "example.yaml").write_text("site: {}\n" + text + "doors: []\n")
-        assert "python3-picamera2" in "\n".join(dry_run(source=source))
-    assert "python3-picamera2" not in "\n".join(dry_run("--camera", "usb", source=source))
+        assert "python3-picamera2" in "\n".join(dry_run(source=source, config=none))
+    assert "python3-picamera2" not in "\n".join(
+        dry_run("--camera", "usb", source=source, config=none)
+    )
+    # An installed configuration decides over the source's example.
+    installed = tmp_path / "installed.yaml"
+    installed.write_text("camera: {type: opencv}\n")
+    assert "python3-picamera2" not in "\n".join(dry_run(source=source, config=installed))
 
 
 def test_the_picamera_extra_keeps_numpy_below_2() -> None:
