@@ -116,6 +116,7 @@ def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from selenium.webdriver.chrome.service import Service
 
     monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager never downloads anything
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # chromium's singleton folders: not in /tmp
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     options = Options()
@@ -127,6 +128,10 @@ def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         "--ignore-certificate-errors",
         "--disable-gpu",
         "--window-size=1200,900",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
     ):
         options.add_argument(arg)
     options.add_experimental_option(
