@@ -29,6 +29,7 @@ from ..admin.server import HandlerFunc, requester_gone
 from ..capture import Frame
 from ..recognition import FaceEvent
 from ..recognition.events import ChallengeRequested, FaceObservation
+from ..vision.types import Box, iou
 from .admin_commands import EnrollArgs
 
 _POLL_S = 0.2  # how often a waiting capture checks that its requester is still there
@@ -88,6 +89,7 @@ class FaceCapture:
         self._last_kept = -float("inf")
         self._live = False
         self._started = False
+        self._box: Box | None = None  # the followed face's box in the last frame
 
     def fail(self, message: str) -> None:
         if not self.done.is_set():
@@ -117,6 +119,9 @@ class FaceCapture:
         if len(faces) > 1 and sorted(d.area for d in faces)[-2] >= SEVERAL * face.area:
             self.fail(f"{len(faces)} faces are in view: only the person enrolling may be there")
             return None
+        if self._box is not None and iou(self._box, face.box) < path.tracker.iou_threshold:
+            self._lost(path)  # another face took the place of the one followed (as a track)
+        self._box = face.box
         event = None
         if path.liveness is not None and not self._live:
             verdict = path.liveness.observe(ENROL_TRACK, image, face, now)
@@ -153,6 +158,7 @@ class FaceCapture:
         if self._live or self._rows:
             self.guidance = "the face left the camera; frames so far were dropped"
         self._live = False
+        self._box = None
         self._rows.clear()
         if path.liveness is not None:
             path.liveness.forget(ENROL_TRACK)

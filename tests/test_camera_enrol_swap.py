@@ -1,0 +1,89 @@
+"""A camera enrolment follows one face: when the face the liveness check passed is replaced
+by another (a second face that was small in the back, a photo, comes forward as the first
+one steps aside, with no empty frame in between), the newcomer must prove liveness again and
+the frames kept so far are dropped, so nobody is enrolled on someone else's liveness."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from facegate.capture import Frame
+from facegate.recognition.tracking import Tracker
+from facegate.service.camera_enrol import FaceCapture
+from facegate.vision.types import Detection
+
+
+def _face(x: float, size: float) -> Detection:
+    return Detection((x, 100.0, x + size, 100.0 + size), 0.9, ())
+
+
+class _Liveness:
+    """Live on the second frame a face is observed; counts the faces it judged."""
+
+    def __init__(self) -> None:
+        self.seen: list[Detection] = []  # since the last forget
+        self.judged: list[Detection] = []  # every face judged
+
+    def observe(self, track: int, image: Any, face: Detection, now: float) -> Any:
+        self.seen.append(face)
+        self.judged.append(face)
+        live = len(self.seen) >= 2
+        return SimpleNamespace(status="live" if live else "inconclusive", reason="", prompt=None)
+
+    def forget(self, track: int) -> None:
+        self.seen.clear()
+
+
+class _Path:
+    def __init__(self, frames: list[list[Detection]]) -> None:
+        self.frames = frames
+        self.liveness = _Liveness()
+        self.tracker = Tracker(0.3, 1.0)
+        self.door = "main"
+        self.enrolled: list[Detection] = []  # the frames the templates were made of
+        outer = self
+
+        class _Pipeline:
+            def detect(self, image: Any) -> list[Detection]:
+                return outer.frames.pop(0)
+
+            def assess(self, image: Any, face: Detection) -> Any:
+                return SimpleNamespace(ok=True, reason=None)
+
+            def enrol_chips(self, image: Any, face: Detection) -> Any:
+                return face
+
+            def enrol_templates(self, rows: list[Any]) -> np.ndarray:
+                outer.enrolled = list(rows)
+                return np.zeros((len(rows), 4), np.float32)
+
+        self.pipeline = _Pipeline()
+
+    def in_zone(self, face: Detection, width: int, height: int) -> bool:
+        return True
+
+
+def test_a_face_that_replaces_the_live_one_proves_liveness_again() -> None:
+    a, b = _face(50.0, 200.0), _face(400.0, 120.0)  # b: under half a's area, far from it
+    frames = [[a], [a, b], [b], [b], [b], [b]]
+    path = _Path(frames)
+    capture = FaceCapture(frames=3, min_interval_s=0.0, deadline=100.0)
+    image = np.zeros((480, 640, 3), np.uint8)
+    for i in range(6):
+        capture.feed(path, Frame(image, i, float(i)), float(i))  # type: ignore[arg-type]
+    assert capture.done.is_set() and capture.error is None
+    assert path.enrolled == [b, b, b], "frames of two people in one enrolment"
+    assert path.liveness.judged == [a, a, b, b], "b was enrolled on a's liveness"
+
+
+def test_a_face_that_moves_a_little_is_followed() -> None:
+    a, moved = _face(50.0, 200.0), _face(70.0, 200.0)
+    path = _Path([[a], [a], [moved], [a]])
+    capture = FaceCapture(frames=3, min_interval_s=0.0, deadline=100.0)
+    image = np.zeros((480, 640, 3), np.uint8)
+    for i in range(4):
+        capture.feed(path, Frame(image, i, float(i)), float(i))  # type: ignore[arg-type]
+    assert capture.done.is_set() and path.enrolled == [a, moved, a]
