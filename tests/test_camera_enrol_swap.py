@@ -87,3 +87,51 @@ def test_a_face_that_moves_a_little_is_followed() -> None:
     for i in range(4):
         capture.feed(path, Frame(image, i, float(i)), float(i))  # type: ignore[arg-type]
     assert capture.done.is_set() and path.enrolled == [a, moved, a]
+
+
+def test_a_requester_who_left_as_the_last_frame_came_in_is_not_enrolled(
+    monkeypatch: Any,
+) -> None:
+    """The capture can complete between two looks at the requester's socket: the handler
+    looks once more before it enrols, so nobody is enrolled for a requester who left."""
+    import pytest
+
+    from facegate.admin import AdminCommandError
+    from facegate.clock import FakeClock
+    from facegate.service import camera_enrol, enrol_request
+
+    monkeypatch.setattr(enrol_request, "assemble_enrolment", lambda *a: None)
+    monkeypatch.setattr(camera_enrol, "requester_gone", lambda: gone[0])
+    gone = [False]
+
+    class _Faces:
+        face = object()
+        ways = SimpleNamespace(face_up=True)
+
+        def start_capture(self, capture: FaceCapture) -> bool:
+            capture.templates = np.ones((3, 4), np.float32)  # the last frame came in
+            capture.done.set()
+            gone[0] = True  # and the client hung up at the same moment
+            return True
+
+        def stop_capture(self, capture: FaceCapture) -> None:
+            pass
+
+    enrolled: list[Any] = []
+    enrollment = SimpleNamespace(timeout_s=60.0, frames=3, min_interval_s=0.0)
+    app = SimpleNamespace(
+        face_space=lambda: SimpleNamespace(space="s"),
+        cfg=SimpleNamespace(enrollment=enrollment),
+        clock=FakeClock(),
+    )
+    handlers = camera_enrol.camera_handlers(
+        app,  # type: ignore[arg-type]
+        _Faces(),  # type: ignore[arg-type]
+        lambda args, peer: enrolled.append(args) or {"person": "p"},
+    )
+    args = camera_enrol.EnrollCameraArgs.model_validate(
+        {"consent_method": "paper-form", "notice_version": "v1", "taken_by": "admin"}
+    )
+    with pytest.raises(AdminCommandError, match="cancelled"):
+        handlers["enroll.camera"].func(args, None)  # type: ignore[arg-type]
+    assert enrolled == []

@@ -203,6 +203,12 @@ def camera_handlers(app: Control, faces: Faces | None, enroll: HandlerFunc) -> d
             _wait_for(capture, wait + 5.0)
         finally:
             faces.stop_capture(capture)
+        if requester_gone():  # the last frame came in as the client hung up
+            capture.templates = None
+            raise AdminCommandError(
+                "bad_request",
+                "the request was cancelled (its client went away); nothing was stored",
+            )
         # An error set first wins: a frame the loop was still embedding does not count.
         if capture.error is not None or capture.templates is None:
             raise AdminCommandError("bad_request", capture.error or "no face was captured")
