@@ -1,7 +1,8 @@
-"""A camera enrolment follows one face: when the face the liveness check passed is replaced
-by another (a second face that was small in the back, a photo, comes forward as the first
-one steps aside, with no empty frame in between), the newcomer must prove liveness again and
-the frames kept so far are dropped, so nobody is enrolled on someone else's liveness."""
+"""A camera enrolment follows one face, the first to come, as a track does: when another takes
+its place (a second face that was small in the back, a photo, comes forward as the first one
+steps aside, with no empty frame in between), or the face is unseen for longer than a track
+lives, the capture is refused and nothing is enrolled, so nobody is enrolled on someone
+else's liveness or under someone else's consent."""
 
 from __future__ import annotations
 
@@ -66,17 +67,29 @@ class _Path:
         return True
 
 
-def test_a_face_that_replaces_the_live_one_proves_liveness_again() -> None:
+def test_a_face_that_replaces_the_live_one_is_refused() -> None:
     a, b = _face(50.0, 200.0), _face(400.0, 120.0)  # b: under half a's area, far from it
     frames = [[a], [a, b], [b], [b], [b], [b]]
     path = _Path(frames)
     capture = FaceCapture(frames=3, min_interval_s=0.0, deadline=100.0)
     image = np.zeros((480, 640, 3), np.uint8)
     for i in range(6):
-        capture.feed(path, Frame(image, i, float(i)), float(i))  # type: ignore[arg-type]
-    assert capture.done.is_set() and capture.error is None
-    assert path.enrolled == [b, b, b], "frames of two people in one enrolment"
-    assert path.liveness.judged == [a, a, b, b], "b was enrolled on a's liveness"
+        capture.feed(path, Frame(image, i, float(i) / 10), float(i) / 10)  # type: ignore[arg-type]
+    assert capture.done.is_set() and capture.templates is None
+    assert capture.error is not None and "another face" in capture.error
+    assert path.enrolled == [], "b was enrolled on a's liveness"
+
+
+def test_a_face_that_leaves_is_refused_and_a_brief_miss_is_not() -> None:
+    a = _face(50.0, 200.0)
+    image = np.zeros((480, 640, 3), np.uint8)
+    path = _Path([[a], [], [a], [a], []])  # 0.5 s apart: one miss, then gone for good
+    capture = FaceCapture(frames=9, min_interval_s=0.0, deadline=100.0)
+    for i, at in enumerate((0.0, 0.5, 1.0, 1.5, 2.6)):
+        capture.feed(path, Frame(image, i, at), at)  # type: ignore[arg-type]
+        if i < 4:
+            assert not capture.done.is_set()
+    assert capture.error is not None and "left the camera" in capture.error
 
 
 def test_a_face_that_moves_a_little_is_followed() -> None:
@@ -135,3 +148,28 @@ def test_a_requester_who_left_as_the_last_frame_came_in_is_not_enrolled(
     with pytest.raises(AdminCommandError, match="cancelled"):
         handlers["enroll.camera"].func(args, None)  # type: ignore[arg-type]
     assert enrolled == []
+
+
+def test_requester_gone_neither_blocks_nor_mistakes_a_quiet_client() -> None:
+    """The handler's connection keeps the time-out its request was read with: looking at it
+    must not wait that long and then take the time-out for a hang-up."""
+    import socket
+    import time
+
+    from facegate.admin import server
+
+    ours, client = socket.socketpair()
+    ours.settimeout(2.0)  # what read_frame leaves: the rest of the request's deadline
+    server._connection.conn = ours
+    try:
+        started = time.monotonic()
+        assert not server.requester_gone()
+        assert time.monotonic() - started < 0.5
+        client.sendall(b"x")  # a next request already sent: still there
+        assert not server.requester_gone()
+        client.close()
+        ours.recv(1)
+        assert server.requester_gone()
+    finally:
+        server._connection.conn = None
+        ours.close()

@@ -89,7 +89,8 @@ class FaceCapture:
         self._last_kept = -float("inf")
         self._live = False
         self._started = False
-        self._box: Box | None = None  # the followed face's box in the last frame
+        self._box: Box | None = None  # the face followed (the first to come): its last box
+        self._seen_at = 0.0  # and when it was last seen
 
     def fail(self, message: str) -> None:
         if not self.done.is_set():
@@ -111,8 +112,10 @@ class FaceCapture:
         image, pipeline = frame.image, path.pipeline
         height, width = image.shape[:2]
         faces = [d for d in pipeline.detect(image) if path.in_zone(d, width, height)]
-        if not faces:
-            self._lost(path)
+        if not faces:  # a face followed and unseen as long as a track's: it left
+            if self._box is not None and now - self._seen_at > path.tracker.lost_after_s:
+                self.end(path)
+                self.fail("the face left the camera")
             return None
         self.seen_face = True
         face = max(faces, key=lambda d: d.area)
@@ -120,8 +123,10 @@ class FaceCapture:
             self.fail(f"{len(faces)} faces are in view: only the person enrolling may be there")
             return None
         if self._box is not None and iou(self._box, face.box) < path.tracker.iou_threshold:
-            self._lost(path)  # another face took the place of the one followed (as a track)
-        self._box = face.box
+            self.end(path)  # not the face followed (as a track would say): someone else
+            self.fail("another face took the place of the one being enrolled")
+            return None
+        self._box, self._seen_at = face.box, now
         event = None
         if path.liveness is not None and not self._live:
             verdict = path.liveness.observe(ENROL_TRACK, image, face, now)
@@ -152,16 +157,6 @@ class FaceCapture:
             self.end(path)
             self.done.set()
         return None
-
-    def _lost(self, path: FacePath) -> None:
-        """The face left: the next one proves liveness again (it may be someone else)."""
-        if self._live or self._rows:
-            self.guidance = "the face left the camera; frames so far were dropped"
-        self._live = False
-        self._box = None
-        self._rows.clear()
-        if path.liveness is not None:
-            path.liveness.forget(ENROL_TRACK)
 
     def end(self, path: FacePath) -> None:
         """Drop the liveness judge's state of the capture (on the loop thread)."""
