@@ -387,3 +387,46 @@ def test_a_half_written_record_is_dropped_on_reopen(tmp_path: Path, clock: FakeC
     assert last["kind"] == "signature" and last["dropped_bytes"] == 19
     log2.close()
     assert verify(tmp_path).ok
+
+
+def test_audit_export_on_the_socket_runs_one_at_a_time(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each ``audit.export`` holds up to 32 MiB of files and their bundle in memory on an
+    admin thread: a second one while the first runs is told ``busy`` (seven auditors' exports
+    at once would hold hundreds of MiB beside the face models), and runs once it is done."""
+    import importlib
+    import threading
+
+    from facegate.admin import AdminCommandError
+    from facegate.admin.wiring import AuditExportArgs, audit_handlers
+
+    export_module = importlib.import_module("facegate.audit.export")
+
+    folder = tmp_path / "audit"
+    log = make_log(folder, clock, max_bytes=4096, batch=8)
+    fill(log, clock, 20)
+    real, started, release = export_module.export, threading.Event(), threading.Event()
+
+    def slow(*args: object, **kw: object) -> object:
+        started.set()
+        release.wait(10)
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(export_module, "export", slow)
+    handler = audit_handlers(log)["audit.export"].func
+    args = AuditExportArgs(start=946_684_800, end=clock.time() + 1)
+    replies: list[object] = []
+    first = threading.Thread(target=lambda: replies.append(handler(args, None)))  # type: ignore[arg-type]
+    first.start()
+    assert started.wait(10)
+    try:
+        with pytest.raises(AdminCommandError) as refused:
+            handler(args, None)  # type: ignore[arg-type]
+        assert refused.value.code == "busy"
+    finally:
+        release.set()
+        first.join(10)
+    assert len(replies) == 1 and replies[0]["bytes"] > 0  # type: ignore[index]
+    assert handler(args, None)["bytes"] > 0  # type: ignore[arg-type]
+    log.close()

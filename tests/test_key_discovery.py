@@ -227,3 +227,22 @@ def test_admin_command_as_root_leaves_nothing_the_service_cannot_read(tmp_path: 
         (p, p.stat().st_uid) for p in made if p.stat().st_uid != 4242
     ]
     assert not (state / "master.key").exists()
+
+
+@needs_root
+def test_a_symlinked_folder_is_not_adopted(tmp_path: Path) -> None:
+    """The service user owns the state folder, so it can put a symbolic link where root
+    will write (``<state_dir>/speech`` for ``sudo facegate speech render``, ``models``):
+    adopting the folder must not follow it and give the service user a root-owned folder
+    elsewhere (``/etc``) and everything root owns in it."""
+    from facegate.store.state_owner import adopt_into_parent
+
+    state, elsewhere = tmp_path / "state", tmp_path / "etc"
+    state.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "shadow").write_text("root's")
+    os.chown(state, 4242, 4243)
+    (state / "speech").symlink_to(elsewhere)
+    adopt_into_parent(state / "speech")
+    assert elsewhere.stat().st_uid == 0, "root's folder was given to the service user"
+    assert (elsewhere / "shadow").stat().st_uid == 0

@@ -106,6 +106,17 @@ def test_render_failure_keeps_the_old_prompts(
     assert {p.name: p.read_bytes() for p in dest.iterdir()} == before
 
 
+def test_render_refuses_a_symlinked_speech_folder(tmp_path: Path, fakes: Path) -> None:
+    """``sudo facegate speech render`` writes as root into a folder the service user owns:
+    a ``speech`` link put there must not make root write elsewhere."""
+    elsewhere = tmp_path / "etc"
+    elsewhere.mkdir()
+    (tmp_path / "speech").symlink_to(elsewhere)
+    with pytest.raises(GateError, match="symbolic link"):
+        render_prompts(tmp_path / "speech", ENGLISH, LANGS)
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_render_without_espeak_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(GateError, match="apt install espeak-ng"):

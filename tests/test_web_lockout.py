@@ -105,3 +105,50 @@ def test_a_locked_account_stays_locked_when_the_console_restarts(tmp_path: Path)
         after.state.console.daemon.close()
     finally:
         server.close()
+
+
+def test_only_real_accounts_are_written_to_the_state_file(tmp_path: Path) -> None:
+    """A password typed into the user-name field, or a sprayed made-up name, is counted in
+    memory like any name but never written to disk (it would sit there in plain text, and a
+    spray of made-up names would push real accounts' counts out of the bounded file)."""
+    daemon = StubDaemon()
+    server = daemon.serve(tmp_path / "admin.sock")
+    accounts = Accounts(tmp_path / "web" / "accounts.json", hasher=FAST)
+    accounts.add("ada", "admin", PASSWORD)
+    settings = WebSettings(socket=tmp_path / "admin.sock", accounts=accounts.path, lang="en")
+    try:
+        app = create_app(settings, hasher=FAST)
+        c = TestClient(app, base_url="https://testserver", follow_redirects=False)
+        for name in ("ada", "S3cret-typed-in-the-name-field"):
+            token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)
+            assert token
+            form = {"csrf": token.group(1), "username": name, "password": "wrong password!"}
+            assert c.post("/login", data=form).status_code != 303
+        text = (accounts.path.parent / LIMITS_FILE).read_text()
+        assert "S3cret" not in text
+        assert list(json.loads(text)["users"]) == ["ada"]
+        app.state.console.daemon.close()
+    finally:
+        server.close()
+
+
+def test_a_spray_of_made_up_names_does_not_push_an_account_out_of_the_file(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / LIMITS_FILE
+    now = [1_800_000_000.0]
+
+    def limiter() -> LoginLimiter:
+        return LoginLimiter(
+            per_address=10**6,
+            per_user=2,
+            clock=lambda: now[0],
+            state=state,
+            known={"ada"}.__contains__,
+        )
+
+    first = limiter()
+    assert not first.failed("10.0.0.1", "ada")
+    for i in range(LoginLimiter.MAX_SAVED + 50):
+        first.failed("10.0.0.2", f"made-up-{i}")
+    assert limiter().failed("10.0.0.1", "ada"), "the restart forgot ada's first failure"

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import select
 import socket
 import stat
 import threading
@@ -76,10 +77,15 @@ def requester_gone() -> bool:
     if conn is None:
         return False
     try:
+        # The socket keeps the time-out its request was read with, and recv() on it waits
+        # that long before MSG_DONTWAIT counts: ask the kernel first, without waiting.
+        readable, _, _ = select.select([conn], [], [], 0)
+        if not readable:
+            return False  # still connected, nothing sent
         return conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-    except BlockingIOError:
-        return False  # still connected, nothing sent
-    except OSError:
+    except (BlockingIOError, TimeoutError):
+        return False
+    except (OSError, ValueError):  # reset, or already closed
         return True
 
 HandlerFunc = Callable[[Any, PeerCred], dict[str, Any]]

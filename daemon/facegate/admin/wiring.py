@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -126,7 +127,17 @@ def audit_handlers(log: AuditLog) -> dict[str, Handler]:
             else {"file": broken.file, "line": broken.line, "reason": broken.reason},
         }
 
-    def audit_export(args: AuditExportArgs, _peer: PeerCred) -> dict[str, Any]:
+    exporting = threading.Lock()  # one bundle in memory at a time, whatever the clients
+
+    def audit_export(args: AuditExportArgs, peer: PeerCred) -> dict[str, Any]:
+        if not exporting.acquire(blocking=False):
+            raise AdminCommandError("busy", "another audit export is running; try again")
+        try:
+            return _export(args)
+        finally:
+            exporting.release()
+
+    def _export(args: AuditExportArgs) -> dict[str, Any]:
         import base64
         import hashlib
         import io

@@ -141,6 +141,8 @@ def render_prompts(
     program = shutil.which(espeak)
     if program is None:
         raise GateError(f"cannot find {espeak} (Debian / Raspberry Pi OS: apt install espeak-ng)")
+    if directory.is_symlink():  # in the service user's folder, written by root: never followed
+        raise GateError(f"{directory} is a symbolic link; refusing to write through it")
     try:
         directory.mkdir(mode=0o750, parents=True, exist_ok=True)
     except OSError as exc:

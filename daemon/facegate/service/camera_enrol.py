@@ -29,6 +29,7 @@ from ..admin.server import HandlerFunc, requester_gone
 from ..capture import Frame
 from ..recognition import FaceEvent
 from ..recognition.events import ChallengeRequested, FaceObservation
+from ..vision.types import Box, iou
 from .admin_commands import EnrollArgs
 
 _POLL_S = 0.2  # how often a waiting capture checks that its requester is still there
@@ -88,6 +89,8 @@ class FaceCapture:
         self._last_kept = -float("inf")
         self._live = False
         self._started = False
+        self._box: Box | None = None  # the face followed (the first to come): its last box
+        self._seen_at = 0.0  # and when it was last seen
 
     def fail(self, message: str) -> None:
         if not self.done.is_set():
@@ -109,14 +112,21 @@ class FaceCapture:
         image, pipeline = frame.image, path.pipeline
         height, width = image.shape[:2]
         faces = [d for d in pipeline.detect(image) if path.in_zone(d, width, height)]
-        if not faces:
-            self._lost(path)
+        if not faces:  # a face followed and unseen as long as a track's: it left
+            if self._box is not None and now - self._seen_at > path.tracker.lost_after_s:
+                self.end(path)
+                self.fail("the face left the camera")
             return None
         self.seen_face = True
         face = max(faces, key=lambda d: d.area)
         if len(faces) > 1 and sorted(d.area for d in faces)[-2] >= SEVERAL * face.area:
             self.fail(f"{len(faces)} faces are in view: only the person enrolling may be there")
             return None
+        if self._box is not None and iou(self._box, face.box) < path.tracker.iou_threshold:
+            self.end(path)  # not the face followed (as a track would say): someone else
+            self.fail("another face took the place of the one being enrolled")
+            return None
+        self._box, self._seen_at = face.box, now
         event = None
         if path.liveness is not None and not self._live:
             verdict = path.liveness.observe(ENROL_TRACK, image, face, now)
@@ -147,15 +157,6 @@ class FaceCapture:
             self.end(path)
             self.done.set()
         return None
-
-    def _lost(self, path: FacePath) -> None:
-        """The face left: the next one proves liveness again (it may be someone else)."""
-        if self._live or self._rows:
-            self.guidance = "the face left the camera; frames so far were dropped"
-        self._live = False
-        self._rows.clear()
-        if path.liveness is not None:
-            path.liveness.forget(ENROL_TRACK)
 
     def end(self, path: FacePath) -> None:
         """Drop the liveness judge's state of the capture (on the loop thread)."""
@@ -197,6 +198,12 @@ def camera_handlers(app: Control, faces: Faces | None, enroll: HandlerFunc) -> d
             _wait_for(capture, wait + 5.0)
         finally:
             faces.stop_capture(capture)
+        if requester_gone():  # the last frame came in as the client hung up
+            capture.templates = None
+            raise AdminCommandError(
+                "bad_request",
+                "the request was cancelled (its client went away); nothing was stored",
+            )
         # An error set first wins: a frame the loop was still embedding does not count.
         if capture.error is not None or capture.templates is None:
             raise AdminCommandError("bad_request", capture.error or "no face was captured")

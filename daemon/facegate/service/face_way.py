@@ -180,14 +180,14 @@ class FaceWay:
         from the camera runs, its capture has the frames and nobody is recognised."""
         if self.face is None or not self.ways.face_up:
             return None
+        capture = self.capture  # read once: the admin thread may clear it meanwhile
         try:
-            capture = self.capture
             if capture is not None:
                 return capture.feed(self.face, frame, now)
             event = self.face.observe(frame, now)
         except Exception as exc:  # an embedder or model error: face only, retried later
-            if self.capture is not None:
-                self.capture.fail(f"the face path failed: {_text(exc)}")
+            if capture is not None:
+                capture.fail(f"the face path failed: {_text(exc)}")
             delay = self.path_retry.failed(now)
             self.face.reset()
             self.down("face_path", f"face path error: {_text(exc)} (retry in {delay:.0f} s)")

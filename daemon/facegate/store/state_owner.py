@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import stat
 from pathlib import Path
 
 __all__ = ["adopt_into_parent", "hand_over", "hand_over_on_exit"]
@@ -62,14 +63,17 @@ def adopt_into_parent(folder: Path) -> int:
         return 0
     try:
         parent = os.stat(Path(folder).parent)
-        top = os.stat(folder)
+        top = os.lstat(folder)
     except OSError:
         return 0
     if parent.st_uid == 0:
         return 0
+    if not stat.S_ISDIR(top.st_mode):  # a link the parent's owner put there: never followed
+        logger.warning("not handing over %s: it is not a folder", folder)
+        return 0
     changed = 0
     if top.st_uid == 0:
-        os.chown(folder, parent.st_uid, parent.st_gid)
+        os.chown(folder, parent.st_uid, parent.st_gid, follow_symlinks=False)
         changed = 1
     return changed + hand_over(folder)
 

@@ -67,7 +67,10 @@ class Console:
         self.accounts = Accounts(settings.accounts, hasher=hasher)
         self.sessions = Sessions()
         # Failed logins and locks survive a restart: kept beside the accounts file.
-        self.limiter = LoginLimiter(state=settings.accounts.parent / LIMITS_FILE)
+        self.limiter = LoginLimiter(
+            state=settings.accounts.parent / LIMITS_FILE,
+            known=lambda name: self.accounts.get(name) is not None,
+        )
         self.daemon = daemon or Daemon(settings.socket)
         self.jinja = Environment(
             loader=PackageLoader("facegate.web", "templates"),

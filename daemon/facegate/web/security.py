@@ -146,8 +146,10 @@ class LoginLimiter:
     restarting the console does not lift a lock or reset a count: written atomically (a
     temporary file renamed over it, mode 0600) after each failure and each success that
     cleared something, at most ``MAX_SAVED`` users and addresses (the newest), expired entries
-    dropped. Times are wall-clock seconds (a monotonic clock does not survive a restart); a
-    lock read back is never longer than ``lock_s`` from now, whatever the clock did.
+    dropped, and with ``known`` only the names it knows as accounts (a password typed into
+    the user-name field is never written down). Times are wall-clock seconds (a monotonic
+    clock does not survive a restart); a lock read back is never longer than ``lock_s``
+    from now, whatever the clock did.
     """
 
     MAX_SAVED = 1000
@@ -161,11 +163,13 @@ class LoginLimiter:
         lock_s: float = 900.0,
         clock: Callable[[], float] = time.time,
         state: Path | None = None,
+        known: Callable[[str], bool] | None = None,
     ) -> None:
         self.per_address, self.window_s = per_address, window_s
         self.per_user, self.lock_s = per_user, lock_s
         self.clock = clock
         self.state = state
+        self.known = known  # which names are accounts: only theirs are written to ``state``
         self._address: dict[str, deque[float]] = {}
         self._user: dict[str, tuple[int, float]] = {}  # failures in a row, locked until
         self._lock = threading.Lock()
@@ -238,11 +242,12 @@ class LoginLimiter:
     def _save(self, now: float) -> None:
         if self.state is None:
             return
-        users = {
-            name: [count, until]
-            for name, (count, until) in list(self._user.items())[-self.MAX_SAVED :]
-            if count > 0 or until > now
-        }
+        kept = [
+            (name, [count, until])
+            for name, (count, until) in self._user.items()
+            if (count > 0 or until > now) and (self.known is None or self.known(name))
+        ]
+        users = dict(kept[-self.MAX_SAVED :])
         addresses = {
             address: [t for t in times if now - t <= self.window_s]
             for address, times in list(self._address.items())[-self.MAX_SAVED :]
