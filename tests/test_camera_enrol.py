@@ -366,3 +366,53 @@ def test_enroll_help_says_how_the_camera_works_with_and_without_the_daemon(
     text = " ".join(capsys.readouterr().out.split())
     assert "Daemon stopped: this command opens the configured camera" in text
     assert "Daemon running: it holds the camera" in text and "enroll.camera" in text
+
+
+def test_a_closed_browser_tab_cancels_the_consoles_camera_enrolment(gate) -> None:  # type: ignore[no-untyped-def]
+    """The console watches its browser: when the page goes away it hangs up its own daemon
+    connection, and the daemon stops looking (it would otherwise run to its time limit)."""
+    import asyncio
+
+    pytest.importorskip("starlette", reason="the console needs starlette (pip install -e .)")
+    from starlette.concurrency import run_in_threadpool
+
+    from facegate.web.gateway import Daemon, DaemonDown
+    from facegate.web.pages_people import until_gone
+
+    app = gate([])
+    daemon = Daemon(app.cfg.admin.socket)
+
+    class Browser:
+        """A request whose client leaves after 1 s."""
+
+        def __init__(self) -> None:
+            self.left_at = time.monotonic() + 1.0
+
+        async def is_disconnected(self) -> bool:
+            return time.monotonic() >= self.left_at
+
+    async def enrol() -> Any:
+        cancel = threading.Event()
+        work = run_in_threadpool(
+            daemon.fetch,
+            "enroll.camera",
+            {**CONSENT, "timeout_s": 60},
+            max_bytes=1 << 20,
+            timeout_s=75.0,
+            cancel=cancel,
+        )
+        try:
+            return await until_gone(Browser(), work, cancel)
+        finally:
+            assert cancel.is_set()
+
+    started = time.monotonic()
+    with pytest.raises(DaemonDown, match="cancelled"):
+        asyncio.run(enrol())
+    assert time.monotonic() - started < 5
+    deadline = time.monotonic() + 5
+    while app.face_way.capture is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert app.face_way.capture is None, "the daemon went on looking for a closed page"
+    assert daemon.last_down is None  # a hang-up of ours is not the daemon being down
+    assert _stored(app) == 0

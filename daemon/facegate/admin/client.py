@@ -95,6 +95,14 @@ class AdminClient:
             raise AdminError(error.code if error else "error", error.message if error else "")
         return reply.result or {}
 
+    def hang_up(self) -> None:
+        """End the connection from another thread: a ``call`` waiting on it returns
+        ``disconnected``, and the daemon sees its requester go (a long command stops)."""
+        sock = self._sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
     def close(self) -> None:
         """Close the connection. Idempotent."""
         if self._sock is not None:

@@ -142,27 +142,47 @@ class Daemon:
             self._pool.put(client)
 
     def fetch(
-        self, command: str, args: dict[str, Any], *, max_bytes: int, timeout_s: float = 60.0
+        self,
+        command: str,
+        args: dict[str, Any],
+        *,
+        max_bytes: int,
+        timeout_s: float = 60.0,
+        cancel: threading.Event | None = None,
     ) -> dict[str, Any]:
         """A command whose reply is larger, or slower, than the shared connections wait for
         (an audit export, an enrolment from the camera): on a connection of its own, closed
-        after; never cached (a change clears the cache as ``call`` does).
+        after; never cached (a change clears the cache as ``call`` does). Setting ``cancel``
+        hangs up that connection, which stops a long command at the daemon.
 
         Raises:
-            DaemonDown: no answer; DaemonRefused: an answer that is an error.
+            DaemonDown: no answer (or cancelled); DaemonRefused: an answer that is an error.
         """
         if command not in READ_ONLY and command not in CACHED:
             with self._cache_lock:
                 self._cache.clear()
         client = AdminClient(self.socket_path, timeout_s=timeout_s, max_bytes=max_bytes)
+        finished = threading.Event()
+        if cancel is not None:
+
+            def watch() -> None:
+                while not finished.is_set():
+                    if cancel.wait(0.2):
+                        client.hang_up()
+                        return
+
+            threading.Thread(target=watch, name="fetch-cancel", daemon=True).start()
         try:
             result = client.call(command, **args)
         except AdminError as exc:
+            if cancel is not None and cancel.is_set():  # we hung up: the daemon is fine
+                raise DaemonDown("cancelled") from None
             if exc.code in _DOWN_CODES:
                 self.last_down = exc.code
                 raise DaemonDown(str(exc)) from None
             raise DaemonRefused(exc.code, str(exc).removeprefix(f"{exc.code}: ")) from None
         finally:
+            finished.set()
             client.close()
         self.last_down = None
         return result

@@ -4,10 +4,13 @@ and units are shown to, and searchable by, the admin role only, as on the socket
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
-from typing import Any
+import threading
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -55,6 +58,22 @@ class Correction(BaseModel):
     unit: str | None = Field(default=None, max_length=100, pattern=_TEXT)
     phone: str | None = Field(default=None, max_length=50, pattern=r"^[0-9+() -]*$")
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
+
+
+T = TypeVar("T")
+
+
+async def until_gone(request: Any, work: Awaitable[T], cancel: threading.Event) -> T:
+    """Await ``work``; if the browser goes away meanwhile, set ``cancel`` (which hangs up the
+    daemon connection, so a camera enrolment stops for a requester who left), then still
+    await ``work``'s end (it raises)."""
+    task = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=0.5)
+        if done:
+            return task.result()
+        if not cancel.is_set() and await request.is_disconnected():
+            cancel.set()
 
 
 def _messages(exc: ValidationError) -> str:
@@ -215,15 +234,24 @@ def people_routes(console: Console) -> list[Route]:
             return again(t("forbidden"), status=403, audit=False)
         if not console.daemon.offers("enroll.camera"):
             return again(t("needs_daemon", what="enroll.camera"))
+        cancel = threading.Event()
         try:
-            reply = await run_in_threadpool(
-                console.daemon.fetch,
-                "enroll.camera",
-                args | {"timeout_s": CAMERA_WAIT_S},
-                max_bytes=1024 * 1024,
-                timeout_s=CAMERA_WAIT_S + 15.0,
+            reply = await until_gone(
+                request,
+                run_in_threadpool(
+                    console.daemon.fetch,
+                    "enroll.camera",
+                    args | {"timeout_s": CAMERA_WAIT_S},
+                    max_bytes=1024 * 1024,
+                    timeout_s=CAMERA_WAIT_S + 15.0,
+                    cancel=cancel,
+                ),
+                cancel,
             )
         except DaemonDown:
+            if cancel.is_set():  # the browser went away: the daemon stopped looking
+                console.daemon.audit(session.pseudonym, session.role, "enroll.camera", "cancelled")
+                return again(t("daemon_down"), status=503, audit=False)
             console.daemon.audit(session.pseudonym, session.role, "enroll.camera", "down")
             return again(t("daemon_down"), status=503, audit=False)
         except DaemonRefused as exc:
