@@ -368,6 +368,21 @@ def test_enroll_help_says_how_the_camera_works_with_and_without_the_daemon(
     assert "Daemon running: it holds the camera" in text and "enroll.camera" in text
 
 
+def test_captures_back_to_back_leave_the_gate_time_to_recognise(gate) -> None:  # type: ignore[no-untyped-def]
+    """An operator who asks again and again cannot keep recognition off: after a capture the
+    gate recognises for CAPTURE_REST_S before the next one may start."""
+    from facegate.service.face_way import CAPTURE_REST_S
+
+    app = gate([])
+    with AdminClient(app.cfg.admin.socket, timeout_s=60) as client:
+        with pytest.raises(AdminError, match="no face came into view"):
+            client.call("enroll.camera", **CONSENT, timeout_s=5)
+        with pytest.raises(AdminError, match=r"busy.*back on recognition for \d+ s more"):
+            client.call("enroll.camera", **CONSENT, timeout_s=5)
+    assert app.face_way.capture is None
+    assert 0 < app.face_way.capture_rest_left() <= CAPTURE_REST_S
+
+
 def test_a_closed_browser_tab_cancels_the_consoles_camera_enrolment(gate) -> None:  # type: ignore[no-untyped-def]
     """The console watches its browser: when the page goes away it hangs up its own daemon
     connection, and the daemon stops looking (it would otherwise run to its time limit)."""

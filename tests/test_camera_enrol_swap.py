@@ -130,6 +130,9 @@ def test_a_requester_who_left_as_the_last_frame_came_in_is_not_enrolled(
         def stop_capture(self, capture: FaceCapture) -> None:
             pass
 
+        def capture_rest_left(self) -> float:
+            return 0.0
+
     enrolled: list[Any] = []
     enrollment = SimpleNamespace(timeout_s=60.0, frames=3, min_interval_s=0.0)
     app = SimpleNamespace(

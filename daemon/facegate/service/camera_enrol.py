@@ -53,6 +53,8 @@ class Faces(Protocol):
 
     def start_capture(self, capture: FaceCapture) -> bool: ...
 
+    def capture_rest_left(self) -> float: ...
+
     def stop_capture(self, capture: FaceCapture) -> None: ...
 
 
@@ -186,6 +188,11 @@ def camera_handlers(app: Control, faces: Faces | None, enroll: HandlerFunc) -> d
             assemble_enrolment(form, app.cfg, app.clock.time())
         except (ConfigError, EnrolmentRefused) as exc:
             raise AdminCommandError("bad_request", str(exc)) from None
+        rest = faces.capture_rest_left()
+        if rest > 0:  # back-to-back captures would keep the gate from recognising anyone
+            raise AdminCommandError(
+                "busy", f"the gate camera is back on recognition for {rest:.0f} s more; try again"
+            )
         wait = min(args.timeout_s, app.cfg.enrollment.timeout_s)
         capture = FaceCapture(
             app.cfg.enrollment.frames,

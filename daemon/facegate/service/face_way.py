@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 CAMERA_ALARMS = {"camera_lost": "camera lost", "camera_frozen": "camera frozen",
                  "camera_dark": "camera dark"}  # fmt: skip
+CAPTURE_REST_S = 10.0  # recognition's time back between two enrolments from the camera
 RESTART_ON = ("camera_lost", "camera_frozen")  # a dark lens is not helped by a restart
 
 Templates = Callable[[str], Iterable[tuple[str, np.ndarray]]]
@@ -76,6 +78,7 @@ class FaceWay:
         self.path_retry = FaceBackoff()
         self.capture: FaceCapture | None = None  # an enrolment from the camera, in progress
         self._capture_lock = threading.Lock()
+        self._capture_ended = -CAPTURE_REST_S  # monotonic time the last capture ended
 
     # -- going down and coming back --------------------------------------------------------
 
@@ -170,10 +173,16 @@ class FaceWay:
             self.capture = capture
             return True
 
+    def capture_rest_left(self) -> float:
+        """Seconds before another capture may start: after one, recognition gets
+        ``CAPTURE_REST_S`` back, so captures asked back to back cannot keep it off."""
+        return max(0.0, self._capture_ended + CAPTURE_REST_S - time.monotonic())
+
     def stop_capture(self, capture: FaceCapture) -> None:
         with self._capture_lock:
             if self.capture is capture:
                 self.capture = None
+                self._capture_ended = time.monotonic()
 
     def observe(self, frame: Frame, now: float) -> FaceEvent | None:
         """The face path on one frame, or nothing while face is down. While an enrolment
