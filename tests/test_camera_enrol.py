@@ -67,13 +67,14 @@ def gate(tmp_path: Path, models_dir: Path, testdata: Path) -> Iterator[Callable[
         liveness: str = 'liveness: {mode: "off"}\n',
         roles: str = "",
         timeout_s: float = 60.0,
+        reader: str = "",
     ) -> Any:
         _clip(tmp_path / "clip", [load_rgb(testdata / "faces" / p) for p in photos])
         text = (
             "site: {name: T, kind: residential_compound, purpose: Open the gate for residents.}\n"
             f"camera: {{type: replay, path: {tmp_path / 'clip'}, fps: 10, loop: true}}\n"
             "doors: [{id: main, relay: {pin: 17}}]\n"
-            "readers: [{id: r1, type: wiegand, door: main, d0: 22, d1: 23}]\n"
+            f"readers: [{{id: r1, type: wiegand, door: main, d0: 22, d1: 23{reader}}}]\n"
             f"models: {{dir: {models_dir}}}\n"
             f"store: {{state_dir: {tmp_path / 'state'}}}\n"
             f"admin: {{socket: {tmp_path / 'admin.sock'}, group: null{roles}}}\n"
@@ -366,6 +367,36 @@ def test_enroll_help_says_how_the_camera_works_with_and_without_the_daemon(
     text = " ".join(capsys.readouterr().out.split())
     assert "Daemon stopped: this command opens the configured camera" in text
     assert "Daemon running: it holds the camera" in text and "enroll.camera" in text
+
+
+def test_with_trigger_request_the_person_confirms_at_the_gate(gate) -> None:  # type: ignore[no-untyped-def]
+    """face_zone.trigger: request: a capture counts no frame (nothing is even detected) until
+    the person at the gate presses the face key or button; then they are enrolled."""
+    from facegate.readers.events import FaceRequested
+
+    app = gate(
+        ["barack_obama/obama2.jpg"],
+        liveness='liveness: {mode: "off"}\nface_zone: {trigger: request, awake_s: 10}\n',
+        reader=", pin: {face_key: '*'}",
+    )
+    result: dict[str, Any] = {}
+
+    def enrol() -> None:
+        with AdminClient(app.cfg.admin.socket, timeout_s=60) as client:
+            try:
+                result["reply"] = client.call("enroll.camera", **CONSENT, timeout_s=30)
+            except AdminError as exc:
+                result["error"] = exc
+
+    worker = threading.Thread(target=enrol)
+    worker.start()
+    time.sleep(3.0)  # a face in view all along, but nobody pressed anything
+    capture = app.face_way.capture
+    assert capture is not None and not capture.done.is_set() and _stored(app) == 0
+    app.face_way.reader_event("main", FaceRequested("r1", time.monotonic()))
+    worker.join(30)
+    assert "reply" in result, result
+    assert result["reply"]["templates"] == 3 and _stored(app) == 1
 
 
 def test_captures_back_to_back_leave_the_gate_time_to_recognise(gate) -> None:  # type: ignore[no-untyped-def]

@@ -192,6 +192,11 @@ class FaceWay:
         capture = self.capture  # read once: the admin thread may clear it meanwhile
         try:
             if capture is not None:
+                if self.face.paused(now) or self.face.asleep(now):
+                    # Only faces that asked: a keypad in use pauses a capture too, and with
+                    # face_zone.trigger: request the person confirms at the gate (the face
+                    # key or button) before any frame of theirs counts.
+                    return None
                 return capture.feed(self.face, frame, now)
             event = self.face.observe(frame, now)
         except Exception as exc:  # an embedder or model error: face only, retried later
