@@ -199,9 +199,12 @@ _T: dict[str, tuple[str, str]] = {
     ),
     "enrol_camera": ("从门口摄像头登记", "Enrol from the gate camera"),
     "camera_hint": (
-        "请本人单独站在门口摄像头前（最多等待 30 秒）；画面不离开门禁设备，也不保存。",
+        "请本人单独站在门口摄像头前（最多等待 30 秒）；画面不离开门禁设备，也不保存。"
+        "摄像头会登记第一个单独进入识别区的人脸：请确认站在那里的是本人"
+        "（若设为按键触发，本人需在门口按人脸键确认）。",
         "The person stands alone at the gate camera (up to 30 s); no image leaves the gate "
-        "or is stored.",
+        "or is stored. The first face alone in the zone is enrolled: make sure it is this "
+        "person (with face_zone.trigger: request they confirm with the face key or button).",
     ),
     "lang_switch": ("English", "中文"),
 }
