@@ -5,6 +5,7 @@ writes a signed record naming the console user by pseudonym only; ``compliance.c
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -153,6 +154,18 @@ def test_an_auditor_downloads_the_signed_audit_export(daemon, tmp_path) -> None:
             "/audit/export", data={"csrf": csrf.group(1), "from": "2001-01-01", "to": "2001-01-02"}
         )
         assert empty.status_code == 400 and "no audit records in that period" in empty.text
+        # A bundle damaged between the daemon and the console is not handed out.
+        gateway = web.state.console.daemon
+        real_fetch = gateway.fetch
+
+        def damaged(*args: Any, **kwargs: Any) -> Any:
+            reply = real_fetch(*args, **kwargs)
+            return reply | {"sha256": "0" * 64}
+
+        gateway.fetch = damaged
+        broken = c.post("/audit/export", data=period | {"csrf": csrf.group(1)})
+        assert broken.status_code == 502 and "damaged" in broken.text
+        gateway.fetch = real_fetch
     finally:
         web.state.console.daemon.close()
     records = [
