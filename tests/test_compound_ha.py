@@ -221,3 +221,19 @@ def test_init_with_home_assistant_issues_its_client_certificate(
         == 0
     )
     assert not (plain / "homeassistant").exists()
+
+
+def test_refused_unlocks_are_recorded_within_a_budget(caplog: pytest.LogCaptureFixture) -> None:
+    """A Home Assistant that sends refused commands in a loop cannot fill the gate's disk:
+    ten are recorded a minute, the rest only counted in one log line a minute."""
+    import logging
+
+    from facegate.compound.link import RefusalBudget
+
+    budget = RefusalBudget(limit=10, window_s=60.0)
+    with caplog.at_level(logging.WARNING, logger="facegate.compound.link"):
+        recorded = [budget.allow(100.0 + i * 0.1) for i in range(500)]
+    assert sum(recorded) == 10 and recorded[:10] == [True] * 10
+    assert budget.suppressed == 490
+    assert caplog.text.count("not recorded") == 1  # once a window, not once a command
+    assert budget.allow(170.0)  # a minute later the budget is back

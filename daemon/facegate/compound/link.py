@@ -75,6 +75,34 @@ class LinkSettings:
     remote_unlock: bool = False
 
 
+class RefusalBudget:
+    """At most ``limit`` refused remote unlocks recorded per ``window_s``: a broken or hostile
+    Home Assistant sending refused commands in a loop must not fill the gate's disk with audit
+    records and events. The ones over the budget are counted and logged once per window (the
+    relay stays as it is either way)."""
+
+    def __init__(self, limit: int = 10, window_s: float = 60.0) -> None:
+        self.limit, self.window_s = limit, window_s
+        self._recorded: list[float] = []
+        self.suppressed = 0
+        self._told = float("-inf")
+
+    def allow(self, now: float) -> bool:
+        self._recorded = [t for t in self._recorded if now - t < self.window_s]
+        if len(self._recorded) < self.limit:
+            self._recorded.append(now)
+            return True
+        self.suppressed += 1
+        if now - self._told >= self.window_s:
+            self._told = now
+            logger.warning(
+                "compound: %d refused remote unlock(s) not recorded (over %d a minute)",
+                self.suppressed,
+                self.limit,
+            )
+        return False
+
+
 class GateLink:
     """One gate's connection to the compound (start, offer events, stop)."""
 
@@ -92,6 +120,7 @@ class GateLink:
         self._hello_due = threading.Event()
         self._ha_due = threading.Event()
         self._doors = {door: DoorState() for door in settings.doors}
+        self.refusals = RefusalBudget()
         self._ha_dirty: set[str] = set()
         self._thread: threading.Thread | None = None
         self.outbox: Outbox | None = None
@@ -196,8 +225,9 @@ class GateLink:
         else:
             self.gate.unlock(door)
             return
-        logger.warning("compound: a remote unlock was refused (%s)", reason)
-        self.gate.refuse_unlock(known, reason)
+        if self.refusals.allow(time.monotonic()):
+            logger.warning("compound: a remote unlock was refused (%s)", reason)
+            self.gate.refuse_unlock(known, reason)
 
     def _received(self, payload: bytes) -> None:
         if self.settings.office is not None:
