@@ -152,3 +152,15 @@ def test_a_spray_of_made_up_names_does_not_push_an_account_out_of_the_file(
     for i in range(LoginLimiter.MAX_SAVED + 50):
         first.failed("10.0.0.2", f"made-up-{i}")
     assert limiter().failed("10.0.0.1", "ada"), "the restart forgot ada's first failure"
+
+
+def test_a_spray_of_made_up_names_does_not_push_a_lock_out_of_memory() -> None:
+    """More than 10,000 made-up names: the oldest unlocked ones go, a locked account stays
+    locked."""
+    now = [1000.0]
+    limiter = LoginLimiter(per_address=10**6, per_user=2, lock_s=600, clock=lambda: now[0])
+    assert not limiter.failed("10.0.0.1", "alice") and limiter.failed("10.0.0.1", "alice")
+    assert limiter.refused("10.0.0.1", "alice") == "locked"
+    for i in range(10_050):
+        limiter.failed("10.0.0.2", f"nobody-{i}")
+    assert limiter.refused("10.0.0.3", "alice") == "locked"

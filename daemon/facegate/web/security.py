@@ -204,8 +204,9 @@ class LoginLimiter:
             # Bounded memory under a spray of addresses or made-up names (oldest dropped).
             if len(self._address) > 10_000:
                 self._address.pop(next(iter(self._address)))
-            if len(self._user) > 10_000:
-                self._user.pop(next(iter(self._user)))
+            if len(self._user) > 10_000:  # the oldest that is not locked: a spray lifts no lock
+                unlocked = (u for u, (_c, until) in self._user.items() if until <= now)
+                self._user.pop(next(unlocked, next(iter(self._user))))
             self._save(now)
         return locked
 
