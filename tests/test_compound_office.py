@@ -194,6 +194,7 @@ def test_a_narrower_scope_at_the_office_deletes_the_face_at_the_dropped_gate(
             assert until(lambda: (True, person) in b.face_decisions_since(sent_at))
             reconsent = ["person", "reconsent", person, "-c", str(office), "--scope", "gate-a"]
             assert main([*reconsent, *CONSENT_ARGS[:-1]]) == 0  # without --adult
+            assert f"`facegate compound send {person}` now takes" in capsys.readouterr().out
             assert main([*send, person, "--receipts", str(receipts)]) == 0
             out = capsys.readouterr().out
             assert "sent to 1 gates (gate-a); applied at 1 of 1" in out

@@ -153,6 +153,12 @@ def cmd_reconsent(args: argparse.Namespace) -> int:
     else:
         consent_id = reply["consent"]
     console().print(f"{args.person}: consent {consent_id} under the current notice", markup=False)
+    if args.scope:
+        console().print(
+            f"on a compound's office node, `facegate compound send {args.person}` now takes the "
+            "face off the gates the new scope leaves out (with their signed receipts)",
+            markup=False,
+        )
     return 0
 
 
