@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -152,3 +153,30 @@ def test_the_logged_stand_in_says_what_it_would_show(caplog: pytest.LogCaptureFi
     display.poll(2.0)
     display.close()
     assert "display: Please blink" in caplog.text
+
+
+def test_a_liveness_refusal_shows_its_result_on_the_display(tmp_path: Path) -> None:
+    """The challenge's result at the door: a face refused by liveness reads "Face check
+    failed", not "Not recognised"; other denials keep their own text."""
+    from facegate.config import load_config_text
+    from facegate.policy.decide import Decision
+    from facegate.service.actuator import LIVENESS_REFUSED_TEXT, Actuator
+    from helpers import MINIMAL_CONFIG
+
+    made, factory = lcd_factory()
+    text = MINIMAL_CONFIG.format(clip=tmp_path / "clip", state=tmp_path / "state")
+    text = text.replace(
+        "    relay: {pin: 17, pulse_s: 3.0}",
+        "    relay: {pin: 17, pulse_s: 3.0}\n    gate: {display: {cols: 20, rows: 4}}",
+    )
+    actuator = Actuator(FakeClock(), "main")
+    actuator.open_doors(load_config_text(text), MockFactory(), factory)
+    try:
+        (lcd,) = made
+        actuator.act(Decision(False, "liveness", door="main"), method="face")
+        assert lcd.text == "Face check failed - | use PIN or card"
+        assert LIVENESS_REFUSED_TEXT.startswith("Face check failed")
+        actuator.act(Decision(False, "unknown_face", door="main"), method="face")
+        assert lcd.text.startswith("Not recognised")
+    finally:
+        actuator.close_doors()

@@ -140,8 +140,9 @@ class DoorRuntime:
         current = self._now(now)
         return self.apply([Feedback(kind)], current)
 
-    def show_text(self, text: str, seconds: float, now: float | None = None) -> None:
-        """Put ``text`` on the door's display for ``seconds`` (nothing without a display)."""
+    def show_text(self, text: str, seconds: float | None, now: float | None = None) -> None:
+        """Put ``text`` on the door's display for ``seconds`` (``None``: the display's
+        ``hold_s``; nothing without a display)."""
         if self.display is not None:
             self.display.show(text, seconds, self._now(now))
 

@@ -40,6 +40,9 @@ from .recording import EventRecorder
 __all__ = ["Actuator", "AppEvent", "Listener", "Outcome"]
 
 logger = logging.getLogger(__name__)
+
+LIVENESS_REFUSED_TEXT = "Face check failed - use PIN or card"
+"""The door display after a liveness refusal (the challenge's result)."""
 _DIGIT_RUN = re.compile(r"\d{8,}")  # what the audit refuses as a card or phone number
 
 
@@ -176,6 +179,8 @@ class Actuator:
         else:
             locked_out = decision.reason in ("locked_out", "rate_limited")
             self.door_actions(door, runtime.deny(locked_out=locked_out, now=now))
+            if decision.reason == "liveness":  # the challenge's result, not "not recognised"
+                runtime.show_text(LIVENESS_REFUSED_TEXT, None, now=now)
         for alarm in decision.alarms:
             self.door_actions(door, runtime.report(alarm, now=now))
         outcome = Outcome(
