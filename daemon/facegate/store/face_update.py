@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import StoreError
-from . import crypto
+from .face_rows import end_other_consents, insert_consent, insert_templates
 from .lifecycle import ConsentInput, GuardianConsent, Then
 
 if TYPE_CHECKING:
@@ -78,46 +78,10 @@ def replace_face(
             raise StoreError(
                 f"{pseudonym}'s consent was withdrawn here: a new enrolment is a new pseudonym"
             )
-        db.execute(
-            "INSERT INTO consents (consent_id, pseudonym, given_at, method, notice_version,"
-            " taken_by, scope, separate, guardian_sealed, guardian_relation, guardian_method,"
-            " reference) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
-            (
-                new_id,
-                pseudonym,
-                now,
-                consent.method,
-                consent.notice_version,
-                consent.taken_by,
-                consent.scope,
-                crypto.seal(data_key, guardian.name.encode()) if guardian else None,
-                guardian.relation if guardian else None,
-                guardian.method if guardian else None,
-                consent.reference,
-            ),
-        )
+        insert_consent(db, new_id, pseudonym, now, consent, data_key=data_key, guardian=guardian)
         deleted = db.execute("DELETE FROM templates WHERE pseudonym = ?", (pseudonym,)).rowcount
-        db.executemany(
-            "INSERT INTO templates (pseudonym, consent_id, space, dim, sealed, created_at,"
-            " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    pseudonym,
-                    new_id,
-                    space,
-                    int(row.shape[0]),
-                    crypto.seal(data_key, row.astype("<f4").tobytes()),
-                    now,
-                    expires_at,
-                )
-                for row in rows
-            ],
-        )
-        db.execute(
-            "UPDATE consents SET withdrawn_at = ? WHERE pseudonym = ? AND consent_id != ?"
-            " AND withdrawn_at IS NULL",
-            (now, pseudonym, new_id),
-        )
+        insert_templates(db, pseudonym, new_id, space, rows, expires_at, data_key, now)
+        end_other_consents(db, pseudonym, new_id, now)
         db.execute("UPDATE people SET minor = ? WHERE pseudonym = ?", (int(minor), pseudonym))
         store.record(
             db,

@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import StoreError
 from . import crypto
 from .db import new_pseudonym
+from .face_rows import ConsentInput, GuardianConsent, insert_consent, insert_templates
 from .identity import Identity
 from .people_index import INDEX_KEY, index_person
 
@@ -49,29 +50,6 @@ logger = logging.getLogger(__name__)
 # Run inside the change's own transaction (the compound records the change's sequence number
 # there, so a change and the fact that it was applied commit together or not at all).
 Then = Callable[[sqlite3.Connection], None] | None
-
-
-@dataclass(slots=True, frozen=True)
-class ConsentInput:
-    """Separate consent to face processing (Art. 6)."""
-
-    method: str
-    notice_version: str
-    taken_by: str
-    scope: str
-    reference: str | None = None  # the signed form's number or the e-signature's id
-
-
-@dataclass(slots=True, frozen=True)
-class GuardianConsent:
-    """A guardian's consent for a person under 14 (Art. 7)."""
-
-    name: str
-    relation: str
-    method: str
-
-    def __repr__(self) -> str:
-        return f"GuardianConsent(relation={self.relation!r}, <name sealed>)"
 
 
 @dataclass(slots=True, frozen=True)
@@ -212,6 +190,7 @@ def enroll_person(
         StoreError: a rule is broken (nothing is stored) or a credential is already in use.
     """
     rows = None
+    face: tuple[str, np.ndarray, float] | None = None  # checked: space, rows, expiry
     if templates is not None:
         rows = np.atleast_2d(np.asarray(templates, dtype=np.float32))
         if rows.ndim != 2 or rows.size == 0 or not np.all(np.isfinite(rows)):
@@ -233,6 +212,7 @@ def enroll_person(
             raise StoreError("a face template needs an expiry date (retention, Art. 8)")
         if valid_until is not None:  # a face never outlives the person's access
             expires_at = min(expires_at, valid_until)
+        face = (space, rows, expires_at)
     if rows is None and not credentials:
         raise StoreError("nothing to enrol: give a face (with consent), a PIN or a card")
     for label, key, value in (
@@ -282,42 +262,12 @@ def enroll_person(
                 ),
             )
         index_person(db, index_key, pseudonym, identity)
-        if rows is not None and consent is not None:
+        if face is not None and consent is not None:
             consent_id = "c-" + uuid.uuid4().hex[:16]
-            db.execute(
-                "INSERT INTO consents (consent_id, pseudonym, given_at, method, notice_version,"
-                " taken_by, scope, separate, guardian_sealed, guardian_relation,"
-                " guardian_method, reference) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
-                (
-                    consent_id,
-                    pseudonym,
-                    now,
-                    consent.method,
-                    consent.notice_version,
-                    consent.taken_by,
-                    consent.scope,
-                    crypto.seal(data_key, guardian.name.encode()) if guardian else None,
-                    guardian.relation if guardian else None,
-                    guardian.method if guardian else None,
-                    consent.reference,
-                ),
+            insert_consent(
+                db, consent_id, pseudonym, now, consent, data_key=data_key, guardian=guardian
             )
-            db.executemany(
-                "INSERT INTO templates (pseudonym, consent_id, space, dim, sealed, created_at,"
-                " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        pseudonym,
-                        consent_id,
-                        space,
-                        int(row.shape[0]),
-                        crypto.seal(data_key, row.astype("<f4").tobytes()),
-                        now,
-                        expires_at,
-                    )
-                    for row in rows
-                ],
-            )
+            insert_templates(db, pseudonym, consent_id, *face, data_key, now)
             store.record(
                 db,
                 "consent_given",
@@ -330,7 +280,7 @@ def enroll_person(
                     "scope": consent.scope,
                     "reference": consent.reference,
                     "guardian": guardian is not None,
-                    "templates": len(rows),
+                    "templates": len(face[1]),
                 },
             )
         for cred in credentials:

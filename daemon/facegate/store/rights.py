@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
 from . import crypto
+from .face_rows import end_other_consents, insert_consent
 from .lifecycle import ConsentInput, Identity, is_minor
 from .people_index import INDEX_KEY, index_person
 
@@ -277,26 +278,9 @@ def renew_consent(store: Store, pseudonym: str, consent: ConsentInput) -> str:
                 "this person's face was enrolled with a guardian's consent: enrol again with "
                 "the guardian under the current notice"
             )
-        db.execute(
-            "INSERT INTO consents (consent_id, pseudonym, given_at, method, notice_version,"
-            " taken_by, scope, separate, reference) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
-            (
-                new_id,
-                pseudonym,
-                now,
-                consent.method,
-                consent.notice_version,
-                consent.taken_by,
-                consent.scope,
-                consent.reference,
-            ),
-        )
+        insert_consent(db, new_id, pseudonym, now, consent)
         db.execute("UPDATE templates SET consent_id = ? WHERE pseudonym = ?", (new_id, pseudonym))
-        db.execute(
-            "UPDATE consents SET withdrawn_at = ? WHERE pseudonym = ? AND consent_id != ?"
-            " AND withdrawn_at IS NULL",
-            (now, pseudonym, new_id),
-        )
+        end_other_consents(db, pseudonym, new_id, now)
         store.record(
             db,
             "consent_renewed",
