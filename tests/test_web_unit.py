@@ -46,15 +46,19 @@ def _exposure(unit: Path) -> float:
     return float(match.group(1))
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
-def test_the_console_unit_scores_at_most_2_5(tmp_path: Path) -> None:
-    assert _exposure(UNIT) <= MAX_EXPOSURE
-    # The check can fail: the same unit without its sandbox scores far worse.
-    bare = tmp_path / "facegate-web.service"
+def _bare_scores_worse(unit: Path, folder: Path) -> None:
+    """The check can fail: the same unit without its sandbox scores above the limit."""
+    bare = folder / unit.name
     kept = [
         line
-        for line in UNIT.read_text().splitlines()
+        for line in unit.read_text().splitlines()
         if line.startswith(("[", "Description", "ExecStart", "User", "Group", "Type"))
     ]
     bare.write_text("\n".join(kept) + "\n")
     assert _exposure(bare) > MAX_EXPOSURE
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_the_console_unit_scores_at_most_2_5(tmp_path: Path) -> None:
+    assert _exposure(UNIT) <= MAX_EXPOSURE
+    _bare_scores_worse(UNIT, tmp_path)
