@@ -1498,6 +1498,29 @@ def test_mouth_opening_is_kept_by_a_tilted_picture_and_moved_by_speech() -> None
     assert quiet.result().status == "inconclusive"
 
 
+def _with_jitter(pts: Points, k: int) -> Points:
+    """Landmark jitter on the lips: every 5th frame the lower inner lip jumps for one frame."""
+    pts = pts.copy()
+    if k % 5 == 2:
+        pts[14, 1] += 12.0
+    return pts
+
+
+@pytest.mark.parametrize(("smooth", "status"), [(3, "inconclusive"), (1, "live")])
+def test_one_frame_lip_jumps_are_not_a_moving_mouth_once_smoothed(smooth: int, status: str) -> None:
+    """The median of 3 frames keeps single-frame jitter out (without it, it counts) while a
+    talking mouth, which moves over several frames, still counts."""
+    noise = np.random.default_rng(55)
+    jitter = ExpressionSignal(ExpressionConfig(smooth_frames=smooth))
+    for k in range(45):
+        jitter.add(_with_jitter(still(synthetic_head(), noise), k), T0 + k / FPS)
+    assert jitter.result().status == status
+    talk = ExpressionSignal(ExpressionConfig(smooth_frames=smooth))
+    for k in range(45):
+        talk.add(_with_mouth(still(synthetic_head(), noise), k), T0 + k / FPS)
+    assert talk.result().status == "live"
+
+
 def test_an_unanswered_challenge_is_retried_once_with_the_other_kind() -> None:
     cfg = challenge_config(timeout_s=2.0)
     rng = CountingRandom(8)
@@ -1600,9 +1623,7 @@ def test_one_piece_of_evidence_is_asked_for_the_second_early() -> None:
     assert started is not None
     assert 1.5 <= started - T0 < 1.5 + 2.5 / FPS
     # Without the rule (null) the same attempt waits for decide_within_s.
-    waiting = cfg.model_copy(
-        update={"challenge": ChallengeConfig(after_evidence_s=None)}
-    )
+    waiting = cfg.model_copy(update={"challenge": ChallengeConfig(after_evidence_s=None)})
     started = _first_challenge(waiting, frames)
     assert started is not None and started - T0 >= 5.0
 

@@ -101,7 +101,7 @@ class ChallengeState:
         started: float,
         pose_at_start: tuple[float, float],
         min_turn: float,
-        min_mouth: float = 0.16,
+        min_mouth: float = 0.13,
     ) -> None:
         self.cfg = cfg
         self.min_turn = min_turn

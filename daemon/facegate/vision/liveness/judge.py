@@ -46,7 +46,7 @@ from ..landmarks import FaceLandmarks
 from ..types import Detection
 from .blink import BlinkSignal
 from .challenge import ChallengeKind, ChallengePrompt, ChallengeState, pose_proxy
-from .expression import ExpressionSignal, mouth_opening
+from .expression import ExpressionSignal
 from .frame import FrameSignal
 from .model import ModelSamples
 from .screen import ScreenSignal
@@ -218,7 +218,7 @@ class LivenessJudge:
         np.maximum(state.pose_max, pose, out=state.pose_max)
         if state.challenge is not None:
             state.challenge.observe_pose(pose)
-            state.challenge.observe_mouth(mouth_opening(landmarks.points))
+            state.challenge.observe_mouth(state.expression.opening)
         if state.model is not None and self.model is not None and state.model.due():
             state.model.add(self.model.score(image, landmarks.points))
         state.verdict = self._decide(state, now, landmarks)
