@@ -22,6 +22,7 @@ from facegate.measure.pad import (
     PAD_KEYS,
     Attempt,
     AttemptResult,
+    PadDraw,
     PadReport,
     evaluate_pad,
     iter_attempts,
@@ -132,6 +133,35 @@ def test_rates_are_counted_per_attack_type(tmp_path: Path) -> None:
     json.dumps(details, allow_nan=False)
 
 
+def test_further_challenge_draws_are_pooled_with_their_range(tmp_path: Path) -> None:
+    bona, attacks = tmp_path / "bona", tmp_path / "attacks"
+    for k in range(4):
+        clip(bona / f"b{k}", 1 + k % 2, 4)  # brightness 1, 2, 1, 2
+    clip(attacks / "print" / "p", 2, 4)
+    cfg = LivenessConfig(mode="passive+challenge")
+    first = Script(cfg, {1: ["live"], 2: ["spoof"]}, {})  # refuses the two of brightness 2
+    worse = Script(cfg, {1: ["spoof"], 2: ["spoof"]}, {})  # refuses all four
+    better = Script(cfg, {1: ["live"], 2: ["live"]}, {})  # refuses none, accepts the print
+    report = evaluate_pad(
+        bona, attacks, judge=first, detect=lambda _i: FACE, redraws=[worse, better]  # type: ignore[arg-type, list-item]
+    )
+    assert report.rates()["bona_fide"]["errors"] == 2  # the first draw's rows are unchanged
+    pooled = report.draw_rates()
+    assert pooled["bona_fide"] == {"errors": 6, "attempts": 12, "rate": 0.5, "per_draw": [2, 4, 0]}
+    assert pooled["print"]["per_draw"] == [0, 0, 1]
+    report.seeds = [7, 8, 9]
+    details = report.details()
+    assert details["draws"]["seeds"] == [7, 8, 9]
+    json.dumps(details, allow_nan=False)
+    row = readme_table([("default", details)]).splitlines()[-1]
+    assert "50% (6/12; 0-4 of 4 a draw, 3 draws)" in row and "| 1/3 |" in row
+    # One draw: no pooled cells.
+    single = PadReport(mode="passive+challenge", bona_fide=report.bona_fide)
+    assert single.draw_rates()["bona_fide"]["per_draw"] == [2]
+    assert "| - | - |" in readme_table([("one", single.details())])
+    assert PadDraw().bona_fide == []
+
+
 def test_empty_report_has_the_keys_and_no_nan() -> None:
     summary = PadReport(mode="passive").summary()
     assert tuple(summary) == PAD_KEYS
@@ -228,6 +258,12 @@ def test_eval_pad_without_a_detector_says_so(
     assert "without frame without screen" in capsys.readouterr().out
     scores = [r["scores"] for r in json.loads(details.read_text())["results"]]
     assert all(s.get("frame", 0.0) == 0.0 for s in scores)  # the frame detector did not run
+    # Two challenge draws: the table and the details add the pooled rates.
+    code = main([*args, "--draws", "2", "--seed", "5", "--details", str(details)])
+    assert code == 0
+    assert "BPCER, 2 draws" in capsys.readouterr().out
+    draws = json.loads(details.read_text())["draws"]
+    assert draws["seeds"] == [5, 6] and draws["rates"]["bona_fide"]["attempts"] == 2
     with pytest.raises(SystemExit) as exc:
         main([*args, "--without", "everything"])
     assert exc.value.code == 2
@@ -246,6 +282,8 @@ def test_eval_pad_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture
     clip(tmp_path / "att" / "print" / "a", 1, 3)
     args = ["eval-pad", "--bona-fide", str(tmp_path / "bona"), "--attacks", str(tmp_path / "att")]
     assert main([*args, "--window", "0"]) == 2
+    assert main([*args, "--draws", "0"]) == 2
+    assert "--draws must be 1-20" in capsys.readouterr().err
     assert main([*args, "--model", str(tmp_path / "missing.tflite")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert main([*args, "--json", str(tmp_path / "no" / "where.json")]) == 2

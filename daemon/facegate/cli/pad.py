@@ -38,7 +38,9 @@ finds in each frame (the largest) goes to the judge with the frame's time.
 Offline challenge rule (an assumption, stated in the report): a clip cannot hear a prompt, so
 an attempt that reaches a challenge runs on over the clip's following frames, past its window
 if need be, and passes only if they happen to hold the requested blink or head turn. The rule
-is the same for live and attack clips. An attempt whose clip ends first is refused.
+is the same for live and attack clips. An attempt whose clip ends first is refused. Which
+challenge is asked is random (--seed), so one run is one draw: --draws K judges every attempt
+under K seeds and adds each rate pooled over the draws, with its range from draw to draw.
 
 The liveness settings, models folder and detector come from -c CONFIG (default: the product's
 default liveness settings). --model adds the anti-spoofing model for this run.
@@ -112,6 +114,16 @@ def add_pad_parsers(subparsers: Any) -> None:
         "--fps", type=float, default=15.0, help="frame rate of frame folders (default 15)"
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the challenge choice")
+    p.add_argument(
+        "--draws",
+        type=int,
+        default=1,
+        metavar="K",
+        help="judge every attempt under K challenge draws (seeds SEED to SEED+K-1, 1-20; "
+        "default 1): the challenge asked is random, so one run is one draw; the table adds "
+        "each rate pooled over the draws with its range from draw to draw (the first draw "
+        "alone is timed and gives the other rows)",
+    )
     p.add_argument(
         "--without",
         action="append",
@@ -248,6 +260,8 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
         )
     if not 1.0 <= args.window <= 60.0 or not 1.0 <= args.fps <= 120.0:
         return usage("--window must be 1-60 s and --fps 1-120")
+    if not 1 <= args.draws <= 20:
+        return usage("--draws must be 1-20")
     for option, target in (("--json", args.json), ("--details", args.details)):
         if target is not None and not target.parent.is_dir():
             return usage(f"{option} {target}: folder {target.parent} does not exist")
@@ -283,6 +297,7 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
     cfg = cfg.model_copy(update={"liveness": live})
 
     from ..recognition.liveness import build_judge
+    from ..vision.liveness.judge import LivenessJudge
 
     try:
         judge = build_judge(cfg, rng=random.Random(args.seed))
@@ -290,6 +305,11 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
     except FacegateError as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_ERROR
+    seeds = [args.seed + k for k in range(args.draws)]
+    redraws = [
+        LivenessJudge(judge.cfg, judge.facemesh, judge.model, rng=random.Random(seed))
+        for seed in seeds[1:]
+    ]
     total = len(bona_fide) + sum(len(v) for v in attacks.values())
     with transient_progress(out) as progress:
         task = progress.add_task("clips", total=total)
@@ -301,7 +321,9 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
             window_s=args.window,
             fps=args.fps,
             progress=lambda _name: progress.advance(task),
+            redraws=redraws,
         )
+    report.seeds = seeds
     for clip in report.unreadable:
         err.print(f"skipped {clip}: no frames could be read", markup=False)
     summary = report.summary()
@@ -342,6 +364,21 @@ def _table(report: PadReport, summary: dict[str, Any], *, model: bool, without: 
     table.add_row("APCER max", f"{summary['apcer_max']:.1%}", "", "", "worst attack type")
     row("BPCER", "bona_fide", "live attempts refused")
     row("BPCER unchallenged", "bona_fide_unchallenged", "live, no challenge needed")
+    if report.draws:
+        pooled = report.draw_rates()
+        k = len(report.draws) + 1
+        for key, label in (
+            *((kind, f"APCER {kind}") for kind in summary["apcer"]),
+            ("bona_fide", "BPCER"),
+        ):
+            r = pooled[key]
+            table.add_row(
+                f"{label}, {k} draws",
+                f"{r['rate']:.1%}",
+                f"{r['errors']}/{r['attempts']}",
+                "",
+                f"{min(r['per_draw'])}-{max(r['per_draw'])} a draw (same clips)",
+            )
     table.add_row("challenge rate", f"{summary['challenge_rate']:.1%}", "", "", "all attempts")
     ms = report.frame_ms_percentiles()
     runs = " (the model's runs)" if model else ""

@@ -14,6 +14,11 @@ is what a replay that happens to blink, or a print that happens to move, would g
 attempt whose clip ends before the challenge is answered or times out is refused (its
 ``clip_ended`` is set in ``--details``).
 
+Challenge draws: which challenge is asked is random, so one run is one draw of it. With
+``draws`` > 1 every attempt is judged again under further seeds, and the details give each
+rate pooled over the draws with the spread from draw to draw (the draws share their clips, so
+the pooled count is not that many independent attempts).
+
 Small samples: every rate comes with its counts and a 95 % Wilson score interval
 (:func:`wilson`), in ``--details`` and in the table, because 10 attacks of a type cannot tell
 0 % from 25 %.
@@ -42,6 +47,7 @@ __all__ = [
     "VIDEO_SUFFIXES",
     "Attempt",
     "AttemptResult",
+    "PadDraw",
     "PadReport",
     "evaluate_pad",
     "iter_attempts",
@@ -172,6 +178,25 @@ class AttemptResult:
 
 
 @dataclass(slots=True)
+class PadDraw:
+    """The outcomes of one further challenge draw over the same attempts."""
+
+    bona_fide: list[AttemptResult] = field(default_factory=list)
+    attacks: dict[str, list[AttemptResult]] = field(default_factory=dict)
+
+
+def _counts(
+    bona_fide: Sequence[AttemptResult], attacks: dict[str, list[AttemptResult]]
+) -> dict[str, tuple[int, int]]:
+    """``(errors, attempts)`` per attack type, ``bona_fide`` and ``bona_fide_unchallenged``."""
+    groups = {kind: (sum(r.accepted for r in rs), len(rs)) for kind, rs in attacks.items()}
+    plain = [r for r in bona_fide if not r.challenged]
+    groups["bona_fide"] = (sum(not r.accepted for r in bona_fide), len(bona_fide))
+    groups["bona_fide_unchallenged"] = (sum(not r.accepted for r in plain), len(plain))
+    return groups
+
+
+@dataclass(slots=True)
 class PadReport:
     """Everything ``eval-pad`` measured."""
 
@@ -181,6 +206,8 @@ class PadReport:
     frame_ms: list[float] = field(default_factory=list)
     frame_cpu_ms: list[float] = field(default_factory=list)
     unreadable: list[Path] = field(default_factory=list)
+    draws: list[PadDraw] = field(default_factory=list)  # the further challenge draws
+    seeds: list[int] = field(default_factory=list)  # the seed of every draw, first included
 
     def frame_ms_percentiles(self) -> tuple[float, float, float]:
         """``(median, p95, max)`` of the per-frame liveness time (zeros without frames)."""
@@ -190,27 +217,38 @@ class PadReport:
         return float(p50), float(p95), float(top)
 
     def rates(self) -> dict[str, dict[str, Any]]:
-        """Per type: errors, attempts, rate and 95 % Wilson interval.
+        """Per type: errors, attempts, rate and 95 % Wilson interval (the first draw).
 
         Attack types count accepted attacks (APCER); ``bona_fide`` counts refused live
         attempts (BPCER), and ``bona_fide_unchallenged`` the same over the live attempts that
         were decided without a challenge (the BPCER a person meets when the passive signals
         suffice).
         """
-        groups: dict[str, tuple[int, int]] = {
-            kind: (sum(r.accepted for r in rs), len(rs)) for kind, rs in self.attacks.items()
-        }
-        plain = [r for r in self.bona_fide if not r.challenged]
-        groups["bona_fide"] = (sum(not r.accepted for r in self.bona_fide), len(self.bona_fide))
-        groups["bona_fide_unchallenged"] = (sum(not r.accepted for r in plain), len(plain))
         out: dict[str, dict[str, Any]] = {}
-        for kind, (errors, n) in groups.items():
+        for kind, (errors, n) in _counts(self.bona_fide, self.attacks).items():
             lo, hi = wilson(errors, n)
             out[kind] = {
                 "errors": errors,
                 "attempts": n,
                 "rate": errors / n if n else 0.0,
                 "ci95": [lo, hi],
+            }
+        return out
+
+    def draw_rates(self) -> dict[str, dict[str, Any]]:
+        """Per type, over every challenge draw (the first and :attr:`draws`): the pooled
+        errors, attempts and rate, and each draw's errors (``per_draw``)."""
+        counts = [_counts(self.bona_fide, self.attacks)]
+        counts += [_counts(d.bona_fide, d.attacks) for d in self.draws]
+        out: dict[str, dict[str, Any]] = {}
+        for kind in counts[0]:
+            per = [c[kind] for c in counts if kind in c]
+            errors, n = sum(e for e, _ in per), sum(m for _, m in per)
+            out[kind] = {
+                "errors": errors,
+                "attempts": n,
+                "rate": errors / n if n else 0.0,
+                "per_draw": [e for e, _ in per],
             }
         return out
 
@@ -230,6 +268,7 @@ class PadReport:
                 statistics.median(self.frame_cpu_ms) if self.frame_cpu_ms else 0.0
             ),
             "rates": self.rates(),
+            "draws": {"seeds": self.seeds, "rates": self.draw_rates()},
             "clips": {
                 "bona_fide": len({r.clip for r in self.bona_fide}),
                 **{kind: len({r.clip for r in rs}) for kind, rs in self.attacks.items()},
@@ -329,20 +368,26 @@ def evaluate_pad(
     window_s: float = 4.0,
     fps: float = 15.0,
     progress: Callable[[str], None] | None = None,
+    redraws: Sequence[LivenessJudge] = (),
 ) -> PadReport:
     """Measure a judge on bona-fide clips and typed attack clips.
+
+    ``redraws`` are further judges, alike but for the seed of their challenge choice: each
+    judges every attempt again (not timed), and :attr:`PadReport.draws` holds their outcomes.
 
     Every frame is run through ``detect`` (not timed); ``judge.observe`` is timed per frame,
     which is the time liveness adds to the pipeline (FaceMesh, the signals, model runs): wall
     time (``ms_per_frame``) and the calling thread's CPU time (``cpu_ms_per_frame`` in the
     details), which other jobs on a shared machine do not inflate.
     """
-    report = PadReport(mode=judge.cfg.mode)
+    report = PadReport(mode=judge.cfg.mode, draws=[PadDraw() for _ in redraws])
     groups: list[tuple[str | None, list[Path]]] = [(None, scan_clips(bona_fide))]
     groups += list(scan_attacks(attacks).items())
     track_id = 0
+    untimed: list[float] = []
     for kind, clips in groups:
         results: list[AttemptResult] = []
+        again: list[list[AttemptResult]] = [[] for _ in redraws]
         for clip in clips:
             frames, clip_fps = read_clip(clip, fps)
             if not frames:
@@ -359,12 +404,25 @@ def evaluate_pad(
                         frame_ms=report.frame_ms, frame_cpu_ms=report.frame_cpu_ms,
                     )
                 )  # fmt: skip
+                for other, outcomes in zip(redraws, again, strict=True):
+                    untimed.clear()
+                    outcomes.append(
+                        run_attempt(
+                            other, track_id, frames, detections, clip_fps, attempt,
+                            frame_ms=untimed,
+                        )
+                    )  # fmt: skip
             if progress is not None:
                 progress(f"{kind or 'bona_fide'}: {clip.name}")
         if kind is None:
             report.bona_fide = results
         else:
             report.attacks[kind] = results
+        for draw, outcomes in zip(report.draws, again, strict=True):
+            if kind is None:
+                draw.bona_fide = outcomes
+            else:
+                draw.attacks[kind] = outcomes
     return report
 
 
@@ -382,11 +440,29 @@ def _by_evidence(results: Sequence[dict[str, Any]]) -> str:
     return f"{sum(counts.values())}/{len(attacks)}" + (f" ({named})" if named else "")
 
 
+def _draws(details: dict[str, Any]) -> list[str]:
+    """The two over-draws cells: pooled BPCER with its range a draw, and attacks accepted."""
+    draws = details.get("draws", {})
+    if len(draws.get("seeds", ())) < 2:
+        return ["-", "-"]
+    rates = draws["rates"]
+    live = rates["bona_fide"]
+    per = live["per_draw"]
+    attacks = [r for k, r in rates.items() if not k.startswith("bona_fide")]
+    accepted = f"{sum(r['errors'] for r in attacks)}/{sum(r['attempts'] for r in attacks)}"
+    return [
+        f"{live['rate']:.0%} ({live['errors']}/{live['attempts']}; {min(per)}-{max(per)} of "
+        f"{live['attempts'] // len(per)} a draw, {len(per)} draws)",
+        accepted,
+    ]
+
+
 def readme_table(runs: Sequence[tuple[str, dict[str, Any]]]) -> str:
     """A Markdown table of ``eval-pad --details`` documents, one row per ``(label, details)``.
 
     Each cell is the rate, the counts and the 95 % Wilson interval; the columns are the attack
-    types of the first run, then BPCER, BPCER without a challenge, the challenge rate, the
+    types of the first run, then BPCER, BPCER without a challenge, BPCER and the attacks
+    accepted pooled over the challenge draws (``-`` for a run of one draw), the challenge rate, the
     median (p95) ms per frame, and how many attacks were refused on positive attack evidence
     (by :data:`EVIDENCE_REASONS`, e.g. ``screen 18, frame 3``) rather than for want of live
     evidence: the measured contribution of each attack detector.
@@ -400,14 +476,15 @@ def readme_table(runs: Sequence[tuple[str, dict[str, Any]]]) -> str:
         return f"{rate['rate']:.0%} ({rate['errors']}/{rate['attempts']}; {lo:.0%}-{hi:.0%})"
 
     head = ["mode", *(f"APCER {k}" for k in kinds)]
-    head += ["BPCER", "BPCER unchallenged", "challenge rate", "ms/frame median (p95)"]
+    head += ["BPCER", "BPCER unchallenged", "BPCER over challenge draws"]
+    head += ["attacks accepted over draws", "challenge rate", "ms/frame median (p95)"]
     head += ["CPU ms/frame median"]
     head += ["attacks refused on evidence"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for label, d in runs:
         rates = d["rates"]
         row = [label, *(cell(rates[k]) if k in rates else "-" for k in kinds)]
-        row += [cell(rates["bona_fide"]), cell(rates["bona_fide_unchallenged"])]
+        row += [cell(rates["bona_fide"]), cell(rates["bona_fide_unchallenged"]), *_draws(d)]
         row += [
             f"{d['challenge_rate']:.0%}",
             f"{d['ms_per_frame']:.1f} ({d['ms_per_frame_p95']:.1f})",
