@@ -1065,6 +1065,27 @@ def test_blink_challenge_passed_by_a_blink() -> None:
     assert set(statuses) <= {"challenge", "live"}
 
 
+@pytest.mark.parametrize("spoken", [0.0, 2.5])
+def test_the_answer_window_starts_when_the_spoken_prompt_ends(spoken: float) -> None:
+    """A blink 1 s after the end of a 2.5-s spoken prompt answers it; without speech the 3 s
+    to answer have run out by then and the retry has been asked."""
+    cfg = challenge_config(kinds=("blink",), timeout_s=3.0)
+    judge = LivenessJudge(cfg, None, rng=random.Random(1), spoken_s=spoken)
+    noise = np.random.default_rng(31)
+    started, verdict = run_until_challenge(judge, noise)
+    assert verdict.prompt is not None
+    assert verdict.prompt.deadline == pytest.approx(started + spoken + 3.0)
+    late = started + 3.5  # after timeout_s from the prompt, within it after 2.5 s of speech
+    waiting = feed(judge, still_frames(round(3.5 * FPS) - 1, started + 1 / FPS, noise))
+    retried = [v for _, v in waiting if v.reason == "challenge_started"]
+    answer = feed(judge, blink_frames(late, noise))
+    if spoken:
+        assert not retried and all(v.prompt == verdict.prompt for _, v in waiting)
+        assert "challenge" in answer[-1][1].evidence  # the first prompt was answered
+    else:
+        assert len(retried) == 1 and retried[0].prompt != verdict.prompt
+
+
 def test_turn_challenge_passed_by_a_real_turn() -> None:
     cfg = challenge_config(kinds=("turn",))
     judge = LivenessJudge(cfg, None, rng=random.Random(2))

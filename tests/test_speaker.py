@@ -31,6 +31,7 @@ from facegate.gate.speaker import (
     speech_dir,
 )
 from facegate.recognition import ChallengeRequested
+from facegate.recognition.liveness import spoken_seconds
 from facegate.service.actuator import Actuator
 from helpers import MINIMAL_CONFIG
 
@@ -249,7 +250,10 @@ def test_speech_render_command(
         )
     )
     assert main(["speech", "render", "--config", str(config)]) == 0
-    assert "door main: the longest spoken challenge lasts 0.0 s" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert (
+        "door main: the longest spoken challenge lasts 0.0 s; the person then has 3.0 s" in printed
+    )
     os.environ["PATH"] = str(tmp_path / "nowhere")  # monkeypatch restores PATH afterwards
     assert main(["speech", "render", "--config", str(config)]) == 1
     assert "apt install espeak-ng" in capsys.readouterr().err
@@ -283,31 +287,29 @@ def _write_wav(path: Path, seconds: float, rate: int = 8000) -> None:
         wav.writeframes(b"\0\0" * int(seconds * rate))
 
 
-def test_prompts_longer_than_the_time_to_answer_are_warned_about(
-    tmp_path: Path, fakes: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Mandarin then English can outlast challenge.timeout_s: the start-up log says so."""
+def test_the_time_to_answer_starts_when_the_spoken_prompt_ends(tmp_path: Path) -> None:
+    """Mandarin then English can last as long as challenge.timeout_s: a door with a speaker
+    gives the person timeout_s after its longest prompt (at most max_play_s, when the player
+    is stopped); a door without one, or without prompt files, gives timeout_s from the prompt."""
     text = MINIMAL_CONFIG.format(clip=tmp_path / "clip", state=tmp_path / "state")
-    text = text.replace(
+    speaking = text.replace(
         "    relay: {pin: 17, pulse_s: 3.0}",
-        "    relay: {pin: 17, pulse_s: 3.0}\n"
-        '    gate: {speaker: {device: "plughw:1,0"}}',
+        '    relay: {pin: 17, pulse_s: 3.0}\n    gate: {speaker: {device: "plughw:1,0"}}',
     )
+    cfg = load_config_text(speaking)
+    assert spoken_seconds(cfg, "main") == 0.0  # nothing rendered yet
     speech = speech_dir(tmp_path / "state")
     for kind, (zh, en) in {"blink": (1.0, 0.8), "turn": (1.6, 1.4), "mouth": (1.2, 0.9)}.items():
         _write_wav(speech / f"challenge_{kind}.zh-CN.wav", zh)
         _write_wav(speech / f"challenge_{kind}.en.wav", en)
     assert prompt_seconds(speech, LANGS) == pytest.approx(3.0)
     assert prompt_seconds(speech, ("en",)) == pytest.approx(1.4)
-    for timeout, warned in ((3.0, True), (4.5, False)):
-        cfg = load_config_text(
-            text.replace("liveness:\n", f"liveness:\n  challenge: {{timeout_s: {timeout}}}\n", 1)
-        )
-        assert cfg.liveness.challenge.timeout_s == timeout
-        caplog.clear()
-        actuator = Actuator(FakeClock(), "main")
-        with caplog.at_level(logging.WARNING, logger="facegate.service.actuator"):
-            actuator.open_doors(cfg, MockFactory(), None)
-        for runtime in actuator.doors.values():
-            runtime.close()
-        assert ("lasts up to 3.0 s of the" in caplog.text) is warned, (timeout, caplog.text)
+    assert spoken_seconds(cfg, "main") == pytest.approx(3.0)
+    assert spoken_seconds(cfg, "elsewhere") == 0.0
+    assert spoken_seconds(load_config_text(text), "main") == 0.0  # no speaker at the door
+    english = load_config_text(
+        speaking.replace('device: "plughw:1,0"', 'device: "d", languages: [en]')
+    )
+    assert spoken_seconds(english, "main") == pytest.approx(1.4)
+    cut = load_config_text(speaking.replace('device: "plughw:1,0"', 'device: "d", max_play_s: 2.0'))
+    assert spoken_seconds(cut, "main") == 2.0

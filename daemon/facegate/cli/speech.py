@@ -34,14 +34,14 @@ def cmd_speech_render(args: argparse.Namespace) -> int:
     for door in cfg.doors:
         if door.gate.speaker is None:
             continue
-        spoken = prompt_seconds(dest, door.gate.speaker.languages)
-        line = f"door {door.id}: the longest spoken challenge lasts {spoken:.1f} s"
-        if spoken > answer - 1.0:
-            line += (
-                f", most of the {answer:.1f} s to answer (liveness.challenge.timeout_s): "
-                "raise timeout_s or list fewer gate.speaker.languages"
-            )
-        out.print(line, markup=False)
+        speaker = door.gate.speaker
+        spoken = min(prompt_seconds(dest, speaker.languages), speaker.max_play_s)
+        out.print(
+            f"door {door.id}: the longest spoken challenge lasts {spoken:.1f} s; the person then "
+            f"has {answer:.1f} s to answer (liveness.challenge.timeout_s; restart or reload the "
+            "daemon to use new prompts)",
+            markup=False,
+        )
     if not speakers:
         out.print("no door has a `gate.speaker`: nothing will play them yet", markup=False)
     return EXIT_OK

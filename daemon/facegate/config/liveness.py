@@ -377,7 +377,11 @@ class ChallengeConfig(Section):
         "head turn or nod, or a mouth opened and closed (which no print can do).",
     )
     timeout_s: float = Field(
-        default=3.0, gt=0.5, le=20.0, description="Seconds the person has to respond."
+        default=3.0,
+        gt=0.5,
+        le=20.0,
+        description="Seconds the person has to respond; at a door with a gate.speaker, "
+        "counted from the end of its longest spoken prompt (at most the speaker's max_play_s).",
     )
     after_evidence_s: float | None = Field(
         default=1.5,

@@ -207,6 +207,12 @@ def build_face_path(cfg: FacegateConfig, door: str) -> FacePath:
             "door %s: liveness is off; a photo of a resident held up to the camera opens it", door
         )
         return FacePath(cfg, door, pipeline)
-    judge = build_judge(cfg, mode=mode)
-    logger.info("door %s: liveness %s", door, mode)
+    judge = build_judge(cfg, mode=mode, door=door)
+    if judge.spoken_s > 0.0:
+        logger.info(
+            "door %s: liveness %s; %.1f s to answer a challenge after its %.1f s spoken prompt",
+            door, mode, cfg.liveness.challenge.timeout_s, judge.spoken_s,
+        )  # fmt: skip
+    else:
+        logger.info("door %s: liveness %s", door, mode)
     return FacePath(cfg, door, pipeline, judge)

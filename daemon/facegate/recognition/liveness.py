@@ -13,12 +13,13 @@ from pathlib import Path
 
 from ..config import FacegateConfig
 from ..config.liveness import LivenessMode
+from ..gate.speaker import prompt_seconds, speech_dir
 from ..models.manifest import model_path
 from ..vision.landmarks import FaceMesh
 from ..vision.liveness.judge import LivenessJudge
 from ..vision.liveness.model import PadModel
 
-__all__ = ["FailureCounter", "build_judge"]
+__all__ = ["FailureCounter", "build_judge", "spoken_seconds"]
 
 
 def build_judge(
@@ -26,6 +27,7 @@ def build_judge(
     *,
     mode: LivenessMode | None = None,
     rng: random.Random | None = None,
+    door: str | None = None,
 ) -> LivenessJudge:
     """The liveness judge ``cfg`` describes (FaceMesh, and the model when one is configured).
 
@@ -33,6 +35,8 @@ def build_judge(
         cfg: The whole configuration (its ``models`` folder and ``liveness`` section).
         mode: Overrides ``liveness.mode`` (the judge of a door with its own mode).
         rng: Chooses challenges; a system-random source by default.
+        door: The door the judge serves: with a ``gate.speaker`` its challenges give the
+            person ``challenge.timeout_s`` after the spoken prompt ends (:func:`spoken_seconds`).
 
     Raises:
         ModelError: A model file is missing, has another hash, or is not the expected model.
@@ -50,7 +54,20 @@ def build_judge(
             num_threads=live.model.num_threads,
             min_sharpness=live.model.min_sharpness,
         )
-    return LivenessJudge(live, mesh, model, rng=rng)
+    spoken = spoken_seconds(cfg, door) if door is not None else 0.0
+    return LivenessJudge(live, mesh, model, rng=rng, spoken_s=spoken)
+
+
+def spoken_seconds(cfg: FacegateConfig, door: str) -> float:
+    """How long ``door``'s longest spoken challenge lasts: its languages' prompt files in
+    ``<store.state_dir>/speech`` one after the other, at most the speaker's ``max_play_s``
+    (the player is stopped then); 0 without a speaker or without readable prompt files."""
+    for d in cfg.doors:
+        if d.id == door and d.gate.speaker is not None:
+            speaker = d.gate.speaker
+            spoken = prompt_seconds(speech_dir(cfg.store.state_dir), speaker.languages)
+            return min(spoken, speaker.max_play_s)
+    return 0.0
 
 
 class FailureCounter:

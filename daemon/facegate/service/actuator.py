@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..admin import AdminAuditEvent
@@ -30,7 +29,7 @@ from ..gate.door import ClearAlarm, RaiseAlarm
 from ..gate.events import Alarm
 from ..gate.feedback import challenge_feedback
 from ..gate.runtime import DoorRuntime
-from ..gate.speaker import prompt_seconds, speech_dir
+from ..gate.speaker import speech_dir
 from ..policy.decide import Decision
 from ..recognition import ChallengeRequested, FaceEvent, FaceObservation
 from ..store import Event, Store
@@ -141,8 +140,6 @@ class Actuator:
             self.doors[runtime.door] = runtime
             self._released[runtime.door] = False
             self.door_actions(runtime.door, runtime.start())
-            if door.gate.speaker is not None:
-                _warn_long_prompts(door.id, speech, door.gate.speaker.languages, cfg)
 
     def poll_doors(self, now: float) -> None:
         """Door inputs (contact, exit button, tamper) and timers: each door decides itself."""
@@ -401,19 +398,3 @@ class Actuator:
         if self.listener is not None:
             self.listener(event)
 
-
-def _warn_long_prompts(
-    door: str, speech: Path, languages: Sequence[str], cfg: FacegateConfig
-) -> None:
-    """Log when a spoken challenge takes up most of the time the person has to answer it."""
-    spoken = prompt_seconds(speech, languages)
-    answer = cfg.liveness.challenge.timeout_s
-    if spoken > answer - 1.0:
-        logger.warning(
-            "%s: speaker: the spoken challenge lasts up to %.1f s of the %.1f s "
-            "(liveness.challenge.timeout_s) a person has to answer it: raise timeout_s or "
-            "speak fewer languages",
-            door,
-            spoken,
-            answer,
-        )

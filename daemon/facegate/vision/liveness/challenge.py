@@ -2,8 +2,9 @@
 
 A recording cannot know which challenge will be asked, or when. The judge picks one (an
 injected ``random.Random`` chooses among the candidates, see ``LivenessJudge._challenge``),
-announces it through :class:`ChallengePrompt` (buzzer/LED pattern, display text), and watches
-for the response for ``timeout_s``.
+announces it through :class:`ChallengePrompt` (buzzer/LED pattern, display text, and a
+spoken prompt at a door with a speaker), and watches for the response for ``timeout_s`` after
+the spoken prompt has ended (``spoken_s`` after the prompt; 0 without a speaker).
 
 * ``blink``: a blink (from :class:`~.blink.BlinkSignal`) that ends after the prompt.
 * ``turn``: a head turn or nod: one of the two :func:`pose_proxy` values changes by at least
@@ -92,6 +93,8 @@ class ChallengeState:
         pose_at_start: :func:`pose_proxy` at the prompt (for ``turn``).
         min_turn: The change of either pose proxy that is a head turn or nod.
         min_mouth: The spread of the mouth opening since the prompt that answers ``mouth``.
+        spoken_s: How long the door's spoken prompt lasts: the ``timeout_s`` to answer starts
+            when it ends (a response while it plays counts too).
     """
 
     def __init__(
@@ -102,8 +105,10 @@ class ChallengeState:
         pose_at_start: tuple[float, float],
         min_turn: float,
         min_mouth: float = 0.13,
+        spoken_s: float = 0.0,
     ) -> None:
         self.cfg = cfg
+        self.deadline = started + spoken_s + cfg.timeout_s
         self.min_turn = min_turn
         self.kind: ChallengeKind = kind
         self.started = started
@@ -118,7 +123,7 @@ class ChallengeState:
             "blink": self.cfg.text_blink, "turn": self.cfg.text_turn, "mouth": self.cfg.text_mouth
         }[self.kind]  # fmt: skip
         return ChallengePrompt(
-            self.kind, text, f"challenge_{self.kind}", self.started + self.cfg.timeout_s
+            self.kind, text, f"challenge_{self.kind}", self.deadline
         )
 
     def observe_pose(self, pose: tuple[float, float]) -> None:
@@ -147,4 +152,4 @@ class ChallengeState:
         return solid and self.max_pose_change >= self.min_turn
 
     def expired(self, now: float) -> bool:
-        return now > self.started + self.cfg.timeout_s
+        return now > self.deadline

@@ -161,6 +161,8 @@ class LivenessJudge:
             ``landmarks`` method); called once per observed frame unless landmarks are passed.
         model: The anti-spoofing model (``PadModel``) when ``cfg.model`` is set, else ``None``.
         rng: Chooses the challenge; pass a seeded one for reproducible runs.
+        spoken_s: How long the door's spoken challenge lasts (0: no speaker); the person has
+            ``challenge.timeout_s`` to answer after it ends.
     """
 
     def __init__(
@@ -170,8 +172,10 @@ class LivenessJudge:
         model: _Model | None = None,
         *,
         rng: random.Random | None = None,
+        spoken_s: float = 0.0,
     ) -> None:
         self.cfg = cfg
+        self.spoken_s = spoken_s
         self.facemesh = facemesh
         self.model = model if cfg.model is not None else None
         self.rng = rng or random.SystemRandom()
@@ -378,7 +382,7 @@ class LivenessJudge:
         kind: ChallengeKind = self.rng.choice(candidates)
         state.challenge = ChallengeState(
             self.cfg.challenge, kind, now, pose_proxy(landmarks.points),
-            self.cfg.structure.min_turn, self.cfg.expression.min_range,
+            self.cfg.structure.min_turn, self.cfg.expression.min_range, self.spoken_s,
         )  # fmt: skip
         state.challenge_kind = kind
         state.challenges += 1
