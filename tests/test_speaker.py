@@ -313,3 +313,41 @@ def test_the_time_to_answer_starts_when_the_spoken_prompt_ends(tmp_path: Path) -
     assert spoken_seconds(english, "main") == pytest.approx(1.4)
     cut = load_config_text(speaking.replace('device: "plughw:1,0"', 'device: "d", max_play_s: 2.0'))
     assert spoken_seconds(cut, "main") == 2.0
+
+
+def test_broken_or_hostile_prompt_files_count_nothing_and_never_raise(tmp_path: Path) -> None:
+    """The prompt lengths are read when the face path starts or reloads: a damaged, foreign or
+    unreadable file in the speech folder counts 0 s (or what it really holds), never raises
+    (which would take face down at the door) and never claims more than its bytes can play."""
+    import struct
+
+    speech = speech_dir(tmp_path / "state")
+    speech.mkdir(parents=True)
+    blink = speech / "challenge_blink.en.wav"
+
+    def fmt(rate: int = 8000, width: int = 1) -> bytes:
+        return b"fmt " + struct.pack("<LHHLLHH", 16, 1, 1, rate, rate * width, width, 8 * width)
+
+    no_data = b"RIFF" + struct.pack("<L", 40) + b"WAVE" + fmt() + b"x" * 20  # cut off
+    hours = b"RIFF" + struct.pack("<L", 36 + 8000) + b"WAVE" + fmt()
+    hours += b"data" + struct.pack("<L", 0xFFFFFFF0) + b"\0" * 8000  # 1 s there, hours claimed
+    for content, seconds in ((no_data, 0.0), (b"RIFF\0\0\0\0WAVE" + b"\xff" * 64, 0.0)):
+        blink.write_bytes(content)
+        assert prompt_seconds(speech, ("en",)) == seconds
+    blink.write_bytes(hours)
+    assert prompt_seconds(speech, ("en",)) == pytest.approx(1.0, abs=0.01)
+    blink.unlink()
+    blink.mkdir()  # a folder named like a prompt
+    assert prompt_seconds(speech, ("en",)) == 0.0
+    blink.rmdir()
+    blink.symlink_to(blink)  # a link to itself
+    assert prompt_seconds(speech, ("en",)) == 0.0
+    blink.unlink()
+    _write_wav(blink, 1.5)
+    blink.chmod(0)
+    if os.access(blink, os.R_OK):  # root reads anything
+        blink.chmod(0o644)
+    else:
+        assert prompt_seconds(speech, ("en",)) == 0.0
+        blink.chmod(0o644)
+    assert prompt_seconds(speech, ("en",)) == pytest.approx(1.5)

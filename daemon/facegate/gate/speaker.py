@@ -90,16 +90,20 @@ def missing_prompts(directory: Path, languages: Sequence[str]) -> list[Path]:
 
 def prompt_seconds(directory: Path, languages: Sequence[str]) -> float:
     """The longest challenge's spoken length: its languages' WAV files one after the other
-    (a file that cannot be read counts 0 s)."""
+    (a file that cannot be read counts 0 s, one whose header claims more sound than the file
+    holds counts what it holds). Never raises: it is read when a door's face path starts."""
 
     def seconds(path: Path) -> float:
         if not _is_wav(path):
             return 0.0
         try:
+            size = path.stat().st_size
             with wave.open(str(path), "rb") as w:
-                rate = w.getframerate()
-                return w.getnframes() / rate if rate > 0 else 0.0
-        except (OSError, EOFError, wave.Error):
+                rate, frame = w.getframerate(), w.getnchannels() * w.getsampwidth()
+                frames = min(w.getnframes(), size // frame) if frame > 0 else 0
+                return frames / rate if rate > 0 else 0.0
+        except (OSError, EOFError, RuntimeError, ValueError, wave.Error):
+            # wave raises RuntimeError (seeking past a chunk) on a cut-off or damaged file
             return 0.0
 
     return max(
