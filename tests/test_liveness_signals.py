@@ -1542,6 +1542,22 @@ def test_one_frame_lip_jumps_are_not_a_moving_mouth_once_smoothed(smooth: int, s
     assert talk.result().status == "live"
 
 
+@pytest.mark.parametrize("first", [0, 1])
+def test_a_lip_jump_on_the_first_frames_of_a_track_is_smoothed_too(first: int) -> None:
+    """The first frames of a track have no earlier ones to take a median with: a lip jump
+    there (a face entering, blurred) must not pass unsmoothed into the window, where with few
+    frames in it one value moves the 95th percentile (one piece of live evidence for a print)."""
+    noise = np.random.default_rng(55)
+    signal = ExpressionSignal(ExpressionConfig(smooth_frames=3))
+    for k in range(45):
+        pts = still(synthetic_head(), noise)
+        if k == first:
+            pts = pts.copy()
+            pts[14, 1] += 12.0
+        signal.add(pts, T0 + k / FPS)
+    assert signal.result().status == "inconclusive", signal.spread()
+
+
 def test_an_unanswered_challenge_is_retried_once_with_the_other_kind() -> None:
     cfg = challenge_config(timeout_s=2.0)
     rng = CountingRandom(8)

@@ -4,7 +4,8 @@ The mouth opening is the gap between the inner lips (vertices 13 and 14) over th
 from the eye midpoint to the upper lip. Both are vertical lengths of the same face, so
 turning, tilting or bending a picture changes them together and leaves the ratio; a mouth that
 talks changes it by a third or more. Each frame's opening is the median of the last
-``smooth_frames`` (landmark jitter moves single frames; speech moves several). The track's
+``smooth_frames`` (landmark jitter moves single frames; speech moves several), and a track's
+first ``smooth_frames - 1`` frames, which have no such median, are not compared. The track's
 score is the spread (95th minus 5th percentile) of the smoothed opening over the last
 ``window_s``; at or above ``min_range`` it is evidence of life.
 
@@ -60,6 +61,8 @@ class ExpressionSignal:
             self._open.popleft()
         self._raw.append(mouth_opening(points))
         self.opening = float(np.median(self._raw))
+        if len(self._raw) < self.cfg.smooth_frames:
+            return  # a track's first frames have no median yet: one jump there would count
         self._open.append((now, self.opening))
         if not self._seen and len(self._open) >= self.cfg.min_frames:
             self._seen = self.spread() >= self.cfg.min_range
