@@ -13,10 +13,12 @@ the spoken prompt has ended (``spoken_s`` after the prompt; 0 without a speaker)
   view of a plane keeps, so a picture tilted as a whole barely changes them; where perspective
   does, the structure signal sees a plane.
 * ``mouth``: the mouth opens and closes after the prompt: the spread (95th minus 5th
-  percentile) of :func:`~.expression.mouth_opening` over the frames since the prompt reaches
-  ``expression.min_range``, over at least ``_MOUTH_FRAMES`` frames. The opening is a ratio of
-  two vertical lengths of the face, which any tilt or bend of a picture keeps; no print can
-  answer it. A replayed video that talks can, as one that blinks can answer ``blink``: the
+  percentile) of the track's smoothed opening (``ExpressionSignal.opening``: the median of the
+  last ``expression.smooth_frames`` :func:`~.expression.mouth_opening` values, so the first
+  values after the prompt still hold a frame or two from before it) over the frames since the
+  prompt reaches ``expression.min_range``, over at least ``_MOUTH_FRAMES`` frames. The opening
+  is a ratio of two vertical lengths of the face, which any tilt or bend of a picture keeps; no
+  print can answer it. A replayed video that talks can, as one that blinks can answer ``blink``: the
   screen detector, not the challenge, must stop replays.
 """
 
@@ -122,9 +124,7 @@ class ChallengeState:
         text = {
             "blink": self.cfg.text_blink, "turn": self.cfg.text_turn, "mouth": self.cfg.text_mouth
         }[self.kind]  # fmt: skip
-        return ChallengePrompt(
-            self.kind, text, f"challenge_{self.kind}", self.deadline
-        )
+        return ChallengePrompt(self.kind, text, f"challenge_{self.kind}", self.deadline)
 
     def observe_pose(self, pose: tuple[float, float]) -> None:
         """Note one frame's :func:`pose_proxy`."""
@@ -132,7 +132,7 @@ class ChallengeState:
         self.max_pose_change = max(self.max_pose_change, change)
 
     def observe_mouth(self, opening: float) -> None:
-        """Note one frame's :func:`~.expression.mouth_opening`."""
+        """Note one frame's smoothed mouth opening (``ExpressionSignal.opening``)."""
         self.mouth.append(opening)
 
     def mouth_spread(self) -> float:
