@@ -351,3 +351,39 @@ def test_broken_or_hostile_prompt_files_count_nothing_and_never_raise(tmp_path: 
         assert prompt_seconds(speech, ("en",)) == 0.0
         blink.chmod(0o644)
     assert prompt_seconds(speech, ("en",)) == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("mode", ["passive+challenge", "passive"])
+def test_the_face_path_starts_with_damaged_prompts_and_logs_its_answer_window(
+    tmp_path: Path, models_dir: Path, caplog: pytest.LogCaptureFixture, mode: str
+) -> None:
+    """A door's face path reads its prompt lengths when it is built: a damaged file among
+    them neither stops it nor shows up in the log line, which names the window to answer a
+    challenge only where challenges are asked (and nothing about anyone)."""
+    from facegate.recognition import build_face_path
+
+    text = MINIMAL_CONFIG.format(clip=tmp_path / "clip", state=tmp_path / "state")
+    text = text.replace(
+        "    relay: {pin: 17, pulse_s: 3.0}",
+        '    relay: {pin: 17, pulse_s: 3.0}\n    gate: {speaker: {device: "plughw:1,0"}}',
+    ).replace('mode: "off"', f"mode: {mode}")
+    cfg = load_config_text(text)
+    cfg = cfg.model_copy(update={"models": cfg.models.model_copy(update={"dir": models_dir})})
+    speech = speech_dir(tmp_path / "state")
+    for kind in ("blink", "turn", "mouth"):
+        _write_wav(speech / f"challenge_{kind}.zh-CN.wav", 1.5)
+        _write_wav(speech / f"challenge_{kind}.en.wav", 1.0)
+    broken = speech / "challenge_turn.en.wav"
+    # Damaged: after its format a chunk that claims to run past the end of the file.
+    broken.write_bytes(broken.read_bytes()[:36] + b"LIST" + (1 << 20).to_bytes(4, "little") * 3)
+    with caplog.at_level(logging.INFO, logger="facegate.recognition.face"):
+        path = build_face_path(cfg, "main")
+    assert path.liveness is not None and path.liveness.spoken_s == pytest.approx(2.5)
+    lines = [r.getMessage() for r in caplog.records if r.name == "facegate.recognition.face"]
+    if mode == "passive":
+        assert lines == ["door main: liveness passive"]
+    else:
+        assert lines == [
+            "door main: liveness passive+challenge; 3.0 s to answer a challenge after its "
+            "2.5 s spoken prompt"
+        ]

@@ -208,7 +208,7 @@ def build_face_path(cfg: FacegateConfig, door: str) -> FacePath:
         )
         return FacePath(cfg, door, pipeline)
     judge = build_judge(cfg, mode=mode, door=door)
-    if judge.spoken_s > 0.0:
+    if mode == "passive+challenge" and judge.spoken_s > 0.0:  # passive asks nothing
         logger.info(
             "door %s: liveness %s; %.1f s to answer a challenge after its %.1f s spoken prompt",
             door, mode, cfg.liveness.challenge.timeout_s, judge.spoken_s,
