@@ -387,3 +387,33 @@ def test_the_face_path_starts_with_damaged_prompts_and_logs_its_answer_window(
             "door main: liveness passive+challenge; 3.0 s to answer a challenge after its "
             "2.5 s spoken prompt"
         ]
+
+
+@pytest.mark.parametrize(("awake", "warned"), [(10, True), (20, False)])
+def test_a_request_door_warns_when_awake_s_ends_before_its_challenges_can(
+    tmp_path: Path, models_dir: Path, caplog: pytest.LogCaptureFixture, awake: int, warned: bool
+) -> None:
+    """With face_zone.trigger: request faces are processed awake_s after a press (the notice
+    says so): a spoken prompt delays the end of each challenge, so 10 s no longer covers the
+    first challenge (at the latest decide_within_s 2.5 s) and its retry, 2 x (2.5 + 3) s, and
+    the start-up log says to raise awake_s rather than leave the person unheard."""
+    from facegate.recognition import build_face_path
+
+    text = MINIMAL_CONFIG.format(clip=tmp_path / "clip", state=tmp_path / "state")
+    text = text.replace(
+        "    relay: {pin: 17, pulse_s: 3.0}",
+        '    relay: {pin: 17, pulse_s: 3.0}\n    gate: {speaker: {device: "plughw:1,0"}}',
+    ).replace('mode: "off"', "mode: passive+challenge")
+    text = text.replace("d0: 22, d1: 23}", "d0: 22, d1: 23, pin: {face_key: '*'}}")
+    text += f"face_zone: {{trigger: request, awake_s: {awake}}}\n"
+    cfg = load_config_text(text)
+    cfg = cfg.model_copy(update={"models": cfg.models.model_copy(update={"dir": models_dir})})
+    for kind in ("blink", "turn", "mouth"):
+        _write_wav(speech_dir(tmp_path / "state") / f"challenge_{kind}.en.wav", 2.5)
+    with caplog.at_level(logging.WARNING, logger="facegate.recognition.face"):
+        build_face_path(cfg, "main")
+    warning = (
+        f"door main: face_zone.awake_s ({awake} s) is shorter than a challenged attempt can "
+        "last here (up to 13.5 s"
+    )
+    assert (warning in caplog.text) is warned, caplog.text

@@ -215,4 +215,21 @@ def build_face_path(cfg: FacegateConfig, door: str) -> FacePath:
         )  # fmt: skip
     else:
         logger.info("door %s: liveness %s", door, mode)
+    if mode == "passive+challenge":
+        _warn_short_awake(cfg, door, judge.spoken_s)
     return FacePath(cfg, door, pipeline, judge)
+
+
+def _warn_short_awake(cfg: FacegateConfig, door: str, spoken_s: float) -> None:
+    """With ``face_zone.trigger: request`` faces are processed ``awake_s`` after a press (the
+    notice says so): warn when a challenged attempt can last longer, its answer then unseen."""
+    zone, live = cfg.face_zone, cfg.liveness
+    attempts = 1 + live.challenge.retries
+    longest = live.decide_within_s + attempts * (spoken_s + live.challenge.timeout_s)
+    if zone.trigger == "request" and zone.awake_s < longest:
+        logger.warning(
+            "door %s: face_zone.awake_s (%g s) is shorter than a challenged attempt can last "
+            "here (up to %.1f s: the first challenge by liveness.decide_within_s, then %d x "
+            "(%.1f s spoken + %.1f s to answer)); raise awake_s, or a late answer goes unseen",
+            door, zone.awake_s, longest, attempts, spoken_s, live.challenge.timeout_s,
+        )  # fmt: skip
