@@ -143,7 +143,11 @@ def test_further_challenge_draws_are_pooled_with_their_range(tmp_path: Path) -> 
     worse = Script(cfg, {1: ["spoof"], 2: ["spoof"]}, {})  # refuses all four
     better = Script(cfg, {1: ["live"], 2: ["live"]}, {})  # refuses none, accepts the print
     report = evaluate_pad(
-        bona, attacks, judge=first, detect=lambda _i: FACE, redraws=[worse, better]  # type: ignore[arg-type, list-item]
+        bona,
+        attacks,
+        judge=first,
+        detect=lambda _i: FACE,
+        redraws=[worse, better],  # type: ignore[arg-type, list-item]
     )
     assert report.rates()["bona_fide"]["errors"] == 2  # the first draw's rows are unchanged
     pooled = report.draw_rates()

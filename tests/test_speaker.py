@@ -234,7 +234,7 @@ def test_speaker_device_must_be_an_alsa_name(device: str) -> None:
 
 
 def test_speech_render_command(
-    tmp_path: Path, fakes: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, fakes: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     text = MINIMAL_CONFIG.format(clip=tmp_path / "clip", state=tmp_path / "state")
     config = tmp_path / "facegate.yaml"
@@ -251,9 +251,23 @@ def test_speech_render_command(
     )
     assert main(["speech", "render", "--config", str(config)]) == 0
     printed = capsys.readouterr().out
-    assert (
-        "door main: the longest spoken challenge lasts 0.0 s; the person then has 3.0 s" in printed
+    # liveness is off in this configuration: no challenge, so no time to answer either
+    assert "door main: the longest spoken challenge lasts 0.0 s; liveness here is off" in printed
+    # A prompt longer than max_play_s is cut there; a challenging door gives the time to answer.
+    import facegate.gate.speaker as speaker_module
+
+    monkeypatch.setattr(speaker_module, "prompt_seconds", lambda *_a: 9.5)
+    config.write_text(
+        text.replace(
+            "    relay: {pin: 17, pulse_s: 3.0}",
+            "    relay: {pin: 17, pulse_s: 3.0}\n    liveness: passive+challenge\n"
+            '    gate: {speaker: {device: "default"}}',
+        )
     )
+    assert main(["speech", "render", "--config", str(config)]) == 0
+    printed = capsys.readouterr().out
+    assert "lasts 8.0 s (cut there by gate.speaker.max_play_s; 9.5 s in full)" in printed
+    assert "; the person then has 3.0 s to answer" in printed
     os.environ["PATH"] = str(tmp_path / "nowhere")  # monkeypatch restores PATH afterwards
     assert main(["speech", "render", "--config", str(config)]) == 1
     assert "apt install espeak-ng" in capsys.readouterr().err

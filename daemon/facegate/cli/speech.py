@@ -35,13 +35,19 @@ def cmd_speech_render(args: argparse.Namespace) -> int:
         if door.gate.speaker is None:
             continue
         speaker = door.gate.speaker
-        spoken = min(prompt_seconds(dest, speaker.languages), speaker.max_play_s)
-        out.print(
-            f"door {door.id}: the longest spoken challenge lasts {spoken:.1f} s; the person then "
-            f"has {answer:.1f} s to answer (liveness.challenge.timeout_s; restart or reload the "
-            "daemon to use new prompts)",
-            markup=False,
-        )
+        full = prompt_seconds(dest, speaker.languages)
+        spoken = min(full, speaker.max_play_s)
+        line = f"door {door.id}: the longest spoken challenge lasts {spoken:.1f} s"
+        if full > speaker.max_play_s:
+            line += f" (cut there by gate.speaker.max_play_s; {full:.1f} s in full)"
+        if cfg.liveness_mode(door.id) == "passive+challenge":
+            line += (
+                f"; the person then has {answer:.1f} s to answer (liveness.challenge.timeout_s; "
+                "restart or reload the daemon to use new prompts)"
+            )
+        else:
+            line += f"; liveness here is {cfg.liveness_mode(door.id)}, which asks no challenge"
+        out.print(line, markup=False)
     if not speakers:
         out.print("no door has a `gate.speaker`: nothing will play them yet", markup=False)
     return EXIT_OK

@@ -397,4 +397,3 @@ class Actuator:
     def emit(self, event: AppEvent) -> None:
         if self.listener is not None:
             self.listener(event)
-
