@@ -77,7 +77,7 @@ def test_attempts_split_long_clips_only() -> None:
 def test_a_challenge_runs_past_the_window_and_a_clip_that_ends_first_is_refused() -> None:
     cfg = LivenessConfig(mode="passive+challenge")
     frames = [np.full((4, 4, 3), 1, np.uint8)] * 10
-    dets: list[Detection | None] = [FACE] * 10
+    dets: list[list[Detection]] = [[FACE]] * 10
     # Challenged at frame 2, answered at frame 6: past the 4-frame window, still counted live.
     judge = Script(cfg, {1: ["inconclusive"] * 2 + ["challenge"] * 4 + ["live"]}, {})
     ms: list[float] = []
@@ -94,8 +94,52 @@ def test_a_challenge_runs_past_the_window_and_a_clip_that_ends_first_is_refused(
     result = run_attempt(judge, 3, frames, dets, 10.0, Attempt(Path("c"), 0, 4), frame_ms=ms)  # type: ignore[arg-type]
     assert not result.accepted and result.status == "inconclusive"
     # Frames without a face are not shown to the judge.
-    result = run_attempt(judge, 4, frames, [None] * 10, 10.0, Attempt(Path("c"), 0, 4), frame_ms=ms)  # type: ignore[arg-type]
+    result = run_attempt(judge, 4, frames, [[]] * 10, 10.0, Attempt(Path("c"), 0, 4), frame_ms=ms)  # type: ignore[arg-type]
     assert (result.accepted, result.reason) == (False, "no_face")
+
+
+@dataclass
+class Recorder:
+    """A judge that records which track key saw which box, and never decides."""
+
+    cfg: LivenessConfig
+    seen: list[tuple[int, tuple[float, ...]]]
+    forgotten: set[int]
+
+    def observe(self, key: int, image: Any, detection: Detection, now: float) -> LivenessVerdict:
+        self.seen.append((key, tuple(detection.box)))
+        return LivenessVerdict("inconclusive", "waiting")
+
+    def forget(self, key: int) -> None:
+        self.forgotten.add(key)
+
+
+def test_two_faces_taking_turns_as_the_largest_are_judged_as_two_tracks() -> None:
+    """A photo of two people (or two people in view) must not be spliced into one face: the
+    judge would read the jump from one to the other as a head turn with 3-D structure."""
+    left = Detection((10.0, 10.0, 60.0, 60.0), 0.9, ())  # boxes are (x1, y1, x2, y2)
+    right = Detection((200.0, 10.0, 252.0, 62.0), 0.9, ())  # a little larger than left
+    larger_left = Detection((10.0, 10.0, 64.0, 64.0), 0.9, ())  # larger than right
+    frames = [np.zeros((4, 4, 3), np.uint8)] * 8
+    # Both faces in every frame; which one is the largest alternates.
+    dets = [[left, right] if k % 2 else [larger_left, right] for k in range(4)]
+    dets += [[larger_left, right], [larger_left, right], [left, right], [left]]
+    dets[0] = [larger_left]
+    judge = Recorder(LivenessConfig(), [], set())
+    ms: list[float] = []
+    result = run_attempt(judge, 7, frames, dets, 10.0, Attempt(Path("c"), 0, 8), frame_ms=ms)  # type: ignore[arg-type]
+    keys: dict[int, set[float]] = {}
+    for key, box in judge.seen:
+        keys.setdefault(key, set()).add(box[0])
+    assert len(keys) == 2 and result.tracks == 2
+    assert sorted(min(xs) for xs in keys.values()) == [10.0, 200.0]
+    assert all(len(xs) == 1 for xs in keys.values())  # each key only ever saw its own face
+    assert judge.forgotten == set(keys)
+    # One face that moves a little from frame to frame stays one track.
+    moving = [[Detection((10.0 + 3 * k, 10.0, 60.0 + 3 * k, 60.0), 0.9, ())] for k in range(8)]
+    judge = Recorder(LivenessConfig(), [], set())
+    result = run_attempt(judge, 8, frames, moving, 10.0, Attempt(Path("c"), 0, 8), frame_ms=ms)  # type: ignore[arg-type]
+    assert result.tracks == 1 and len({k for k, _ in judge.seen}) == 1
 
 
 def test_rates_are_counted_per_attack_type(tmp_path: Path) -> None:
@@ -117,7 +161,7 @@ def test_rates_are_counted_per_attack_type(tmp_path: Path) -> None:
         bona,
         attacks,
         judge=Script(cfg, plan, {}),
-        detect=lambda _i: FACE,
+        detect=lambda _i: [FACE],
         window_s=10.0,  # type: ignore[arg-type]
     )
     summary = report.summary()
@@ -146,7 +190,7 @@ def test_further_challenge_draws_are_pooled_with_their_range(tmp_path: Path) -> 
         bona,
         attacks,
         judge=first,
-        detect=lambda _i: FACE,
+        detect=lambda _i: [FACE],
         redraws=[worse, better],  # type: ignore[arg-type, list-item]
     )
     assert report.rates()["bona_fide"]["errors"] == 2  # the first draw's rows are unchanged

@@ -32,8 +32,10 @@ share of attempts that needed a challenge.
 or a folder of frames (JPEG/PNG in name order, taken at --fps).
 
 Attempts: a clip shorter than twice --window seconds is one attempt; a longer one is cut into
-consecutive --window-second attempts. Each attempt is a new track: the face the detector
-finds in each frame (the largest) goes to the judge with the frame's time.
+consecutive --window-second attempts. Faces are followed as the daemon follows them (box
+overlap service.track_iou, lost after service.track_lost_s), afresh in each attempt: in each
+frame the largest face goes to the judge as its own track, with the frame's time, so two faces
+in a clip are never judged as one.
 
 Offline challenge rule (an assumption, stated in the report): a clip cannot hear a prompt, so
 an attempt that reaches a challenge runs on over the clip's following frames, past its window
@@ -236,7 +238,7 @@ def cmd_pad_synth(args: argparse.Namespace) -> int:
 def cmd_eval_pad(args: argparse.Namespace) -> int:
     """Run ``facegate eval-pad``; returns the exit status."""
     from ..config.liveness import PadModelConfig
-    from ..measure.detect import largest_face_finder
+    from ..measure.detect import face_finder
     from ..measure.pad import PAD_KEYS, evaluate_pad, scan_attacks, scan_clips
     from ..vision.runtime import sha256_file
     from .output import transient_progress, write_reports
@@ -301,7 +303,7 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
 
     try:
         judge = build_judge(cfg, rng=random.Random(args.seed))
-        detect = largest_face_finder(cfg)
+        detect = face_finder(cfg)
     except FacegateError as exc:
         err.print(f"error: {exc}", markup=False)
         return EXIT_ERROR
@@ -322,6 +324,8 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
             fps=args.fps,
             progress=lambda _name: progress.advance(task),
             redraws=redraws,
+            track_iou=cfg.service.track_iou,
+            track_lost_s=cfg.service.track_lost_s,
         )
     report.seeds = seeds
     for clip in report.unreadable:

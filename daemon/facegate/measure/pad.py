@@ -37,9 +37,11 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..recognition.tracking import Tracker
 from ..vision.liveness.judge import LivenessJudge
 from ..vision.types import Detection
 from .pad_synth import IMAGE_SUFFIXES, ImageRGB
+from .pad_table import EVIDENCE_REASONS, readme_table
 
 __all__ = [
     "EVIDENCE_REASONS",
@@ -162,8 +164,9 @@ class AttemptResult:
     """How one attempt ended: ``accepted`` (judged live), whether it reached a challenge.
 
     ``evidence`` is the live evidence the judge had seen, ``scores`` its signals' scores at the
-    end, and ``clip_ended`` is set when the clip ran out while a challenge was still running
-    (refused: the offline stand-in for a person who did not answer).
+    end, ``clip_ended`` is set when the clip ran out while a challenge was still running
+    (refused: the offline stand-in for a person who did not answer), and ``tracks`` is how many
+    faces (tracks) the judge followed in it.
     """
 
     clip: str
@@ -175,6 +178,7 @@ class AttemptResult:
     evidence: tuple[str, ...] = ()
     scores: dict[str, float] = field(default_factory=dict)
     clip_ended: bool = False
+    tracks: int = 1
 
 
 @dataclass(slots=True)
@@ -287,6 +291,7 @@ class PadReport:
                     "evidence": list(r.evidence),
                     "scores": {k: round(float(v), 4) for k, v in r.scores.items()},
                     "clip_ended": r.clip_ended,
+                    "tracks": r.tracks,
                 }
                 for kind, r in attempts
             ],
@@ -317,33 +322,48 @@ class PadReport:
         }
 
 
-Detect = Callable[[ImageRGB], Detection | None]
-"""Finds the face at the gate (the largest) in one RGB frame, or ``None``."""
+Detect = Callable[[ImageRGB], list[Detection]]
+"""Finds every face in one RGB frame (an empty list: none)."""
+
+_TRACK_BITS = 20  # a judge key is the attempt's number, then the track's within the attempt
 
 
 def run_attempt(
     judge: LivenessJudge,
     track_id: int,
     frames: Sequence[ImageRGB],
-    detections: Sequence[Detection | None],
+    detections: Sequence[Sequence[Detection]],
     fps: float,
     attempt: Attempt,
     *,
     frame_ms: list[float],
     frame_cpu_ms: list[float] | None = None,
+    tracker: Tracker | None = None,
 ) -> AttemptResult:
-    """Run the judge over one attempt (see the module doc for the offline challenge rule)."""
+    """Run the judge over one attempt (see the module doc for the offline challenge rule).
+
+    Faces are followed as the daemon follows them (:class:`~facegate.recognition.tracking.
+    Tracker`, a fresh one per attempt unless ``tracker`` is given): each frame the largest face
+    is judged as its own track, so two people in a clip (or a photo of two) are never spliced
+    into one face; a face that jumps away, or is lost longer than the tracker allows, starts
+    afresh, as at the gate. The attempt ends at the first final verdict, or with the last one.
+    """
+    tracker = tracker or Tracker()
     status, reason, challenged = "inconclusive", "no_face", False
     evidence: tuple[str, ...] = ()
     scores: dict[str, float] = {}
+    keys: set[int] = set()
     for i in range(attempt.start, len(frames)):
         if i >= attempt.stop and not challenged:
             break  # only a running challenge goes on past the window
-        det = detections[i]
-        if det is None:
+        associated = tracker.update(i / fps, list(detections[i]))
+        if not associated:
             continue
+        track, face = max(associated, key=lambda pair: pair[1].area)
+        key = (track_id << _TRACK_BITS) | track.id
+        keys.add(key)
         t0, c0 = time.perf_counter(), time.thread_time()
-        verdict = judge.observe(track_id, frames[i], det, i / fps)
+        verdict = judge.observe(key, frames[i], face, i / fps)
         frame_ms.append((time.perf_counter() - t0) * 1000.0)
         if frame_cpu_ms is not None:
             frame_cpu_ms.append((time.thread_time() - c0) * 1000.0)
@@ -352,10 +372,11 @@ def run_attempt(
         challenged = challenged or verdict.challenged
         if verdict.final:
             break
-    judge.forget(track_id)
+    for key in keys:
+        judge.forget(key)
     return AttemptResult(
         str(attempt.clip), attempt.start, status == "live", challenged, status, reason,
-        evidence, scores, clip_ended=status == "challenge",
+        evidence, scores, clip_ended=status == "challenge", tracks=len(keys),
     )  # fmt: skip
 
 
@@ -369,11 +390,15 @@ def evaluate_pad(
     fps: float = 15.0,
     progress: Callable[[str], None] | None = None,
     redraws: Sequence[LivenessJudge] = (),
+    track_iou: float = 0.3,
+    track_lost_s: float = 1.0,
 ) -> PadReport:
     """Measure a judge on bona-fide clips and typed attack clips.
 
     ``redraws`` are further judges, alike but for the seed of their challenge choice: each
     judges every attempt again (not timed), and :attr:`PadReport.draws` holds their outcomes.
+    ``detect`` returns every face of a frame; ``track_iou`` and ``track_lost_s`` follow them as
+    the daemon does (``service.track_iou``, ``service.track_lost_s``; see :func:`run_attempt`).
 
     Every frame is run through ``detect`` (not timed); ``judge.observe`` is timed per frame,
     which is the time liveness adds to the pipeline (FaceMesh, the signals, model runs): wall
@@ -402,6 +427,7 @@ def evaluate_pad(
                     run_attempt(
                         judge, track_id, frames, detections, clip_fps, attempt,
                         frame_ms=report.frame_ms, frame_cpu_ms=report.frame_cpu_ms,
+                        tracker=Tracker(track_iou, track_lost_s),
                     )
                 )  # fmt: skip
                 for other, outcomes in zip(redraws, again, strict=True):
@@ -409,7 +435,7 @@ def evaluate_pad(
                     outcomes.append(
                         run_attempt(
                             other, track_id, frames, detections, clip_fps, attempt,
-                            frame_ms=untimed,
+                            frame_ms=untimed, tracker=Tracker(track_iou, track_lost_s),
                         )
                     )  # fmt: skip
             if progress is not None:
@@ -424,72 +450,3 @@ def evaluate_pad(
             else:
                 draw.attacks[kind] = outcomes
     return report
-
-
-EVIDENCE_REASONS = ("screen", "frame", "flat", "model")
-"""Refusal reasons that are positive attack evidence (the others: no live evidence)."""
-
-
-def _by_evidence(results: Sequence[dict[str, Any]]) -> str:
-    attacks = [r for r in results if r["type"] != "bona_fide"]
-    counts = {
-        reason: sum(1 for r in attacks if r["status"] == "spoof" and r["reason"] == reason)
-        for reason in EVIDENCE_REASONS
-    }
-    named = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-    return f"{sum(counts.values())}/{len(attacks)}" + (f" ({named})" if named else "")
-
-
-def _draws(details: dict[str, Any]) -> list[str]:
-    """The two over-draws cells: pooled BPCER with its range a draw, and attacks accepted."""
-    draws = details.get("draws", {})
-    if len(draws.get("seeds", ())) < 2:
-        return ["-", "-"]
-    rates = draws["rates"]
-    live = rates["bona_fide"]
-    per = live["per_draw"]
-    attacks = [r for k, r in rates.items() if not k.startswith("bona_fide")]
-    accepted = f"{sum(r['errors'] for r in attacks)}/{sum(r['attempts'] for r in attacks)}"
-    return [
-        f"{live['rate']:.0%} ({live['errors']}/{live['attempts']}; {min(per)}-{max(per)} of "
-        f"{live['attempts'] // len(per)} a draw, {len(per)} draws)",
-        accepted,
-    ]
-
-
-def readme_table(runs: Sequence[tuple[str, dict[str, Any]]]) -> str:
-    """A Markdown table of ``eval-pad --details`` documents, one row per ``(label, details)``.
-
-    Each cell is the rate, the counts and the 95 % Wilson interval; the columns are the attack
-    types of the first run, then BPCER, BPCER without a challenge, BPCER and the attacks
-    accepted pooled over the challenge draws (``-`` for a run of one draw), the challenge rate, the
-    median (p95) ms per frame, and how many attacks were refused on positive attack evidence
-    (by :data:`EVIDENCE_REASONS`, e.g. ``screen 18, frame 3``) rather than for want of live
-    evidence: the measured contribution of each attack detector.
-    """
-    if not runs:
-        return ""
-    kinds = [k for k in runs[0][1]["rates"] if not k.startswith("bona_fide")]
-
-    def cell(rate: dict[str, Any]) -> str:
-        lo, hi = rate["ci95"]
-        return f"{rate['rate']:.0%} ({rate['errors']}/{rate['attempts']}; {lo:.0%}-{hi:.0%})"
-
-    head = ["mode", *(f"APCER {k}" for k in kinds)]
-    head += ["BPCER", "BPCER unchallenged", "BPCER over challenge draws"]
-    head += ["attacks accepted over draws", "challenge rate", "ms/frame median (p95)"]
-    head += ["CPU ms/frame median"]
-    head += ["attacks refused on evidence"]
-    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    for label, d in runs:
-        rates = d["rates"]
-        row = [label, *(cell(rates[k]) if k in rates else "-" for k in kinds)]
-        row += [cell(rates["bona_fide"]), cell(rates["bona_fide_unchallenged"]), *_draws(d)]
-        row += [
-            f"{d['challenge_rate']:.0%}",
-            f"{d['ms_per_frame']:.1f} ({d['ms_per_frame_p95']:.1f})",
-            f"{d['cpu_ms_per_frame']:.1f}" if "cpu_ms_per_frame" in d else "-",
-            _by_evidence(d["results"]),
-        ]
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines) + "\n"
