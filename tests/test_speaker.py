@@ -255,8 +255,10 @@ def test_speech_render_command(
     assert "door main: the longest spoken challenge lasts 0.0 s; liveness here is off" in printed
     # A prompt longer than max_play_s is cut there; a challenging door gives the time to answer.
     import facegate.gate.speaker as speaker_module
+    import facegate.recognition.liveness as liveness_module
 
     monkeypatch.setattr(speaker_module, "prompt_seconds", lambda *_a: 9.5)
+    monkeypatch.setattr(liveness_module, "prompt_seconds", lambda *_a: 9.5)
     config.write_text(
         text.replace(
             "    relay: {pin: 17, pulse_s: 3.0}",

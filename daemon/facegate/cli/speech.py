@@ -12,6 +12,7 @@ __all__ = ["add_speech_parsers"]
 
 def cmd_speech_render(args: argparse.Namespace) -> int:
     from ..gate.speaker import prompt_seconds, render_prompts, speech_dir
+    from ..recognition.liveness import spoken_seconds
     from ..store.state_owner import adopt_into_parent
 
     cfg = load(args.config)
@@ -34,19 +35,19 @@ def cmd_speech_render(args: argparse.Namespace) -> int:
     for door in cfg.doors:
         if door.gate.speaker is None:
             continue
-        speaker = door.gate.speaker
-        full = prompt_seconds(dest, speaker.languages)
-        spoken = min(full, speaker.max_play_s)
+        full = prompt_seconds(dest, door.gate.speaker.languages)
+        spoken = spoken_seconds(cfg, door.id)  # what the daemon waits for: cut at max_play_s
         line = f"door {door.id}: the longest spoken challenge lasts {spoken:.1f} s"
-        if full > speaker.max_play_s:
+        if full > spoken:
             line += f" (cut there by gate.speaker.max_play_s; {full:.1f} s in full)"
-        if cfg.liveness_mode(door.id) == "passive+challenge":
+        mode = cfg.liveness_mode(door.id)
+        if mode == "passive+challenge":
             line += (
                 f"; the person then has {answer:.1f} s to answer (liveness.challenge.timeout_s; "
                 "restart or reload the daemon to use new prompts)"
             )
         else:
-            line += f"; liveness here is {cfg.liveness_mode(door.id)}, which asks no challenge"
+            line += f"; liveness here is {mode}, which asks no challenge"
         out.print(line, markup=False)
     if not speakers:
         out.print("no door has a `gate.speaker`: nothing will play them yet", markup=False)
